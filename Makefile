@@ -1,0 +1,44 @@
+# One entry point per task a developer runs. Everything goes through `uv run` so the
+# workspace venv (.venv) is created and synced on first use.
+UV ?= uv
+PYTEST ?= $(UV) run --all-packages pytest
+
+.PHONY: help setup setup-bpf demo test test-fast lint proto proto-check clean
+
+help:
+	@echo "make demo       start the embedded stack on this host and show what it does"
+	@echo "make test       lint + type-check + the whole test suite (root/bpf tests need root)"
+	@echo "make test-fast  the quick suite: no root, bpf, slow or e2e tests"
+	@echo "make lint       ruff + mypy (strict on libs/)"
+	@echo "make proto      regenerate the protobuf code from proto/**/*.proto"
+	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
+
+setup:
+	$(UV) sync --all-packages --frozen
+
+setup-bpf:
+	bash tools/setup_bpf.sh
+
+demo: setup
+	$(UV) run --all-packages python -m pyxie_devstack demo
+
+lint: setup
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy --strict libs/*/pyxie_* tools/devstack/pyxie_devstack
+	$(UV) run mypy proto/tests testing/pyxie_testing
+
+test: lint
+	$(PYTEST) -m "not e2e or e2e"
+
+test-fast: setup
+	$(PYTEST) -m "not root and not bpf and not slow and not e2e" -x -q
+
+proto: setup
+	$(UV) run --all-packages python -m pyxie_protogen
+
+proto-check: setup
+	$(UV) run --all-packages python -m pyxie_protogen --check
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""pyxie-table-store."""

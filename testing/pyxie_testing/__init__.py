@@ -1,0 +1,1 @@
+"""pyxie-testing."""
