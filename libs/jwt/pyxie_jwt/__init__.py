@@ -1,1 +1,96 @@
-"""pyxie-jwt."""
+"""pyxie_jwt: typed claims and HS256 sign/verify for Pyxie's service-to-service auth.
+
+Only this package touches signing-key bytes. Everything else holds a `SigningKey` and calls
+`sign_token` / `verify_token` (or a `TokenVerifier`), and gets typed claims back.
+"""
+
+from pyxie_jwt._claims import (
+    APIUserClaims,
+    BaseClaims,
+    Claims,
+    ClusterClaims,
+    Scope,
+    ServiceClaims,
+    UserClaims,
+    agent_service_claims,
+    api_user_claims,
+    cluster_claims,
+    service_claims,
+    user_claims,
+)
+from pyxie_jwt._codec import TokenVerifier, sign_token, verify_token
+from pyxie_jwt._constants import (
+    AGENT_SERVICE_TOKEN_BACKDATE,
+    AGENT_SERVICE_TOKEN_LIFETIME,
+    API_USER_TOKEN_LIFETIME,
+    AUTH_CONNECTOR_TOKEN_LIFETIME,
+    CLOCK_SKEW_LEEWAY,
+    CLUSTER_TOKEN_BACKDATE,
+    CLUSTER_TOKEN_LIFETIME,
+    CRON_SCRIPT_API_USER_TOKEN_LIFETIME,
+    ISSUER,
+    SERVICE_TOKEN_LIFETIME,
+    SIGNING_ALGORITHM,
+    USER_AUGMENTED_TOKEN_LIFETIME,
+    USER_LOGIN_TOKEN_LIFETIME,
+    VIZIER_AUDIENCE,
+)
+from pyxie_jwt._errors import (
+    AudienceMismatchError,
+    BadSignatureError,
+    ExpiredTokenError,
+    InvalidClaimsError,
+    InvalidSigningKeyError,
+    InvalidTokenError,
+    IssuerMismatchError,
+    JWTError,
+    MalformedTokenError,
+    NotYetValidTokenError,
+    UnsupportedAlgorithmError,
+)
+from pyxie_jwt._keys import MIN_SIGNING_KEY_BYTES, SigningKey
+
+__all__ = [
+    "AGENT_SERVICE_TOKEN_BACKDATE",
+    "AGENT_SERVICE_TOKEN_LIFETIME",
+    "API_USER_TOKEN_LIFETIME",
+    "AUTH_CONNECTOR_TOKEN_LIFETIME",
+    "CLOCK_SKEW_LEEWAY",
+    "CLUSTER_TOKEN_BACKDATE",
+    "CLUSTER_TOKEN_LIFETIME",
+    "CRON_SCRIPT_API_USER_TOKEN_LIFETIME",
+    "ISSUER",
+    "MIN_SIGNING_KEY_BYTES",
+    "SERVICE_TOKEN_LIFETIME",
+    "SIGNING_ALGORITHM",
+    "USER_AUGMENTED_TOKEN_LIFETIME",
+    "USER_LOGIN_TOKEN_LIFETIME",
+    "VIZIER_AUDIENCE",
+    "APIUserClaims",
+    "AudienceMismatchError",
+    "BadSignatureError",
+    "BaseClaims",
+    "Claims",
+    "ClusterClaims",
+    "ExpiredTokenError",
+    "InvalidClaimsError",
+    "InvalidSigningKeyError",
+    "InvalidTokenError",
+    "IssuerMismatchError",
+    "JWTError",
+    "MalformedTokenError",
+    "NotYetValidTokenError",
+    "Scope",
+    "ServiceClaims",
+    "SigningKey",
+    "TokenVerifier",
+    "UnsupportedAlgorithmError",
+    "UserClaims",
+    "agent_service_claims",
+    "api_user_claims",
+    "cluster_claims",
+    "service_claims",
+    "sign_token",
+    "user_claims",
+    "verify_token",
+]
