@@ -1,0 +1,1 @@
+"""px.vispb: live view layout and display specs (Pixie-compatible)."""

@@ -1,0 +1,1 @@
+"""px.vizierconfigpb: the Vizier deployment spec (Pixie-compatible)."""
