@@ -10,8 +10,10 @@ import subprocess
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 from pyxie_crypto import JweEncryptor, read_protected_header
-from pyxie_testing.pxapi_env import pxapi_python, run_in_pxapi
+from pyxie_proto.api.vizierpb import vizierapi_pb2
+from pyxie_testing.pxapi_env import pxapi_python
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +41,6 @@ EXPECTED_BATCH: dict[str, Any] = {
     ],
 }
 
-_BUILD_IN_PXAPI = """
-import json, sys
-from google.protobuf import json_format
-from pxapi.proto import vizierapi_pb2 as vpb
-batch = json_format.ParseDict(json.loads(sys.stdin.read()), vpb.RowBatchData())
-sys.stdout.buffer.write(batch.SerializeToString())
-"""
-
 _DECRYPT_IN_PXAPI = """
 import json, sys
 from google.protobuf import json_format
@@ -62,13 +56,8 @@ print(json.dumps(json_format.MessageToDict(batch, preserving_proto_field_name=Tr
 
 
 def _serialized_batch() -> bytes:
-    try:
-        from google.protobuf import json_format
-        from pyxie_proto.api.vizierpb import vizierapi_pb2
-    except ImportError:
-        # Our generated protos are not there yet: build the bytes with pxapi's own classes.
-        return run_in_pxapi(_BUILD_IN_PXAPI, stdin=json.dumps(EXPECTED_BATCH).encode())
-    return json_format.ParseDict(EXPECTED_BATCH, vizierapi_pb2.RowBatchData()).SerializeToString()
+    batch = json_format.ParseDict(EXPECTED_BATCH, vizierapi_pb2.RowBatchData())
+    return batch.SerializeToString()
 
 
 def test_pxapi_decrypts_a_row_batch_encrypted_by_pyxie_crypto():
