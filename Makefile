@@ -26,7 +26,7 @@ lint: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy --strict libs/*/pyxie_* tools/devstack/pyxie_devstack
-	$(UV) run mypy proto/tests testing/pyxie_testing
+	$(UV) run mypy testing/pyxie_testing
 
 test: lint
 	$(PYTEST) -m "not e2e or e2e"
