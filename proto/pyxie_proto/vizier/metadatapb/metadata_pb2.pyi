@@ -1,0 +1,105 @@
+from pyxie_proto.types.typespb import types_pb2 as _types_pb2
+from pyxie_proto.vizier.messagespb import messages_pb2 as _messages_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AgentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AGENT_STATE_UNKNOWN: _ClassVar[AgentState]
+    AGENT_STATE_HEALTHY: _ClassVar[AgentState]
+    AGENT_STATE_UNRESPONSIVE: _ClassVar[AgentState]
+    AGENT_STATE_DISCONNECTED: _ClassVar[AgentState]
+AGENT_STATE_UNKNOWN: AgentState
+AGENT_STATE_HEALTHY: AgentState
+AGENT_STATE_UNRESPONSIVE: AgentState
+AGENT_STATE_DISCONNECTED: AgentState
+
+class AgentStatus(_message.Message):
+    __slots__ = ("info", "asid", "create_time_ns", "last_heartbeat_ns", "state", "tables")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    ASID_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_NS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    info: _messages_pb2.AgentInfo
+    asid: int
+    create_time_ns: int
+    last_heartbeat_ns: int
+    state: AgentState
+    tables: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, info: _Optional[_Union[_messages_pb2.AgentInfo, _Mapping]] = ..., asid: _Optional[int] = ..., create_time_ns: _Optional[int] = ..., last_heartbeat_ns: _Optional[int] = ..., state: _Optional[_Union[AgentState, str]] = ..., tables: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AgentUpdatesRequest(_message.Message):
+    __slots__ = ("max_update_interval_ms", "max_updates_per_response")
+    MAX_UPDATE_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPDATES_PER_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    max_update_interval_ms: int
+    max_updates_per_response: int
+    def __init__(self, max_update_interval_ms: _Optional[int] = ..., max_updates_per_response: _Optional[int] = ...) -> None: ...
+
+class AgentUpdate(_message.Message):
+    __slots__ = ("agent_id", "deleted", "agent")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    deleted: bool
+    agent: AgentStatus
+    def __init__(self, agent_id: _Optional[str] = ..., deleted: _Optional[bool] = ..., agent: _Optional[_Union[AgentStatus, _Mapping]] = ...) -> None: ...
+
+class AgentUpdatesResponse(_message.Message):
+    __slots__ = ("agent_updates", "schema", "end_of_version")
+    AGENT_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    END_OF_VERSION_FIELD_NUMBER: _ClassVar[int]
+    agent_updates: _containers.RepeatedCompositeFieldContainer[AgentUpdate]
+    schema: ComputedSchema
+    end_of_version: bool
+    def __init__(self, agent_updates: _Optional[_Iterable[_Union[AgentUpdate, _Mapping]]] = ..., schema: _Optional[_Union[ComputedSchema, _Mapping]] = ..., end_of_version: _Optional[bool] = ...) -> None: ...
+
+class ComputedSchema(_message.Message):
+    __slots__ = ("tables", "table_name_to_agent_ids")
+    class AgentIds(_message.Message):
+        __slots__ = ("agent_ids",)
+        AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+        agent_ids: _containers.RepeatedScalarFieldContainer[str]
+        def __init__(self, agent_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    class TableNameToAgentIdsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ComputedSchema.AgentIds
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ComputedSchema.AgentIds, _Mapping]] = ...) -> None: ...
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    TABLE_NAME_TO_AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    tables: _containers.RepeatedCompositeFieldContainer[_types_pb2.TableSchema]
+    table_name_to_agent_ids: _containers.MessageMap[str, ComputedSchema.AgentIds]
+    def __init__(self, tables: _Optional[_Iterable[_Union[_types_pb2.TableSchema, _Mapping]]] = ..., table_name_to_agent_ids: _Optional[_Mapping[str, ComputedSchema.AgentIds]] = ...) -> None: ...
+
+class SchemaRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SchemaResponse(_message.Message):
+    __slots__ = ("schema",)
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    schema: ComputedSchema
+    def __init__(self, schema: _Optional[_Union[ComputedSchema, _Mapping]] = ...) -> None: ...
+
+class AgentInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AgentInfoResponse(_message.Message):
+    __slots__ = ("info",)
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    info: _containers.RepeatedCompositeFieldContainer[AgentStatus]
+    def __init__(self, info: _Optional[_Iterable[_Union[AgentStatus, _Mapping]]] = ...) -> None: ...
