@@ -1,0 +1,9 @@
+"""A small shop: two HTTP services calling each other and PostgreSQL, plus a client loop.
+
+It exists to give the tracer realistic traffic: keep-alive and fresh connections, GETs and POSTs
+with JSON bodies, some 4xx/5xx errors, some slow requests, and SQL queries.
+
+    frontend (:8080)  --HTTP-->  orders (:8081)  --SQL-->  PostgreSQL
+         ^
+      loadgen
+"""

@@ -1,0 +1,71 @@
+"""Tiny JSON-over-HTTP helpers shared by the demo services (stdlib only, plain sockets)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["JSONHandler", "KeepAliveClient"]
+
+
+class JSONHandler(BaseHTTPRequestHandler):
+    """Base handler speaking HTTP/1.1 with keep-alive and JSON bodies."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "pyxie-demo/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the tracer is the access log
+
+    def read_json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw) if raw else None
+
+    def send_json(self, status: int, payload: Any) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class KeepAliveClient:
+    """One persistent HTTP/1.1 connection per thread to a base URL."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+        parts = urlsplit(base_url)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._timeout = timeout
+        self._local = threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            self._local.conn = conn
+        return conn
+
+    def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+        body = json.dumps(payload).encode() if payload is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        for attempt in range(2):  # a kept-alive connection may have been closed by the server
+            conn = self._conn()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+                raw = resp.read()
+                data = json.loads(raw) if raw else None
+                return resp.status, data
+            except (http.client.HTTPException, ConnectionError, OSError):
+                conn.close()
+                self._local.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,46 @@
+"""The shop front end: a JSON API that calls the orders service."""
+
+from __future__ import annotations
+
+import random
+import time
+from http.server import ThreadingHTTPServer
+
+from ._http import JSONHandler, KeepAliveClient
+
+__all__ = ["serve_frontend"]
+
+
+def serve_frontend(port: int, orders_url: str, host: str = "0.0.0.0") -> None:
+    """Serve until interrupted."""
+    orders = KeepAliveClient(orders_url)
+
+    class Handler(JSONHandler):
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                self.send_json(200, {"ok": True})
+            elif self.path == "/api/products":
+                status, body = orders.request("GET", "/products")
+                self.send_json(status, body)
+            elif self.path.startswith("/api/products/"):
+                status, body = orders.request("GET", "/products/" + self.path.rsplit("/", 1)[1])
+                self.send_json(status, body)
+            elif self.path == "/api/recommendations":
+                # The slow endpoint: a "model" that sometimes takes its time.
+                time.sleep(random.choice([0.01, 0.02, 0.05, 0.3, 0.8]))
+                self.send_json(200, {"recommended": random.sample(range(1, 9), 3)})
+            else:
+                self.send_json(404, {"error": f"no route {self.path}"})
+
+        def do_POST(self) -> None:
+            if self.path != "/api/checkout":
+                self.send_json(404, {"error": f"no route {self.path}"})
+                return
+            cart = self.read_json() or {}
+            if random.random() < 0.02:
+                self.send_json(500, {"error": "internal error in checkout"})
+                return
+            status, body = orders.request("POST", "/orders", cart)
+            self.send_json(status, body)
+
+    ThreadingHTTPServer((host, port), Handler).serve_forever()
