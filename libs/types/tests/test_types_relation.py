@@ -1,6 +1,5 @@
 import pyarrow as pa
 import pytest
-
 from pyxie_types import UPID, Column, DataType, Relation, SemanticType, TableSchema
 from pyxie_types.tables import ALL_TABLES, HTTP_EVENTS, table_by_name
 
