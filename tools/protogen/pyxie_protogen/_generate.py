@@ -28,8 +28,9 @@ __all__ = [
     "write_generated",
 ]
 
-# What protoc writes per source with --python_out, --pyi_out and --grpc_python_out.
-GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+# What protoc writes per source with --python_out, --pyi_out, --grpc_python_out and (typed
+# service stubs, so services type-check under mypy --strict) mypy-protobuf's --mypy_grpc_out.
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 
 # Well-known types (google/protobuf/*.proto) ship inside grpc_tools.
 _WELL_KNOWN_INCLUDE = Path(grpc_tools.__file__).parent / "_proto"
@@ -85,6 +86,17 @@ def proto_sources(proto_root: Path) -> list[str]:
     )
 
 
+def _mypy_grpc_plugin() -> Path:
+    """mypy-protobuf's gRPC stub plugin, installed beside this interpreter."""
+    plugin = Path(sys.executable).parent / "protoc-gen-mypy_grpc"
+    if not plugin.exists():
+        found = shutil.which("protoc-gen-mypy_grpc")
+        if found is None:
+            raise ProtogenError("protoc-gen-mypy_grpc not found; install mypy-protobuf")
+        plugin = Path(found)
+    return plugin
+
+
 def generate(proto_root: Path, out_dir: Path) -> list[str]:
     """Run protoc over every source into ``out_dir``; return the generated relative paths."""
     sources = proto_sources(proto_root)
@@ -100,6 +112,8 @@ def generate(proto_root: Path, out_dir: Path) -> list[str]:
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        f"--plugin=protoc-gen-mypy_grpc={_mypy_grpc_plugin()}",
+        f"--mypy_grpc_out={out_dir}",
         *sources,
     ]
     # Run from the proto root so descriptors are named "pyxie_proto/...", as the imports are.
