@@ -39,16 +39,18 @@ def proto_root(tmp_path: Path) -> Path:
     return root
 
 
-def test_generation_writes_all_three_outputs_beside_each_source(proto_root: Path) -> None:
+def test_generation_writes_all_four_outputs_beside_each_source(proto_root: Path) -> None:
     touched = write_generated(proto_root)
 
     assert touched == [
         "pyxie_proto/common/id_pb2.py",
         "pyxie_proto/common/id_pb2.pyi",
         "pyxie_proto/common/id_pb2_grpc.py",
+        "pyxie_proto/common/id_pb2_grpc.pyi",
         "pyxie_proto/pingpb/ping_pb2.py",
         "pyxie_proto/pingpb/ping_pb2.pyi",
         "pyxie_proto/pingpb/ping_pb2_grpc.py",
+        "pyxie_proto/pingpb/ping_pb2_grpc.pyi",
     ]
     ping = (proto_root / "pyxie_proto/pingpb/ping_pb2.py").read_text()
     assert "from pyxie_proto.common import id_pb2" in ping
@@ -102,6 +104,7 @@ def test_regeneration_deletes_outputs_whose_source_was_removed(proto_root: Path)
         "pyxie_proto/pingpb/ping_pb2.py",
         "pyxie_proto/pingpb/ping_pb2.pyi",
         "pyxie_proto/pingpb/ping_pb2_grpc.py",
+        "pyxie_proto/pingpb/ping_pb2_grpc.pyi",
     ]
     assert not (proto_root / "pyxie_proto/pingpb/ping_pb2.py").exists()
     assert proto_sources(proto_root) == ["pyxie_proto/common/id.proto"]
