@@ -55,6 +55,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers themselves do: connections of a stopped server lingering in TIME_WAIT
+        # must not make its port look taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -189,6 +192,14 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+def _wait_group_gone(pgid: int, timeout_s: float) -> None:
+    # SIGKILL is delivered asynchronously: wait until the members have really exited, so a
+    # caller that checks right after stop() finds nothing left.
+    deadline = time.monotonic() + timeout_s
+    while _group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(_POLL_INTERVAL_S)
+
+
 def stop_pid_group(pid: int, graceful: int, timeout_s: float) -> None:
     """Stop a session leader we did not spawn (``down``): graceful signal, then SIGKILL."""
     with contextlib.suppress(ProcessLookupError):
@@ -199,6 +210,7 @@ def stop_pid_group(pid: int, graceful: int, timeout_s: float) -> None:
     if _group_members(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+        _wait_group_gone(pid, timeout_s)
 
 
 class ManagedProcess:
@@ -302,6 +314,7 @@ class ManagedProcess:
                 if exc.errno != errno.EPERM:
                     raise
             popen.wait()
+            _wait_group_gone(popen.pid, self.stop_timeout_s)
         with _LIVE_LOCK:
             _LIVE.discard(self)
         with contextlib.suppress(FileNotFoundError):
