@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, TypeVar
@@ -48,11 +49,33 @@ def _backoff(
     return choose
 
 
+class _ConnectionEvents:
+    """Futures resolved at the next disconnect / reconnect of one client."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {
+            "disconnected": [],
+            "reconnected": [],
+        }
+
+    def next(self, kind: str) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[kind].append(future)
+        return future
+
+    def fire(self, kind: str) -> None:
+        waiters, self._waiters[kind] = self._waiters[kind], []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+
 class NatsBus:
     """A connected NATS client with protobuf-typed helpers. Build with `NatsBus.connect`."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, events: _ConnectionEvents | None = None) -> None:
         self._client = client
+        self._events = _ConnectionEvents() if events is None else events
 
     @classmethod
     async def connect(
@@ -65,15 +88,18 @@ class NatsBus:
     ) -> NatsBus:
         """Connect (waiting as long as it takes) and keep reconnecting forever afterwards."""
         urls = [servers] if isinstance(servers, str) else list(servers)
+        events = _ConnectionEvents()
 
         async def on_error(error: Exception) -> None:
             _log.warning("nats error", connection=name, error=repr(error))
 
         async def on_disconnected() -> None:
             _log.warning("nats disconnected", connection=name)
+            events.fire("disconnected")
 
         async def on_reconnected() -> None:
             _log.info("nats reconnected", connection=name, server=str(client.connected_url))
+            events.fire("reconnected")
 
         async def on_closed() -> None:
             _log.info("nats connection closed", connection=name)
@@ -93,7 +119,7 @@ class NatsBus:
             closed_cb=on_closed,
         )
         _log.info("nats connected", connection=name, server=str(client.connected_url))
-        return cls(client)
+        return cls(client, events)
 
     @property
     def client(self) -> Client:
@@ -107,6 +133,14 @@ class NatsBus:
     @property
     def reconnects(self) -> int:
         return int(self._client.stats["reconnects"])
+
+    def next_disconnect(self) -> asyncio.Future[None]:
+        """Resolves when the connection is next lost."""
+        return self._events.next("disconnected")
+
+    def next_reconnect(self) -> asyncio.Future[None]:
+        """Resolves when the client is next reconnected (subscriptions restored)."""
+        return self._events.next("reconnected")
 
     async def publish(self, subject: str, message: Message, *, reply: str = "") -> None:
         await self._client.publish(subject, message.SerializeToString(), reply=reply)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 from google.protobuf.wrappers_pb2 import StringValue
+from pyxie_jwt import ServiceClaims
 
-from pyxie_service.context import current_claims, current_claims_or_none
+from pyxie_service.context import current_claims, current_claims_or_none, require_claims
 from pyxie_service.errors import (
     Aborted,
     AlreadyExists,
@@ -103,6 +104,9 @@ class EchoServicer:
         async for request in requests:
             yield StringValue(value=f"{subject}:{request.value}")
 
+    async def ServiceOnly(self, request: StringValue, context: _Context) -> StringValue:
+        return StringValue(value=require_claims(ServiceClaims).service_id)
+
     @public
     async def Public(self, request: StringValue, context: _Context) -> StringValue:
         claims = current_claims_or_none()
@@ -134,6 +138,7 @@ def echo_registration(servicer: EchoServicer) -> ServiceRegistration:
         "EchoStream": grpc.unary_stream_rpc_method_handler(servicer.EchoStream, **codec),
         "EchoWrite": grpc.unary_stream_rpc_method_handler(servicer.EchoWrite, **codec),
         "Chat": grpc.stream_stream_rpc_method_handler(servicer.Chat, **codec),
+        "ServiceOnly": grpc.unary_unary_rpc_method_handler(servicer.ServiceOnly, **codec),
         "Public": grpc.unary_unary_rpc_method_handler(servicer.Public, **codec),
         "Fail": grpc.unary_unary_rpc_method_handler(servicer.Fail, **codec),
         "FailStream": grpc.unary_stream_rpc_method_handler(servicer.FailStream, **codec),
@@ -159,6 +164,7 @@ class EchoClient:
         self.echo_stream = channel.unary_stream(path("EchoStream"), **codec)
         self.echo_write = channel.unary_stream(path("EchoWrite"), **codec)
         self.chat = channel.stream_stream(path("Chat"), **codec)
+        self.service_only = channel.unary_unary(path("ServiceOnly"), **codec)
         self.public = channel.unary_unary(path("Public"), **codec)
         self.fail = channel.unary_unary(path("Fail"), **codec)
         self.fail_stream = channel.unary_stream(path("FailStream"), **codec)

@@ -1,0 +1,134 @@
+"""`python -m pyxie_service.example` as a real process: start, serve, stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.wrappers_pb2 import StringValue
+from pyxie_service import EXIT_BAD_SETTINGS
+from pyxie_service.example import EchoClient
+from service_kit_support import SIGNING_SECRET, NatsServer, bearer, free_port, service_token
+
+# Interpreter start plus imports of grpc/pydantic/nats on a loaded 2-core machine.
+_PROCESS_DEADLINE_SECONDS = 60
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.upper().startswith("PL_")}
+    environment.update(
+        PL_JWT_SIGNING_KEY=SIGNING_SECRET,
+        PL_GRPC_HOST="127.0.0.1",
+        PL_GRPC_PORT="0",
+        PL_METRICS_HOST="127.0.0.1",
+        PL_METRICS_PORT="0",
+        PL_LOG_FORMAT="json",
+        PL_SHUTDOWN_GRACE_SECONDS="5",
+    )
+    environment.update(extra)
+    return environment
+
+
+class _ServiceProcess:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.records: list[dict[str, Any]] = []
+
+    async def wait_for(self, event: str) -> dict[str, Any]:
+        assert self.process.stderr is not None
+        while True:
+            line = await self.process.stderr.readline()
+            if not line:
+                raise AssertionError(f"process ended before logging {event!r}: {self.records}")
+            record = json.loads(line)
+            self.records.append(record)
+            if record.get("event") == event:
+                return record
+
+    async def finish(self) -> int:
+        assert self.process.stderr is not None
+        for line in (await self.process.stderr.read()).splitlines():
+            self.records.append(json.loads(line))
+        return await self.process.wait()
+
+
+async def _spawn(**extra: str) -> _ServiceProcess:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pyxie_service.example",
+        env=_environment(**extra),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    return _ServiceProcess(process)
+
+
+async def test_service_process_serves_and_stops_cleanly_on_sigterm(
+    nats_server: NatsServer,
+) -> None:
+    service = await _spawn(PL_NATS_ENABLED="true", PL_NATS_URL=nats_server.url)
+    try:
+        started = await asyncio.wait_for(
+            service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
+        )
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{started['grpc_port']}") as channel:
+            client = EchoClient(channel)
+            assert (await client.public(StringValue(value="x"))).value == "public:anonymous:x"
+            reply = await client.echo(StringValue(value="x"), metadata=bearer(service_token()))
+            assert reply.value == "query_broker:x"
+        service.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(service.finish(), _PROCESS_DEADLINE_SECONDS)
+    finally:
+        if service.process.returncode is None:
+            service.process.kill()
+            await service.process.wait()
+    events = [record["event"] for record in service.records]
+    assert code == 0
+    assert events.index("stop signal received") < events.index("nats connection closed")
+    assert events.index("nats connection closed") < events.index("service stopped")
+
+
+async def test_sigterm_while_waiting_for_nats_at_startup_exits_cleanly() -> None:
+    unreachable = f"nats://127.0.0.1:{free_port()}"
+    service = await _spawn(PL_NATS_ENABLED="true", PL_NATS_URL=unreachable)
+    try:
+        await asyncio.wait_for(service.wait_for("nats error"), _PROCESS_DEADLINE_SECONDS)
+        service.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(service.finish(), _PROCESS_DEADLINE_SECONDS)
+    finally:
+        if service.process.returncode is None:
+            service.process.kill()
+            await service.process.wait()
+    assert code == 0
+    assert "stop signal received while starting" in [r["event"] for r in service.records]
+
+
+async def test_service_process_with_bad_settings_exits_with_a_message() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pyxie_service.example",
+        env=_environment(PL_JWT_SIGNING_KEY="short", PL_GRPC_PORT="not-a-port"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), _PROCESS_DEADLINE_SECONDS)
+    message = stderr.decode()
+    assert process.returncode == EXIT_BAD_SETTINGS
+    assert "PL_JWT_SIGNING_KEY" in message
+    assert "PL_GRPC_PORT" in message
+    assert "Traceback" not in message
+
+
+@pytest.fixture(autouse=True)
+def _no_pl_variables_leak_into_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in list(os.environ):
+        if variable.upper().startswith("PL_"):
+            monkeypatch.delenv(variable)
