@@ -1,11 +1,242 @@
-"""Builtin udtfs (filled by the module's owner)."""
+"""Builtin table functions: introspection (GetTables, GetSchemas, GetUDF/UDA/UDTFList),
+GetAgentStatus and Version.
+
+Output relations are exactly the ones Pixie's scripts read (pxl-language §3 "UDTF outputs").
+"""
 
 from __future__ import annotations
 
-from ..registry import Registry
+from collections.abc import Callable, Sequence
+from importlib import metadata as importlib_metadata
+from typing import Any
 
-__all__ = ["register_all"]
+import pyarrow as pa
+from pyxie_types import Column, DataType, Relation, SemanticType
+
+from ..context import FunctionContext
+from ..registry import Registry, UDTFArg, UDTFDef, UDTFExecutor
+from ._agent_status import AGENT_STATUS_EXTRA, AgentStatus, AgentStatusProvider, StaticAgentStatus
+
+__all__ = [
+    "AGENT_STATUS_EXTRA",
+    "VERSION_EXTRA",
+    "AgentStatus",
+    "AgentStatusProvider",
+    "StaticAgentStatus",
+    "register_all",
+]
+
+# Key in FunctionContext.extras of the version string Version() reports.
+VERSION_EXTRA = "version"
+
+S, I, B, T, U = (  # noqa: E741 (PxL type letters)
+    DataType.STRING,
+    DataType.INT64,
+    DataType.BOOLEAN,
+    DataType.TIME64NS,
+    DataType.UINT128,
+)
+
+
+def _relation(*columns: tuple[str, DataType] | Column) -> Relation:
+    return Relation.of(*columns)
+
+
+def _table(relation: Relation, columns: Sequence[Sequence[Any]]) -> pa.Table:
+    schema = relation.arrow_schema()
+    arrays = [
+        pa.array(list(values), type=f.type) for values, f in zip(columns, schema, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _rows_to_table(relation: Relation, rows: Sequence[Sequence[Any]]) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(relation)
+    return _table(relation, columns)
+
+
+# ------------------------------------------------------------------ introspection
+
+TABLES_RELATION = _relation(("table_name", S), ("table_desc", S))
+SCHEMAS_RELATION = _relation(
+    ("table_name", S),
+    ("column_name", S),
+    ("column_type", S),
+    ("pattern_type", S),
+    ("column_desc", S),
+)
+FUNC_LIST_RELATION = _relation(("name", S), ("return_type", S), ("args", S))
+UDTF_LIST_RELATION = _relation(
+    ("name", S), ("executor", S), ("init_args", S), ("output_relation", S)
+)
+AGENT_STATUS_RELATION = _relation(
+    Column("agent_id", U, SemanticType.ST_AGENT_UID),
+    Column("asid", I, SemanticType.ST_ASID),
+    ("hostname", S),
+    Column("ip_address", S, SemanticType.ST_IP_ADDRESS),
+    ("agent_state", S),
+    Column("create_time", T, SemanticType.ST_TIME_NS),
+    Column("last_heartbeat_ns", I, SemanticType.ST_DURATION_NS),
+    ("kernel_headers_installed", B),
+)
+VERSION_RELATION = _relation(Column("asid", I, SemanticType.ST_ASID), ("version", S))
+
+
+def _get_tables(ctx: FunctionContext) -> pa.Table:
+    schemas = ctx.table_schemas()
+    rows = [(name, schemas[name].desc) for name in sorted(schemas)]
+    return _rows_to_table(TABLES_RELATION, rows)
+
+
+def _get_schemas(ctx: FunctionContext) -> pa.Table:
+    schemas = ctx.table_schemas()
+    rows = [
+        # Pixie's pattern types (metric gauge/counter...) are not declared by our collectors;
+        # every column is reported as GENERAL.
+        (name, column.name, column.data_type.name, "GENERAL", column.desc)
+        for name in sorted(schemas)
+        for column in schemas[name].columns
+    ]
+    return _rows_to_table(SCHEMAS_RELATION, rows)
+
+
+def _arg_list(types: Sequence[DataType]) -> str:
+    return ",".join(t.name for t in types)
+
+
+def _get_udf_list(ctx: FunctionContext) -> pa.Table:
+    rows = sorted(
+        (udf.name, udf.return_type.name, _arg_list(udf.arg_types)) for udf in ctx.registry.scalars()
+    )
+    return _rows_to_table(FUNC_LIST_RELATION, rows)
+
+
+def _get_uda_list(ctx: FunctionContext) -> pa.Table:
+    rows = sorted(
+        (uda.name, uda.return_type.name, _arg_list(uda.arg_types)) for uda in ctx.registry.udas()
+    )
+    return _rows_to_table(FUNC_LIST_RELATION, rows)
+
+
+def _describe_relation(relation: Relation) -> str:
+    return ",".join(f"{c.name}:{c.data_type.name}" for c in relation)
+
+
+def _describe_args(args: Sequence[UDTFArg]) -> str:
+    return ",".join(f"{a.name}:{a.data_type.name}" for a in args)
+
+
+def _get_udtf_list(ctx: FunctionContext) -> pa.Table:
+    rows = sorted(
+        (u.name, u.executor.value, _describe_args(u.args), _describe_relation(u.relation))
+        for u in ctx.registry.udtfs()
+    )
+    return _rows_to_table(UDTF_LIST_RELATION, rows)
+
+
+# ------------------------------------------------------------------ agents
+
+
+def _get_agent_status(ctx: FunctionContext, include_kelvin: bool = True) -> pa.Table:
+    provider = ctx.extras.get(AGENT_STATUS_EXTRA)
+    if provider is None:
+        agents: Sequence[AgentStatus] = ()
+    elif isinstance(provider, AgentStatusProvider):
+        agents = provider.agents()
+    else:
+        raise TypeError(f"ctx.extras[{AGENT_STATUS_EXTRA!r}] must provide agents()")
+    rows = [
+        (
+            a.agent_id.bytes,
+            a.asid,
+            a.hostname,
+            a.ip_address,
+            a.agent_state,
+            a.create_time_ns,
+            a.last_heartbeat_ns,
+            a.kernel_headers_installed,
+        )
+        for a in agents
+        if include_kelvin or not a.is_kelvin
+    ]
+    return _rows_to_table(AGENT_STATUS_RELATION, rows)
+
+
+def _package_version() -> str:
+    try:
+        return importlib_metadata.version("pyxie-carnot")
+    except importlib_metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def _version(ctx: FunctionContext) -> pa.Table:
+    version = ctx.extras.get(VERSION_EXTRA) or _package_version()
+    return _rows_to_table(VERSION_RELATION, [(ctx.metadata.asid(), str(version))])
+
+
+_UDTFS: tuple[
+    tuple[str, tuple[UDTFArg, ...], Relation, Callable[..., pa.Table], str, UDTFExecutor], ...
+] = (
+    (
+        "GetTables",
+        (),
+        TABLES_RELATION,
+        _get_tables,
+        "Tables and their descriptions. Example: px.display(px.GetTables())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetSchemas",
+        (),
+        SCHEMAS_RELATION,
+        _get_schemas,
+        "Every column of every table with its type. Example: px.display(px.GetSchemas())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetUDFList",
+        (),
+        FUNC_LIST_RELATION,
+        _get_udf_list,
+        "Every scalar function overload. Example: px.display(px.GetUDFList())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetUDAList",
+        (),
+        FUNC_LIST_RELATION,
+        _get_uda_list,
+        "Every aggregate function overload. Example: px.display(px.GetUDAList())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetUDTFList",
+        (),
+        UDTF_LIST_RELATION,
+        _get_udtf_list,
+        "Every table function with its arguments and output. Example: px.display(px.GetUDTFList())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetAgentStatus",
+        (UDTFArg("include_kelvin", B, True),),
+        AGENT_STATUS_RELATION,
+        _get_agent_status,
+        "Registered agents and their health. Example: px.display(px.GetAgentStatus())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "Version",
+        (),
+        VERSION_RELATION,
+        _version,
+        "Software version of each agent. Example: px.display(px.Version())",
+        UDTFExecutor.ALL_AGENTS,
+    ),
+)
 
 
 def register_all(registry: Registry) -> None:
-    """Register every builtin of this module into ``registry``."""
+    """Register every builtin table function into ``registry``."""
+    for name, args, relation, fn, doc, executor in _UDTFS:
+        registry.register_udtf(UDTFDef(name, args, relation, fn, doc, executor))
