@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +73,7 @@ from pathlib import Path
 def test_record_pids(nats_server, postgres_server, etcd_server, infra_state_dir):
     pids = {{name: json.loads((infra_state_dir / name / f"{{name}}.pid").read_text())["pid"]
             for name in ("nats", "postgres", "etcd")}}
+    pids["state_dir"] = str(infra_state_dir)
     Path({out!r}).write_text(json.dumps(pids))
     if {crash!r}:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -105,7 +107,9 @@ def _run_inner_session(tmp_path: Path, crash: bool) -> dict[str, int]:
     )
     expected = -signal.SIGKILL if crash else 0
     assert proc.returncode == expected, proc.stdout.decode() + proc.stderr.decode()
-    pids: dict[str, int] = json.loads(out.read_text())
+    pids = json.loads(out.read_text())
+    # A killed session cannot remove its state dir; do it for it.
+    shutil.rmtree(pids.pop("state_dir"), ignore_errors=True)
     assert set(pids) == {"nats", "postgres", "etcd"}
     return pids
 
