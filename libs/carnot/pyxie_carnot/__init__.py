@@ -1,1 +1,49 @@
-"""pyxie-carnot."""
+"""Carnot, the query engine: executes planpb plans over Arrow record batches.
+
+``Carnot(registry, table_store).execute(plan)`` runs one agent's plan and returns its memory-sink
+tables and execution stats. Kelvin and the query broker host a ``ResultSinkServer`` that routes
+batches other agents stream to them.
+"""
+
+from ._carnot import Carnot, ExecutionResult, run_plan
+from ._errors import (
+    CarnotError,
+    PlanError,
+    QueryCancelled,
+    QueryMemoryExceeded,
+    QueryTimeout,
+    TransferError,
+)
+from ._exec._base import DEFAULT_BATCH_ROWS, DEFAULT_MEMORY_BUDGET_BYTES
+from ._exec._grpc import (
+    KEEPALIVE_OPTIONS,
+    MAX_MESSAGE_BYTES,
+    ResultSinkServer,
+    SourceItem,
+    batch_from_ipc,
+    batch_to_ipc,
+)
+from .context import FunctionContext
+from .registry import Registry
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "DEFAULT_MEMORY_BUDGET_BYTES",
+    "KEEPALIVE_OPTIONS",
+    "MAX_MESSAGE_BYTES",
+    "Carnot",
+    "CarnotError",
+    "ExecutionResult",
+    "FunctionContext",
+    "PlanError",
+    "QueryCancelled",
+    "QueryMemoryExceeded",
+    "QueryTimeout",
+    "Registry",
+    "ResultSinkServer",
+    "SourceItem",
+    "TransferError",
+    "batch_from_ipc",
+    "batch_to_ipc",
+    "run_plan",
+]

@@ -1,0 +1,1 @@
+"""Operators and the plumbing they share (private)."""

@@ -1,0 +1,175 @@
+"""Streaming transforms: Map, Filter, Limit, Union."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyxie_proto.carnot.planpb import plan_pb2
+from pyxie_types import DataType
+
+from .._errors import PlanError
+from ._base import ExecState, Operator, empty_batch
+from ._expr import CompiledExpr, compile_expr, to_array
+
+__all__ = ["FilterOperator", "LimitOperator", "MapOperator", "UnionOperator"]
+
+
+class MapOperator(Operator):
+    """Evaluates one expression per output column."""
+
+    kind = "map"
+
+    def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
+        super().__init__(node, state)
+        self._exprs: list[CompiledExpr] = []
+
+    def validate(self) -> None:
+        spec = self.node.op.map
+        if len(spec.expressions) != len(self.relation):
+            raise PlanError(
+                f"{self.label}: {len(spec.expressions)} expressions for "
+                f"{len(self.relation)} output columns"
+            )
+        parent = self.parents[0].relation
+        for position, (expr, column) in enumerate(
+            zip(spec.expressions, self.relation.columns, strict=True)
+        ):
+            fn, data_type = compile_expr(
+                expr, parent, self.state.func_ctx, f"{self.label} column {column.name!r}"
+            )
+            if data_type is not column.data_type:
+                raise PlanError(
+                    f"{self.label}: expression {position} ({column.name!r}) yields "
+                    f"{data_type.name}, the relation says {column.data_type.name}"
+                )
+            self._exprs.append(fn)
+
+    def process(
+        self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
+    ) -> None:
+        rows = batch.num_rows
+        columns = [to_array(fn(batch), rows) for fn in self._exprs]
+        self.emit(pa.RecordBatch.from_arrays(columns, schema=self.schema), eow, all_done)
+
+
+class FilterOperator(Operator):
+    """Keeps the rows where the condition is true."""
+
+    kind = "filter"
+
+    def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
+        super().__init__(node, state)
+        self._condition: CompiledExpr | None = None
+
+    def validate(self) -> None:
+        parent = self.parents[0].relation
+        if len(parent) != len(self.relation):
+            raise PlanError(f"{self.label}: output relation must equal the input relation")
+        fn, data_type = compile_expr(
+            self.node.op.filter.condition, parent, self.state.func_ctx, f"{self.label} condition"
+        )
+        if data_type is not DataType.BOOLEAN:
+            raise PlanError(f"{self.label}: the condition is {data_type.name}, not BOOLEAN")
+        self._condition = fn
+
+    def process(
+        self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
+    ) -> None:
+        assert self._condition is not None
+        mask = self._condition(batch)
+        if isinstance(mask, pa.Scalar):
+            out = batch if mask.as_py() else batch.slice(0, 0)
+        else:
+            if isinstance(mask, pa.ChunkedArray):
+                mask = mask.combine_chunks()
+            out = batch.filter(mask)
+        if out.num_rows or eow or all_done:
+            self.emit(out, eow, all_done)
+
+
+class LimitOperator(Operator):
+    """Passes the first N rows, then ends the stream and stops the listed sources."""
+
+    kind = "limit"
+
+    def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
+        super().__init__(node, state)
+        spec = node.op.limit
+        if spec.limit < 0:
+            raise PlanError(f"{self.label}: negative limit {spec.limit}")
+        self._remaining = int(spec.limit)
+        self._abortable = [int(i) for i in spec.abortable_source_ids]
+
+    def process(
+        self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
+    ) -> None:
+        if self.done:
+            return
+        if batch.num_rows >= self._remaining:
+            self.emit(batch.slice(0, self._remaining), eow=True, eos=True)
+            self._remaining = 0
+            for source_id in self._abortable:
+                self.state.abort_source(source_id)
+            return
+        self._remaining -= batch.num_rows
+        if batch.num_rows or eow or all_done:
+            self.emit(batch, eow, all_done)
+
+
+class UnionOperator(Operator):
+    """Concatenates its inputs column-mapped into one relation, or merges them by time_."""
+
+    kind = "union"
+
+    def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
+        super().__init__(node, state)
+        spec = node.op.union
+        self._mappings = [list(m.column_indexes) for m in spec.column_mappings]
+        self._time_ordered = spec.time_ordered
+        self._buffer: list[pa.RecordBatch] = []
+        self._held = 0
+
+    def validate(self) -> None:
+        if len(self._mappings) != len(self.parents):
+            raise PlanError(
+                f"{self.label}: {len(self._mappings)} column mappings for "
+                f"{len(self.parents)} parents"
+            )
+        for parent, mapping in zip(self.parents, self._mappings, strict=True):
+            if len(mapping) != len(self.relation):
+                raise PlanError(f"{self.label}: a column mapping does not cover the output")
+            for out_col, index in zip(self.relation.columns, mapping, strict=True):
+                if not 0 <= index < len(parent.relation):
+                    raise PlanError(f"{self.label}: mapping index {index} is out of range")
+                if parent.relation.columns[index].data_type is not out_col.data_type:
+                    raise PlanError(
+                        f"{self.label}: column {out_col.name!r} has different types in the inputs"
+                    )
+        if self._time_ordered and "time_" not in self.relation:
+            raise PlanError(f"{self.label}: a time-ordered union needs a time_ column")
+
+    def process(
+        self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
+    ) -> None:
+        mapping = self._mappings[parent_index]
+        mapped = pa.RecordBatch.from_arrays([batch.column(i) for i in mapping], schema=self.schema)
+        if not self._time_ordered:
+            if mapped.num_rows or all_done:
+                self.emit(mapped, eow=all_done, eos=all_done)
+            return
+        # Time-ordered: inputs are buffered, then sorted once (a stable sort keeps each input's
+        # order for equal times) when every input has ended.
+        if mapped.num_rows:
+            self._buffer.append(mapped)
+            self._held += mapped.nbytes
+            self.state.hold(self, self._held)
+        if not all_done:
+            return
+        table = pa.Table.from_batches(self._buffer, schema=self.schema)
+        self._buffer = []
+        ordered = table.take(pc.sort_indices(table, [("time_", "ascending")]))
+        batches = ordered.combine_chunks().to_batches(max_chunksize=self.state.batch_rows)
+        for out in batches:
+            self.emit(out)
+        self.state.hold(self, 0)
+        self.emit(empty_batch(self.schema), eow=True, eos=True)
