@@ -104,7 +104,8 @@ ATTACKS: dict[str, Callable[[], Metadata]] = {
 
 async def _call(echo: RunningEcho, method: str, metadata: Metadata) -> str:
     if method == "unary":
-        return (await echo.client.echo(StringValue(value="x"), metadata=metadata)).value
+        reply: StringValue = await echo.client.echo(StringValue(value="x"), metadata=metadata)
+        return reply.value
     replies = echo.client.echo_stream(StringValue(value="x"), metadata=metadata)
     return ",".join([reply.value async for reply in replies])
 

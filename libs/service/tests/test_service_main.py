@@ -46,7 +46,7 @@ class _ServiceProcess:
             line = await self.process.stderr.readline()
             if not line:
                 raise AssertionError(f"process ended before logging {event!r}: {self.records}")
-            record = json.loads(line)
+            record: dict[str, Any] = json.loads(line)
             self.records.append(record)
             if record.get("event") == event:
                 return record
