@@ -21,7 +21,9 @@ PXAPI_VERSION = "0.9.0"
 
 def _cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pyxie" / f"pxapi-{PXAPI_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}"
+    return (
+        Path(base) / "pyxie" / f"pxapi-{PXAPI_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}"
+    )
 
 
 def pxapi_python() -> Path:
@@ -38,8 +40,15 @@ def pxapi_python() -> Path:
         if not marker.exists():
             venv.EnvBuilder(with_pip=True, clear=True).create(root)
             subprocess.run(
-                [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                 f"pxapi=={PXAPI_VERSION}"],
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    f"pxapi=={PXAPI_VERSION}",
+                ],
                 check=True,
             )
             marker.touch()
@@ -56,7 +65,6 @@ def run_in_pxapi(code: str, stdin: bytes | None = None, timeout: float = 120) ->
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"pxapi venv code failed (exit {proc.returncode}):\n{proc.stderr.decode(errors='replace')}"
-        )
+        stderr = proc.stderr.decode(errors="replace")
+        raise RuntimeError(f"pxapi venv code failed (exit {proc.returncode}):\n{stderr}")
     return proc.stdout
