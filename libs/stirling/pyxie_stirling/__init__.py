@@ -1,1 +1,62 @@
-"""pyxie-stirling."""
+"""pyxie-stirling: the data collectors of a PEM.
+
+`Stirling` runs `Source`s on a thread and pushes Arrow batches into a table store (or any
+callback). Sources: `ProcessStatsSource` and `NetworkStatsSource` (/proc, always available) and
+`SocketTraceSource` (eBPF via bcc, imported lazily: this package imports without bcc).
+"""
+
+from ._errors import BPFUnavailableError, SourceInitError, StirlingError
+from .core import (
+    Clock,
+    ProcessFilter,
+    ProcessResolver,
+    PushCallback,
+    RowBuffer,
+    Source,
+    SourceContext,
+    StatusCode,
+    Stirling,
+    TableSink,
+)
+from .network_stats import NetworkStatsSource, netns_pod_id
+from .process_stats import ProcessStatsSource
+
+__all__ = [
+    "BPFUnavailableError",
+    "Clock",
+    "NetworkStatsSource",
+    "ProcessFilter",
+    "ProcessResolver",
+    "ProcessStatsSource",
+    "PushCallback",
+    "RowBuffer",
+    "SocketTraceSource",
+    "Source",
+    "SourceContext",
+    "SourceInitError",
+    "StatusCode",
+    "Stirling",
+    "StirlingError",
+    "TableSink",
+    "default_sources",
+    "netns_pod_id",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The socket tracer pulls in the BPF glue; load it only when asked for.
+    if name == "SocketTraceSource":
+        from .socket_tracer import SocketTraceSource
+
+        return SocketTraceSource
+    raise AttributeError(f"module 'pyxie_stirling' has no attribute {name!r}")
+
+
+def default_sources(*, ebpf: bool = True) -> list[Source]:
+    """The PEM's standard sources: /proc collectors, plus the socket tracer when ``ebpf``."""
+    sources: list[Source] = [ProcessStatsSource(), NetworkStatsSource()]
+    if ebpf:
+        from .socket_tracer import SocketTraceSource
+
+        sources.append(SocketTraceSource())
+    return sources

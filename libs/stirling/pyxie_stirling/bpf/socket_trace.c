@@ -30,7 +30,10 @@
 #define PYXIE_AF_INET 2
 #define PYXIE_AF_INET6 10
 #define PYXIE_EINPROGRESS 115
+#define PYXIE_TCP_ESTABLISHED 1
 #define PYXIE_TCP_SYN_SENT 2
+#define PYXIE_BPF_RB_NO_WAKEUP 1
+#define PYXIE_BPF_RB_FORCE_WAKEUP 2
 
 struct sockaddr_any {
     __u16 family;
@@ -65,6 +68,13 @@ struct pending_connect {
     __s32 fd;
     struct endpoint remote;
     struct endpoint local;
+};
+
+/* A connecting socket, keyed by its opaque struct sock address (never dereferenced). */
+struct connecting {
+    __u64 pid_tgid;
+    __s32 fd;
+    __u32 _pad;
 };
 
 struct pending_accept {
@@ -107,6 +117,7 @@ BPF_TABLE("lru_hash", struct conn_key, struct conn_info, conns, MAX_CONNS);
 BPF_TABLE("lru_hash", struct conn_key, struct endpoint, bound, MAX_CONNS);
 BPF_TABLE("lru_hash", struct ssl_key, __s32, ssl_fds, MAX_CONNS);
 BPF_HASH(pending_connects, __u64, struct pending_connect, 4096);
+BPF_TABLE("lru_hash", __u64, struct connecting, connecting_socks, 4096);
 BPF_HASH(pending_accepts, __u64, struct pending_accept, 4096);
 BPF_HASH(pending_ios, __u64, struct pending_io, 4096);
 BPF_HASH(pending_ssls, __u64, struct pending_ssl, 4096);
@@ -186,7 +197,8 @@ static __always_inline void emit_control(__u32 kind, __u64 id, __s32 fd, struct 
     __builtin_memcpy(ev.local_addr, ci->local.addr, 16);
     ev.bytes_sent = ci->bytes[DIR_EGRESS];
     ev.bytes_recv = ci->bytes[DIR_INGRESS];
-    if (events.ringbuf_output(&ev, sizeof(ev), 0) != 0)
+    /* Wake the drain thread now: it must read /proc/<pid>/stat while the process lives. */
+    if (events.ringbuf_output(&ev, sizeof(ev), PYXIE_BPF_RB_FORCE_WAKEUP) != 0)
         count(0);
 }
 
@@ -219,6 +231,8 @@ static __always_inline void emit_data(__u64 id, __s32 fd, struct conn_info *ci, 
     ev->header.direction = direction;
     ev->header.encrypted = encrypted;
     ev->header.source_call = call;
+    ev->header.local_port = ci->local.port;
+    ev->header.role = ci->role;
     if (direction == DIR_EGRESS) {
         ci->bytes[DIR_EGRESS] += size;
         if (encrypted) {
@@ -246,7 +260,9 @@ static __always_inline void emit_data(__u64 id, __s32 fd, struct conn_info *ci, 
     if (bpf_probe_read_user(ev->data, captured, (void *)buf) != 0)
         captured = 0;
     ev->header.captured = captured;
-    if (events.ringbuf_output(ev, sizeof(struct data_event_header) + captured, 0) != 0)
+    /* Data does not wake the drain thread; it polls every sampling period anyway. */
+    if (events.ringbuf_output(ev, sizeof(struct data_event_header) + captured,
+                              PYXIE_BPF_RB_NO_WAKEUP) != 0)
         count(0);
 }
 
@@ -264,21 +280,43 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
     return 0;
 }
 
-/* Fires inside connect() for TCP: the only place the local address is known without reading
- * struct sock. */
+/* TCP state changes give the local endpoint without reading struct sock: SYN_SENT fires inside
+ * connect() (local address chosen, port usually not yet), ESTABLISHED fires when the handshake
+ * completes (port known), possibly in softirq context, hence the skaddr-keyed side table. */
 TRACEPOINT_PROBE(sock, inet_sock_set_state) {
-    if (args->newstate != PYXIE_TCP_SYN_SENT)
+    __u64 skaddr = (__u64)args->skaddr;
+    if (args->newstate == PYXIE_TCP_SYN_SENT) {
+        __u64 id = bpf_get_current_pid_tgid();
+        struct pending_connect *pc = pending_connects.lookup(&id);
+        if (!pc)
+            return 0;
+        pc->local.family = args->family;
+        pc->local.port = args->sport;
+        if (args->family == PYXIE_AF_INET)
+            __builtin_memcpy(pc->local.addr, args->saddr, 4);
+        else
+            __builtin_memcpy(pc->local.addr, args->saddr_v6, 16);
+        struct connecting c = {.pid_tgid = id, .fd = pc->fd};
+        connecting_socks.update(&skaddr, &c);
         return 0;
-    __u64 id = bpf_get_current_pid_tgid();
-    struct pending_connect *pc = pending_connects.lookup(&id);
-    if (!pc)
+    }
+    if (args->newstate != PYXIE_TCP_ESTABLISHED || args->oldstate != PYXIE_TCP_SYN_SENT)
         return 0;
-    pc->local.family = args->family;
-    pc->local.port = args->sport;
-    if (args->family == PYXIE_AF_INET)
-        __builtin_memcpy(pc->local.addr, args->saddr, 4);
-    else
-        __builtin_memcpy(pc->local.addr, args->saddr_v6, 16);
+    struct connecting *c = connecting_socks.lookup(&skaddr);
+    if (!c)
+        return 0;
+    struct conn_key key = {.tgid = c->pid_tgid >> 32, .fd = c->fd};
+    struct conn_info *ci = conns.lookup(&key);
+    if (ci) {
+        ci->local.port = args->sport;
+    } else {
+        /* Loopback handshakes complete before connect() returns. */
+        __u64 id = c->pid_tgid;
+        struct pending_connect *pc = pending_connects.lookup(&id);
+        if (pc)
+            pc->local.port = args->sport;
+    }
+    connecting_socks.delete(&skaddr);
     return 0;
 }
 

@@ -62,7 +62,9 @@ struct data_event_header {
     __u8 direction;      /* enum pyxie_direction */
     __u8 encrypted;      /* 1 = TLS plaintext captured by the libssl uprobes */
     __u16 source_call;   /* enum pyxie_source_call */
-    __u32 _pad;
+    __u16 local_port;    /* learnt after connect() returns for clients; 0 until known */
+    __u8 role;           /* enum pyxie_role, for user space that missed the open event */
+    __u8 _pad;
 };
 
 struct data_event {

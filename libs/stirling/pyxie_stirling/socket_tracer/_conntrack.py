@@ -1,0 +1,408 @@
+"""Connection tracking in user space: events in, table rows out. Pure logic, no bcc, no root.
+
+The kernel sends open/close control events and data events (the first MAX_DATA_SIZE bytes of each
+call with the call's size and its offset in the direction's stream). Per connection this module
+keeps the two byte streams in order, tells the parser about bytes that were lost (ring buffer
+full) or not captured (calls larger than MAX_DATA_SIZE), infers the protocol from the first
+bytes, and turns the parser's records into rows with Pixie's COMMON8 columns. It also keeps the
+cumulative conn_stats counters.
+
+TLS: once plaintext from the libssl probes arrives on a connection, the syscall bytes of that
+connection (handshake, ciphertext) are ignored and parsing restarts on the plaintext streams.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._events import (
+    ControlRecord,
+    DataRecord,
+    EventKind,
+    decode_control,
+    decode_data,
+    event_kind,
+)
+from ._protocol_bridge import ParserLike, ProtocolLayer
+
+__all__ = ["ConnStats", "ConnTracker", "Connection", "format_addr"]
+
+_AF_INET = 2
+_AF_INET6 = 10
+_ROLE_UNKNOWN = 4
+_PROTOCOL_UNKNOWN = 0
+_PROTOCOL_TLS = 13
+
+# Chunks per direction tried for protocol inference before the connection is left unparsed.
+# Request and response are usually each one chunk; a few more cover clients that send a
+# preamble (TLS handshakes before plaintext restarts inference, so they do not count).
+_MAX_INFERENCE_ATTEMPTS = 4
+
+
+def format_addr(family: int, raw: bytes) -> str:
+    """Printable address; IPv4-mapped IPv6 (dual-stack sockets) prints as plain IPv4."""
+    if family == _AF_INET:
+        return str(ipaddress.IPv4Address(raw[:4]))
+    if family == _AF_INET6:
+        address = ipaddress.IPv6Address(raw[:16])
+        mapped = address.ipv4_mapped
+        return str(mapped) if mapped is not None else str(address)
+    return ""
+
+
+@dataclass(slots=True)
+class Connection:
+    tgid: int
+    fd: int
+    generation: int
+    role: int
+    family: int
+    remote_addr: str
+    remote_port: int
+    local_addr: str
+    local_port: int
+    upid: bytes
+    last_activity_ns: int
+    ssl: bool = False
+    protocol: int = _PROTOCOL_UNKNOWN
+    parser: ParserLike | None = None
+    inference_attempts: int = 0
+    next_position: list[int] = field(default_factory=lambda: [0, 0])
+    bytes_sent: int = 0
+    bytes_recv: int = 0
+
+    def stats_key(self) -> tuple[bytes, str, int, int]:
+        return (self.upid, self.remote_addr, self.remote_port, self.role)
+
+
+@dataclass(slots=True)
+class ConnStats:
+    """Cumulative counters of one (upid, remote endpoint, role), as in Pixie's conn_stats."""
+
+    addr_family: int
+    protocol: int = _PROTOCOL_UNKNOWN
+    ssl: bool = False
+    conn_open: int = 0
+    conn_close: int = 0
+    bytes_sent: int = 0
+    bytes_recv: int = 0
+    changed: bool = True
+
+    @property
+    def conn_active(self) -> int:
+        return self.conn_open - self.conn_close
+
+
+class ConnTracker:
+    """Consumes raw ring-buffer records; produces socket-tracer rows and conn_stats rows."""
+
+    def __init__(
+        self,
+        protocols: ProtocolLayer | None,
+        *,
+        upid_of: Callable[[int], bytes],
+        to_wall_ns: Callable[[int], int],
+        max_body_bytes: int = 512,
+        accepts_tgid: Callable[[int], bool] | None = None,
+        on_excluded_tgid: Callable[[int], None] | None = None,
+    ) -> None:
+        self._protocols = protocols
+        self._upid_of = upid_of
+        self._to_wall = to_wall_ns
+        self._max_body_bytes = max_body_bytes
+        self._accepts_tgid = accepts_tgid
+        self._on_excluded = on_excluded_tgid
+        self._tgid_verdicts: dict[int, bool] = {}
+        self.connections: dict[tuple[int, int], Connection] = {}
+        self.stats: dict[tuple[bytes, str, int, int], ConnStats] = {}
+        self._dirty: set[tuple[int, int]] = set()
+        self._closed_parsers: list[tuple[Connection, ParserLike]] = []
+        # Counters for the collector's own health.
+        self.events = 0
+        self.lost_bytes = 0
+        self.parse_failures = 0
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def handle_raw(self, raw: bytes) -> None:
+        kind = event_kind(raw)
+        if kind == EventKind.DATA:
+            self.handle_data(decode_data(raw))
+        elif kind in (EventKind.OPEN, EventKind.CLOSE):
+            control = decode_control(raw)
+            if control.kind is EventKind.OPEN:
+                self.handle_open(control)
+            else:
+                self.handle_close(control)
+        self.events += 1
+
+    def _accepts(self, tgid: int) -> bool:
+        if self._accepts_tgid is None:
+            return True
+        verdict = self._tgid_verdicts.get(tgid)
+        if verdict is None:
+            verdict = self._accepts_tgid(tgid)
+            if len(self._tgid_verdicts) > 65536:
+                self._tgid_verdicts.clear()
+            self._tgid_verdicts[tgid] = verdict
+            if not verdict and self._on_excluded is not None:
+                self._on_excluded(tgid)
+        return verdict
+
+    def handle_open(self, ev: ControlRecord) -> None:
+        if not self._accepts(ev.tgid):
+            return
+        key = (ev.tgid, ev.fd)
+        previous = self.connections.get(key)
+        if previous is not None:
+            # The fd was reused without a close we saw (e.g. dup2): the old connection is over.
+            self._finish(previous, counted_close=True)
+        conn = Connection(
+            tgid=ev.tgid,
+            fd=ev.fd,
+            generation=ev.generation,
+            role=ev.role,
+            family=ev.family,
+            remote_addr=format_addr(ev.family, ev.remote_addr),
+            remote_port=ev.remote_port,
+            local_addr=format_addr(ev.family, ev.local_addr) if any(ev.local_addr) else "",
+            local_port=ev.local_port,
+            upid=self._upid_of(ev.tgid),
+            last_activity_ns=ev.timestamp_ns,
+        )
+        self.connections[key] = conn
+        entry = self._stats_entry(conn)
+        entry.conn_open += 1
+        entry.changed = True
+
+    def handle_close(self, ev: ControlRecord) -> None:
+        key = (ev.tgid, ev.fd)
+        conn = self.connections.get(key)
+        if conn is None or conn.generation != ev.generation:
+            return
+        self._finish(conn, counted_close=True)
+
+    def handle_data(self, ev: DataRecord) -> None:
+        key = (ev.tgid, ev.fd)
+        conn = self.connections.get(key)
+        if conn is None or conn.generation != ev.generation:
+            conn = self._adopt(ev)
+            if conn is None:
+                return
+        conn.last_activity_ns = ev.timestamp_ns
+        if ev.local_port and not conn.local_port:
+            conn.local_port = ev.local_port  # clients learn it once the handshake completed
+        direction = ev.direction & 1
+        if ev.encrypted and not conn.ssl:
+            self._switch_to_tls(conn)
+        elif conn.ssl and not ev.encrypted:
+            return  # handshake/ciphertext of a TLS connection: plaintext comes from the uprobes
+        entry = self._stats_entry(conn)
+        if direction == 0:
+            conn.bytes_sent += ev.msg_size
+            entry.bytes_sent += ev.msg_size
+        else:
+            conn.bytes_recv += ev.msg_size
+            entry.bytes_recv += ev.msg_size
+        entry.changed = True
+
+        expected = conn.next_position[direction]
+        if ev.position < expected:
+            return  # already seen (cannot happen with one ring buffer, but cheap to guard)
+        lost = ev.position - expected
+        conn.next_position[direction] = ev.position + ev.msg_size
+        self.lost_bytes += lost
+
+        parser = conn.parser
+        if parser is None:
+            parser = self._infer(conn, ev, lost)
+            if parser is None:
+                return
+            lost = 0  # the stream starts here for the new parser
+        protocols = self._protocols
+        assert protocols is not None  # a parser exists only when a protocol layer does
+        wall_ns = self._to_wall(ev.timestamp_ns)
+        dir_value = protocols.directions[direction]
+        parser.feed(dir_value, ev.data, wall_ns, lost_bytes=lost)
+        truncated = ev.msg_size - len(ev.data)
+        if truncated > 0:
+            parser.feed(dir_value, b"", wall_ns, lost_bytes=truncated)
+        self._dirty.add(key)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _adopt(self, ev: DataRecord) -> Connection | None:
+        """Data on a connection whose open event we missed (ring full or opened before start)."""
+        if not self._accepts(ev.tgid):
+            return None
+        conn = Connection(
+            tgid=ev.tgid,
+            fd=ev.fd,
+            generation=ev.generation,
+            role=ev.role or _ROLE_UNKNOWN,
+            family=0,
+            remote_addr="",
+            remote_port=0,
+            local_addr="",
+            local_port=ev.local_port,
+            upid=self._upid_of(ev.tgid),
+            last_activity_ns=ev.timestamp_ns,
+            next_position=[0, 0],
+        )
+        conn.next_position[ev.direction & 1] = ev.position
+        self.connections[(ev.tgid, ev.fd)] = conn
+        return conn
+
+    def _switch_to_tls(self, conn: Connection) -> None:
+        if conn.parser is not None:
+            conn.parser.close()
+        conn.parser = None
+        conn.ssl = True
+        conn.protocol = _PROTOCOL_TLS
+        conn.inference_attempts = 0
+        conn.next_position = [0, 0]
+        entry = self._stats_entry(conn)
+        entry.ssl = True
+        entry.changed = True
+
+    def _infer(self, conn: Connection, ev: DataRecord, lost: int) -> ParserLike | None:
+        protocols = self._protocols
+        if protocols is None or conn.inference_attempts >= _MAX_INFERENCE_ATTEMPTS:
+            return None
+        if lost or not ev.data:
+            return None  # never infer from the middle of a stream
+        conn.inference_attempts += 1
+        try:
+            protocol = protocols.infer(ev.data, ev.direction & 1)
+            if protocol is None:
+                return None
+            role = conn.role if conn.role in (1, 2) else _ROLE_UNKNOWN
+            parser = protocols.new_parser(protocol, role, self._max_body_bytes)
+        except Exception:
+            self.parse_failures += 1
+            conn.inference_attempts = _MAX_INFERENCE_ATTEMPTS
+            return None
+        conn.parser = parser
+        if not conn.ssl:
+            conn.protocol = protocol
+        entry = self._stats_entry(conn)
+        entry.protocol = protocol
+        entry.changed = True
+        return parser
+
+    def _stats_entry(self, conn: Connection) -> ConnStats:
+        key = conn.stats_key()
+        entry = self.stats.get(key)
+        if entry is None:
+            entry = ConnStats(addr_family=conn.family, ssl=conn.ssl, protocol=conn.protocol)
+            self.stats[key] = entry
+        return entry
+
+    def _finish(self, conn: Connection, *, counted_close: bool) -> None:
+        key = (conn.tgid, conn.fd)
+        if self.connections.get(key) is conn:
+            del self.connections[key]
+        if conn.parser is not None:
+            conn.parser.close()
+            self._closed_parsers.append((conn, conn.parser))
+        if counted_close:
+            entry = self._stats_entry(conn)
+            entry.conn_close += 1
+            entry.changed = True
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def collect_records(
+        self, now_wall_ns: int, *, flush: bool = False
+    ) -> list[tuple[str, dict[str, object]]]:
+        """Rows finished since the last call: (table name, full row dict incl. COMMON8).
+
+        ``flush`` also lets every parser expire requests that waited too long for a response.
+        """
+        out: list[tuple[str, dict[str, object]]] = []
+        closed, self._closed_parsers = self._closed_parsers, []
+        for conn, parser in closed:
+            self._rows_of(conn, parser, out)
+        keys = self.connections.keys() if flush else self._dirty
+        for key in list(keys):
+            conn_or_none = self.connections.get(key)
+            if conn_or_none is None or conn_or_none.parser is None:
+                continue
+            if flush:
+                conn_or_none.parser.flush(now_wall_ns)
+            self._rows_of(conn_or_none, conn_or_none.parser, out)
+        self._dirty.clear()
+        return out
+
+    def _rows_of(
+        self, conn: Connection, parser: ParserLike, out: list[tuple[str, dict[str, object]]]
+    ) -> None:
+        for record in parser.records():
+            try:
+                row = record.to_row()
+            except Exception:
+                self.parse_failures += 1
+                continue
+            request_ns = record.request_timestamp_ns
+            response_ns = record.response_timestamp_ns
+            row["time_"] = response_ns or request_ns
+            row["upid"] = conn.upid
+            row["remote_addr"] = conn.remote_addr
+            row["remote_port"] = conn.remote_port
+            row["local_addr"] = conn.local_addr
+            row["local_port"] = conn.local_port
+            row["trace_role"] = conn.role
+            row["encrypted"] = conn.ssl
+            if request_ns and response_ns:
+                row["latency"] = max(0, response_ns - request_ns)
+            out.append((record.table_name, row))
+
+    def conn_stats_rows(self, now_wall_ns: int) -> list[tuple[object, ...]]:
+        """conn_stats rows (column order of the table) for endpoints that changed or are active.
+
+        Endpoints with no open connection and no change since the last call are forgotten after
+        being reported once more, which bounds memory on hosts with many short-lived peers.
+        """
+        rows: list[tuple[object, ...]] = []
+        forget: list[tuple[bytes, str, int, int]] = []
+        for key, entry in self.stats.items():
+            if not entry.changed and entry.conn_active <= 0:
+                forget.append(key)
+                continue
+            upid, remote_addr, remote_port, role = key
+            rows.append(
+                (
+                    now_wall_ns,
+                    upid,
+                    remote_addr,
+                    remote_port,
+                    role,
+                    entry.addr_family,
+                    entry.protocol,
+                    entry.ssl,
+                    entry.conn_open,
+                    entry.conn_close,
+                    max(0, entry.conn_active),
+                    entry.bytes_sent,
+                    entry.bytes_recv,
+                )
+            )
+            entry.changed = False
+        for key in forget:
+            del self.stats[key]
+        return rows
+
+    def expire(self, older_than_ns: int, alive: Callable[[int], bool]) -> int:
+        """Drop connections idle since before ``older_than_ns`` (ktime) whose process is gone.
+
+        Processes that exit close their sockets without a close() syscall, so no close event
+        comes; returns how many were dropped.
+        """
+        dropped = 0
+        for conn in list(self.connections.values()):
+            if conn.last_activity_ns < older_than_ns and not alive(conn.tgid):
+                self._finish(conn, counted_close=True)
+                dropped += 1
+        return dropped

@@ -1,0 +1,170 @@
+"""ctypes mirror of bpf/socket_trace.h, and fast decoders for the ring buffer records.
+
+The ctypes structures are the declared layout (the size test compares them with the C header
+compiled by the host compiler); the `struct.Struct` decoders are what the drain loop uses, since
+unpacking a tuple is several times cheaper than building a ctypes object per event.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import struct
+from typing import NamedTuple
+
+__all__ = [
+    "CONTROL_EVENT",
+    "DATA_EVENT_HEADER",
+    "DEFAULT_MAX_DATA_SIZE",
+    "ControlEvent",
+    "ControlRecord",
+    "DataEventHeader",
+    "DataRecord",
+    "EventKind",
+    "KernelDirection",
+    "decode_control",
+    "decode_data",
+    "event_kind",
+]
+
+# Must equal MAX_DATA_SIZE in socket_trace.h unless overridden with -DMAX_DATA_SIZE.
+DEFAULT_MAX_DATA_SIZE = 4096
+
+
+class EventKind(enum.IntEnum):
+    DATA = 1
+    OPEN = 2
+    CLOSE = 3
+
+
+class KernelDirection(enum.IntEnum):
+    EGRESS = 0
+    INGRESS = 1
+
+
+class DataEventHeader(ctypes.Structure):
+    _fields_ = (
+        ("kind", ctypes.c_uint32),
+        ("tgid", ctypes.c_uint32),
+        ("pid", ctypes.c_uint32),
+        ("fd", ctypes.c_int32),
+        ("timestamp_ns", ctypes.c_uint64),
+        ("generation", ctypes.c_uint64),
+        ("position", ctypes.c_uint64),
+        ("msg_size", ctypes.c_uint32),
+        ("captured", ctypes.c_uint32),
+        ("direction", ctypes.c_uint8),
+        ("encrypted", ctypes.c_uint8),
+        ("source_call", ctypes.c_uint16),
+        ("local_port", ctypes.c_uint16),
+        ("role", ctypes.c_uint8),
+        ("_pad", ctypes.c_uint8),
+    )
+
+
+class ControlEvent(ctypes.Structure):
+    _fields_ = (
+        ("kind", ctypes.c_uint32),
+        ("tgid", ctypes.c_uint32),
+        ("pid", ctypes.c_uint32),
+        ("fd", ctypes.c_int32),
+        ("timestamp_ns", ctypes.c_uint64),
+        ("generation", ctypes.c_uint64),
+        ("family", ctypes.c_uint16),
+        ("remote_port", ctypes.c_uint16),
+        ("local_port", ctypes.c_uint16),
+        ("role", ctypes.c_uint8),
+        ("_pad", ctypes.c_uint8),
+        ("remote_addr", ctypes.c_uint8 * 16),
+        ("local_addr", ctypes.c_uint8 * 16),
+        ("bytes_sent", ctypes.c_uint64),
+        ("bytes_recv", ctypes.c_uint64),
+    )
+
+
+# Native byte order with no implicit padding: the C structs pad explicitly.
+DATA_EVENT_HEADER = struct.Struct("=IIIiQQQIIBBHHBx")
+CONTROL_EVENT = struct.Struct("=IIIiQQHHHBx16s16sQQ")
+
+
+class DataRecord(NamedTuple):
+    tgid: int
+    pid: int
+    fd: int
+    timestamp_ns: int
+    generation: int
+    position: int
+    msg_size: int
+    direction: int
+    encrypted: bool
+    source_call: int
+    local_port: int
+    role: int
+    data: bytes
+
+
+class ControlRecord(NamedTuple):
+    kind: EventKind
+    tgid: int
+    pid: int
+    fd: int
+    timestamp_ns: int
+    generation: int
+    family: int
+    remote_port: int
+    local_port: int
+    role: int
+    remote_addr: bytes
+    local_addr: bytes
+    bytes_sent: int
+    bytes_recv: int
+
+
+def event_kind(raw: bytes) -> int:
+    return int.from_bytes(raw[:4], "little")
+
+
+def decode_data(raw: bytes) -> DataRecord:
+    (
+        _,
+        tgid,
+        pid,
+        fd,
+        ts,
+        gen,
+        pos,
+        msg_size,
+        captured,
+        direction,
+        encrypted,
+        call,
+        lport,
+        role,
+    ) = DATA_EVENT_HEADER.unpack_from(raw)
+    start = DATA_EVENT_HEADER.size
+    data = raw[start : start + captured]
+    return DataRecord(
+        tgid, pid, fd, ts, gen, pos, msg_size, direction, bool(encrypted), call, lport, role, data
+    )
+
+
+def decode_control(raw: bytes) -> ControlRecord:
+    (kind, tgid, pid, fd, ts, gen, family, rport, lport, role, raddr, laddr, sent, recv) = (
+        CONTROL_EVENT.unpack_from(raw)
+    )
+    return ControlRecord(
+        EventKind(kind),
+        tgid,
+        pid,
+        fd,
+        ts,
+        gen,
+        family,
+        rport,
+        lport,
+        role,
+        raddr,
+        laddr,
+        sent,
+        recv,
+    )
