@@ -1,0 +1,76 @@
+"""Stirling's protocol layer: protocol inference and per-connection request/response parsers.
+
+Pure Python, no kernel: the socket tracer's glue feeds each connection's captured byte chunks to
+a parser made by ``make_parser`` and turns the finished ``Record``s into table rows
+(``record.to_row()`` gives the protocol columns; the glue adds COMMON8 and ``latency``).
+"""
+
+from __future__ import annotations
+
+from ._common import (
+    DEFAULT_STRING_LIMIT,
+    MAX_BUFFER_BYTES,
+    MAX_PENDING_REQUESTS,
+    PENDING_REQUEST_TIMEOUT_NS,
+    TRUNCATED_SUFFIX,
+    ConnectionParser,
+    Direction,
+    Protocol,
+    Record,
+    Role,
+)
+from ._dns import DnsParser, DnsRecord
+from ._http import HttpParser, HttpRecord
+from ._infer import infer_protocol, infer_role
+from ._mysql import MysqlParser, MysqlRecord
+from ._pgsql import PgsqlParser, PgsqlRecord
+from ._redis import RedisParser, RedisRecord
+
+__all__ = [
+    "DEFAULT_STRING_LIMIT",
+    "MAX_BUFFER_BYTES",
+    "MAX_PENDING_REQUESTS",
+    "PENDING_REQUEST_TIMEOUT_NS",
+    "SUPPORTED_PROTOCOLS",
+    "TRUNCATED_SUFFIX",
+    "ConnectionParser",
+    "Direction",
+    "DnsParser",
+    "DnsRecord",
+    "HttpParser",
+    "HttpRecord",
+    "MysqlParser",
+    "MysqlRecord",
+    "PgsqlParser",
+    "PgsqlRecord",
+    "Protocol",
+    "Record",
+    "RedisParser",
+    "RedisRecord",
+    "Role",
+    "UnsupportedProtocolError",
+    "infer_protocol",
+    "infer_role",
+    "make_parser",
+]
+
+_PARSERS: dict[Protocol, type[ConnectionParser]] = {
+    Protocol.HTTP: HttpParser,
+    Protocol.PGSQL: PgsqlParser,
+    Protocol.MYSQL: MysqlParser,
+    Protocol.REDIS: RedisParser,
+    Protocol.DNS: DnsParser,
+}
+SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
+
+
+class UnsupportedProtocolError(ValueError):
+    """make_parser was asked for a protocol this layer has no parser for."""
+
+
+def make_parser(protocol: Protocol, role: Role, *, max_body_bytes: int = 512) -> ConnectionParser:
+    """A fresh parser for one connection of ``protocol`` traced from ``role``'s side."""
+    parser_class = _PARSERS.get(protocol)
+    if parser_class is None:
+        raise UnsupportedProtocolError(f"no parser for protocol {protocol!r}")
+    return parser_class(role, max_body_bytes=max_body_bytes)
