@@ -25,7 +25,7 @@ from ._events import (
     decode_data,
     event_kind,
 )
-from ._protocol_bridge import ParserLike, ProtocolLayer
+from ._protocol_bridge import PROTOCOL_TLS, ParserLike, ProtocolLayer, UnsupportedProtocol
 
 __all__ = ["ConnStats", "ConnTracker", "Connection", "format_addr"]
 
@@ -33,7 +33,6 @@ _AF_INET = 2
 _AF_INET6 = 10
 _ROLE_UNKNOWN = 4
 _PROTOCOL_UNKNOWN = 0
-_PROTOCOL_TLS = 13
 
 # Chunks per direction tried for protocol inference before the connection is left unparsed.
 # Request and response are usually each one chunk; a few more cover clients that send a
@@ -260,7 +259,7 @@ class ConnTracker:
             conn.parser.close()
         conn.parser = None
         conn.ssl = True
-        conn.protocol = _PROTOCOL_TLS
+        conn.protocol = PROTOCOL_TLS
         conn.inference_attempts = 0
         conn.next_position = [0, 0]
         entry = self._stats_entry(conn)
@@ -274,12 +273,22 @@ class ConnTracker:
         if lost or not ev.data:
             return None  # never infer from the middle of a stream
         conn.inference_attempts += 1
+        direction = ev.direction & 1
+        protocol: int | None = None
         try:
-            protocol = protocols.infer(ev.data, ev.direction & 1)
+            protocol = protocols.infer(ev.data, direction, conn.role, conn.remote_port)
             if protocol is None:
                 return None
-            role = conn.role if conn.role in (1, 2) else _ROLE_UNKNOWN
-            parser = protocols.new_parser(protocol, role, self._max_body_bytes)
+            if conn.role not in (1, 2):
+                conn.role = protocols.infer_role(protocol, ev.data, direction)
+            parser = protocols.new_parser(protocol, conn.role, self._max_body_bytes)
+        except UnsupportedProtocol:
+            # e.g. TLS records seen on the socket: count it; plaintext may come from the uprobes.
+            conn.inference_attempts = _MAX_INFERENCE_ATTEMPTS
+            if not conn.ssl and protocol is not None:
+                conn.protocol = protocol
+                self._stats_entry(conn).protocol = protocol
+            return None
         except Exception:
             self.parse_failures += 1
             conn.inference_attempts = _MAX_INFERENCE_ATTEMPTS

@@ -5,16 +5,29 @@ first bytes, build a parser for it, feed the parser ordered chunks per direction
 lost before a chunk), and collect finished request/response records (`to_row()` gives the
 protocol columns; the tracer adds COMMON8 and latency). These Protocols state that contract;
 `load_protocol_layer()` adapts the real package, imported lazily so that the tracer still reports
-conn_stats when the parsers are unavailable.
+conn_stats if the parsers cannot be imported.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["ParserLike", "ProtocolLayer", "RecordLike", "load_protocol_layer"]
+__all__ = [
+    "PROTOCOL_TLS",
+    "ParserLike",
+    "ProtocolLayer",
+    "RecordLike",
+    "UnsupportedProtocol",
+    "load_protocol_layer",
+]
+
+# conn_stats protocol number of TLS (Pixie's); a TLS connection has no parser of its own.
+PROTOCOL_TLS = 13
+
+
+class UnsupportedProtocol(Exception):
+    """The layer recognised the protocol but has no parser for it (e.g. TLS ciphertext)."""
 
 
 class RecordLike(Protocol):
@@ -41,61 +54,48 @@ class ProtocolLayer(Protocol):
     # The layer's direction values, indexed by the kernel's (0 egress, 1 ingress).
     directions: tuple[Any, Any]
 
-    def infer(self, data: bytes, direction: int) -> int | None:
+    def infer(self, data: bytes, direction: int, role: int, remote_port: int) -> int | None:
         """Pixie protocol number of a connection whose first chunk is ``data``, or None."""
         ...
 
-    def new_parser(self, protocol: int, role: int, max_body_bytes: int) -> ParserLike: ...
+    def infer_role(self, protocol: int, data: bytes, direction: int) -> int:
+        """Trace role (1 client, 2 server, 4 unknown) of a connection whose opening we missed."""
+        ...
+
+    def new_parser(self, protocol: int, role: int, max_body_bytes: int) -> ParserLike:
+        """A parser for one connection; raises UnsupportedProtocol when there is none."""
+        ...
 
 
 class _PackageLayer:
-    """Adapts `pyxie_stirling.protocols` (Direction, Role, infer_protocol, parser classes)."""
+    """Adapts `pyxie_stirling.protocols` (infer_protocol, infer_role, make_parser)."""
 
     def __init__(self, module: Any) -> None:
-        self._module = module
+        self._m = module
         self.directions = (module.Direction.EGRESS, module.Direction.INGRESS)
-        self._role = module.Role
-        self._infer: Callable[[bytes, Any], Any] = module.infer_protocol
-        self._factory: Callable[[int, Any, int], ParserLike] = self._find_factory(module)
+        self._supported = frozenset(int(p) for p in module.SUPPORTED_PROTOCOLS)
 
-    @staticmethod
-    def _find_factory(module: Any) -> Callable[[int, Any, int], ParserLike]:
-        for name in ("new_parser", "parser_for", "create_parser", "make_parser"):
-            factory = getattr(module, name, None)
-            if callable(factory):
-
-                def build(protocol: int, role: Any, limit: int, _f: Any = factory) -> ParserLike:
-                    parser: ParserLike = _f(module.Protocol(protocol), role, max_body_bytes=limit)
-                    return parser
-
-                return build
-        # No factory exported: every concrete ConnectionParser subclass names its protocol.
-        classes: dict[int, Any] = {}
-        pending = list(module.ConnectionParser.__subclasses__())
-        while pending:
-            cls = pending.pop()
-            pending.extend(cls.__subclasses__())
-            protocol = getattr(cls, "protocol", None)
-            if protocol is not None and not getattr(cls, "__abstractmethods__", None):
-                classes[int(protocol)] = cls
-
-        def build_from_class(protocol: int, role: Any, limit: int) -> ParserLike:
-            parser: ParserLike = classes[protocol](role, max_body_bytes=limit)
-            return parser
-
-        return build_from_class
-
-    def infer(self, data: bytes, direction: int) -> int | None:
-        protocol = self._infer(data, self.directions[direction])
+    def infer(self, data: bytes, direction: int, role: int, remote_port: int) -> int | None:
+        m = self._m
+        protocol = m.infer_protocol(data, self.directions[direction], m.Role(role), remote_port)
         if protocol is None or int(protocol) == 0:
             return None
         return int(protocol)
 
+    def infer_role(self, protocol: int, data: bytes, direction: int) -> int:
+        m = self._m
+        return int(m.infer_role(m.Protocol(protocol), data, self.directions[direction]))
+
     def new_parser(self, protocol: int, role: int, max_body_bytes: int) -> ParserLike:
-        return self._factory(protocol, self._role(role), max_body_bytes)
+        if protocol not in self._supported:
+            raise UnsupportedProtocol(protocol)
+        m = self._m
+        parser: ParserLike = m.make_parser(
+            m.Protocol(protocol), m.Role(role), max_body_bytes=max_body_bytes
+        )
+        return parser
 
 
 def load_protocol_layer() -> ProtocolLayer:
     """The real parsers; raises ImportError/AttributeError naming what is missing."""
-    module = importlib.import_module("pyxie_stirling.protocols")
-    return _PackageLayer(module)
+    return _PackageLayer(importlib.import_module("pyxie_stirling.protocols"))
