@@ -1,0 +1,69 @@
+"""vis.json specs: which exec functions to run and with which argument values.
+
+Pixie's clients turn a vis spec into ``ExecuteScriptRequest.exec_funcs``: every global function
+and every widget with its own ``func``; argument values come from the variables (user-supplied
+or their defaults) and always travel as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._eval import ExecFunc
+from .errors import CompilerError
+
+__all__ = ["exec_funcs_from_vis", "variable_values"]
+
+
+def variable_values(vis: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    """Each variable's value: the override, else its default, else ''."""
+    declared = {str(v["name"]): v for v in vis.get("variables", [])}
+    unknown = set(overrides) - set(declared)
+    if unknown:
+        raise CompilerError(
+            f"unknown script argument(s) {', '.join(sorted(unknown))}; the script takes: "
+            f"{', '.join(declared) or '(none)'}"
+        )
+    values: dict[str, str] = {}
+    for name, spec in declared.items():
+        if name in overrides:
+            values[name] = overrides[name]
+        else:
+            values[name] = str(spec.get("defaultValue", ""))
+    return values
+
+
+def _func_args(func: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for arg in func.get("args", []):
+        if "variable" in arg:
+            variable = str(arg["variable"])
+            if variable not in values:
+                raise CompilerError(
+                    f"vis spec: argument {arg['name']!r} of {func['name']!r} uses undeclared "
+                    f"variable {variable!r}"
+                )
+            args[str(arg["name"])] = values[variable]
+        else:
+            args[str(arg["name"])] = str(arg.get("value", ""))
+    return args
+
+
+def exec_funcs_from_vis(
+    vis: Mapping[str, Any], overrides: Mapping[str, str] | None = None
+) -> list[ExecFunc]:
+    values = variable_values(vis, overrides or {})
+    funcs: list[ExecFunc] = []
+    for global_func in vis.get("globalFuncs", []):
+        func = global_func["func"]
+        funcs.append(
+            ExecFunc(str(func["name"]), _func_args(func, values), str(global_func["outputName"]))
+        )
+    for index, widget in enumerate(vis.get("widgets", [])):
+        func = widget.get("func")
+        if func is None:
+            continue
+        output = str(widget.get("name") or f"widget_{index}")
+        funcs.append(ExecFunc(str(func["name"]), _func_args(func, values), output))
+    return funcs
