@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import http.server
@@ -292,10 +293,8 @@ def _pump(
         except OSError:
             data = b""
         if not data:
-            try:
+            with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
             return
         with lock:  # the proxy sees both directions in one order, as the tracer would
             capture.chunks.append((direction, data))
