@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-pyxie_proto/carnot/carnotpb/result_sink.proto\x12\x15pyxie.carnot.carnotpb\"\x9c\x02\n\x1aTransferResultChunkRequest\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x10\n\x08query_id\x18\x02 \x01(\t\x12:\n\x0cquery_result\x18\x03 \x01(\x0b\x32\".pyxie.carnot.carnotpb.QueryResultH\x00\x12\x42\n\rinitiate_conn\x18\x04 \x01(\x0b\x32).pyxie.carnot.carnotpb.InitiateConnectionH\x00\x12R\n\x19\x65xecution_and_timing_info\x18\x05 \x01(\x0b\x32-.pyxie.carnot.carnotpb.ExecutionAndTimingInfoH\x00\x42\x08\n\x06result\"S\n\x12InitiateConnection\x12\x18\n\x0egrpc_source_id\x18\x01 \x01(\x03H\x00\x12\x14\n\ntable_name\x18\x02 \x01(\tH\x00\x42\r\n\x0b\x64\x65stination\"y\n\x0bQueryResult\x12\x18\n\x0egrpc_source_id\x18\x01 \x01(\x03H\x00\x12\x14\n\ntable_name\x18\x02 \x01(\tH\x00\x12\x11\n\tarrow_ipc\x18\x03 \x01(\x0c\x12\x0b\n\x03\x65ow\x18\x04 \x01(\x08\x12\x0b\n\x03\x65os\x18\x05 \x01(\x08\x42\r\n\x0b\x64\x65stination\"\xa0\x01\n\x16OperatorExecutionStats\x12\x0f\n\x07node_id\x18\x01 \x01(\x03\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x12\n\nrecords_in\x18\x03 \x01(\x03\x12\x10\n\x08\x62ytes_in\x18\x04 \x01(\x03\x12\x13\n\x0brecords_out\x18\x05 \x01(\x03\x12\x11\n\tbytes_out\x18\x06 \x01(\x03\x12\x15\n\rtotal_time_ns\x18\x07 \x01(\x03\"\xbd\x01\n\x13\x41gentExecutionStats\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x19\n\x11\x65xecution_time_ns\x18\x02 \x01(\x03\x12\x17\n\x0f\x62ytes_processed\x18\x03 \x01(\x03\x12\x19\n\x11records_processed\x18\x04 \x01(\x03\x12\x45\n\x0eoperator_stats\x18\x05 \x03(\x0b\x32-.pyxie.carnot.carnotpb.OperatorExecutionStats\"Y\n\x16\x45xecutionAndTimingInfo\x12?\n\x0b\x61gent_stats\x18\x01 \x03(\x0b\x32*.pyxie.carnot.carnotpb.AgentExecutionStats\"?\n\x1bTransferResultChunkResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t2\x93\x01\n\x11ResultSinkService\x12~\n\x13TransferResultChunk\x12\x31.pyxie.carnot.carnotpb.TransferResultChunkRequest\x1a\x32.pyxie.carnot.carnotpb.TransferResultChunkResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-pyxie_proto/carnot/carnotpb/result_sink.proto\x12\x15pyxie.carnot.carnotpb\"\xde\x02\n\x1aTransferResultChunkRequest\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x10\n\x08query_id\x18\x02 \x01(\t\x12:\n\x0cquery_result\x18\x03 \x01(\x0b\x32\".pyxie.carnot.carnotpb.QueryResultH\x00\x12\x42\n\rinitiate_conn\x18\x04 \x01(\x0b\x32).pyxie.carnot.carnotpb.InitiateConnectionH\x00\x12R\n\x19\x65xecution_and_timing_info\x18\x05 \x01(\x0b\x32-.pyxie.carnot.carnotpb.ExecutionAndTimingInfoH\x00\x12@\n\x0f\x65xecution_error\x18\x06 \x01(\x0b\x32%.pyxie.carnot.carnotpb.ExecutionErrorH\x00\x42\x08\n\x06result\"/\n\x0e\x45xecutionError\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\"S\n\x12InitiateConnection\x12\x18\n\x0egrpc_source_id\x18\x01 \x01(\x03H\x00\x12\x14\n\ntable_name\x18\x02 \x01(\tH\x00\x42\r\n\x0b\x64\x65stination\"y\n\x0bQueryResult\x12\x18\n\x0egrpc_source_id\x18\x01 \x01(\x03H\x00\x12\x14\n\ntable_name\x18\x02 \x01(\tH\x00\x12\x11\n\tarrow_ipc\x18\x03 \x01(\x0c\x12\x0b\n\x03\x65ow\x18\x04 \x01(\x08\x12\x0b\n\x03\x65os\x18\x05 \x01(\x08\x42\r\n\x0b\x64\x65stination\"\xa0\x01\n\x16OperatorExecutionStats\x12\x0f\n\x07node_id\x18\x01 \x01(\x03\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\x12\n\nrecords_in\x18\x03 \x01(\x03\x12\x10\n\x08\x62ytes_in\x18\x04 \x01(\x03\x12\x13\n\x0brecords_out\x18\x05 \x01(\x03\x12\x11\n\tbytes_out\x18\x06 \x01(\x03\x12\x15\n\rtotal_time_ns\x18\x07 \x01(\x03\"\xbd\x01\n\x13\x41gentExecutionStats\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x19\n\x11\x65xecution_time_ns\x18\x02 \x01(\x03\x12\x17\n\x0f\x62ytes_processed\x18\x03 \x01(\x03\x12\x19\n\x11records_processed\x18\x04 \x01(\x03\x12\x45\n\x0eoperator_stats\x18\x05 \x03(\x0b\x32-.pyxie.carnot.carnotpb.OperatorExecutionStats\"Y\n\x16\x45xecutionAndTimingInfo\x12?\n\x0b\x61gent_stats\x18\x01 \x03(\x0b\x32*.pyxie.carnot.carnotpb.AgentExecutionStats\"?\n\x1bTransferResultChunkResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t2\x93\x01\n\x11ResultSinkService\x12~\n\x13TransferResultChunk\x12\x31.pyxie.carnot.carnotpb.TransferResultChunkRequest\x1a\x32.pyxie.carnot.carnotpb.TransferResultChunkResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,19 +32,21 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pyxie_proto.carnot.carnotpb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRANSFERRESULTCHUNKREQUEST']._serialized_start=73
-  _globals['_TRANSFERRESULTCHUNKREQUEST']._serialized_end=357
-  _globals['_INITIATECONNECTION']._serialized_start=359
-  _globals['_INITIATECONNECTION']._serialized_end=442
-  _globals['_QUERYRESULT']._serialized_start=444
-  _globals['_QUERYRESULT']._serialized_end=565
-  _globals['_OPERATOREXECUTIONSTATS']._serialized_start=568
-  _globals['_OPERATOREXECUTIONSTATS']._serialized_end=728
-  _globals['_AGENTEXECUTIONSTATS']._serialized_start=731
-  _globals['_AGENTEXECUTIONSTATS']._serialized_end=920
-  _globals['_EXECUTIONANDTIMINGINFO']._serialized_start=922
-  _globals['_EXECUTIONANDTIMINGINFO']._serialized_end=1011
-  _globals['_TRANSFERRESULTCHUNKRESPONSE']._serialized_start=1013
-  _globals['_TRANSFERRESULTCHUNKRESPONSE']._serialized_end=1076
-  _globals['_RESULTSINKSERVICE']._serialized_start=1079
-  _globals['_RESULTSINKSERVICE']._serialized_end=1226
+  _globals['_TRANSFERRESULTCHUNKREQUEST']._serialized_end=423
+  _globals['_EXECUTIONERROR']._serialized_start=425
+  _globals['_EXECUTIONERROR']._serialized_end=472
+  _globals['_INITIATECONNECTION']._serialized_start=474
+  _globals['_INITIATECONNECTION']._serialized_end=557
+  _globals['_QUERYRESULT']._serialized_start=559
+  _globals['_QUERYRESULT']._serialized_end=680
+  _globals['_OPERATOREXECUTIONSTATS']._serialized_start=683
+  _globals['_OPERATOREXECUTIONSTATS']._serialized_end=843
+  _globals['_AGENTEXECUTIONSTATS']._serialized_start=846
+  _globals['_AGENTEXECUTIONSTATS']._serialized_end=1035
+  _globals['_EXECUTIONANDTIMINGINFO']._serialized_start=1037
+  _globals['_EXECUTIONANDTIMINGINFO']._serialized_end=1126
+  _globals['_TRANSFERRESULTCHUNKRESPONSE']._serialized_start=1128
+  _globals['_TRANSFERRESULTCHUNKRESPONSE']._serialized_end=1191
+  _globals['_RESULTSINKSERVICE']._serialized_start=1194
+  _globals['_RESULTSINKSERVICE']._serialized_end=1341
 # @@protoc_insertion_point(module_scope)

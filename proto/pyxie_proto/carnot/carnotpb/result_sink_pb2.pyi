@@ -7,18 +7,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TransferResultChunkRequest(_message.Message):
-    __slots__ = ("sender", "query_id", "query_result", "initiate_conn", "execution_and_timing_info")
+    __slots__ = ("sender", "query_id", "query_result", "initiate_conn", "execution_and_timing_info", "execution_error")
     SENDER_FIELD_NUMBER: _ClassVar[int]
     QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     QUERY_RESULT_FIELD_NUMBER: _ClassVar[int]
     INITIATE_CONN_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_AND_TIMING_INFO_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_ERROR_FIELD_NUMBER: _ClassVar[int]
     sender: str
     query_id: str
     query_result: QueryResult
     initiate_conn: InitiateConnection
     execution_and_timing_info: ExecutionAndTimingInfo
-    def __init__(self, sender: _Optional[str] = ..., query_id: _Optional[str] = ..., query_result: _Optional[_Union[QueryResult, _Mapping]] = ..., initiate_conn: _Optional[_Union[InitiateConnection, _Mapping]] = ..., execution_and_timing_info: _Optional[_Union[ExecutionAndTimingInfo, _Mapping]] = ...) -> None: ...
+    execution_error: ExecutionError
+    def __init__(self, sender: _Optional[str] = ..., query_id: _Optional[str] = ..., query_result: _Optional[_Union[QueryResult, _Mapping]] = ..., initiate_conn: _Optional[_Union[InitiateConnection, _Mapping]] = ..., execution_and_timing_info: _Optional[_Union[ExecutionAndTimingInfo, _Mapping]] = ..., execution_error: _Optional[_Union[ExecutionError, _Mapping]] = ...) -> None: ...
+
+class ExecutionError(_message.Message):
+    __slots__ = ("message", "code")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    code: int
+    def __init__(self, message: _Optional[str] = ..., code: _Optional[int] = ...) -> None: ...
 
 class InitiateConnection(_message.Message):
     __slots__ = ("grpc_source_id", "table_name")
