@@ -103,3 +103,41 @@ class AgentInfoResponse(_message.Message):
     INFO_FIELD_NUMBER: _ClassVar[int]
     info: _containers.RepeatedCompositeFieldContainer[AgentStatus]
     def __init__(self, info: _Optional[_Iterable[_Union[AgentStatus, _Mapping]]] = ...) -> None: ...
+
+class MissingMetadataRequest(_message.Message):
+    __slots__ = ("selector", "from_version", "to_version")
+    SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TO_VERSION_FIELD_NUMBER: _ClassVar[int]
+    selector: str
+    from_version: int
+    to_version: int
+    def __init__(self, selector: _Optional[str] = ..., from_version: _Optional[int] = ..., to_version: _Optional[int] = ...) -> None: ...
+
+class MissingMetadataResponse(_message.Message):
+    __slots__ = ("updates", "first_update_available", "last_update_available")
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_UPDATE_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    LAST_UPDATE_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    updates: _containers.RepeatedCompositeFieldContainer[_messages_pb2.MetadataUpdate]
+    first_update_available: int
+    last_update_available: int
+    def __init__(self, updates: _Optional[_Iterable[_Union[_messages_pb2.MetadataUpdate, _Mapping]]] = ..., first_update_available: _Optional[int] = ..., last_update_available: _Optional[int] = ...) -> None: ...
+
+class ProcessInfo(_message.Message):
+    __slots__ = ("upid", "agent_id", "pid", "start_timestamp_ns", "stop_timestamp_ns", "cmdline", "cgroup")
+    UPID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    START_TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    CMDLINE_FIELD_NUMBER: _ClassVar[int]
+    CGROUP_FIELD_NUMBER: _ClassVar[int]
+    upid: _types_pb2.UInt128
+    agent_id: str
+    pid: int
+    start_timestamp_ns: int
+    stop_timestamp_ns: int
+    cmdline: str
+    cgroup: str
+    def __init__(self, upid: _Optional[_Union[_types_pb2.UInt128, _Mapping]] = ..., agent_id: _Optional[str] = ..., pid: _Optional[int] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., cmdline: _Optional[str] = ..., cgroup: _Optional[str] = ...) -> None: ...
