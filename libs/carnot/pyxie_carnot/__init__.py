@@ -12,7 +12,9 @@ from ._errors import (
     QueryCancelled,
     QueryMemoryExceeded,
     QueryTimeout,
+    RemoteExecutionError,
     TransferError,
+    status_code_of,
 )
 from ._exec._base import DEFAULT_BATCH_ROWS, DEFAULT_MEMORY_BUDGET_BYTES
 from ._exec._grpc import (
@@ -40,10 +42,12 @@ __all__ = [
     "QueryMemoryExceeded",
     "QueryTimeout",
     "Registry",
+    "RemoteExecutionError",
     "ResultSinkServer",
     "SourceItem",
     "TransferError",
     "batch_from_ipc",
     "batch_to_ipc",
     "run_plan",
+    "status_code_of",
 ]

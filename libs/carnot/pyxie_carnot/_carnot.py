@@ -122,6 +122,8 @@ class Carnot:
         self.default_memory_budget_bytes = default_memory_budget_bytes
         self._running: dict[str, asyncio.Task[ExecutionResult]] = {}
         self._cancelled: set[str] = set()
+        # Why a running query's task was cancelled (timeout or cancel), told to its GRPC sinks.
+        self._cancel_reasons: dict[str, BaseException] = {}
 
     # ------------------------------------------------------------ public API
 
@@ -137,12 +139,14 @@ class Carnot:
                 try:
                     return await asyncio.wait_for(asyncio.shield(task), timeout_ns / 1e9)
                 except TimeoutError:
-                    task.cancel()
-                    await asyncio.gather(task, return_exceptions=True)
-                    raise QueryTimeout(
+                    timeout = QueryTimeout(
                         f"query {query_id or '(unnamed)'} ran past its timeout of "
                         f"{timeout_ns / 1e9:g} s"
-                    ) from None
+                    )
+                    self._cancel_reasons[query_id] = timeout
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    raise timeout from None
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             if query_id in self._cancelled:
@@ -153,6 +157,7 @@ class Carnot:
             raise
         finally:
             self._cancelled.discard(query_id)
+            self._cancel_reasons.pop(query_id, None)
             if query_id:
                 self._running.pop(query_id, None)
                 if self.router is not None:
@@ -164,6 +169,7 @@ class Carnot:
         if task is None or task.done():
             return False
         self._cancelled.add(query_id)
+        self._cancel_reasons[query_id] = QueryCancelled(f"query {query_id} was cancelled")
         task.cancel()
         return True
 
@@ -237,6 +243,15 @@ class Carnot:
             failure = err
             raise
         finally:
+            if failure is not None:
+                # Receivers of this fragment's GRPC sinks learn why it failed (ExecutionError)
+                # instead of waiting for batches that will never come.
+                reason = failure
+                if isinstance(failure, asyncio.CancelledError):
+                    reason = self._cancel_reasons.get(plan.query_id, failure)
+                for op in opened:
+                    if isinstance(op, GRPCSinkOperator):
+                        op.failure = reason
             await self._close(opened, suppress=failure is not None)
         result = ExecutionResult()
         for op in operators:

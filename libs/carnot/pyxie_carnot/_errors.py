@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 __all__ = [
     "CarnotError",
     "PlanError",
     "QueryCancelled",
     "QueryMemoryExceeded",
     "QueryTimeout",
+    "RemoteExecutionError",
     "TransferError",
+    "status_code_of",
 ]
 
 
@@ -34,3 +38,35 @@ class QueryMemoryExceeded(CarnotError):
 
 class TransferError(CarnotError):
     """Sending row batches to another agent or to the query broker failed."""
+
+
+class RemoteExecutionError(TransferError):
+    """An agent sending to this query reported that its fragment failed (``ExecutionError``)."""
+
+    def __init__(self, sender: str, message: str, code: int) -> None:
+        super().__init__(f"agent {sender or '(unknown)'} failed: {message}")
+        self.sender = sender
+        self.remote_message = message
+        self.code = code
+
+
+# gRPC status code numbers carried in carnotpb.ExecutionError.code.
+_CANCELLED, _INVALID_ARGUMENT, _DEADLINE_EXCEEDED = 1, 3, 4
+_RESOURCE_EXHAUSTED, _INTERNAL, _UNAVAILABLE = 8, 13, 14
+
+
+def status_code_of(error: BaseException) -> int:
+    """The gRPC status code number that describes why a query failed with ``error``."""
+    if isinstance(error, RemoteExecutionError):
+        return error.code
+    if isinstance(error, QueryMemoryExceeded):
+        return _RESOURCE_EXHAUSTED
+    if isinstance(error, QueryTimeout):
+        return _DEADLINE_EXCEEDED
+    if isinstance(error, QueryCancelled | asyncio.CancelledError):
+        return _CANCELLED
+    if isinstance(error, PlanError):
+        return _INVALID_ARGUMENT
+    if isinstance(error, TransferError):
+        return _UNAVAILABLE
+    return _INTERNAL

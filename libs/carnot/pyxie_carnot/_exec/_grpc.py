@@ -17,7 +17,7 @@ import grpc
 import pyarrow as pa
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 
-from .._errors import TransferError
+from .._errors import RemoteExecutionError, TransferError
 
 __all__ = [
     "KEEPALIVE_OPTIONS",
@@ -113,11 +113,14 @@ class ResultSinkServer(result_sink_pb2_grpc.ResultSinkServiceServicer):
         self,
         on_table_chunk: TableChunkHandler | None = None,
         on_execution_stats: TableChunkHandler | None = None,
+        on_execution_error: TableChunkHandler | None = None,
     ) -> None:
         self._queues: dict[tuple[str, int], asyncio.Queue[SourceItem]] = {}
         self._released: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._on_table_chunk = on_table_chunk
         self._on_execution_stats = on_execution_stats
+        # Errors on streams that feed a named result table (the broker's side).
+        self._on_execution_error = on_execution_error
 
     # ------------------------------------------------------------ engine side
 
@@ -167,6 +170,21 @@ class ResultSinkServer(result_sink_pb2_grpc.ResultSinkServiceServicer):
             if kind == "execution_and_timing_info":
                 if self._on_execution_stats is not None:
                     await self._on_execution_stats(request)
+                continue
+            if kind == "execution_error":
+                # The sender's fragment failed: fail the receiving GRPC source now.
+                if source_key is not None:
+                    if source_key[0] not in self._released:
+                        error = RemoteExecutionError(
+                            request.sender,
+                            request.execution_error.message,
+                            request.execution_error.code,
+                        )
+                        self.source_queue(*source_key).put_nowait(
+                            SourceItem(None, False, False, request.sender, error)
+                        )
+                elif self._on_execution_error is not None:
+                    await self._on_execution_error(request)
                 continue
             if kind != "query_result":
                 continue

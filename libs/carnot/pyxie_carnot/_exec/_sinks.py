@@ -10,7 +10,7 @@ import pyarrow as pa
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 from pyxie_proto.carnot.planpb import plan_pb2
 
-from .._errors import PlanError, TransferError
+from .._errors import PlanError, TransferError, status_code_of
 from ._base import ExecState, Operator
 from ._grpc import KEEPALIVE_OPTIONS, split_for_transfer
 
@@ -18,6 +18,9 @@ __all__ = ["GRPCSinkOperator", "MemorySinkOperator"]
 
 # Unsent bytes a GRPC sink queues before the executor waits for the network to catch up.
 _HIGH_WATER_BYTES = 8 << 20
+# How long a failing query waits for its ExecutionError to reach a receiver before it drops
+# the stream (Pixie's agent result RPC deadline, kRPCResultTimeout).
+_FAILURE_REPORT_TIMEOUT_S = 2.0
 
 
 class _SinkOperator(Operator):
@@ -88,6 +91,8 @@ class GRPCSinkOperator(_SinkOperator):
         self._channel: grpc.aio.Channel | None = None
         self._call: asyncio.Task[result_sink_pb2.TransferResultChunkResponse] | None = None
         self._finished = False
+        # Set by the executor when the query fails while this sink's stream is open.
+        self.failure: BaseException | None = None
 
     def _request(
         self,
@@ -188,12 +193,39 @@ class GRPCSinkOperator(_SinkOperator):
         if not self._finished:
             raise TransferError(f"{self.label}: {self.address} ended the stream early")
 
+    async def _report_failure(self, failure: BaseException) -> None:
+        """Replace what is still queued by one ExecutionError, end the stream, wait briefly."""
+        assert self._call is not None
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._pending_bytes = 0
+        message = str(failure) or type(failure).__name__
+        if isinstance(failure, asyncio.CancelledError):
+            message = f"query {self.state.query_id or '(unnamed)'} was cancelled"
+        self._queue.put_nowait(
+            result_sink_pb2.TransferResultChunkRequest(
+                sender=self.state.agent_id,
+                query_id=self.state.query_id,
+                execution_error=result_sink_pb2.ExecutionError(
+                    message=message, code=status_code_of(failure)
+                ),
+            )
+        )
+        self._queue.put_nowait(None)
+        self._finished = True
+        await asyncio.wait({self._call}, timeout=_FAILURE_REPORT_TIMEOUT_S)
+        if not self._call.done():
+            self._call.cancel()
+        await asyncio.gather(self._call, return_exceptions=True)
+
     async def close_async(self) -> None:
         try:
             if self._call is not None:
                 if self._finished:
                     await asyncio.wait({self._call})
                     self._check_call()
+                elif self.failure is not None and not self._call.done():
+                    await self._report_failure(self.failure)
                 else:
                     self._call.cancel()
                     await asyncio.gather(self._call, return_exceptions=True)
