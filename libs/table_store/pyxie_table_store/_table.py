@@ -325,9 +325,8 @@ class Table:
         """Group hot batches into cold-batch-sized runs; returns the groups and hot batches used.
 
         A group is (pieces to concatenate, row id of its first row, whether the pieces are slices
-        of a bigger batch). Small batches are gathered
-        until a group reaches the target size; a batch far above the target is split by rows.
-        Only whole hot batches are consumed.
+        of a bigger batch). Small batches are gathered until a group reaches the target size; a
+        batch far above the target is split by rows. Only whole hot batches are consumed.
         """
         target = self._compacted_batch_bytes
         limit = self._max_cold_batches

@@ -161,7 +161,7 @@ def test_cursor_never_returns_a_row_twice_across_compaction_and_eviction(
     assert seen[:14] == list(range(14))
     stored = set(_drain(table.cursor()))
     assert stored <= set(seen)
-    assert cursor.rows_expired_unread == 80 - len(seen)
+    assert cursor.rows_expired_unread == 80 - len(seen) > 0
     assert cursor.rows_returned == len(seen)
 
 

@@ -156,3 +156,21 @@ def test_store_append_routes_by_table_name(
     store.add_table(events_schema, max_bytes=1 << 20)
     store.append("test_events", make_events([1, 2, 3]))
     assert store.table("test_events").stats().rows == 3
+
+
+def test_store_compact_compacts_every_table_and_reports_stats(
+    events_schema: TableSchema, no_time_schema: TableSchema, make_events: BatchFactory
+) -> None:
+    from pyxie_table_store import TableStore
+
+    store = TableStore.from_schemas([events_schema, no_time_schema])
+    for start in range(0, 100, 10):
+        store.append("test_events", make_events(range(start, start + 10)))
+        store.append("no_time", pa.record_batch({"seq": pa.array([start]), "msg": pa.array(["x"])}))
+    assert store.compact() == 2
+    stats = store.stats()
+    assert {name: (s.hot_batches, s.cold_batches, s.compactions) for name, s in stats.items()} == {
+        "test_events": (0, 1, 1),
+        "no_time": (0, 1, 1),
+    }
+    assert store.total_bytes() == stats["test_events"].bytes + stats["no_time"].bytes
