@@ -123,9 +123,27 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _format_table(table: Any, max_rows: int) -> str:
-    rows = table.slice(0, max_rows).to_pylist()
+    import datetime as dt
+
+    import pyarrow as pa
+
+    head = table.slice(0, max_rows)
     names = list(table.column_names)
-    cells = [[_cell(row[n]) for n in names] for row in rows]
+    columns: list[list[str]] = []
+    for name in names:
+        column = head.column(name)
+        if pa.types.is_timestamp(column.type):
+            values = column.cast(pa.int64()).to_pylist()
+            columns.append(
+                [
+                    dt.datetime.fromtimestamp(v // 10**9, dt.UTC).strftime("%H:%M:%S")
+                    + f".{v % 10**9:09d}"
+                    for v in values
+                ]
+            )
+        else:
+            columns.append([_cell(v) for v in column.to_pylist()])
+    cells = [list(row) for row in zip(*columns, strict=True)] if columns else []
     widths = [min(48, max([len(n)] + [len(r[i]) for r in cells])) for i, n in enumerate(names)]
     lines = ["  ".join(n.ljust(w)[:w] for n, w in zip(names, widths, strict=True))]
     lines += ["  ".join(c.ljust(w)[:w] for c, w in zip(r, widths, strict=True)) for r in cells]

@@ -1,4 +1,4 @@
-"""The bundled script library: ``px/<name>/`` with ``<name>.pxl``, ``vis.json``, ``manifest.yaml``."""
+"""The bundled script library: `px/<name>/` holding `<name>.pxl`, `vis.json`, `manifest.yaml`."""
 
 from __future__ import annotations
 
