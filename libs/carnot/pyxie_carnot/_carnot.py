@@ -231,8 +231,11 @@ class Carnot:
         _, operators = self.build(plan)
         opened: list[Operator] = []
         failure: BaseException | None = None
+        # GRPC sinks connect first, so that a failure opening any other operator (an unknown
+        # table, say) reaches their receivers as an ExecutionError.
+        open_order = sorted(operators, key=lambda op: not isinstance(op, GRPCSinkOperator))
         try:
-            for op in operators:
+            for op in open_order:
                 opened.append(op)
                 op.open()
                 await op.open_async()
