@@ -26,6 +26,9 @@ _BUCKETS = int(COMPRESSION / 2) + 1
 # Stable sorting of small ints in numpy is a radix sort (linear); beyond this many groups the
 # per-group loop costs more than one lexsort.
 _MAX_GROUPS_FOR_SEGMENT_SORT = 4096
+# Points sorted together before their digest is merged into the group's: 16 Ki float64 fit
+# in L2 cache, which makes sorting them ~3x faster than sorting a whole 10M-row group.
+_CHUNK = 1 << 14
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -146,20 +149,36 @@ def _bucket(q: F64) -> I64:
     return np.clip(np.floor(k), 0, _BUCKETS - 1).astype(np.int64)
 
 
-def _sort_by_group(values: F64, gids: I64, num_groups: int) -> tuple[F64, I64]:
-    """Values sorted by (gid, value) and the matching sorted gids."""
+def _sort_by_group(values: F64, gids: I64, num_groups: int) -> tuple[F64, I64, I64]:
+    """Values sorted by gid, each group cut into chunks of ``_CHUNK`` points sorted in place.
+
+    Returns the values, each value's chunk id (chunks numbered group by group) and each
+    chunk's group. Sorting
+    cache-sized chunks is several times faster than sorting whole groups; the chunks'
+    digests are merged afterwards, as a streaming t-digest merges its buffers.
+    """
     if num_groups == 1:
-        return np.sort(values), gids
-    if num_groups <= _MAX_GROUPS_FOR_SEGMENT_SORT:
+        grouped, sorted_gids = values.copy(), gids
+    elif num_groups <= _MAX_GROUPS_FOR_SEGMENT_SORT:
         order = np.argsort(gids.astype(np.uint16), kind="stable")
-        sorted_values = values[order]
-        sorted_gids = gids[order]
-        bounds = np.searchsorted(sorted_gids, np.arange(num_groups + 1))
-        for g in range(num_groups):
-            sorted_values[bounds[g] : bounds[g + 1]].sort()
-        return sorted_values, sorted_gids
-    order = np.lexsort((values, gids))
-    return values[order], gids[order]
+        grouped, sorted_gids = values[order], gids[order]
+    else:
+        order = np.lexsort((values, gids))
+        return values[order], gids[order], np.arange(num_groups, dtype=np.int64)
+    bounds = np.searchsorted(sorted_gids, np.arange(num_groups + 1))
+    for g in range(num_groups):
+        segment = grouped[bounds[g] : bounds[g + 1]]
+        full = len(segment) // _CHUNK * _CHUNK
+        if full:
+            segment[:full].reshape(-1, _CHUNK).sort(axis=1)
+        segment[full:].sort()
+    sizes = np.diff(bounds)
+    chunks_per_group = -(-sizes // _CHUNK)
+    chunk_base = np.zeros(num_groups + 1, dtype=np.int64)
+    np.cumsum(chunks_per_group, out=chunk_base[1:])
+    rank = np.arange(len(grouped), dtype=np.int64) - bounds[:-1][sorted_gids]
+    chunk_group = np.repeat(np.arange(num_groups, dtype=np.int64), chunks_per_group)
+    return grouped, chunk_base[:-1][sorted_gids] + rank // _CHUNK, chunk_group
 
 
 def build_digests(values: F64, gids: I64, num_groups: int) -> Digests:
@@ -168,11 +187,20 @@ def build_digests(values: F64, gids: I64, num_groups: int) -> Digests:
         empty_f = np.zeros(0, dtype=np.float64)
         zeros = np.zeros(num_groups, dtype=np.float64)
         return Digests(num_groups, np.zeros(0, np.int64), empty_f, empty_f, zeros, zeros.copy())
-    sorted_values, sorted_gids = _sort_by_group(values, gids, num_groups)
+    sorted_values, chunk_ids, chunk_group = _sort_by_group(values, gids, num_groups)
+    num_chunks = len(chunk_group)
+    if num_chunks == num_groups and np.array_equal(chunk_group, np.arange(num_groups)):
+        return _digests_of_sorted(sorted_values, chunk_ids, num_groups)
+    parts = _digests_of_sorted(sorted_values, chunk_ids, num_chunks)
+    return merge_digests(parts, chunk_group, num_groups)
+
+
+def _digests_of_sorted(sorted_values: F64, sorted_gids: I64, num_groups: int) -> Digests:
+    """Digests from values sorted by (gid, value)."""
     first = np.searchsorted(sorted_gids, np.arange(num_groups + 1, dtype=np.int64))
     sizes = np.diff(first).astype(np.float64)
     rank = np.arange(len(sorted_values), dtype=np.float64) - first[:-1][sorted_gids]
-    q = (rank + 0.5) / sizes[sorted_gids]
+    q = (rank + 0.5) / np.where(sizes > 0, sizes, 1.0)[sorted_gids]
     key = sorted_gids * _BUCKETS + _bucket(q)
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     weight = np.diff(np.append(starts, len(sorted_values))).astype(np.float64)
