@@ -103,11 +103,6 @@ def test_conn_stats_counts_opens_closes_and_bytes_per_endpoint(tracker: ConnTrac
     assert tracker.conn_stats_rows(124) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocols/_http.py _on_gap resyncs when the lost bytes end the body exactly "
-    "(lost == remaining); reported to the parser owner",
-)
 def test_a_body_larger_than_the_capture_is_accounted_as_lost_bytes(tracker: ConnTracker) -> None:
     body = b"x" * 10000
     response = (

@@ -228,9 +228,13 @@ class HttpParser(ConnectionParser):
         if msg is not None and half.state == _BODY_CLOSE:
             msg.body_size += lost  # the body just has a hole; keep counting
             return
-        if msg is not None and half.state == _BODY_LEN and lost < half.remaining:
+        if msg is not None and half.state == _BODY_LEN and lost <= half.remaining:
             msg.body_size += lost
             half.remaining -= lost
+            if half.remaining == 0:
+                # The lost bytes were exactly the rest of the body: the message is complete.
+                msg.end_ts = timestamp_ns
+                self._complete(half)
             return
         self.parse_errors += 1
         half.reset(_RESYNC)
