@@ -32,6 +32,7 @@
 #define PYXIE_EINPROGRESS 115
 #define PYXIE_TCP_ESTABLISHED 1
 #define PYXIE_TCP_SYN_SENT 2
+#define PYXIE_TCP_LISTEN 10
 #define PYXIE_BPF_RB_NO_WAKEUP 1
 #define PYXIE_BPF_RB_FORCE_WAKEUP 2
 
@@ -118,6 +119,7 @@ BPF_TABLE("lru_hash", struct conn_key, struct endpoint, bound, MAX_CONNS);
 BPF_TABLE("lru_hash", struct ssl_key, __s32, ssl_fds, MAX_CONNS);
 BPF_HASH(pending_connects, __u64, struct pending_connect, 4096);
 BPF_TABLE("lru_hash", __u64, struct connecting, connecting_socks, 4096);
+BPF_HASH(pending_listens, __u64, __s32, 1024);
 BPF_HASH(pending_accepts, __u64, struct pending_accept, 4096);
 BPF_HASH(pending_ios, __u64, struct pending_io, 4096);
 BPF_HASH(pending_ssls, __u64, struct pending_ssl, 4096);
@@ -285,6 +287,21 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
  * completes (port known), possibly in softirq context, hence the skaddr-keyed side table. */
 TRACEPOINT_PROBE(sock, inet_sock_set_state) {
     __u64 skaddr = (__u64)args->skaddr;
+    if (args->newstate == PYXIE_TCP_LISTEN) {
+        /* listen() on a socket bound to port 0: the kernel has just picked the port. */
+        __u64 id = bpf_get_current_pid_tgid();
+        __s32 *fd = pending_listens.lookup(&id);
+        if (!fd)
+            return 0;
+        struct conn_key key = {.tgid = id >> 32, .fd = *fd};
+        struct endpoint local = {.family = args->family, .port = args->sport};
+        if (args->family == PYXIE_AF_INET)
+            __builtin_memcpy(local.addr, args->saddr, 4);
+        else
+            __builtin_memcpy(local.addr, args->saddr_v6, 16);
+        bound.update(&key, &local);
+        return 0;
+    }
     if (args->newstate == PYXIE_TCP_SYN_SENT) {
         __u64 id = bpf_get_current_pid_tgid();
         struct pending_connect *pc = pending_connects.lookup(&id);
@@ -342,6 +359,21 @@ TRACEPOINT_PROBE(syscalls, sys_enter_bind) {
         return 0;
     struct conn_key key = {.tgid = id >> 32, .fd = args->fd};
     bound.update(&key, &local);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_listen) {
+    __u64 id = bpf_get_current_pid_tgid();
+    if (!should_trace(id >> 32))
+        return 0;
+    __s32 fd = args->fd;
+    pending_listens.update(&id, &fd);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_listen) {
+    __u64 id = bpf_get_current_pid_tgid();
+    pending_listens.delete(&id);
     return 0;
 }
 
@@ -526,7 +558,8 @@ static __always_inline int ssl_exit(struct pt_regs *ctx) {
         return 0;
     struct pending_ssl ps = *pps;
     pending_ssls.delete(&id);
-    long rc = PT_REGS_RC(ctx);
+    /* SSL_read/SSL_write return int: only the low 32 bits of the register are meaningful. */
+    int rc = (int)PT_REGS_RC(ctx);
     __u64 size = 0;
     if (ps.size_ptr) {
         if (rc != 1 || bpf_probe_read_user(&size, sizeof(size), (void *)ps.size_ptr) != 0)

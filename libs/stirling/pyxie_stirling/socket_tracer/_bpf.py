@@ -104,12 +104,14 @@ class SocketTraceProgram:
             return 0
 
         self._callback = callback  # bcc keeps only a weak reference
-        self.bpf["events"].open_ring_buffer(callback)
+        self.bpf[b"events"].open_ring_buffer(callback)
 
     def poll(self, timeout_ms: int) -> None:
         """Deliver events, waiting up to ``timeout_ms`` for a wake-up (control events wake it;
         data events do not, see socket_trace.c). Call from one thread only."""
         self.bpf.ring_buffer_poll(timeout_ms)
+        # poll() only reads rings that signalled; data written without a wake-up needs this.
+        self.bpf.ring_buffer_consume()
 
     def attach_ssl(self, path: str) -> list[tuple[str, str]]:
         """Attach the libssl probes to one file; returns (probe, error) for failures."""
@@ -118,9 +120,11 @@ class SocketTraceProgram:
         for symbol, entry in SSL_PROBES:
             probe = f"uprobe:{path}:{symbol}"
             try:
-                self.bpf.attach_uprobe(name=path.encode(), sym=symbol.encode(), fn_name=entry)
+                self.bpf.attach_uprobe(
+                    name=path.encode(), sym=symbol.encode(), fn_name=entry.encode()
+                )
                 self.bpf.attach_uretprobe(
-                    name=path.encode(), sym=symbol.encode(), fn_name=SSL_RETURN_PROBE
+                    name=path.encode(), sym=symbol.encode(), fn_name=SSL_RETURN_PROBE.encode()
                 )
                 attached += 1
             except Exception as exc:
@@ -130,16 +134,16 @@ class SocketTraceProgram:
         return failures
 
     def exclude_tgid(self, tgid: int) -> None:
-        table = self.bpf["excluded_tgids"]
+        table = self.bpf[b"excluded_tgids"]
         table[table.Key(tgid)] = table.Leaf(1)
 
     def add_target_tgid(self, tgid: int) -> None:
-        table = self.bpf["target_tgids"]
+        table = self.bpf[b"target_tgids"]
         table[table.Key(tgid)] = table.Leaf(1)
 
     def counters(self) -> tuple[int, int]:
         """(events lost because the ring was full, TLS calls whose fd stayed unknown)."""
-        table = self.bpf["counters"]
+        table = self.bpf[b"counters"]
         lost = sum(table[table.Key(0)])
         no_fd = sum(table[table.Key(1)])
         return int(lost), int(no_fd)
