@@ -1,0 +1,364 @@
+"""The agent core shared by PEM and Kelvin (Pixie's `agent/shared/manager`).
+
+Lifecycle: a random UUID; after a short random jitter, `RegisterAgentRequest` on `UpdateAgent`,
+answered by `RegisterAgentResponse{asid}` on `Agent/<id>` within 30 s (else the agent fails);
+then `K8sUpdates/<selector>` is followed and a heartbeat goes out every 5 s. An unacked heartbeat
+is re-sent unchanged. `HeartbeatNack{reregister: true}` registers again keeping the ASID;
+`{reregister: false}` (the metadata service expired the agent) ends it. `ExecuteQueryRequest`
+and `CancelQueryRequest` on `Agent/<id>` go to the query runner.
+
+A fatal condition (registration timeout, expiry) resolves `Agent.fatal` and calls `on_fatal`;
+the service then stops and exits non-zero, so that its supervisor restarts it with a new id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import random
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import grpc
+from nats.aio.subscription import Subscription
+from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_service import Service, ServiceRegistration, ServiceSettings, get_logger
+from pyxie_service.natsbus import NatsBus
+
+from ._errors import AgentError, AgentExpiredError, RegistrationTimeoutError
+from ._heartbeat import HeartbeatTracker, SchemaSource
+from ._metadata import MetadataApplier
+from ._query import QueryRunner
+from .subjects import UPDATE_AGENT, agent_subject, k8s_updates_subject
+
+__all__ = [
+    "DEFAULT_HEARTBEAT_INTERVAL_S",
+    "DEFAULT_REGISTRATION_JITTER_MAX_S",
+    "DEFAULT_REGISTRATION_TIMEOUT_S",
+    "EXIT_AGENT_FATAL",
+    "Agent",
+    "AgentConfig",
+    "AgentService",
+    "ExitOnFatal",
+    "ProcessEventSource",
+]
+
+# Pixie's kAgentHeartbeatInterval.
+DEFAULT_HEARTBEAT_INTERVAL_S: Final = 5.0
+# Pixie's kRegistrationPeriod: no RegisterAgentResponse within this long ends the agent.
+DEFAULT_REGISTRATION_TIMEOUT_S: Final = 30.0
+# Pixie waits 10 ms - 60 s before registering so that a DaemonSet rollout of thousands of PEMs
+# does not hit the metadata service at once. A standalone vizier has a handful of agents that
+# should be queryable right away, so the default ceiling is 1 s (PL_REGISTRATION_JITTER_MAX_S
+# raises it for large clusters).
+DEFAULT_REGISTRATION_JITTER_MAX_S: Final = 1.0
+_REGISTRATION_JITTER_MIN_S: Final = 0.01
+# Exit status of an agent process that ended on a fatal agent condition (not a signal).
+EXIT_AGENT_FATAL: Final = 3
+
+_log = get_logger("pyxie.agent")
+
+ProcessEventSource = Callable[
+    [], tuple[Sequence[messages_pb2.ProcessCreated], Sequence[messages_pb2.ProcessTerminated]]
+]
+
+
+def _new_agent_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    """Identity and timing of one agent (what goes into AgentInfo, and the periods)."""
+
+    agent_id: str = field(default_factory=_new_agent_id)
+    hostname: str = field(default_factory=socket.gethostname)
+    host_ip: str = ""
+    kernel_version: str = field(default_factory=platform.release)
+    kernel_headers_installed: bool = False
+    netns_inode: int = 0
+    pod_name: str = ""
+    collects_data: bool = True
+    # host:port of this agent's ResultSinkService (Kelvin); empty for PEMs.
+    address: str = ""
+    # K8sUpdates/<selector>: the PEM's host IP (or node name), "all" for Kelvin.
+    k8s_selector: str = "all"
+    heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S
+    registration_timeout_s: float = DEFAULT_REGISTRATION_TIMEOUT_S
+    registration_jitter_max_s: float = DEFAULT_REGISTRATION_JITTER_MAX_S
+
+    def agent_info(self) -> messages_pb2.AgentInfo:
+        return messages_pb2.AgentInfo(
+            agent_id=self.agent_id,
+            host_info=messages_pb2.HostInfo(
+                hostname=self.hostname,
+                host_ip=self.host_ip,
+                kernel_version=self.kernel_version,
+                kernel_headers_installed=self.kernel_headers_installed,
+                netns_inode=self.netns_inode,
+            ),
+            collects_data=self.collects_data,
+            address=self.address,
+            pod_name=self.pod_name,
+        )
+
+
+class Agent:
+    """Registration, heartbeats, metadata updates and query dispatch of one PEM or Kelvin."""
+
+    def __init__(
+        self,
+        bus: NatsBus,
+        config: AgentConfig,
+        *,
+        runner: QueryRunner | None = None,
+        metadata: MetadataApplier | None = None,
+        schemas: SchemaSource | None = None,
+        process_events: ProcessEventSource | None = None,
+        on_fatal: Callable[[AgentError], None] | None = None,
+        on_registered: Callable[[int], None] | None = None,
+    ) -> None:
+        self.bus = bus
+        self.config = config
+        self.runner = runner
+        self.metadata = metadata
+        self._process_events = process_events
+        self._on_fatal = on_fatal
+        self._on_registered = on_registered
+        self.heartbeats = HeartbeatTracker(config.agent_id, schemas)
+        self.asid = 0
+        self.registrations = 0
+        self.registered = asyncio.Event()
+        self.fatal: asyncio.Future[AgentError] = asyncio.get_running_loop().create_future()
+        self._registration_reply: asyncio.Future[int] | None = None
+        self._subscriptions: list[Subscription] = []
+        self._lifecycle: asyncio.Task[None] | None = None
+        self._reregistration: asyncio.Task[None] | None = None
+        self._beat_now = asyncio.Event()
+        self._stopped = False
+
+    @property
+    def agent_id(self) -> str:
+        return self.config.agent_id
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Subscribe to `Agent/<id>` and start registering and heartbeating in the background."""
+        if self._lifecycle is not None:
+            raise RuntimeError("agent already started")
+        # Subscribed before registering so that the RegisterAgentResponse cannot be missed.
+        self._subscriptions.append(
+            await self.bus.subscribe(
+                agent_subject(self.agent_id), messages_pb2.VizierMessage, self._on_agent_message
+            )
+        )
+        await self.bus.flush()
+        self._lifecycle = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        """Stop heartbeats and subscriptions, cancel running queries. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in (self._lifecycle, self._reregistration):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        for subscription in self._subscriptions:
+            try:
+                await subscription.unsubscribe()
+            except Exception:  # the connection may already be closed; nothing to release
+                _log.debug("unsubscribe failed", exc_info=True)
+        self._subscriptions.clear()
+        if self.runner is not None:
+            await self.runner.stop()
+
+    async def _run(self) -> None:
+        try:
+            jitter = random.uniform(
+                min(_REGISTRATION_JITTER_MIN_S, self.config.registration_jitter_max_s),
+                self.config.registration_jitter_max_s,
+            )
+            await asyncio.sleep(jitter)
+            await self._register()
+            self._subscriptions.append(
+                await self.bus.subscribe(
+                    k8s_updates_subject(self.config.k8s_selector),
+                    messages_pb2.VizierMessage,
+                    self._on_k8s_update,
+                )
+            )
+            await self._heartbeat_loop()
+        except AgentError as err:
+            self._fail(err)
+
+    def _fail(self, error: AgentError) -> None:
+        if self.fatal.done():
+            return
+        _log.error("agent failed", agent_id=self.agent_id, error=str(error))
+        self.fatal.set_result(error)
+        if self._on_fatal is not None:
+            self._on_fatal(error)
+
+    # ------------------------------------------------------------ registration
+
+    async def _register(self) -> None:
+        """Publish RegisterAgentRequest (keeping the ASID when there is one) and wait for it."""
+        self.registered.clear()
+        self.heartbeats.reset_for_registration()
+        reply: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._registration_reply = reply
+        request = messages_pb2.VizierMessage(
+            register_agent_request=messages_pb2.RegisterAgentRequest(
+                info=self.config.agent_info(), asid=self.asid
+            )
+        )
+        await self.bus.publish(UPDATE_AGENT, request)
+        _log.info("registering", agent_id=self.agent_id, asid=self.asid)
+        try:
+            asid = await asyncio.wait_for(reply, self.config.registration_timeout_s)
+        except TimeoutError:
+            raise RegistrationTimeoutError(
+                f"agent {self.agent_id}: no RegisterAgentResponse within "
+                f"{self.config.registration_timeout_s:g} s (is the metadata service up?)"
+            ) from None
+        finally:
+            self._registration_reply = None
+        self.asid = asid
+        self.registrations += 1
+        if self.metadata is not None:
+            self.metadata.state.agent_asid = asid
+        if self._on_registered is not None:
+            self._on_registered(asid)
+        self.registered.set()
+        self._beat_now.set()  # the first heartbeat (with the schema) goes out at once
+        _log.info("registered", agent_id=self.agent_id, asid=asid)
+
+    async def _reregister(self) -> None:
+        try:
+            await self._register()
+        except AgentError as err:
+            self._fail(err)
+
+    # ------------------------------------------------------------ heartbeats
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._beat_now.wait(), self.config.heartbeat_interval_s)
+            self._beat_now.clear()
+            if not self.registered.is_set():
+                continue  # re-registering: heartbeats resume once it is acked
+            await self._send_heartbeat()
+
+    async def _send_heartbeat(self) -> None:
+        if not self.heartbeats.awaiting_ack and self._process_events is not None:
+            try:
+                created, terminated = await asyncio.to_thread(self._process_events)
+            except Exception:
+                _log.exception("collecting process events failed")
+            else:
+                self.heartbeats.add_process_events(created, terminated)
+        beat = self.heartbeats.next_heartbeat(time.time_ns())
+        await self.bus.publish(UPDATE_AGENT, messages_pb2.VizierMessage(heartbeat=beat))
+
+    # ------------------------------------------------------------ inbound messages
+
+    async def _on_agent_message(self, message: messages_pb2.VizierMessage) -> None:
+        kind = message.WhichOneof("msg")
+        if kind == "register_agent_response":
+            reply = self._registration_reply
+            if reply is not None and not reply.done():
+                reply.set_result(int(message.register_agent_response.asid))
+        elif kind == "heartbeat_ack":
+            if not self.heartbeats.ack(message.heartbeat_ack.sequence_number):
+                _log.debug(
+                    "ignoring ack for another heartbeat",
+                    sequence_number=message.heartbeat_ack.sequence_number,
+                )
+        elif kind == "heartbeat_nack":
+            self._on_nack(message.heartbeat_nack)
+        elif kind == "execute_query_request":
+            self._on_execute(message.execute_query_request)
+        elif kind == "cancel_query_request":
+            if self.runner is not None:
+                self.runner.cancel(message.cancel_query_request.query_id)
+        else:
+            _log.debug("ignoring agent message", kind=kind)
+
+    def _on_nack(self, nack: messages_pb2.HeartbeatNack) -> None:
+        if not nack.reregister:
+            self._fail(
+                AgentExpiredError(
+                    f"agent {self.agent_id} was expired by the metadata service "
+                    "(HeartbeatNack without reregister)"
+                )
+            )
+            return
+        if self._reregistration is not None and not self._reregistration.done():
+            return  # already re-registering
+        _log.warning("metadata service asks to re-register", agent_id=self.agent_id)
+        self.registered.clear()
+        self._reregistration = asyncio.ensure_future(self._reregister())
+
+    def _on_execute(self, request: messages_pb2.ExecuteQueryRequest) -> None:
+        if self.runner is None:
+            _log.warning("no query runner: dropping query", query_id=request.query_id)
+            return
+        _log.info("executing query", query_id=request.query_id, agent_id=self.agent_id)
+        self.runner.submit(request)
+
+    async def _on_k8s_update(self, message: messages_pb2.VizierMessage) -> None:
+        if message.WhichOneof("msg") == "metadata_update" and self.metadata is not None:
+            self.metadata.apply(message.metadata_update)
+
+
+class ExitOnFatal:
+    """`on_fatal` for a service process: remember a non-zero exit code, then stop gracefully.
+
+    `__main__` returns `run_service(...) or exit_on_fatal.code`.
+    """
+
+    def __init__(self, code: int = EXIT_AGENT_FATAL) -> None:
+        self._fatal_code = code
+        self.code = 0
+
+    def __call__(self, error: AgentError) -> None:
+        self.code = self._fatal_code
+        # The serving loop's SIGTERM handler runs the two-stage shutdown.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class AgentService(Service):
+    """A Service whose agent starts once the gRPC server is up (so its address is known)."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        registrations: Sequence[ServiceRegistration],
+        *,
+        name: str,
+        agent_factory: Callable[[int], Awaitable[Agent]],
+        server_credentials: grpc.ServerCredentials | None = None,
+    ) -> None:
+        super().__init__(settings, registrations, name=name, server_credentials=server_credentials)
+        self._agent_factory = agent_factory
+        self.agent: Agent | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        self.agent = await self._agent_factory(self.grpc_port)
+        await self.agent.start()
+
+    async def stop(self) -> None:
+        if self.agent is not None:
+            await self.agent.stop()
+        await super().stop()
