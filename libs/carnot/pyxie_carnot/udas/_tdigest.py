@@ -11,6 +11,9 @@ tails accurate (few points per centroid near q=0 and q=1) and bounds a group to 
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +32,8 @@ _MAX_GROUPS_FOR_SEGMENT_SORT = 4096
 # Points sorted together before their digest is merged into the group's: 16 Ki float64 fit
 # in L2 cache, which makes sorting them ~3x faster than sorting a whole 10M-row group.
 _CHUNK = 1 << 14
+# Below this many points, handing groups to threads costs more than it saves.
+_PARALLEL_MIN_POINTS = 1 << 20
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -144,6 +149,13 @@ class Digests:
         return out
 
 
+@functools.cache
+def _sort_pool() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1, thread_name_prefix="tdigest-sort"
+    )
+
+
 def _bucket(q: F64) -> I64:
     k = (COMPRESSION / (2 * np.pi)) * np.arcsin(np.clip(2 * q - 1, -1.0, 1.0)) + COMPRESSION / 4
     return np.clip(np.floor(k), 0, _BUCKETS - 1).astype(np.int64)
@@ -166,12 +178,20 @@ def _sort_by_group(values: F64, gids: I64, num_groups: int) -> tuple[F64, I64, I
         order = np.lexsort((values, gids))
         return values[order], gids[order], np.arange(num_groups, dtype=np.int64)
     bounds = np.searchsorted(sorted_gids, np.arange(num_groups + 1))
-    for g in range(num_groups):
+
+    def sort_group(g: int) -> None:
         segment = grouped[bounds[g] : bounds[g + 1]]
         full = len(segment) // _CHUNK * _CHUNK
         if full:
             segment[:full].reshape(-1, _CHUNK).sort(axis=1)
         segment[full:].sort()
+
+    if len(grouped) >= _PARALLEL_MIN_POINTS and num_groups > 1:
+        # numpy releases the GIL while sorting, so groups sort on all cores at once.
+        list(_sort_pool().map(sort_group, range(num_groups)))
+    else:
+        for g in range(num_groups):
+            sort_group(g)
     sizes = np.diff(bounds)
     chunks_per_group = -(-sizes // _CHUNK)
     chunk_base = np.zeros(num_groups + 1, dtype=np.int64)
