@@ -8,9 +8,8 @@ import pytest
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.registry import Registry
 from pyxie_proto.carnot.planpb import plan_pb2
-from pyxie_types.tables import ALL_TABLES
-
 from pyxie_pxl.compiler import CompileOptions, Compiler, LogicalPlan
+from pyxie_types.tables import ALL_TABLES
 
 # A fixed "now" so relative times and goldens are deterministic.
 NOW_NS = 1_700_000_000_000_000_000

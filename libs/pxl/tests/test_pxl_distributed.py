@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from pyxie_proto.carnot.planpb import plan_pb2
-
 from pyxie_pxl.compiler import CompileOptions
 from pyxie_pxl.explain import explain_distributed
 from pyxie_pxl.planner import AgentInfo, PlanningError
@@ -24,8 +23,18 @@ from .conftest import NOW_NS
 GOLDEN = Path(__file__).parent / "golden"
 BROKER = "broker:50300"
 KELVIN = AgentInfo("kelvin", True, frozenset(), "kelvin:59300")
-ALL = frozenset({"http_events", "process_stats", "network_stats", "conn_stats", "dns_events",
-                 "mysql_events", "pgsql_events", "redis_events"})
+ALL = frozenset(
+    {
+        "http_events",
+        "process_stats",
+        "network_stats",
+        "conn_stats",
+        "dns_events",
+        "mysql_events",
+        "pgsql_events",
+        "redis_events",
+    }
+)
 CLUSTER = (
     KELVIN,
     AgentInfo("pem-1", False, ALL),
@@ -103,8 +112,9 @@ def test_joins_and_unions_run_on_kelvin_with_one_source_per_input(compile_pxl):
     )
     plan = compile_pxl(source).distribute(CLUSTER, BROKER)
     kelvin = plan_for("kelvin", plan)
-    assert sorted(ops(kelvin)) == sorted(["grpc_source", "grpc_source", "union", "limit",
-                                          "grpc_sink"])
+    assert sorted(ops(kelvin)) == sorted(
+        ["grpc_source", "grpc_source", "union", "limit", "grpc_sink"]
+    )
     assert ops(plan_for("pem-1", plan)).count("grpc_sink") == 2
 
 
@@ -160,4 +170,3 @@ def test_distributed_plan_matches_golden(compiler, name):
         golden.write_text(text, encoding="utf-8")
     assert golden.is_file(), f"missing {golden}; run with PYXIE_UPDATE_GOLDEN=1"
     assert text == golden.read_text(encoding="utf-8")
-

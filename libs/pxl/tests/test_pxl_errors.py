@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
 from pyxie_pxl.compiler import ExecFunc, LogicalPlan
 from pyxie_pxl.errors import CompilerError
 
 
-def error_of(compile_pxl: Callable[..., LogicalPlan], source: str, **options: object) -> CompilerError:
+def error_of(
+    compile_pxl: Callable[..., LogicalPlan], source: str, **options: object
+) -> CompilerError:
     with pytest.raises(CompilerError) as info:
         compile_pxl(source, **options)
     return info.value
@@ -34,10 +35,7 @@ def test_unknown_column_names_the_table_and_its_columns(compile_pxl):
 
 def test_missing_overload_names_the_function_and_both_argument_types(compile_pxl):
     source = (
-        "import px\n"
-        "df = px.DataFrame('http_events')\n"
-        "df = df[df.latency > 1.5]\n"
-        "px.display(df)\n"
+        "import px\ndf = px.DataFrame('http_events')\ndf = df[df.latency > 1.5]\npx.display(df)\n"
     )
     err = error_of(compile_pxl, source)
     assert "'>' (greaterThan)" in err.message
@@ -47,7 +45,7 @@ def test_missing_overload_names_the_function_and_both_argument_types(compile_pxl
 
 def test_constant_type_mismatch_is_reported_when_folding(compile_pxl):
     err = error_of(compile_pxl, "import px\nx = 'a' + 1\n")
-    assert "'+' (add) does not accept argument types (STRING, INT64)" == err.message
+    assert err.message == "'+' (add) does not accept argument types (STRING, INT64)"
     assert (err.line, err.column) == (2, 5)
 
 
@@ -154,7 +152,9 @@ def test_unknown_metadata_key(compile_pxl):
 
 
 def test_metadata_without_a_key_column(compile_pxl):
-    source = "import px\ndf = px.DataFrame('process_stats', select=['time_'])\ndf.x = df.ctx['pod']\n"
+    source = (
+        "import px\ndf = px.DataFrame('process_stats', select=['time_'])\ndf.x = df.ctx['pod']\n"
+    )
     err = error_of(compile_pxl, source)
     assert "needs one of the columns upid, pod_id" in err.message
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pyxie_proto.carnot.planpb import plan_pb2
-from pyxie_types import DataType, SemanticType
-
 from pyxie_pxl.compiler import ExecFunc
+from pyxie_types import DataType, SemanticType
 
 from .conftest import NOW_NS
 
@@ -65,7 +64,9 @@ def test_absolute_and_integer_times(plan_of):
 
 
 def test_select_reads_only_those_columns(plan_of):
-    plan = plan_of("import px\npx.display(px.DataFrame('http_events', select=['latency', 'time_']))\n")
+    plan = plan_of(
+        "import px\npx.display(px.DataFrame('http_events', select=['latency', 'time_']))\n"
+    )
     assert list(only(plan, "memory_source").op.memory_source.column_names) == ["latency", "time_"]
 
 
@@ -102,7 +103,13 @@ def test_constant_expressions_are_folded(plan_of):
         "df.w = -7 % 2\n"
         "px.display(df)\n"
     )
-    exprs = dict(zip(only(plan, "map").op.map.column_names, only(plan, "map").op.map.expressions))
+    exprs = dict(
+        zip(
+            only(plan, "map").op.map.column_names,
+            only(plan, "map").op.map.expressions,
+            strict=False,
+        )
+    )
     assert exprs["x"].func.args[1].constant.int64_value == 1_000_000
     assert exprs["y"].constant.string_value == "ab"
     assert exprs["z"].constant.float64_value == 3.5
@@ -116,7 +123,13 @@ def test_explicit_px_calls_are_not_folded(plan_of):
         "df.c = px.contains('abc', 'b')\n"
         "px.display(df)\n"
     )
-    exprs = dict(zip(only(plan, "map").op.map.column_names, only(plan, "map").op.map.expressions))
+    exprs = dict(
+        zip(
+            only(plan, "map").op.map.column_names,
+            only(plan, "map").op.map.expressions,
+            strict=False,
+        )
+    )
     assert exprs["c"].func.name == "contains"
 
 
@@ -254,7 +267,10 @@ def test_display_names_default_and_duplicates_are_numbered(plan_of):
         "px.display(df)\npx.display(df)\npx.display(df, 'x')\npx.debug(df, 'x')\n"
     )
     assert [n.op.memory_sink.name for n in nodes(plan, "memory_sink")] == [
-        "output", "output_1", "x", "_x",
+        "output",
+        "output_1",
+        "x",
+        "_x",
     ]
 
 
@@ -346,7 +362,7 @@ def test_compile_time_helpers(plan_of):
     )
     plan = plan_of(source)
     map_op = only(plan, "map").op.map
-    exprs = dict(zip(map_op.column_names, map_op.expressions))
+    exprs = dict(zip(map_op.column_names, map_op.expressions, strict=False))
     assert exprs["a"].constant.int64_value == -30 * MINUTE_NS
     assert exprs["b"].constant.string_value == "-1h"
     assert exprs["c"].constant.int64_value == 121_001_000_000
@@ -389,7 +405,9 @@ def test_udtf_sources(plan_of):
 
 
 def test_px_set_flags(compile_pxl):
-    plan = compile_pxl("#px:set explain=true analyze=true\n#px:set max_output_rows_per_table=5\nimport px\n")
+    plan = compile_pxl(
+        "#px:set explain=true analyze=true\n#px:set max_output_rows_per_table=5\nimport px\n"
+    )
     assert plan.flags.explain and plan.flags.analyze
     assert plan.flags.max_output_rows_per_table == 5
     assert plan.to_plan().options.analyze

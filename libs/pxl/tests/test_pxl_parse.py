@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pyxie_pxl._parse import parse_pxl
 from pyxie_pxl.errors import CompilerError
 
@@ -47,7 +46,10 @@ def test_allowed_statements_parse():
     ("source", "message"),
     [
         ("x = lambda: 1\n", "lambda expressions are not supported in PxL"),
-        ("x = 1 if True else 2\n", "conditional expressions (a if c else b) are not supported in PxL"),
+        (
+            "x = 1 if True else 2\n",
+            "conditional expressions (a if c else b) are not supported in PxL",
+        ),
         ("x = 1\nx += 1\n", "augmented assignment (+= etc.) are not supported in PxL"),
         ("a, b = 1, 2\n", "tuple unpacking assignment is not supported in PxL"),
         ("class A:\n    pass\n", "class definitions are not supported in PxL"),

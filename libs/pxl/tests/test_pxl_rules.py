@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pyxie_proto.carnot.planpb import plan_pb2
-
 from pyxie_pxl.compiler import DataAccess
 
 from .test_pxl_lowering import columns, nodes, only
@@ -35,8 +34,11 @@ def test_restricted_mode_replaces_sensitive_columns_right_after_the_source(plan_
 def test_pii_restricted_mode_wraps_sensitive_columns_in_the_pii_redactor(plan_of):
     plan = plan_of(HTTP_BODIES, data_access=DataAccess.PII_RESTRICTED)
     exprs = dict(
-        zip(map_right_after_source(plan).op.map.column_names,
-            map_right_after_source(plan).op.map.expressions, strict=True)
+        zip(
+            map_right_after_source(plan).op.map.column_names,
+            map_right_after_source(plan).op.map.expressions,
+            strict=True,
+        )
     )
     assert exprs["req_body"].func.name == "redact_pii_best_effort"
     assert exprs["req_body"].func.args[0].column.name == "req_body"
@@ -56,7 +58,9 @@ def test_tables_without_sensitive_columns_are_not_redacted(plan_of):
 
 
 def test_every_sink_gets_the_default_row_limit(plan_of):
-    plan = plan_of("import px\ndf = px.DataFrame('network_stats')\npx.display(df)\npx.display(df)\n")
+    plan = plan_of(
+        "import px\ndf = px.DataFrame('network_stats')\npx.display(df)\npx.display(df)\n"
+    )
     assert [n.op.limit.limit for n in nodes(plan, "limit")] == [10_000, 10_000]
 
 
@@ -79,10 +83,15 @@ def test_sources_read_only_the_columns_the_outputs_need(plan_of):
         "px.display(df.groupby('req_path').agg(n=('latency', px.count)))\n"
     )
     assert sorted(only(plan, "memory_source").op.memory_source.column_names) == [
-        "latency", "req_path",
+        "latency",
+        "req_path",
     ]
-    called = [e.func.name for n in nodes(plan, "map") for e in n.op.map.expressions
-              if e.WhichOneof("value") == "func"]
+    called = [
+        e.func.name
+        for n in nodes(plan, "map")
+        for e in n.op.map.expressions
+        if e.WhichOneof("value") == "func"
+    ]
     assert "upid_to_pod_name" not in called
 
 

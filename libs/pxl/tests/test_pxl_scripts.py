@@ -1,0 +1,242 @@
+"""The bundled script library: it loads, every script compiles, runs, and computes correctly."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+from pyxie_carnot import FunctionContext, run_plan
+from pyxie_carnot.metadata import (
+    ContainerInfo,
+    InMemoryMetadataState,
+    PodInfo,
+    ProcessInfo,
+    ServiceInfo,
+)
+from pyxie_pxl.compiler import CompileOptions
+from pyxie_pxl.errors import ScriptNotFoundError
+from pyxie_pxl.scripts import list_scripts, load_script
+from pyxie_pxl.synthetic import synthetic_store
+from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_table_store import TableStore
+from pyxie_types import UPID
+from pyxie_types import tables as T
+
+from .conftest import NOW_NS
+
+EXPECTED = [
+    "agent_status",
+    "dns_data",
+    "funcs",
+    "http_data",
+    "http_request_stats",
+    "inbound_conns",
+    "mysql_data",
+    "namespaces",
+    "network_stats",
+    "outbound_conns",
+    "pgsql_data",
+    "pid_memory_usage",
+    "pods",
+    "redis_data",
+    "schemas",
+    "service_stats",
+    "slow_http_requests",
+    "services",
+]
+
+
+def options_for(name: str, **overrides: str) -> tuple[str, CompileOptions]:
+    script = load_script(name)
+    funcs = exec_funcs_from_vis(script.vis, overrides) if script.vis else []
+    return script.pxl, CompileOptions(now_ns=NOW_NS, exec_funcs=funcs)
+
+
+def test_the_library_lists_every_bundled_script():
+    assert list_scripts() == sorted(f"px/{n}" for n in EXPECTED)
+
+
+def test_a_script_loads_with_its_vis_spec_and_manifest():
+    script = load_script("px/http_data")
+    assert script.name == "px/http_data"
+    assert "def http_data(" in script.pxl
+    assert script.vis is not None and script.vis["widgets"][0]["func"]["name"] == "http_data"
+    assert script.short == "HTTP Data"
+
+
+def test_an_unknown_script_name_lists_the_available_ones():
+    with pytest.raises(ScriptNotFoundError, match="px/http_data"):
+        load_script("px/nope")
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_bundled_script_compiles(compiler, name):
+    source, options = options_for(name)
+    plan = compiler.compile(source, options)
+    assert plan.output_names
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return synthetic_store(now_ns=NOW_NS, events_per_table=400)
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_bundled_script_runs_over_synthetic_data(compiler, registry, synthetic, name):
+    store, cluster = synthetic
+    source, options = options_for(name)
+    plan = compiler.compile(source, options)
+    context = FunctionContext(
+        registry=registry, metadata=cluster.metadata, hostname="node-1", table_schemas=store.schemas
+    )
+    result = run_plan(plan.to_plan(), registry, store, func_ctx=context)
+    assert set(result.tables) == set(plan.output_names)
+    if name != "agent_status":  # no agent registry in this process
+        assert sum(t.num_rows for t in result.tables.values()) > 0
+
+
+# ------------------------------------------------------------------------------ hand-built data
+
+SEC = 1_000_000_000
+MS = 1_000_000
+
+
+def _cluster() -> tuple[InMemoryMetadataState, dict[str, tuple[UPID, str]]]:
+    metadata = InMemoryMetadataState(host="node-1")
+    procs: dict[str, tuple[UPID, str]] = {}
+    for index, service in enumerate(["cart", "shop", "client"]):
+        upid = UPID(1, 100 + index, 7)
+        ip = f"10.1.0.{index + 1}"
+        metadata.add_all(
+            pods=[
+                PodInfo(
+                    uid=f"p{index}",
+                    name=f"{service}-0",
+                    namespace="ns",
+                    pod_ip=ip,
+                    container_ids=(f"c{index}",),
+                )
+            ],
+            containers=[ContainerInfo(cid=f"c{index}", name=service, pod_id=f"p{index}")],
+            processes=[ProcessInfo(upid=upid.value, container_id=f"c{index}")],
+            services=[
+                ServiceInfo(uid=f"s{index}", name=service, namespace="ns", pod_ids=(f"p{index}",))
+            ],
+        )
+        procs[service] = (upid, ip)
+    return metadata, procs
+
+
+def _http_batch(
+    rows: list[tuple[str, int, int, int]],
+    procs: dict[str, tuple[UPID, str]],
+) -> pa.RecordBatch:
+    """rows: (server service, seconds before now, status, latency ms)."""
+    columns: dict[str, list[object]] = {c.name: [] for c in T.HTTP_EVENTS.columns}
+    client_ip = procs["client"][1]
+    for service, ago, status, latency_ms in sorted(rows, key=lambda r: -r[1]):
+        upid, ip = procs[service]
+        values = {
+            "time_": NOW_NS - ago * SEC,
+            "upid": upid.to_bytes(),
+            "remote_addr": client_ip,
+            "remote_port": 40000,
+            "local_addr": ip,
+            "local_port": 80,
+            "trace_role": 2,
+            "encrypted": False,
+            "major_version": 1,
+            "minor_version": 1,
+            "content_type": 0,
+            "req_headers": "{}",
+            "req_method": "GET",
+            "req_path": "/",
+            "req_body": "",
+            "req_body_size": 0,
+            "resp_headers": "{}",
+            "resp_status": status,
+            "resp_message": "",
+            "resp_body": "",
+            "resp_body_size": 0,
+            "latency": latency_ms * MS,
+        }
+        for name, column in columns.items():
+            column.append(values[name])
+    schema = T.HTTP_EVENTS.relation.arrow_schema()
+    return pa.RecordBatch.from_arrays(
+        [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
+    )
+
+
+def test_http_request_stats_counts_errors_and_latency_per_service(compiler, registry):
+    metadata, procs = _cluster()
+    rows = [("cart", 10 + i, 500 if i % 4 == 0 else 200, 10 + i) for i in range(40)]
+    rows += [("shop", 20 + i, 200, 100) for i in range(10)]
+    rows += [("cart", 3600, 500, 1)]  # outside the 5 minute window
+    store = TableStore()
+    store.add_table(T.HTTP_EVENTS)
+    store.append("http_events", _http_batch(rows, procs))
+
+    source, options = options_for("http_request_stats")
+    plan = compiler.compile(source, options)
+    context = FunctionContext(registry=registry, metadata=metadata, table_schemas=store.schemas)
+    result = run_plan(plan.to_plan(), registry, store, func_ctx=context)
+
+    stats = {
+        json.loads(r["service"])["label"]: r for r in result.tables["Service Stats"].to_pylist()
+    }
+    assert set(stats) == {"ns/cart", "ns/shop"}
+    assert stats["ns/cart"]["request_count"] == 40
+    assert stats["ns/cart"]["error_rate"] == pytest.approx(10 / 40)
+    assert stats["ns/shop"]["request_count"] == 10
+    assert stats["ns/shop"]["error_rate"] == 0.0
+    # cart latencies are 10..49 ms: p50 about 29.5 ms; shop is always 100 ms.
+    assert stats["ns/cart"]["latency_p50"] == pytest.approx(29.5 * MS, rel=0.05)
+    assert stats["ns/cart"]["latency_p99"] == pytest.approx(49 * MS, rel=0.05)
+    assert stats["ns/shop"]["latency_p90"] == pytest.approx(100 * MS, rel=0.01)
+
+    series = result.tables["timeseries"].to_pylist()
+    assert sum(r["requests_per_s"] * 10 for r in series) == pytest.approx(50)
+
+
+def test_inbound_conns_takes_the_growth_of_cumulative_counters(compiler, registry):
+    metadata, procs = _cluster()
+    upid, _ = procs["cart"]
+    columns: dict[str, list[object]] = {c.name: [] for c in T.CONN_STATS.columns}
+    for step, (opened, sent) in enumerate([(10, 1000), (15, 4000), (22, 9000)]):
+        values = {
+            "time_": NOW_NS - (30 - 10 * step) * SEC,
+            "upid": upid.to_bytes(),
+            "remote_addr": procs["client"][1],
+            "remote_port": 0,
+            "trace_role": 2,
+            "addr_family": 2,
+            "protocol": 1,
+            "ssl": False,
+            "conn_open": opened,
+            "conn_close": 0,
+            "conn_active": opened,
+            "bytes_sent": sent,
+            "bytes_recv": 2 * sent,
+        }
+        for name, column in columns.items():
+            column.append(values[name])
+    schema = T.CONN_STATS.relation.arrow_schema()
+    store = TableStore()
+    store.add_table(T.CONN_STATS)
+    store.append(
+        "conn_stats",
+        pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
+        ),
+    )
+
+    source, options = options_for("inbound_conns")
+    plan = compiler.compile(source, options)
+    context = FunctionContext(registry=registry, metadata=metadata, table_schemas=store.schemas)
+    table = run_plan(plan.to_plan(), registry, store, func_ctx=context).tables
+    (row,) = table["Inbound Connections"].to_pylist()
+    assert row["pod"] == "ns/cart-0"
+    assert row["remote_pod"] == "ns/client-0"
+    assert (row["connections"], row["bytes_sent"], row["bytes_recv"]) == (12, 8000, 16000)
