@@ -1,1 +1,45 @@
-"""pyxie-pxl."""
+"""pyxie-pxl: the PxL compiler and distributed planner.
+
+    compiler = Compiler(registry, schemas)              # pyxie_carnot Registry, {name: TableSchema}
+    plan = compiler.compile(source, CompileOptions(exec_funcs=exec_funcs_from_vis(vis)))
+    plan.to_plan()                                      # one planpb.Plan, memory sinks
+    plan.distribute(agents, broker_address)             # planpb.DistributedPlan, one Plan per agent
+
+Stages: parse → build IR → resolve types → analyze (data access, row limits) → optimize
+(push-down, pruning, map fusion) → split → emit. Errors are ``CompilerError`` with 1-based
+line/column (``.errors`` lists every problem found).
+"""
+
+from ._eval import ExecFunc
+from ._rules import DEFAULT_MAX_OUTPUT_ROWS, SENSITIVE_COLUMNS, DataAccess
+from .compiler import CompileOptions, Compiler, LogicalPlan, QueryFlags, parse_query_flags
+from .errors import CompilerError, ErrorDetail, PxlError, ScriptNotFoundError
+from .explain import explain_distributed, explain_plan
+from .planner import AgentInfo, PlanningError
+from .scripts import Script, list_scripts, load_script
+from .vis import exec_funcs_from_vis, variable_values
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT_ROWS",
+    "SENSITIVE_COLUMNS",
+    "AgentInfo",
+    "CompileOptions",
+    "Compiler",
+    "CompilerError",
+    "DataAccess",
+    "ErrorDetail",
+    "ExecFunc",
+    "LogicalPlan",
+    "PlanningError",
+    "PxlError",
+    "QueryFlags",
+    "Script",
+    "ScriptNotFoundError",
+    "exec_funcs_from_vis",
+    "explain_distributed",
+    "explain_plan",
+    "list_scripts",
+    "load_script",
+    "parse_query_flags",
+    "variable_values",
+]

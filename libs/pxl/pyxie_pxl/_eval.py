@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from pyxie_carnot.registry import Registry
 from pyxie_types import DataType, SemanticType, TableSchema
@@ -629,9 +629,6 @@ class Evaluator:
             unique = f"{name}_{suffix}"
         self._sink_names[unique] = 1
         self.result.sinks.append(ResultSinkOp((frame.op,), name=unique))
-
-    def fail(self, loc: Loc, message: str) -> NoReturn:
-        raise loc.error(message)
 
 
 def _col(name: str, frame: DataFrameValue) -> ColumnExpr:

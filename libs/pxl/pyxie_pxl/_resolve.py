@@ -318,7 +318,7 @@ class Resolver:
                 _column_expr(relation, "local_addr"),
                 _column_expr(relation, "time_"),
             )
-            call = self.call("_upid_to_podname_local_addr_fallback", "ctx", args, loc)
+            call = self.call("_upid_to_podname_local_addr_fallback", f"ctx[{key!r}]", args, loc)
         else:
             call = self.call(f"{key_column}_to_{prop}", f"ctx[{key!r}]", (key_expr,), loc)
         if call.semantic is SemanticType.ST_NONE and prop in _METADATA_SEMANTIC:

@@ -141,20 +141,15 @@ class JoinHow(enum.Enum):
     CROSS = "cross"
 
 
-_NEXT_ORDER = iter(range(1 << 62))
-
-
 @dataclass(frozen=True, eq=False)
 class Operator:
-    """Base of operator nodes. ``relation`` is derived; ``order`` keeps creation order stable."""
+    """Base of operator nodes; ``relation`` is derived from the parents when built."""
 
     parents: tuple[Operator, ...]
     relation: Relation = field(init=False, repr=False)
-    order: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "relation", self._derive())
-        object.__setattr__(self, "order", next(_NEXT_ORDER))
 
     def _derive(self) -> Relation:
         raise NotImplementedError

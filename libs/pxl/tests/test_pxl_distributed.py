@@ -170,3 +170,20 @@ def test_distributed_plan_matches_golden(compiler, name):
         golden.write_text(text, encoding="utf-8")
     assert golden.is_file(), f"missing {golden}; run with PYXIE_UPDATE_GOLDEN=1"
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_redaction_runs_on_the_pem_before_data_leaves_it(compiler):
+    from pyxie_pxl.compiler import DataAccess
+
+    source = (
+        "import px\n"
+        "df = px.DataFrame('http_events')\n"
+        "px.display(df.groupby('req_body').agg(n=('latency', px.count)))\n"
+    )
+    options = CompileOptions(now_ns=NOW_NS, data_access=DataAccess.RESTRICTED)
+    plan = compiler.compile(source, options).distribute(CLUSTER, BROKER)
+    pem = plan_for("pem-1", plan)
+    assert ops(pem) == ["memory_source", "map", "agg", "grpc_sink"]
+    redaction = pem.fragments[0].nodes[1].op.map
+    exprs = dict(zip(redaction.column_names, redaction.expressions, strict=True))
+    assert exprs["req_body"].constant.string_value == "REDACTED"

@@ -212,3 +212,27 @@ def test_render_draws_a_caret_under_the_column():
         "  x = aa + 1",
         "      ^",
     ]
+
+
+def test_calls_resolve_against_the_injected_registry():
+    from pyxie_carnot.registry import Registry
+    from pyxie_pxl.compiler import CompileOptions, Compiler
+    from pyxie_types import DataType
+    from pyxie_types.tables import HTTP_EVENTS
+
+    small = Registry()
+    small.register_scalar(
+        "add",
+        [DataType.INT64, DataType.INT64],
+        DataType.INT64,
+        lambda ctx, a, b: a,
+        "add(a, b): a + b. Example: df.x = df.a + 1",
+    )
+    compiler = Compiler(small, {"http_events": HTTP_EVENTS})
+    ok = "import px\ndf = px.DataFrame('http_events')\ndf.x = df.latency + 1\npx.display(df)\n"
+    assert compiler.compile(ok, CompileOptions(now_ns=0)).output_names == ("output",)
+    with pytest.raises(CompilerError) as info:
+        compiler.compile("import px\ndf = px.DataFrame('http_events')\ndf.p = df.ctx['pod']\n")
+    assert info.value.message == (
+        "function 'ctx['pod']' (_upid_to_podname_local_addr_fallback) is not defined"
+    )
