@@ -149,7 +149,14 @@ def _agg(
         values.append(
             (
                 out_name,
-                AggExpr(uda.name, tuple(arg_exprs), arg_types, definition.return_type, semantic),
+                AggExpr(
+                    uda.name,
+                    tuple(arg_exprs),
+                    arg_types,
+                    definition.return_type,
+                    semantic,
+                    splittable=definition.supports_partial,
+                ),
             )
         )
     node = ev.build(lambda: AggOp((frame.op,), groups=groups, values=tuple(values)), loc)

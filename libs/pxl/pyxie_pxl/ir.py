@@ -92,6 +92,8 @@ class AggExpr:
     arg_types: tuple[DataType, ...]
     data_type: DataType
     semantic: SemanticType = SemanticType.ST_NONE
+    # Whether the UDA can run as PARTIAL on PEMs and FINALIZE on Kelvin.
+    splittable: bool = True
 
 
 def referenced_columns(expr: Expr | AggExpr) -> set[str]:

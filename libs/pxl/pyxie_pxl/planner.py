@@ -149,7 +149,12 @@ def split_plan(
         if on_pem[id(node)]:
             return node  # PEM nodes stay as they are; Kelvin reaches them through exports
         pem_parents = [on_pem[id(p)] for p in node.parents]
-        if isinstance(node, AggOp) and pem_parents == [True] and node.stage is AggStage.FULL:
+        if (
+            isinstance(node, AggOp)
+            and pem_parents == [True]
+            and node.stage is AggStage.FULL
+            and all(v.splittable for _, v in node.values)
+        ):
             partial = AggOp(
                 node.parents, groups=node.groups, values=node.values, stage=AggStage.PARTIAL
             )

@@ -187,3 +187,31 @@ def test_redaction_runs_on_the_pem_before_data_leaves_it(compiler):
     redaction = pem.fragments[0].nodes[1].op.map
     exprs = dict(zip(redaction.column_names, redaction.expressions, strict=True))
     assert exprs["req_body"].constant.string_value == "REDACTED"
+
+
+def test_aggregates_that_cannot_merge_partial_states_run_whole_on_kelvin(compiler):
+    from pyxie_carnot.builtins import new_registry
+    from pyxie_pxl.compiler import Compiler
+    from pyxie_types import DataType
+    from pyxie_types.tables import ALL_TABLES
+
+    registry = new_registry()
+    registry.register_uda(
+        "first_seen",
+        [DataType.INT64],
+        DataType.INT64,
+        object(),
+        "first_seen(x): the first value seen. Example: ('latency', px.first_seen)",
+        supports_partial=False,
+    )
+    local = Compiler(registry, {t.name: t for t in ALL_TABLES})
+    source = (
+        "import px\n"
+        "df = px.DataFrame('http_events')\n"
+        "px.display(df.groupby('req_path').agg(f=('latency', px.first_seen)))\n"
+    )
+    plan = local.compile(source, CompileOptions(now_ns=NOW_NS)).distribute(CLUSTER, BROKER)
+    kelvin = plan_for("kelvin", plan)
+    assert ops(kelvin) == ["grpc_source", "agg", "limit", "grpc_sink"]
+    assert kelvin.fragments[0].nodes[1].op.agg.stage == plan_pb2.AGG_STAGE_FULL
+    assert ops(plan_for("pem-1", plan)) == ["memory_source", "grpc_sink"]
