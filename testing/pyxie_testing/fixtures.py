@@ -64,3 +64,22 @@ def etcd_server(infra_state_dir: Path) -> Iterator[EtcdEndpoint]:
 
     with EtcdServer(infra_state_dir, durable=False) as server:
         yield server.endpoint
+
+
+@pytest.fixture
+def fresh_database(postgres_server: str) -> Iterator[str]:
+    """A new, empty database on the session's PostgreSQL server; dropped after the test."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    # The session DSN is a URL ending in "/postgres"; swap the database name.
+    yield f"{postgres_server.rpartition('/')[0]}/{name}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
