@@ -32,6 +32,7 @@ from .agent import (
     ExitOnFatal,
     ProcessEventSource,
 )
+from .settings import AgentSettings, detect_host_ip
 from .subjects import KELVIN_SELECTOR, UPDATE_AGENT, agent_subject, k8s_updates_subject
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "AgentError",
     "AgentExpiredError",
     "AgentService",
+    "AgentSettings",
     "CallMetadata",
     "ChannelFactory",
     "ExitOnFatal",
@@ -62,6 +64,7 @@ __all__ = [
     "StartTimeLookup",
     "StatsCollectingRouter",
     "agent_subject",
+    "detect_host_ip",
     "grpc_sink_targets",
     "k8s_updates_subject",
     "proc_start_time_ticks",
