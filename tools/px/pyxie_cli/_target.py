@@ -1,0 +1,97 @@
+"""Where ``px`` sends a script and with which credentials.
+
+* Default: the local standalone vizier (``python -m pyxie_devstack vizier up`` / ``make demo``).
+  The broker address comes from ``<state_dir>/vizier/endpoints.json`` and the token is a
+  short-lived service JWT (audience ``vizier``) minted with the stack's signing key, read from
+  ``<state_dir>/vizier/jwt_signing_key`` (mode 0600: only the user who started the stack can).
+* ``--direct ADDRESS``: a query broker at ADDRESS (Pixie's ``--direct_vzr_addr``) with
+  ``--token`` or, if none, a token minted from the local stack's signing key as above.
+* ``--cloud-addr ADDRESS --cluster ID``: through the cloud api with an API key.
+
+End-to-end encryption defaults on through the cloud (as Pixie's CLI) and off in direct mode,
+where results never leave the vizier's network; ``-e`` / ``--no-e2e-encryption`` override it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyxie_devstack import DevstackError, load_settings
+from pyxie_devstack.vizier_state import read_endpoints, read_signing_key
+from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
+
+__all__ = ["CLI_SERVICE_ID", "Target", "TargetError", "mint_vizier_token", "resolve_target"]
+
+# The subject of tokens the CLI mints; the broker logs it as the caller.
+CLI_SERVICE_ID = "px-cli"
+
+
+class TargetError(Exception):
+    """No usable vizier address or credentials."""
+
+
+@dataclass(frozen=True)
+class Target:
+    address: str
+    direct: bool
+    encrypt: bool
+    token: str | None = None
+    api_key: str | None = None
+    cluster_id: str = ""
+    root_ca: bytes | None = None
+
+    def describe(self) -> str:
+        via = "direct" if self.direct else "cloud"
+        return f"{self.address} ({via}, e2e encryption {'on' if self.encrypt else 'off'})"
+
+
+def mint_vizier_token(state_dir: Path) -> str:
+    """A service token for the standalone vizier under ``state_dir``."""
+    try:
+        key = SigningKey(read_signing_key(state_dir))
+    except DevstackError as exc:
+        raise TargetError(str(exc)) from None
+    return sign_token(service_claims(service_id=CLI_SERVICE_ID, audience=VIZIER_AUDIENCE), key)
+
+
+def resolve_target(
+    *,
+    direct: str | None,
+    token: str | None,
+    cloud_addr: str | None,
+    cluster_id: str | None,
+    api_key: str | None,
+    ca_cert: str | None,
+    encrypt: bool | None,
+    state_dir: Path | None = None,
+) -> Target:
+    if direct and cloud_addr:
+        raise TargetError("--direct and --cloud-addr exclude each other")
+    if cloud_addr:
+        if not cluster_id or not api_key:
+            raise TargetError("--cloud-addr needs --cluster and an API key (--api-key)")
+        root_ca = None
+        if ca_cert:
+            try:
+                root_ca = Path(ca_cert).read_bytes()
+            except OSError as exc:
+                raise TargetError(f"cannot read --ca-cert {ca_cert}: {exc.strerror}") from None
+        return Target(
+            cloud_addr,
+            direct=False,
+            encrypt=True if encrypt is None else encrypt,
+            api_key=api_key,
+            cluster_id=cluster_id,
+            root_ca=root_ca,
+        )
+    state = state_dir if state_dir is not None else load_settings().state_dir
+    address = direct
+    if address is None:
+        try:
+            address = read_endpoints(state).broker
+        except DevstackError as exc:
+            raise TargetError(f"{exc}; or point px at a broker with --direct HOST:PORT") from None
+    if token is None:
+        token = mint_vizier_token(state)
+    return Target(address, direct=True, encrypt=bool(encrypt), token=token)

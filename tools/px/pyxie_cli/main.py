@@ -1,0 +1,195 @@
+"""``px``: run PxL scripts on a Pyxie vizier and print their tables.
+
+px run px/http_data                          bundled script on the local standalone vizier
+px run px/http_data -o json -- --start_time -10m --max_num_records 50
+px run -f my.pxl --direct 10.0.0.5:50300 --token "$TOKEN"
+px scripts list
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TextIO
+
+from pyxie_client import ClientError, PxLError, ScriptError, ScriptResult, VizierClient
+from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
+from pyxie_pxl.scripts import list_scripts, load_script
+
+from ._output import OutputFormat, write_result
+from ._script import CliUsageError, parse_script_args, resolve_script
+from ._spinner import spinner
+from ._target import Target, TargetError, resolve_target
+
+__all__ = ["EXIT_SCRIPT_ERROR", "EXIT_UNAVAILABLE", "EXIT_USAGE", "Executor", "main"]
+
+EXIT_SCRIPT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+
+_GRPC_UNAVAILABLE = 14
+_GRPC_DEADLINE_EXCEEDED = 4
+
+FuncList = list[vpb.ExecuteScriptRequest.FuncToExecute]
+Executor = Callable[[Target, str, FuncList], Awaitable[ScriptResult]]
+
+
+async def execute_on_vizier(target: Target, pxl: str, exec_funcs: FuncList) -> ScriptResult:
+    client = VizierClient(
+        target.address,
+        token=target.token,
+        api_key=target.api_key,
+        root_ca=target.root_ca,
+        cluster_id=target.cluster_id,
+        encrypt=target.encrypt,
+    )
+    return await client.execute(pxl, exec_funcs=exec_funcs)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="px", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run a PxL script and print its tables",
+        description="Run a bundled script (px/http_data) or a .pxl file. Script arguments go "
+        "after `--` as --name value, for the variables the script's vis spec declares.",
+    )
+    run.add_argument("script", nargs="?", help="bundled script name, e.g. px/http_data")
+    run.add_argument("-f", "--file", help="a .pxl file (a vis.json beside it is used)")
+    run.add_argument("--vis", help="vis.json to use instead of the script's own")
+    run.add_argument("-o", "--output", choices=["table", "json", "csv"], default="table")
+    run.add_argument(
+        "--direct",
+        metavar="ADDRESS",
+        help="query broker host:port (default: the local standalone vizier)",
+    )
+    run.add_argument("--token", help="vizier token for --direct (default: minted locally)")
+    run.add_argument("--cloud-addr", metavar="ADDRESS", help="run through the cloud api")
+    run.add_argument("-c", "--cluster", help="cluster (vizier) id, with --cloud-addr")
+    run.add_argument("--api-key", help="API key for --cloud-addr (default: $PX_API_KEY)")
+    run.add_argument("--ca-cert", help="PEM root CA for a TLS --cloud-addr")
+    run.add_argument(
+        "-e",
+        "--e2e-encryption",
+        dest="encrypt",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="encrypt results end to end (default: on through the cloud, off with --direct)",
+    )
+    run.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS", help="give up after this long"
+    )
+
+    scripts = sub.add_parser("scripts", help="the bundled scripts")
+    scripts_sub = scripts.add_subparsers(dest="scripts_command", required=True)
+    scripts_sub.add_parser("list", help="list bundled scripts with their descriptions")
+    return parser
+
+
+def _split_script_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Everything after the first ``--`` belongs to the script."""
+    args = list(argv)
+    if "--" in args:
+        cut = args.index("--")
+        return args[:cut], args[cut + 1 :]
+    return args, []
+
+
+def _scripts_list(out: TextIO) -> int:
+    names = list_scripts()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        out.write(f"{name.ljust(width)}  {load_script(name).short}\n")
+    return 0
+
+
+async def _run_with_spinner(
+    execute: Executor, target: Target, pxl: str, funcs: FuncList, label: str, err: TextIO
+) -> ScriptResult:
+    async with spinner(err, label):
+        return await execute(target, pxl, funcs)
+
+
+def _run(
+    args: argparse.Namespace, script_argv: list[str], out: TextIO, err: TextIO, execute: Executor
+) -> int:
+    script = resolve_script(args.script, args.file, args.vis)
+    overrides = parse_script_args(script, script_argv)
+    funcs = script.exec_funcs(overrides)
+    target = resolve_target(
+        direct=args.direct,
+        token=args.token,
+        cloud_addr=args.cloud_addr,
+        cluster_id=args.cluster,
+        api_key=args.api_key or os.environ.get("PX_API_KEY"),
+        ca_cert=args.ca_cert,
+        encrypt=args.encrypt,
+    )
+    coroutine = _run_with_spinner(execute, target, script.pxl, funcs, f"Running {script.name}", err)
+    try:
+        if args.timeout is not None:
+            result = asyncio.run(_with_timeout(coroutine, args.timeout))
+        else:
+            result = asyncio.run(coroutine)
+    except PxLError as exc:
+        err.write(f"Script compilation failed:\n{exc.render()}\n")
+        return EXIT_SCRIPT_ERROR
+    except ScriptError as exc:
+        if exc.code == _GRPC_UNAVAILABLE:
+            err.write(
+                f"error: cannot reach the vizier at {target.describe()}: {exc.message}\n"
+                "is it running? `python -m pyxie_devstack vizier status` shows the local one\n"
+            )
+            return EXIT_UNAVAILABLE
+        err.write(f"error: {exc.message}\n")
+        return EXIT_SCRIPT_ERROR
+    except ClientError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_SCRIPT_ERROR
+    except TimeoutError:
+        err.write(f"error: {script.name} did not finish within {args.timeout:g}s\n")
+        return EXIT_SCRIPT_ERROR
+    fmt: OutputFormat = args.output
+    write_result(result, out, fmt)
+    for name in result.incomplete:
+        err.write(f"warning: table {name} ended without end-of-stream; rows may be missing\n")
+    return 0
+
+
+async def _with_timeout(coroutine: Awaitable[ScriptResult], seconds: float) -> ScriptResult:
+    async with asyncio.timeout(seconds):
+        return await coroutine
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    execute: Executor = execute_on_vizier,
+) -> int:
+    """Entry point of the ``px`` console script; returns the exit status."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    own_argv, script_argv = _split_script_args(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(own_argv)
+    try:
+        if args.command == "scripts":
+            return _scripts_list(out)
+        if script_argv and args.command != "run":
+            raise CliUsageError("only `px run` takes script arguments after --")
+        return _run(args, script_argv, out, err, execute)
+    except (CliUsageError, TargetError) as exc:
+        err.write(f"px: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("px: interrupted\n")
+        return 130  # the shell's convention for SIGINT
