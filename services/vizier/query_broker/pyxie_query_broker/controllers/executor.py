@@ -1,0 +1,465 @@
+"""The ExecuteScript pipeline (Pixie's `query_executor.go`).
+
+1. query id: the request's (a UUID) or a new UUIDv4;
+2. `encryption_options` validated (RSA-OAEP-256 / A256GCM / DEF or none);
+3. compile with the agents' union schema, the request's exec funcs, the data access mode and
+   the `#px:set` flags (unknown keys are compile errors);
+4. split into one plan per healthy agent, result sinks pointing at this broker;
+5. one `QueryMetadata` per output table (fresh UUID table id), all before any data;
+6. `ExecuteQueryRequest` to every `Agent/<id>` on NATS, in parallel;
+7. row batches as `QueryData.batch` (or only `encrypted_batch`), split to stay far below a
+   client's 4 MiB receive limit, each table ending with one eos batch; the combined execution
+   stats last.
+
+Every failure after step 1 is sent in-band first (`status{code, message, error_details}`) and
+then ends the RPC with the same gRPC error, as pxapi expects. When the query ends early (client
+gone, error, timeout) every agent gets a `CancelQueryRequest`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+import pyarrow as pa
+from google.protobuf.message import Message
+from prometheus_client import CollectorRegistry, Counter, Summary
+from pyxie_carnot.registry import Registry
+from pyxie_crypto import CryptoError, JweEncryptor
+from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
+from pyxie_proto.carnot.planpb import plan_pb2
+from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_pxl.compiler import CompileOptions, Compiler, DataAccess, ExecFunc, LogicalPlan
+from pyxie_pxl.errors import CompilerError
+from pyxie_pxl.explain import explain_distributed
+from pyxie_pxl.ir import MemorySourceOp, ResultSinkOp, walk
+from pyxie_pxl.planner import PlanningError
+from pyxie_service import (
+    InvalidArgument,
+    ServiceError,
+    Unavailable,
+    Unimplemented,
+    get_logger,
+)
+from pyxie_types import DataType, Relation
+from pyxie_types.rowbatch import relation_to_vizier, row_batch_to_vizier
+
+from pyxie_query_broker.controllers.agent_tracker import DistributedState
+from pyxie_query_broker.controllers.forwarder import (
+    ExecStatsSummary,
+    QueryResultForwarder,
+    ResultTable,
+    TableBatch,
+)
+
+__all__ = [
+    "MAX_RESPONSE_BATCH_BYTES",
+    "QUERY_PLAN_TABLE",
+    "AgentBus",
+    "AgentStateSource",
+    "ExecutorSettings",
+    "QueryExecutor",
+    "agent_subject",
+    "encode_batch",
+    "truncation_note",
+]
+
+# A serialized RowBatchData stays under 1 MiB: JWE (base64) adds a third, which still leaves
+# pxapi's default 4 MiB receive limit far away.
+MAX_RESPONSE_BATCH_BYTES: Final = 1 << 20
+# Encoded protobuf columns can be larger than Arrow's (varints, per-string tags); planning
+# slices with this factor avoids re-splitting in the common case.
+_PROTO_EXPANSION: Final = 1.5
+# Pixie's name for the `#px:set explain=true` table.
+QUERY_PLAN_TABLE: Final = "__query_plan__"
+_QUERY_PLAN_RELATION: Final = Relation.of(("plan", DataType.STRING))
+
+_log = get_logger("pyxie.query_broker.executor")
+
+
+def agent_subject(agent_id: str) -> str:
+    """The NATS subject of one agent (Pixie's `Agent/<id>`)."""
+    return f"Agent/{agent_id}"
+
+
+class AgentBus(Protocol):
+    """Publishing to agents (a `pyxie_service.NatsBus` in production)."""
+
+    async def publish(self, subject: str, message: Message, *, reply: str = "") -> None: ...
+
+
+class AgentStateSource(Protocol):
+    @property
+    def state(self) -> DistributedState | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorSettings:
+    # host:port agents send results to; a callable because port 0 is only known after start.
+    result_address: Callable[[], str]
+    data_access: DataAccess = DataAccess.FULL
+    max_output_rows_per_table: int = 10_000
+    # 0 = no wall-clock cap; streaming queries never get one.
+    query_timeout_seconds: float = 0.0
+
+
+@dataclass
+class _Metrics:
+    exec_time_ms: Summary
+    pems_queried: Summary
+    records_processed: Summary
+    bytes_processed: Summary
+    truncated_tables: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None) -> _Metrics:
+        labels = ["script_name"]
+        return cls(
+            Summary("query_exec_time_ms", "Query execution time.", labels, registry=registry),
+            Summary("query_exec_pems_queried", "PEMs queried.", labels, registry=registry),
+            Summary(
+                "query_exec_records_processed", "Records processed.", labels, registry=registry
+            ),
+            Summary("query_exec_bytes_processed", "Bytes processed.", labels, registry=registry),
+            Counter(
+                "query_result_tables_truncated",
+                "Result tables that reached max_output_rows_per_table.",
+                labels,
+                registry=registry,
+            ),
+        )
+
+
+@dataclass
+class _Run:
+    """Book-keeping of one ExecuteScript call."""
+
+    query_id: str
+    script_name: str
+    dispatched_to: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    compilation_ns: int = 0
+    dispatched_at: float = 0.0
+
+
+def _status(error: ServiceError) -> vpb.Status:
+    return vpb.Status(code=error.code.value[0], message=error.message)
+
+
+def _compiler_status(error: CompilerError) -> vpb.Status:
+    return vpb.Status(
+        code=InvalidArgument.code.value[0],
+        message="\n".join(str(detail) for detail in error.errors),
+        error_details=[
+            vpb.ErrorDetails(
+                compiler_error=vpb.CompilerError(
+                    line=max(detail.line, 0),
+                    column=max(detail.column, 0),
+                    message=detail.message,
+                )
+            )
+            for detail in error.errors
+        ],
+    )
+
+
+def _encryptor(request: vpb.ExecuteScriptRequest) -> JweEncryptor | None:
+    if not request.HasField("encryption_options"):
+        return None
+    options = request.encryption_options
+    try:
+        return JweEncryptor.from_encryption_options(
+            options.jwk_key, options.key_alg, options.content_alg, options.compression_alg
+        )
+    except CryptoError as err:
+        raise InvalidArgument(f"invalid encryption_options: {err}") from None
+
+
+def _exec_funcs(request: vpb.ExecuteScriptRequest) -> list[ExecFunc]:
+    return [
+        ExecFunc(
+            func_name=func.func_name,
+            arg_values={arg.name: arg.value for arg in func.arg_values},
+            output_table_prefix=func.output_table_prefix,
+        )
+        for func in request.exec_funcs
+    ]
+
+
+def _is_streaming(plan: LogicalPlan) -> bool:
+    return any(isinstance(node, MemorySourceOp) and node.streaming for node in walk(plan.sinks))
+
+
+def _result_agents(plan: plan_pb2.DistributedPlan) -> dict[str, set[str]]:
+    """Agent id → the result tables its fragment sends to the broker."""
+    tables: dict[str, set[str]] = {}
+    for agent_plan in plan.agent_plans:
+        for fragment in agent_plan.plan.fragments:
+            for node in fragment.nodes:
+                sink = node.op.grpc_sink
+                if node.op.HasField("grpc_sink") and sink.WhichOneof("destination") == "table_name":
+                    tables.setdefault(agent_plan.agent_id, set()).add(sink.table_name)
+    return tables
+
+
+def _slices(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+    if batch.num_rows == 0:
+        return [batch]
+    per_row = max(batch.nbytes / batch.num_rows, 1.0) * _PROTO_EXPANSION
+    rows = max(1, int(MAX_RESPONSE_BATCH_BYTES / per_row))
+    return [batch.slice(offset, rows) for offset in range(0, batch.num_rows, rows)]
+
+
+def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.QueryData]:
+    """One table batch as QueryData messages, each under MAX_RESPONSE_BATCH_BYTES.
+
+    Only the last piece carries eow/eos. With an encryptor each piece travels only as
+    `encrypted_batch` (JWE of the serialized RowBatchData).
+    """
+    table = item.table
+    pending = _slices(item.batch)
+    pending.reverse()
+    encoded: list[vpb.RowBatchData] = []
+    while pending:
+        piece = pending.pop()
+        row_batch = row_batch_to_vizier(piece, table.relation, table.table_id)
+        if row_batch.ByteSize() > MAX_RESPONSE_BATCH_BYTES and piece.num_rows > 1:
+            half = piece.num_rows // 2
+            pending.append(piece.slice(half))
+            pending.append(piece.slice(0, half))
+            continue
+        encoded.append(row_batch)
+    encoded[-1].eow = item.eow
+    encoded[-1].eos = item.eos
+    if encryptor is None:
+        return [vpb.QueryData(batch=row_batch) for row_batch in encoded]
+    return [
+        vpb.QueryData(encrypted_batch=encryptor.encrypt(row_batch.SerializeToString()))
+        for row_batch in encoded
+    ]
+
+
+class QueryExecutor:
+    """Runs ExecuteScript requests end to end; `execute` is the response stream."""
+
+    def __init__(
+        self,
+        tracker: AgentStateSource,
+        bus: AgentBus,
+        forwarder: QueryResultForwarder,
+        registry: Registry,
+        settings: ExecutorSettings,
+        *,
+        metrics_registry: CollectorRegistry | None = None,
+    ) -> None:
+        self._tracker = tracker
+        self._bus = bus
+        self._forwarder = forwarder
+        self._registry = registry
+        self._settings = settings
+        # A private registry until the service's is attached (metric names are per registry).
+        self._metrics = _Metrics.create(metrics_registry or CollectorRegistry())
+        self._background: set[asyncio.Task[None]] = set()
+
+    def attach_metrics(self, registry: CollectorRegistry) -> None:
+        """Report the query metrics on `registry` (the service's) from now on."""
+        self._metrics = _Metrics.create(registry)
+
+    async def execute(
+        self, request: vpb.ExecuteScriptRequest
+    ) -> AsyncGenerator[vpb.ExecuteScriptResponse, None]:
+        query_id = request.query_id or str(uuid.uuid4())
+        run = _Run(query_id, request.query_name or "unnamed")
+        completed = False
+        try:
+            try:
+                uuid.UUID(query_id)
+            except ValueError:
+                raise InvalidArgument(f"query_id {query_id!r} is not a UUID") from None
+            async for response in self._run(request, run):
+                yield response
+            completed = True
+        except CompilerError as err:
+            _log.info("script does not compile", query_id=query_id, error=str(err))
+            yield vpb.ExecuteScriptResponse(query_id=query_id, status=_compiler_status(err))
+            raise InvalidArgument(err.message) from None
+        except ServiceError as err:
+            yield vpb.ExecuteScriptResponse(query_id=query_id, status=_status(err))
+            raise
+        finally:
+            self._forwarder.unregister(query_id)
+            if run.dispatched_to and not completed:
+                self._cancel_agents(query_id, run.dispatched_to)
+
+    async def _run(
+        self, request: vpb.ExecuteScriptRequest, run: _Run
+    ) -> AsyncIterator[vpb.ExecuteScriptResponse]:
+        query_id = run.query_id
+        if request.mutation:
+            raise Unimplemented("mutations (pxtrace tracepoints) are not supported by Pyxie yet")
+        encryptor = _encryptor(request)
+        state = self._tracker.state
+        if state is None:
+            raise Unavailable("the query broker has no agent state from metadata yet; retry")
+        started = time.perf_counter_ns()
+        compiled = Compiler(self._registry, state.schemas).compile(
+            request.query_str,
+            CompileOptions(
+                exec_funcs=_exec_funcs(request),
+                data_access=self._settings.data_access,
+                max_output_rows_per_table=self._settings.max_output_rows_per_table,
+                query_id=query_id,
+            ),
+        )
+        agents = state.plannable_agents()
+        try:
+            distributed = compiled.distribute(agents, self._settings.result_address())
+        except PlanningError as err:
+            raise Unavailable(f"cannot plan the query: {err}") from None
+        run.compilation_ns = time.perf_counter_ns() - started
+        streaming = _is_streaming(compiled)
+        timeout = None if streaming else (self._settings.query_timeout_seconds or None)
+        if timeout is not None:
+            for agent_plan in distributed.agent_plans:
+                agent_plan.plan.options.timeout_ns = int(timeout * 1e9)
+
+        sinks = [s for s in compiled.sinks if isinstance(s, ResultSinkOp)]
+        tables = [ResultTable(s.name, str(uuid.uuid4()), s.relation) for s in sinks]
+        result_agents = _result_agents(distributed)
+        routed = {name for names in result_agents.values() for name in names}
+        missing = {t.name for t in tables} - routed
+        if missing:
+            raise Unavailable(f"no agent produces the result tables {sorted(missing)}")
+        plan_table = (
+            ResultTable(QUERY_PLAN_TABLE, str(uuid.uuid4()), _QUERY_PLAN_RELATION)
+            if compiled.flags.explain
+            else None
+        )
+        active = self._forwarder.register(
+            query_id, tables, set(result_agents), timeout_seconds=timeout
+        )
+        for table in [*tables, *([plan_table] if plan_table else [])]:
+            yield vpb.ExecuteScriptResponse(
+                query_id=query_id,
+                meta_data=vpb.QueryMetadata(
+                    name=table.name, id=table.table_id, relation=relation_to_vizier(table.relation)
+                ),
+            )
+
+        run.dispatched_to = [agent_plan.agent_id for agent_plan in distributed.agent_plans]
+        run.dispatched_at = time.perf_counter()
+        await self._dispatch(distributed, analyze=compiled.flags.analyze)
+        _log.info(
+            "query dispatched",
+            query_id=query_id,
+            agents=len(run.dispatched_to),
+            tables=[t.name for t in tables],
+        )
+
+        async for item in active.results():
+            if isinstance(item, TableBatch):
+                run.rows[item.table.name] = run.rows.get(item.table.name, 0) + item.batch.num_rows
+                pieces = await asyncio.to_thread(encode_batch, item, encryptor)
+                for data in pieces:
+                    yield vpb.ExecuteScriptResponse(query_id=query_id, data=data)
+                continue
+            if plan_table is not None:
+                text = explain_distributed(distributed)
+                plan_batch = pa.RecordBatch.from_arrays(
+                    [pa.array([text], pa.string())], schema=_QUERY_PLAN_RELATION.arrow_schema()
+                )
+                for data in encode_batch(
+                    TableBatch(plan_table, plan_batch, True, True, plan_batch.nbytes), encryptor
+                ):
+                    yield vpb.ExecuteScriptResponse(query_id=query_id, data=data)
+            yield self._stats_response(item, run, compiled, agents_queried=len(agents))
+
+    def _stats_response(
+        self, stats: ExecStatsSummary, run: _Run, compiled: LogicalPlan, *, agents_queried: int
+    ) -> vpb.ExecuteScriptResponse:
+        wall_ns = int((time.perf_counter() - run.dispatched_at) * 1e9)
+        execution_ns = stats.execution_time_ns or wall_ns
+        labels = {"script_name": run.script_name}
+        self._metrics.exec_time_ms.labels(**labels).observe(execution_ns / 1e6)
+        self._metrics.pems_queried.labels(**labels).observe(agents_queried)
+        self._metrics.records_processed.labels(**labels).observe(stats.records_processed)
+        self._metrics.bytes_processed.labels(**labels).observe(stats.bytes_processed)
+        limit = compiled.flags.max_output_rows_per_table
+        truncated = sorted(name for name, rows in run.rows.items() if limit and rows >= limit)
+        response = vpb.ExecuteScriptResponse(
+            query_id=run.query_id,
+            data=vpb.QueryData(
+                execution_stats=vpb.QueryExecutionStats(
+                    timing=vpb.QueryTimingInfo(
+                        execution_time_ns=execution_ns, compilation_time_ns=run.compilation_ns
+                    ),
+                    bytes_processed=stats.bytes_processed,
+                    records_processed=stats.records_processed,
+                )
+            ),
+        )
+        if truncated:
+            # The public API has no field for it: an OK status (clients only act on non-OK
+            # codes) carries the note on the final message, next to the log line and metric.
+            note = truncation_note(truncated, limit)
+            response.status.CopyFrom(vpb.Status(code=0, message=note))
+            self._metrics.truncated_tables.labels(**labels).inc(len(truncated))
+            _log.warning(note, query_id=run.query_id)
+        _log.info(
+            "query completed",
+            query_id=run.query_id,
+            execution_ms=round(execution_ns / 1e6, 3),
+            records_processed=stats.records_processed,
+            rows=run.rows,
+        )
+        return response
+
+    async def _dispatch(self, plan: plan_pb2.DistributedPlan, *, analyze: bool) -> None:
+        await asyncio.gather(
+            *(
+                self._bus.publish(
+                    agent_subject(agent_plan.agent_id),
+                    messages_pb2.VizierMessage(
+                        execute_query_request=messages_pb2.ExecuteQueryRequest(
+                            query_id=plan.query_id, plan=agent_plan.plan, analyze=analyze
+                        )
+                    ),
+                )
+                for agent_plan in plan.agent_plans
+            )
+        )
+
+    def _cancel_agents(self, query_id: str, agent_ids: Sequence[str]) -> None:
+        """Tell every agent of the query to stop (in the background: the caller may be gone)."""
+
+        async def cancel() -> None:
+            message = messages_pb2.VizierMessage(
+                cancel_query_request=messages_pb2.CancelQueryRequest(query_id=query_id)
+            )
+            with suppress(Exception):
+                await asyncio.gather(
+                    *(self._bus.publish(agent_subject(a), message) for a in agent_ids)
+                )
+            _log.info("query cancelled on its agents", query_id=query_id, agents=len(agent_ids))
+
+        task = asyncio.ensure_future(cancel())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_background(self) -> None:
+        """Let pending cancellations go out (shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def truncation_note(tables: Sequence[str], limit: int) -> str:
+    names = ", ".join(repr(t) for t in tables)
+    return (
+        f"result table(s) {names} reached max_output_rows_per_table={limit}; rows beyond it "
+        f"were dropped (raise it with '#px:set max_output_rows_per_table=N')"
+    )
