@@ -196,8 +196,13 @@ class GRPCSinkOperator(_SinkOperator):
     async def _report_failure(self, failure: BaseException) -> None:
         """Replace what is still queued by one ExecutionError, end the stream, wait briefly."""
         assert self._call is not None
+        # Unsent batches are dropped; an unsent initiate_conn must still go first.
+        unsent = []
         while not self._queue.empty():
-            self._queue.get_nowait()
+            unsent.append(self._queue.get_nowait())
+        for request in unsent:
+            if request is not None and request.WhichOneof("result") == "initiate_conn":
+                self._queue.put_nowait(request)
         self._pending_bytes = 0
         message = str(failure) or type(failure).__name__
         if isinstance(failure, asyncio.CancelledError):
