@@ -5,6 +5,7 @@ Only this package touches signing-key bytes. Everything else holds a `SigningKey
 """
 
 from pyxie_jwt._claims import (
+    AccessScope,
     APIUserClaims,
     BaseClaims,
     Claims,
@@ -67,6 +68,7 @@ __all__ = [
     "USER_LOGIN_TOKEN_LIFETIME",
     "VIZIER_AUDIENCE",
     "APIUserClaims",
+    "AccessScope",
     "AudienceMismatchError",
     "BadSignatureError",
     "BaseClaims",

@@ -20,6 +20,7 @@ from pyxie_jwt._constants import (
 
 __all__ = [
     "APIUserClaims",
+    "AccessScope",
     "BaseClaims",
     "Claims",
     "ClusterClaims",
@@ -40,6 +41,17 @@ class Scope(StrEnum):
     USER = "user"
     SERVICE = "service"
     CLUSTER = "cluster"
+
+
+class AccessScope(StrEnum):
+    """What an API-user token may do (private claim `AccessScope`; Pixie issue #1321).
+
+    Pyxie's addition: Pixie API keys are always full access. A token without the claim (minted
+    before scopes existed) is `ADMIN`, which is what every API key was then.
+    """
+
+    ADMIN = "admin"
+    READ_ONLY = "read-only"
 
 
 def _require_text(value: object, what: str) -> None:
@@ -103,14 +115,26 @@ class UserClaims(BaseClaims):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class APIUserClaims(BaseClaims):
-    """A caller authenticated by an API key (`IsAPIUser=true`); always belongs to an org."""
+    """A caller authenticated by an API key (`IsAPIUser=true`); always belongs to an org.
+
+    `access_scope` and `cluster_ids` carry the key's limits (private claims `AccessScope` and
+    `ClusterIDs`); an empty `cluster_ids` means every cluster of the org.
+    """
 
     user_id: str
     org_id: str
+    access_scope: AccessScope = AccessScope.ADMIN
+    cluster_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _require_text(self.user_id, "UserID of an API-user token")
         _require_text(self.org_id, "OrgID of an API-user token")
+        if not isinstance(self.access_scope, AccessScope):
+            raise ValueError(f"AccessScope {self.access_scope!r} is not one of the known scopes")
+        if not isinstance(self.cluster_ids, tuple):
+            raise ValueError("ClusterIDs of an API-user token must be a tuple")
+        for cluster_id in self.cluster_ids:
+            _require_text(cluster_id, "each ClusterIDs entry")
         BaseClaims.__post_init__(self)
 
 
@@ -181,9 +205,14 @@ def api_user_claims(
     org_id: str,
     audience: str,
     lifetime: timedelta = API_USER_TOKEN_LIFETIME,
+    access_scope: AccessScope = AccessScope.ADMIN,
+    cluster_ids: tuple[str, ...] = (),
     now: datetime | None = None,
 ) -> APIUserClaims:
-    """Claims for an API-key caller (Pixie GenerateJWTForAPIUser): `sub=org_id`, `Scopes=user`."""
+    """Claims for an API-key caller (Pixie GenerateJWTForAPIUser): `sub=org_id`, `Scopes=user`.
+
+    `access_scope` / `cluster_ids` limit what the token may do (the API key's scope).
+    """
     issued = _now(now)
     return APIUserClaims(
         subject=org_id,
@@ -195,6 +224,8 @@ def api_user_claims(
         scopes=(Scope.USER.value,),
         user_id=user_id,
         org_id=org_id,
+        access_scope=access_scope,
+        cluster_ids=tuple(cluster_ids),
     )
 
 

@@ -2,7 +2,8 @@
 
 Layout (as Pixie's `jwtpb.JWTClaims` ↔ JWT mapping): registered claims `aud, exp, jti, iat, iss,
 nbf, sub`, a comma-joined `Scopes`, then the private claims of exactly one kind at top level:
-user `UserID, OrgID, Email, IsAPIUser=false`; API user `UserID, OrgID, IsAPIUser=true`;
+user `UserID, OrgID, Email, IsAPIUser=false`; API user `UserID, OrgID, IsAPIUser=true` plus
+Pyxie's `AccessScope` ("admin" | "read-only") and `ClusterIDs` (list; empty = all clusters);
 service `ServiceID`; cluster `ClusterID`.
 """
 
@@ -17,6 +18,7 @@ from typing import Any, Final
 import jwt
 
 from pyxie_jwt._claims import (
+    AccessScope,
     APIUserClaims,
     BaseClaims,
     Claims,
@@ -71,7 +73,13 @@ def _to_payload(claims: BaseClaims) -> dict[str, Any]:
                 "IsAPIUser": False,
             }
         case APIUserClaims():
-            payload |= {"UserID": claims.user_id, "OrgID": claims.org_id, "IsAPIUser": True}
+            payload |= {
+                "UserID": claims.user_id,
+                "OrgID": claims.org_id,
+                "IsAPIUser": True,
+                "AccessScope": claims.access_scope.value,
+                "ClusterIDs": list(claims.cluster_ids),
+            }
         case ServiceClaims():
             payload["ServiceID"] = claims.service_id
         case ClusterClaims():
@@ -105,6 +113,25 @@ def _claim_time(payload: Mapping[str, Any], name: str) -> datetime:
         return datetime.fromtimestamp(int(payload[name]), UTC)
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidClaimsError(f"claim {name} is not a usable NumericDate") from exc
+
+
+def _access_scope(payload: Mapping[str, Any]) -> AccessScope:
+    # Absent: a token minted before scopes existed, when every API key had full access.
+    value = payload.get("AccessScope", AccessScope.ADMIN.value)
+    try:
+        return AccessScope(value)
+    except ValueError:
+        # Fail closed: a scope this code does not know grants nothing.
+        raise InvalidClaimsError(f"claim AccessScope {value!r} is not a known scope") from None
+
+
+def _cluster_ids(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    value = payload.get("ClusterIDs", [])
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidClaimsError("claim ClusterIDs must be a list of strings")
+    return tuple(value)
 
 
 def _claim_kind(payload: Mapping[str, Any], scopes: tuple[str, ...]) -> str:
@@ -146,7 +173,13 @@ def _from_payload(payload: Mapping[str, Any], audience: str) -> Claims:
         user_id = _string_claim(payload, "UserID")
         org_id = _string_claim(payload, "OrgID")
         if is_api_user:
-            return APIUserClaims(**common, user_id=user_id, org_id=org_id)
+            return APIUserClaims(
+                **common,
+                user_id=user_id,
+                org_id=org_id,
+                access_scope=_access_scope(payload),
+                cluster_ids=_cluster_ids(payload),
+            )
         email = _string_claim(payload, "Email")
         return UserClaims(**common, user_id=user_id, org_id=org_id, email=email)
     except ValueError as exc:
