@@ -41,14 +41,16 @@ class PasswordLoginRequest(_message.Message):
     def __init__(self, email: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class OIDCLoginRequest(_message.Message):
-    __slots__ = ("access_token", "create_user_if_not_exists", "invite_token")
+    __slots__ = ("access_token", "create_user_if_not_exists", "invite_token", "org_name")
     ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CREATE_USER_IF_NOT_EXISTS_FIELD_NUMBER: _ClassVar[int]
     INVITE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ORG_NAME_FIELD_NUMBER: _ClassVar[int]
     access_token: str
     create_user_if_not_exists: bool
     invite_token: str
-    def __init__(self, access_token: _Optional[str] = ..., create_user_if_not_exists: _Optional[bool] = ..., invite_token: _Optional[str] = ...) -> None: ...
+    org_name: str
+    def __init__(self, access_token: _Optional[str] = ..., create_user_if_not_exists: _Optional[bool] = ..., invite_token: _Optional[str] = ..., org_name: _Optional[str] = ...) -> None: ...
 
 class LoginResponse(_message.Message):
     __slots__ = ("token", "expires_at_ns", "user", "user_created")
