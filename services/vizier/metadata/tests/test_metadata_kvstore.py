@@ -70,6 +70,14 @@ async def test_get_range_is_half_open(kv: KVStore, root: str) -> None:
     assert [value for _key, value in found] == [b"2", b"3"]
 
 
+async def test_get_range_with_a_limit_returns_the_first_keys(kv: KVStore, root: str) -> None:
+    for version in range(1, 6):
+        await kv.set(f"{root}/update/{version:020d}", str(version).encode())
+    found = await kv.get_range(f"{root}/update/", f"{root}/update0", limit=2)
+    assert [value for _key, value in found] == [b"1", b"2"]
+    assert await kv.get_range(f"{root}/update/", f"{root}/update0", limit=0) == []
+
+
 async def test_delete_removes_one_key(kv: KVStore, root: str) -> None:
     await kv.set(f"{root}/a", b"1")
     await kv.set(f"{root}/ab", b"2")
@@ -146,7 +154,7 @@ async def test_sqlite_reaper_deletes_expired_rows(tmp_path: Path) -> None:
 
 async def test_etcd_open_fails_fast_when_etcd_is_unreachable() -> None:
     with pytest.raises(KVStoreError):
-        await EtcdKVStore.open("127.0.0.1:1", timeout=1.0)
+        await EtcdKVStore.open("127.0.0.1:1", rpc_timeout=1.0)
 
 
 def test_prefix_end_is_the_next_prefix() -> None:

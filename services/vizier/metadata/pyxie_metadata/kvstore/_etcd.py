@@ -46,11 +46,11 @@ class EtcdKVStore:
 
     @classmethod
     async def open(
-        cls, endpoint: str, *, timeout: float = DEFAULT_ETCD_TIMEOUT_SECONDS
+        cls, endpoint: str, *, rpc_timeout: float = DEFAULT_ETCD_TIMEOUT_SECONDS
     ) -> EtcdKVStore:
         host, port = parse_etcd_endpoint(endpoint)
         executor = ThreadPoolExecutor(max_workers=_WORKER_THREADS, thread_name_prefix="pyxie-etcd")
-        client = pyetcd.Etcd3Client(host=host, port=port, timeout=timeout)
+        client = pyetcd.Etcd3Client(host=host, port=port, timeout=rpc_timeout)
         store = cls(client, executor)
         try:
             # Fail at start, not at the first agent registration, when etcd is unreachable.
@@ -82,12 +82,18 @@ class EtcdKVStore:
         end = prefix_end(start)
         return await self._range(start, _UNBOUNDED if end is None else end)
 
-    async def get_range(self, from_key: str, to_key: str) -> list[tuple[str, bytes]]:
-        return await self._range(from_key.encode(), to_key.encode())
+    async def get_range(
+        self, from_key: str, to_key: str, *, limit: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        if limit is not None and limit <= 0:
+            return []
+        return await self._range(from_key.encode(), to_key.encode(), limit)
 
-    async def _range(self, start: bytes, end: bytes) -> list[tuple[str, bytes]]:
+    async def _range(
+        self, start: bytes, end: bytes, limit: int | None = None
+    ) -> list[tuple[str, bytes]]:
         response = await self._run(
-            lambda etcd: etcd.get_range_response(start, end, sort_order="ascend")
+            lambda etcd: etcd.get_range_response(start, end, sort_order="ascend", limit=limit)
         )
         return [(bytes(kv.key).decode(), bytes(kv.value)) for kv in response.kvs]
 

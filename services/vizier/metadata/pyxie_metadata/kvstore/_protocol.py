@@ -22,8 +22,10 @@ class KVStore(Protocol):
 
     async def get_with_prefix(self, prefix: str) -> list[tuple[str, bytes]]: ...
 
-    async def get_range(self, from_key: str, to_key: str) -> list[tuple[str, bytes]]:
-        """Keys in `[from_key, to_key)`."""
+    async def get_range(
+        self, from_key: str, to_key: str, *, limit: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        """Keys in `[from_key, to_key)`; the first `limit` of them when it is given."""
         ...
 
     async def set(self, key: str, value: bytes) -> None: ...

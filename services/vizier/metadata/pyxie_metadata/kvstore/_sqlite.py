@@ -98,8 +98,11 @@ class SqliteKVStore:
         start = prefix.encode()
         return await self._run(lambda db: _scan(db, start, prefix_end(start)))
 
-    async def get_range(self, from_key: str, to_key: str) -> list[tuple[str, bytes]]:
-        return await self._run(lambda db: _scan(db, from_key.encode(), to_key.encode()))
+    async def get_range(
+        self, from_key: str, to_key: str, *, limit: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        start, end = from_key.encode(), to_key.encode()
+        return await self._run(lambda db: _scan(db, start, end, limit))
 
     async def set(self, key: str, value: bytes) -> None:
         await self._run(lambda db: _upsert(db, key.encode(), value, None))
@@ -178,16 +181,22 @@ def _connect(file: Path) -> sqlite3.Connection:
     return connection
 
 
-def _scan(db: sqlite3.Connection, start: bytes, end: bytes | None) -> list[tuple[str, bytes]]:
+def _scan(
+    db: sqlite3.Connection, start: bytes, end: bytes | None, limit: int | None = None
+) -> list[tuple[str, bytes]]:
+    # SQLite reads LIMIT -1 as "no limit".
+    count = -1 if limit is None else max(limit, 0)
     now = time.time()
     if end is None:
         rows = db.execute(
-            f"SELECT key, value FROM kv WHERE key >= ? AND {_LIVE} ORDER BY key", (start, now)
+            f"SELECT key, value FROM kv WHERE key >= ? AND {_LIVE} ORDER BY key LIMIT ?",
+            (start, now, count),
         ).fetchall()
     else:
         rows = db.execute(
-            f"SELECT key, value FROM kv WHERE key >= ? AND key < ? AND {_LIVE} ORDER BY key",
-            (start, end, now),
+            f"SELECT key, value FROM kv WHERE key >= ? AND key < ? AND {_LIVE} "
+            "ORDER BY key LIMIT ?",
+            (start, end, now, count),
         ).fetchall()
     return [(bytes(key).decode(), bytes(value)) for key, value in rows]
 

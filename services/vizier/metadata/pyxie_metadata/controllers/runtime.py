@@ -1,0 +1,131 @@
+"""The metadata service's moving parts, built from settings and started together."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from pyxie_service import NatsBus, ServiceRegistration, get_logger
+
+from pyxie_metadata.controllers.agents import AgentRegistry
+from pyxie_metadata.controllers.lifecycle import AgentLifecycle
+from pyxie_metadata.controllers.publisher import MetadataPublisher, MissingMetadataResponder
+from pyxie_metadata.controllers.schema import SchemaRegistry
+from pyxie_metadata.controllers.servicer import MetadataServicer, metadata_registration
+from pyxie_metadata.controllers.updates import AgentUpdateTracker
+from pyxie_metadata.kvstore import EtcdKVStore, KVStore, SqliteKVStore
+from pyxie_metadata.providers import MetadataProvider
+from pyxie_metadata.settings import MetadataSettings
+
+__all__ = ["MetadataRuntime", "build_provider", "open_kv_store"]
+
+_log = get_logger("pyxie.metadata")
+
+
+async def open_kv_store(settings: MetadataSettings) -> KVStore:
+    if settings.kv_backend == "etcd":
+        return await EtcdKVStore.open(
+            settings.etcd_endpoint, rpc_timeout=settings.etcd_timeout_seconds
+        )
+    return await SqliteKVStore.open(
+        settings.kv_path, reap_interval=settings.kv_reap_interval_seconds
+    )
+
+
+def build_provider(settings: MetadataSettings) -> MetadataProvider | None:
+    """The provider `PL_METADATA_PROVIDER` names (None for `none`)."""
+    if settings.metadata_provider == "local":
+        from pyxie_metadata.providers.local import LocalProvider
+        from pyxie_metadata.providers.local_config import load_local_config
+
+        return LocalProvider(
+            load_local_config(settings.local_services_config),
+            scan_interval=settings.local_scan_interval_seconds,
+            resync_interval=settings.local_resync_interval_seconds,
+            node_name=settings.local_node_name,
+        )
+    if settings.metadata_provider == "kubernetes":
+        from pyxie_metadata.providers.kube import (
+            KubernetesProvider,
+            WatchEventSource,
+            kube_list_functions,
+        )
+
+        functions = kube_list_functions(settings.kube_config, settings.kube_namespaces)
+        return KubernetesProvider(WatchEventSource(functions))
+    return None
+
+
+@dataclass
+class MetadataRuntime:
+    """Registry, schema, update cursors, NATS lifecycle, publisher and provider, started."""
+
+    registry: AgentRegistry
+    schema: SchemaRegistry
+    tracker: AgentUpdateTracker
+    lifecycle: AgentLifecycle
+    publisher: MetadataPublisher
+    responder: MissingMetadataResponder
+    servicer: MetadataServicer
+    provider_task: asyncio.Task[None] | None
+
+    @classmethod
+    async def start(
+        cls,
+        settings: MetadataSettings,
+        kv: KVStore,
+        bus: NatsBus,
+        provider: MetadataProvider | None,
+    ) -> MetadataRuntime:
+        """Rebuild the state from `kv`, then start serving NATS and the provider."""
+        registry = await AgentRegistry.load(kv)
+        schema = await SchemaRegistry.load(kv)
+        tracker = AgentUpdateTracker()
+        lifecycle = AgentLifecycle(
+            bus,
+            registry,
+            schema,
+            tracker,
+            expiration_timeout=settings.agent_expiration_timeout_seconds,
+            process_ttl=settings.process_ttl_seconds,
+        )
+        publisher = await MetadataPublisher.load(
+            kv, bus, update_ttl_seconds=settings.metadata_update_ttl_seconds
+        )
+        responder = MissingMetadataResponder(bus.client, publisher)
+        servicer = MetadataServicer(
+            registry,
+            schema,
+            tracker,
+            unhealthy_threshold_seconds=settings.unhealthy_agent_threshold_seconds,
+        )
+        await lifecycle.start()
+        await responder.start()
+        provider_task = None
+        if provider is not None:
+            provider_task = asyncio.create_task(
+                provider.run(publisher.publish), name=f"metadata-provider-{provider.name}"
+            )
+        _log.info(
+            "metadata state loaded",
+            agents=len(registry.ids()),
+            tables=len(schema.computed_schema().tables),
+            update_version=publisher.version,
+            provider=None if provider is None else provider.name,
+        )
+        return cls(
+            registry, schema, tracker, lifecycle, publisher, responder, servicer, provider_task
+        )
+
+    def registration(self) -> ServiceRegistration:
+        return metadata_registration(self.servicer)
+
+    async def stop(self) -> None:
+        """Stop the provider and NATS handling; end every GetAgentUpdates stream."""
+        if self.provider_task is not None:
+            self.provider_task.cancel()
+            await asyncio.gather(self.provider_task, return_exceptions=True)
+            self.provider_task = None
+        await self.responder.stop()
+        await self.lifecycle.stop()
+        self.tracker.close_all()
