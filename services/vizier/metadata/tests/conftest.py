@@ -9,10 +9,10 @@ from pathlib import Path
 # sys.path); the module name is unique in the repository.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from collections.abc import AsyncIterator  # noqa: E402
+from collections.abc import AsyncIterator
 
-import pytest  # noqa: E402
-from pyxie_service import NatsBus  # noqa: E402
+import pytest
+from pyxie_service import NatsBus
 
 
 @pytest.fixture

@@ -12,15 +12,15 @@ from typing import Any
 import grpc
 from pydantic import SecretStr
 from pyxie_jwt import SigningKey, service_claims, sign_token, user_claims
-from pyxie_proto.types.typespb import types_pb2
-from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
-from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
-from pyxie_service import NatsBus, Service
 from pyxie_metadata.controllers import MetadataRuntime
 from pyxie_metadata.kvstore import KVStore, SqliteKVStore
 from pyxie_metadata.providers import MetadataProvider
 from pyxie_metadata.settings import MetadataSettings
 from pyxie_metadata.subjects import UPDATE_AGENT_SUBJECT, agent_subject
+from pyxie_proto.types.typespb import types_pb2
+from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
+from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
+from pyxie_service import NatsBus, Service
 
 SIGNING_SECRET = "pyxie-metadata-test-signing-key-" + "0123456789abcdef" * 2
 # Generous bound for a reply on a loaded 2-core machine; never reached when things work.

@@ -15,12 +15,12 @@ from metadata_support import (
     start_metadata,
     table,
 )
+from pyxie_metadata.keys import ASID_KEY, agent_key
+from pyxie_metadata.kvstore import EtcdKVStore
 from pyxie_proto.types.typespb import types_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
 from pyxie_service import NatsBus
-from pyxie_metadata.keys import ASID_KEY, agent_key
-from pyxie_metadata.kvstore import EtcdKVStore
 
 Starter = Callable[..., Any]
 
