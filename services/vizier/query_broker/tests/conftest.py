@@ -16,9 +16,8 @@ from pyxie_service import NatsBus
 # directory on sys.path); the module name is unique in the repository.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from query_broker_support import DEMO_SCHEMA, FakeMetadata, Vizier, broker_settings
-
 from pyxie_query_broker import QueryBroker
+from query_broker_support import DEMO_SCHEMA, FakeMetadata, Vizier, broker_settings
 
 StartVizier = Callable[..., Awaitable[Vizier]]
 
@@ -29,9 +28,7 @@ def signing_key() -> SigningKey:
 
 
 @pytest.fixture
-async def start_vizier(
-    nats_server: Any, signing_key: SigningKey
-) -> AsyncIterator[StartVizier]:
+async def start_vizier(nats_server: Any, signing_key: SigningKey) -> AsyncIterator[StartVizier]:
     """Start a broker (settings overridable) with an empty fake metadata service."""
     started: list[Vizier] = []
 

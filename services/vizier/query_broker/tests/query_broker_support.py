@@ -24,8 +24,8 @@ from pyxie_carnot import Carnot, batch_to_ipc
 from pyxie_carnot.builtins import default_registry
 from pyxie_jwt import (
     VIZIER_AUDIENCE,
-    SigningKey,
     ServiceClaims,
+    SigningKey,
     cluster_claims,
     service_claims,
     sign_token,
@@ -69,7 +69,9 @@ DEMO_SCHEMA = TableSchema(
 )
 
 
-def demo_rows(count: int, *, service: str = "svc", start_ns: int = 1_700_000_000_000_000_000) -> pa.RecordBatch:
+def demo_rows(
+    count: int, *, service: str = "svc", start_ns: int = 1_700_000_000_000_000_000
+) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [
             pa.array([start_ns + i for i in range(count)], pa.timestamp("ns")),
@@ -443,7 +445,4 @@ class Vizier:
 
     async def wait_for_agents(self, count: int) -> None:
         async with asyncio.timeout(20):
-            await self.broker.tracker.wait_for(
-                lambda s: len(s.plannable_agents()) == count
-            )
-
+            await self.broker.tracker.wait_for(lambda s: len(s.plannable_agents()) == count)

@@ -34,7 +34,9 @@ LONG = 60.0
 
 
 def rows(*values: int) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array(values, pa.int64())], schema=RELATION.arrow_schema())
+    return pa.RecordBatch.from_arrays(
+        [pa.array(values, pa.int64())], schema=RELATION.arrow_schema()
+    )
 
 
 def stats(agent: str, records: int) -> result_sink_pb2.ExecutionAndTimingInfo:
