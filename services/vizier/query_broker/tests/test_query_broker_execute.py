@@ -516,3 +516,44 @@ async def test_large_batches_are_split_under_the_clients_receive_limit(
     assert sum(r.data.batch.num_rows for r in batches) == big
     assert [r.data.batch.eos for r in batches].count(True) == 1 and batches[-1].data.batch.eos
     assert responses[-1].data.execution_stats.records_processed == big
+
+
+async def test_two_pems_and_a_kelvin_merge_results_and_stats(start_vizier: StartVizier) -> None:
+    vizier = await start_vizier()
+    agents: list[RunnerAgent] = []
+    for index, service in enumerate(("alpha", "beta"), start=1):
+        store = TableStore()
+        store.add_table(DEMO_SCHEMA)
+        store.append(DEMO_SCHEMA.name, demo_rows(10 * index, service=service))
+        pem = RunnerAgent(f"pem-{index}", vizier.bus, vizier.key, store=store)
+        await pem.start()
+        agents.append(pem)
+        vizier.metadata.agents[pem.agent_id] = agent_status(
+            pem.agent_id, pem=True, tables=[DEMO_SCHEMA.name]
+        )
+    kelvin = RunnerAgent("kelvin-1", vizier.bus, vizier.key, kelvin_settings=vizier.settings)
+    kelvin_address = await kelvin.start()
+    agents.append(kelvin)
+    vizier.metadata.agents["kelvin-1"] = agent_status("kelvin-1", pem=False, address=kelvin_address)
+    await vizier.metadata.push(vizier.metadata.snapshot())
+    await vizier.wait_for_agents(3)
+    try:
+        client = VizierClient(vizier.address, token=service_token(vizier.key))
+        result = await client.execute(TWO_TABLES)
+    finally:
+        for agent in agents:
+            await agent.stop()
+    assert result.incomplete == []
+    assert result.tables["events"].num_rows == 30
+    per_service = {r["service"]: r["n"] for r in result.tables["per_service"].to_pylist()}
+    assert per_service == {
+        "alpha-0": 4,
+        "alpha-1": 3,
+        "alpha-2": 3,
+        "beta-0": 7,
+        "beta-1": 7,
+        "beta-2": 6,
+    }
+    # Kelvin's final stats include both PEMs' (each read its 10 or 20 rows).
+    assert result.stats.records_processed >= 30
+    assert all(len(agent.executes) == 1 for agent in agents)
