@@ -72,15 +72,7 @@ class MetadataApplier:
         return self._last_version
 
     def apply(self, update: messages_pb2.MetadataUpdate) -> None:
-        if update.prev_version and self._last_version and update.prev_version > self._last_version:
-            # Pixie asks for the gap on MissingMetadataRequests; the local provider re-sends
-            # full state on its own, so the gap is only reported here.
-            _log.warning(
-                "metadata update gap",
-                have=self._last_version,
-                prev_version=update.prev_version,
-                version=update.version,
-            )
+        # Gaps (prev_version beyond what was applied) are filled by the agent beforehand.
         self._last_version = max(self._last_version, update.version)
         kind = update.WhichOneof("update")
         if kind == "pod":

@@ -28,7 +28,9 @@ from typing import Final
 
 import grpc
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
 from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_proto.vizier.metadatapb import metadata_pb2
 from pyxie_service import Service, ServiceRegistration, ServiceSettings, get_logger
 from pyxie_service.natsbus import NatsBus
 
@@ -36,7 +38,12 @@ from ._errors import AgentError, AgentExpiredError, RegistrationTimeoutError
 from ._heartbeat import HeartbeatTracker, SchemaSource
 from ._metadata import MetadataApplier
 from ._query import QueryRunner
-from .subjects import UPDATE_AGENT, agent_subject, k8s_updates_subject
+from .subjects import (
+    MISSING_METADATA_REQUESTS,
+    UPDATE_AGENT,
+    agent_subject,
+    k8s_updates_subject,
+)
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL_S",
@@ -60,6 +67,8 @@ DEFAULT_REGISTRATION_TIMEOUT_S: Final = 30.0
 # raises it for large clusters).
 DEFAULT_REGISTRATION_JITTER_MAX_S: Final = 1.0
 _REGISTRATION_JITTER_MIN_S: Final = 0.01
+# How long one MissingMetadataRequest may take before the agent gives up on that gap.
+_MISSING_METADATA_REPLY_S: Final = 5.0
 # Exit status of an agent process that ended on a fatal agent condition (not a signal).
 EXIT_AGENT_FATAL: Final = 3
 
@@ -143,6 +152,9 @@ class Agent:
         self._reregistration: asyncio.Task[None] | None = None
         self._beat_now = asyncio.Event()
         self._stopped = False
+        # Serialises applying live updates and gap fills, so versions apply in order.
+        self._metadata_lock = asyncio.Lock()
+        self._metadata_sync: asyncio.Task[None] | None = None
 
     @property
     def agent_id(self) -> str:
@@ -168,7 +180,7 @@ class Agent:
         if self._stopped:
             return
         self._stopped = True
-        for task in (self._lifecycle, self._reregistration):
+        for task in (self._lifecycle, self._reregistration, self._metadata_sync):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -196,6 +208,9 @@ class Agent:
                     self._on_k8s_update,
                 )
             )
+            if self.metadata is not None:
+                # Updates published before we subscribed: ask for them (off the beat path).
+                self._metadata_sync = asyncio.ensure_future(self._initial_metadata_sync())
             await self._heartbeat_loop()
         except AgentError as err:
             self._fail(err)
@@ -317,8 +332,58 @@ class Agent:
         self.runner.submit(request)
 
     async def _on_k8s_update(self, message: messages_pb2.VizierMessage) -> None:
-        if message.WhichOneof("msg") == "metadata_update" and self.metadata is not None:
-            self.metadata.apply(message.metadata_update)
+        if message.WhichOneof("msg") != "metadata_update" or self.metadata is None:
+            return
+        update = message.metadata_update
+        async with self._metadata_lock:
+            last = self.metadata.last_version
+            if update.version and update.version <= last:
+                return  # already applied (a gap fill got it first)
+            if update.prev_version > last:
+                await self._fill_metadata_gap(last + 1, update.version)
+            self.metadata.apply(update)
+
+    async def _initial_metadata_sync(self) -> None:
+        assert self.metadata is not None
+        async with self._metadata_lock:
+            await self._fill_metadata_gap(self.metadata.last_version + 1, 0)
+
+    async def _fill_metadata_gap(self, from_version: int, to_version: int) -> None:
+        """Apply the updates of this agent's selector in [from_version, to_version) (to 0 =
+        up to the newest) that the metadata service still holds."""
+        assert self.metadata is not None
+        while True:
+            request = metadata_pb2.MissingMetadataRequest(
+                selector=self.config.k8s_selector,
+                from_version=from_version,
+                to_version=to_version,
+            )
+            try:
+                response = await self.bus.request(
+                    MISSING_METADATA_REQUESTS,
+                    request,
+                    metadata_pb2.MissingMetadataResponse,
+                    reply_within=_MISSING_METADATA_REPLY_S,
+                )
+            except (NatsError, TimeoutError) as err:
+                _log.warning(
+                    "could not fetch missed metadata updates",
+                    from_version=from_version,
+                    to_version=to_version,
+                    error=repr(err),
+                )
+                return
+            for update in response.updates:
+                if update.version > self.metadata.last_version:
+                    self.metadata.apply(update)
+            if not response.updates:
+                return
+            newest = response.updates[-1].version
+            if newest >= response.last_update_available or (
+                to_version and newest + 1 >= to_version
+            ):
+                return
+            from_version = newest + 1
 
 
 class ExitOnFatal:

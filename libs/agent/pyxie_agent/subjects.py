@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["KELVIN_SELECTOR", "UPDATE_AGENT", "agent_subject", "k8s_updates_subject"]
+__all__ = [
+    "KELVIN_SELECTOR",
+    "MISSING_METADATA_REQUESTS",
+    "UPDATE_AGENT",
+    "agent_subject",
+    "k8s_updates_subject",
+]
 
 # Agents -> metadata: registration and heartbeats.
 UPDATE_AGENT: Final = "UpdateAgent"
+# Agents -> metadata (request/reply): metadata updates an agent missed on its selector.
+MISSING_METADATA_REQUESTS: Final = "MissingMetadataRequests"
 # The K8s update selector of Kelvin, which needs every update (PEMs use their host IP).
 KELVIN_SELECTOR: Final = "all"
 
