@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_proto.vizier.metadatapb import metadata_pb2
 from pyxie_service.natsbus import NatsBus
 
-from .subjects import UPDATE_AGENT, agent_subject, k8s_updates_subject
+from .subjects import MISSING_METADATA_REQUESTS, UPDATE_AGENT, agent_subject, k8s_updates_subject
 
 __all__ = ["FakeMetadataService"]
 
@@ -41,19 +43,42 @@ class FakeMetadataService:
         self.heartbeats: list[messages_pb2.Heartbeat] = []
         self.asids: dict[str, int] = {}
         self._next_asid = 1
-        self._subscription: Subscription | None = None
+        # Updates per selector, kept to answer MissingMetadataRequests.
+        self.updates: dict[str, list[messages_pb2.MetadataUpdate]] = {}
+        self.missing_requests: list[metadata_pb2.MissingMetadataRequest] = []
+        self._subscriptions: list[Subscription] = []
         self._changed = asyncio.Condition()
 
     async def start(self) -> None:
-        self._subscription = await self.bus.subscribe(
-            UPDATE_AGENT, messages_pb2.VizierMessage, self._on_message
+        self._subscriptions.append(
+            await self.bus.subscribe(UPDATE_AGENT, messages_pb2.VizierMessage, self._on_message)
+        )
+        self._subscriptions.append(
+            await self.bus.client.subscribe(MISSING_METADATA_REQUESTS, cb=self._on_missing)
         )
         await self.bus.flush()
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
-            self._subscription = None
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
+        self._subscriptions.clear()
+
+    async def _on_missing(self, raw: Msg) -> None:
+        request = metadata_pb2.MissingMetadataRequest.FromString(raw.data)
+        self.missing_requests.append(request)
+        held = self.updates.get(request.selector, [])
+        wanted = [
+            u
+            for u in held
+            if u.version >= request.from_version
+            and (not request.to_version or u.version < request.to_version)
+        ]
+        response = metadata_pb2.MissingMetadataResponse(
+            updates=wanted,
+            first_update_available=held[0].version if held else 0,
+            last_update_available=held[-1].version if held else 0,
+        )
+        await raw.respond(response.SerializeToString())
 
     async def __aenter__(self) -> FakeMetadataService:
         await self.start()
@@ -116,7 +141,13 @@ class FakeMetadataService:
             ),
         )
 
-    async def publish_update(self, selector: str, update: messages_pb2.MetadataUpdate) -> None:
+    async def publish_update(
+        self, selector: str, update: messages_pb2.MetadataUpdate, *, publish: bool = True
+    ) -> None:
+        """Record `update` for gap fills and (unless `publish` is False) send it."""
+        self.updates.setdefault(selector, []).append(update)
+        if not publish:
+            return
         await self.bus.publish(
             k8s_updates_subject(selector), messages_pb2.VizierMessage(metadata_update=update)
         )

@@ -277,3 +277,46 @@ def _by_sequence(metadata: FakeMetadataService, agent: Agent) -> list[messages_p
 
 def _distinct_beats(metadata: FakeMetadataService, agent: Agent) -> int:
     return len({b.sequence_number for b in metadata.heartbeats_of(agent.agent_id)})
+
+
+def _pod_update(version: int, prev: int, name: str) -> messages_pb2.MetadataUpdate:
+    return messages_pb2.MetadataUpdate(
+        version=version,
+        prev_version=prev,
+        pod=messages_pb2.PodUpdate(uid=f"uid-{name}", name=name, namespace="ns"),
+    )
+
+
+async def test_updates_published_before_the_agent_subscribed_are_fetched_after_registration(
+    metadata: FakeMetadataService, agents: _Agents
+) -> None:
+    await metadata.publish_update("node-2", _pod_update(1, 0, "early-a"))
+    await metadata.publish_update("node-2", _pod_update(2, 1, "early-b"))
+    state = InMemoryMetadataState()
+    applier = MetadataApplier(state, start_time_ticks=None)
+
+    await agents.start(k8s_selector="node-2", metadata=applier)
+    await _eventually(lambda: applier.last_version == 2)
+
+    assert state.pod_id_by_name("ns", "early-a") == "uid-early-a"
+    assert state.pod_id_by_name("ns", "early-b") == "uid-early-b"
+    assert metadata.missing_requests[0].selector == "node-2"
+
+
+async def test_a_gap_in_update_versions_is_filled_before_the_newer_update_applies(
+    metadata: FakeMetadataService, agents: _Agents
+) -> None:
+    state = InMemoryMetadataState()
+    applier = MetadataApplier(state, start_time_ticks=None)
+    agent = await agents.start(k8s_selector="node-3", metadata=applier)
+    await metadata.wait_until(lambda: bool(metadata.heartbeats_of(agent.agent_id)))
+    await _eventually(lambda: bool(metadata.missing_requests))  # the initial sync is done
+
+    await metadata.publish_update("node-3", _pod_update(7, 0, "first"))
+    await metadata.publish_update("node-3", _pod_update(9, 7, "lost"), publish=False)
+    await metadata.publish_update("node-3", _pod_update(12, 9, "after-gap"))
+    await _eventually(lambda: applier.last_version == 12)
+
+    assert state.pod_id_by_name("ns", "lost") == "uid-lost"
+    asked = [(r.from_version, r.to_version) for r in metadata.missing_requests]
+    assert (8, 12) in asked
