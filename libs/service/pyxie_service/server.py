@@ -88,11 +88,14 @@ class Service:
         public_methods: Iterable[str] = (),
         server_credentials: grpc.ServerCredentials | None = None,
         extra_interceptors: Sequence[_Interceptor] = (),
+        server_options: Sequence[tuple[str, int | str]] = (),
     ) -> None:
         names = [registration.name for registration in registrations]
         if len(set(names)) != len(names):
             raise ValueError(f"service registered twice: {names}")
         self.name = name
+        # Channel arguments for the server, e.g. ("grpc.max_receive_message_length", n).
+        self._server_options = tuple(server_options)
         self._settings = settings
         self._registrations = tuple(registrations)
         self._credentials = server_credentials
@@ -148,7 +151,9 @@ class Service:
     async def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("service already started")
-        server = grpc.aio.server(interceptors=self._interceptors)
+        server = grpc.aio.server(
+            interceptors=self._interceptors, options=list(self._server_options)
+        )
         for registration in self._registrations:
             registration.add_to_server(server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)

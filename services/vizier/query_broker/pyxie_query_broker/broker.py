@@ -45,6 +45,10 @@ def advertised_address(configured: str, bound_port: int) -> str:
     return f"{configured}:{bound_port}"
 
 
+# Agents send result chunks of up to 1 MiB; 8 MiB (as Pixie's broker) leaves ample headroom.
+_MAX_RECEIVE_BYTES = 8 * 1024 * 1024
+
+
 class QueryBroker:
     """The tracker, forwarder, executor and servicers, served by one `Service`."""
 
@@ -96,7 +100,10 @@ class QueryBroker:
             self.executor, health, health_interval_seconds=settings.health_check_interval_seconds
         )
         self.service = Service(
-            settings, [vizier.registration(), result_sink.registration()], name="query_broker"
+            settings,
+            [vizier.registration(), result_sink.registration()],
+            name="query_broker",
+            server_options=[("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES)],
         )
         self.executor.attach_metrics(self.service.metrics_registry)
         self.service.add_closer("agent tracker", self.tracker.stop)
