@@ -1,0 +1,126 @@
+"""Heartbeats from cloud NATS and the status monitor that marks silent viziers DISCONNECTED."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Iterable
+from typing import Final
+
+from nats.aio.subscription import Subscription
+from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
+from pyxie_service import NatsBus, get_logger
+
+from pyxie_vzmgr.controllers.registry import VizierRegistry
+
+__all__ = ["HEARTBEAT_TOPIC", "HeartbeatListener", "StatusMonitor", "heartbeat_subjects"]
+
+HEARTBEAT_TOPIC: Final = "heartbeat"
+_ALL_SHARDS: Final = range(256)
+
+_log = get_logger("pyxie.vzmgr.status")
+
+
+def heartbeat_subjects(shards: Iterable[int]) -> list[str]:
+    """`v2c.<shard>.*.heartbeat` for each shard, or one wildcard when all shards are ours."""
+    wanted = sorted(set(shards))
+    if wanted == list(_ALL_SHARDS):
+        return [f"v2c.*.*.{HEARTBEAT_TOPIC}"]
+    return [f"v2c.{shard:02x}.*.{HEARTBEAT_TOPIC}" for shard in wanted]
+
+
+class HeartbeatListener:
+    """Applies `VizierHeartbeat`s published by vzconn as `V2CMessage`s."""
+
+    def __init__(self, bus: NatsBus, registry: VizierRegistry, shards: Iterable[int]) -> None:
+        self._bus = bus
+        self._registry = registry
+        self._subjects = heartbeat_subjects(shards)
+        self._subscriptions: list[Subscription] = []
+
+    async def start(self) -> None:
+        for subject in self._subjects:
+            self._subscriptions.append(
+                await self._bus.client.subscribe(subject, queue="vzmgr", cb=self._on_message)
+            )
+
+    async def stop(self) -> None:
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
+        self._subscriptions.clear()
+
+    async def _on_message(self, raw: object) -> None:
+        subject: str = getattr(raw, "subject", "")
+        data: bytes = getattr(raw, "data", b"")
+        try:
+            await self.handle(subject, data)
+        except Exception:
+            _log.exception("heartbeat handling failed", subject=subject)
+
+    async def handle(self, subject: str, data: bytes) -> None:
+        parts = subject.split(".")
+        if len(parts) != 4:
+            return
+        subject_vizier = parts[2]
+        envelope = cvmsgs.V2CMessage.FromString(data)
+        beat = cvmsgs.VizierHeartbeat()
+        if not envelope.msg.Unpack(beat):
+            _log.warning("heartbeat subject without a VizierHeartbeat", subject=subject)
+            return
+        # vzconn sets the envelope's id from the bridge registration; a vizier cannot beat for
+        # another one by naming it in the payload.
+        if not (envelope.vizier_id == subject_vizier == beat.vizier_id):
+            _log.warning("heartbeat with mismatched vizier ids dropped", subject=subject)
+            return
+        try:
+            vizier_id = uuid.UUID(subject_vizier)
+        except ValueError:
+            return
+        if not await self._registry.record_heartbeat(vizier_id, beat):
+            _log.info("heartbeat from an unknown vizier", vizier_id=subject_vizier)
+
+
+class StatusMonitor:
+    """Every `interval` seconds: viziers silent for longer than the timeout → DISCONNECTED."""
+
+    def __init__(
+        self,
+        registry: VizierRegistry,
+        *,
+        interval_seconds: float,
+        timeout_seconds: float,
+        updating_timeout_seconds: float,
+    ) -> None:
+        self._registry = registry
+        self._interval = interval_seconds
+        self._timeout = timeout_seconds
+        self._updating_timeout = updating_timeout_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="vzmgr-status-monitor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def sweep(self) -> int:
+        return await self._registry.mark_silent_viziers_disconnected(
+            timeout_seconds=self._timeout, updating_timeout_seconds=self._updating_timeout
+        )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                changed = await self.sweep()
+                if changed:
+                    _log.info("viziers marked disconnected", count=changed)
+            except Exception:
+                # A database outage must not end the monitor; the next sweep retries.
+                _log.exception("status monitor sweep failed")
+            await asyncio.sleep(self._interval)
