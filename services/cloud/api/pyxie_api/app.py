@@ -1,0 +1,152 @@
+"""Building the api from its settings and dependencies (used by `__main__` and tests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import grpc
+from pyxie_crypto import IssuedCertificate, ensure_local_ca
+from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
+from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
+from pyxie_service import Service, ServiceRegistration
+
+from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
+from pyxie_api.controllers.caller import Authenticator, AuthMiddleware
+from pyxie_api.controllers.clusters import ClusterDirectory, ClusterInfoServicer
+from pyxie_api.controllers.keys import APIKeyManagerServicer, DeploymentKeyManagerServicer
+from pyxie_api.controllers.login import LOGIN_METHOD, LoginServicer
+from pyxie_api.controllers.passthrough import (
+    NatsPublisher,
+    PassthroughProxy,
+    VizierPassthroughServicer,
+)
+from pyxie_api.settings import ApiSettings
+
+__all__ = [
+    "API_CERT_NAME",
+    "SERVED_SERVICES",
+    "ApiParts",
+    "build_backends",
+    "build_service",
+    "server_certificate",
+]
+
+SERVED_SERVICES: Final = (
+    "px.cloudapi.VizierClusterInfo",
+    "px.cloudapi.APIKeyManager",
+    "px.cloudapi.VizierDeploymentKeyManager",
+    "px.cloudapi.AuthService",
+    "px.api.vizierpb.VizierService",
+)
+API_CERT_NAME: Final = "api"
+
+
+@dataclass
+class ApiParts:
+    service: Service
+    authenticator: Authenticator
+    directory: ClusterDirectory
+
+
+def _channel(address: str, ca_file: Path | None) -> grpc.aio.Channel:
+    if ca_file is None:
+        return grpc.aio.insecure_channel(address)
+    credentials = grpc.ssl_channel_credentials(root_certificates=ca_file.read_bytes())
+    return grpc.aio.secure_channel(address, credentials)
+
+
+def build_backends(settings: ApiSettings) -> tuple[CloudBackends, list[grpc.aio.Channel]]:
+    """Stubs of auth and vzmgr (channels connect lazily), and the channels to close."""
+    auth = _channel(settings.auth_addr, settings.internal_ca_file)
+    vzmgr = _channel(settings.vzmgr_addr, settings.internal_ca_file)
+    tokens = ServiceTokenSource(settings.signing_key(), settings.jwt_audience, time.monotonic)
+    return CloudBackends.from_channels(auth, vzmgr, tokens), [auth, vzmgr]
+
+
+def server_certificate(settings: ApiSettings) -> IssuedCertificate | None:
+    """The api's TLS certificate: from files, else issued by the local CA; None = plaintext."""
+    if not settings.tls_enabled:
+        return None
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+        ca_pem = b""
+        if settings.tls_ca_dir is not None and (settings.tls_ca_dir / "ca.crt").exists():
+            ca_pem = (settings.tls_ca_dir / "ca.crt").read_bytes()
+        return IssuedCertificate(
+            settings.tls_cert_file.read_bytes(), settings.tls_key_file.read_bytes(), ca_pem
+        )
+    if settings.tls_ca_dir is None:
+        raise ValueError(
+            "TLS is on but neither PL_TLS_CERT_FILE/PL_TLS_KEY_FILE nor PL_TLS_CA_DIR is set "
+            "(or set PL_TLS_ENABLED=false)"
+        )
+    ca = ensure_local_ca(settings.tls_ca_dir)
+    directory = settings.tls_ca_dir
+    if (directory / f"{API_CERT_NAME}.crt").exists():
+        return IssuedCertificate.load(directory, API_CERT_NAME)
+    issued = ca.issue_server_certificate(dns_names=("localhost",), ip_addresses=("127.0.0.1",))
+    issued.save(directory, API_CERT_NAME)
+    return issued
+
+
+def build_service(
+    settings: ApiSettings,
+    backends: CloudBackends,
+    nats: NatsPublisher,
+    *,
+    certificate: IssuedCertificate | None,
+    extra_interceptors: Sequence[Any] = (),
+) -> ApiParts:
+    verifier = settings.token_verifier()
+    authenticator = Authenticator(backends, verifier, cache_seconds=settings.auth_cache_seconds)
+    directory = ClusterDirectory(backends)
+    proxy = PassthroughProxy(
+        nats,
+        first_reply_seconds=settings.passthrough_first_reply_seconds,
+        idle_seconds=settings.passthrough_idle_seconds,
+    )
+    clusters = ClusterInfoServicer(directory)
+    api_keys = APIKeyManagerServicer(backends, authenticator)
+    deploy_keys = DeploymentKeyManagerServicer(backends)
+    login = LoginServicer(backends, authenticator)
+    passthrough = VizierPassthroughServicer(directory, proxy)
+    registrations = [
+        ServiceRegistration(
+            "px.cloudapi.VizierClusterInfo",
+            lambda s: cpb_grpc.add_VizierClusterInfoServicer_to_server(clusters, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.APIKeyManager",
+            lambda s: cpb_grpc.add_APIKeyManagerServicer_to_server(api_keys, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.VizierDeploymentKeyManager",
+            lambda s: cpb_grpc.add_VizierDeploymentKeyManagerServicer_to_server(deploy_keys, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.AuthService",
+            lambda s: cpb_grpc.add_AuthServiceServicer_to_server(login, s),
+        ),
+        ServiceRegistration(
+            "px.api.vizierpb.VizierService",
+            lambda s: vpb_grpc.add_VizierServiceServicer_to_server(passthrough, s),
+        ),
+    ]
+    middleware = AuthMiddleware(authenticator, SERVED_SERVICES, public_methods=(LOGIN_METHOD,))
+    credentials = None
+    if certificate is not None:
+        credentials = grpc.ssl_server_credentials([(certificate.key_pem, certificate.cert_pem)])
+    service = Service(
+        settings,
+        registrations,
+        name="api",
+        # The kit's bearer check is replaced by the api's own middleware (api keys, auth
+        # service exchange), so every served method is "public" to the kit.
+        public_methods=middleware.methods,
+        server_credentials=credentials,
+        extra_interceptors=(middleware, *extra_interceptors),
+    )
+    return ApiParts(service, authenticator, directory)

@@ -1,0 +1,1 @@
+"""The api's servicers and the logic they call."""

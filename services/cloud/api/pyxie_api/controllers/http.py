@@ -1,0 +1,340 @@
+"""Browser login over HTTP (sanic), answering JSON for the web UI.
+
+* `POST /api/auth/login` `{"email", "password"}` → auth PasswordLogin; sets the session cookie.
+* `GET /api/auth/oidc/login[?cli_redirect=http://127.0.0.1:PORT/…]` → 302 to the OpenID
+  Connect provider (authorization code flow with `state` and PKCE S256, Authlib helpers).
+* `GET /api/auth/oidc/callback?code&state` → code exchanged at the provider's token endpoint,
+  the access token traded with auth OIDCLogin; sets the session cookie (or, for the CLI's
+  loopback flow, redirects the login token to the CLI's local server).
+* `POST /api/auth/logout` → auth Logout; clears the cookie.
+* `GET /api/authorized` → 200 `{"authorized": true, …}` or 401.
+
+The session cookie (`__Host-pyxie-session`: HttpOnly, Secure, SameSite=Strict, Path=/) holds
+the login token. CSRF: a Strict cookie is never sent on cross-site requests, and the POST
+endpoints also require a JSON body (a cross-site form cannot send one without a CORS preflight,
+which is never granted) and, when the browser sends `Origin`, an allowed origin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlencode, urlparse
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from pyxie_proto.cloud.authpb import auth_pb2
+from pyxie_service import ServiceError, get_logger
+from sanic import Request, Sanic, json, redirect
+from sanic.response import HTTPResponse
+
+from pyxie_api.controllers.backends import CloudBackends, call_backend
+from pyxie_api.settings import ApiSettings
+
+__all__ = ["OIDC_STATE_COOKIE", "SESSION_COOKIE", "OidcProvider", "build_http_app"]
+
+# Sent as `__Host-<name>`: Secure, Path=/ and no Domain, so no subdomain can set or read it.
+SESSION_COOKIE: Final = "pyxie-session"
+OIDC_STATE_COOKIE: Final = "pyxie-oidc-state"
+# A login round trip through the provider takes a person a minute or two at most.
+_PENDING_LOGIN_SECONDS: Final = 600
+# Bounds memory against someone opening many logins without finishing them.
+_PENDING_LOGIN_MAX: Final = 10_000
+_NS_PER_SECOND: Final = 1_000_000_000
+_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_log = get_logger("pyxie.api.http")
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """Endpoints and client credentials of the OpenID Connect provider."""
+
+    authorization_endpoint: str
+    token_endpoint: str
+    client_id: str
+    client_secret: str
+    redirect_url: str
+    scopes: str
+
+    @classmethod
+    async def discover(cls, settings: ApiSettings) -> OidcProvider:
+        url = settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration"
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+            document = response.json()
+        return cls(
+            authorization_endpoint=document["authorization_endpoint"],
+            token_endpoint=document["token_endpoint"],
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret.get_secret_value(),
+            redirect_url=settings.oidc_redirect_url,
+            scopes=settings.oidc_scopes,
+        )
+
+
+@dataclass(frozen=True)
+class _PendingLogin:
+    code_verifier: str
+    cli_redirect: str
+    expires_at: float
+
+
+class _PendingLogins:
+    """Logins sent to the provider and not yet back, by their `state`."""
+
+    def __init__(self) -> None:
+        self._pending: OrderedDict[str, _PendingLogin] = OrderedDict()
+
+    def add(self, state: str, login: _PendingLogin) -> None:
+        self._pending[state] = login
+        while len(self._pending) > _PENDING_LOGIN_MAX:
+            self._pending.popitem(last=False)
+
+    def take(self, state: str) -> _PendingLogin | None:
+        login = self._pending.pop(state, None)
+        if login is None or login.expires_at < time.time():
+            return None
+        return login
+
+
+def _cookie(request: Request, name: str) -> str:
+    """Only the `__Host-` cookie counts: sanic would fall back to a plain one of that name,
+    which any subdomain could have planted."""
+    value = request.cookies.get(f"__Host-{name}")
+    return value if isinstance(value, str) else ""
+
+
+def _error(status: int, message: str) -> HTTPResponse:
+    return json({"error": message}, status=status)
+
+
+def _set_session(response: HTTPResponse, token: str, expires_at_ns: int) -> None:
+    max_age = max(0, expires_at_ns // _NS_PER_SECOND - int(time.time()))
+    response.add_cookie(
+        SESSION_COOKIE,
+        token,
+        path="/",
+        max_age=max_age,
+        secure=True,
+        httponly=True,
+        samesite="Strict",
+        host_prefix=True,
+    )
+
+
+def _clear_session(response: HTTPResponse) -> None:
+    response.add_cookie(
+        SESSION_COOKIE,
+        "",
+        path="/",
+        max_age=0,
+        secure=True,
+        httponly=True,
+        samesite="Strict",
+        host_prefix=True,
+    )
+
+
+def _loopback(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
+
+
+def build_http_app(
+    settings: ApiSettings,
+    backends: CloudBackends,
+    *,
+    provider: OidcProvider | None = None,
+    name: str = "pyxie-api",
+) -> Sanic[Any, Any]:
+    """The sanic app; `provider` None disables the OIDC endpoints (password login only)."""
+    app: Sanic[Any, Any] = Sanic(name)
+    app.config.KEEP_ALIVE_TIMEOUT = 5
+    pending = _PendingLogins()
+    allowed_origins = frozenset(settings.http_allowed_origins)
+
+    def same_site_post(request: Request) -> str | None:
+        """Why a state-changing request is refused, or None."""
+        if request.content_type.split(";")[0].strip() != "application/json":
+            return "send a JSON body (Content-Type: application/json)"
+        origin = request.headers.get("origin")
+        if origin and origin not in allowed_origins:
+            own = f"{request.scheme}://{request.host}"
+            if origin != own:
+                return "cross-origin request refused"
+        return None
+
+    async def auth_call(what: str, call: Any) -> Any:
+        return await call_backend(what, call)
+
+    @app.post("/api/auth/login")
+    async def password_login(request: Request) -> HTTPResponse:
+        refusal = same_site_post(request)
+        if refusal:
+            return _error(403, refusal)
+        body = request.json if isinstance(request.json, dict) else {}
+        email, password = body.get("email"), body.get("password")
+        if not isinstance(email, str) or not isinstance(password, str) or not email:
+            return _error(400, "send email and password")
+        try:
+            login = await auth_call(
+                "auth",
+                backends.auth.PasswordLogin(
+                    auth_pb2.PasswordLoginRequest(email=email, password=password),
+                    metadata=backends.metadata(),
+                    timeout=backends.timeout,
+                ),
+            )
+        except ServiceError as exc:
+            _log.info("password login refused", reason=exc.message)
+            return _error(401, "wrong email or password")
+        response = json(_user_json(login))
+        _set_session(response, login.token, login.expires_at_ns)
+        return response
+
+    @app.get("/api/auth/oidc/login")
+    async def oidc_login(request: Request) -> HTTPResponse:
+        if provider is None:
+            return _error(404, "no identity provider is configured")
+        cli_redirect = request.args.get("cli_redirect", "")
+        if cli_redirect and not _loopback(cli_redirect):
+            return _error(400, "cli_redirect must be an http://127.0.0.1 or localhost URL")
+        state = generate_token(32)
+        verifier = generate_token(64)
+        pending.add(
+            state, _PendingLogin(verifier, cli_redirect, time.time() + _PENDING_LOGIN_SECONDS)
+        )
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": provider.client_id,
+                "redirect_uri": provider.redirect_url,
+                "scope": provider.scopes,
+                "state": state,
+                "code_challenge": create_s256_code_challenge(verifier),
+                "code_challenge_method": "S256",
+            }
+        )
+        response = redirect(f"{provider.authorization_endpoint}?{query}")
+        # Lax: the browser must send it back on the provider's top-level redirect to us.
+        response.add_cookie(
+            OIDC_STATE_COOKIE,
+            state,
+            path="/",
+            max_age=_PENDING_LOGIN_SECONDS,
+            secure=True,
+            httponly=True,
+            samesite="Lax",
+            host_prefix=True,
+        )
+        return response
+
+    @app.get("/api/auth/oidc/callback")
+    async def oidc_callback(request: Request) -> HTTPResponse:
+        if provider is None:
+            return _error(404, "no identity provider is configured")
+        state = request.args.get("state", "")
+        code = request.args.get("code", "")
+        # The state must match the cookie of the browser that started this login.
+        if not state or _cookie(request, OIDC_STATE_COOKIE) != state:
+            return _error(400, "login state mismatch; start the login again")
+        login = pending.take(state)
+        if login is None or not code:
+            return _error(400, "unknown or expired login; start the login again")
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                exchanged = await client.post(
+                    provider.token_endpoint,
+                    data={
+                        "grant_type": "authorization_code",
+                        "code": code,
+                        "redirect_uri": provider.redirect_url,
+                        "code_verifier": login.code_verifier,
+                    },
+                    auth=(provider.client_id, provider.client_secret),
+                )
+                exchanged.raise_for_status()
+                access_token = exchanged.json()["access_token"]
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            _log.warning("OIDC code exchange failed", error=repr(exc))
+            return _error(502, "the identity provider refused the login")
+        try:
+            result = await auth_call(
+                "auth",
+                backends.auth.OIDCLogin(
+                    auth_pb2.OIDCLoginRequest(
+                        access_token=access_token, create_user_if_not_exists=True
+                    ),
+                    metadata=backends.metadata(),
+                    timeout=backends.timeout,
+                ),
+            )
+        except ServiceError as exc:
+            return _error(401, f"login refused: {exc.message}")
+        if login.cli_redirect:
+            target = login.cli_redirect + "?" + urlencode({"token": result.token})
+            response = redirect(target)
+        else:
+            response = redirect(settings.http_post_login_redirect)
+            _set_session(response, result.token, result.expires_at_ns)
+        response.delete_cookie(OIDC_STATE_COOKIE, path="/", host_prefix=True)
+        return response
+
+    @app.post("/api/auth/logout")
+    async def logout(request: Request) -> HTTPResponse:
+        refusal = same_site_post(request)
+        if refusal:
+            return _error(403, refusal)
+        token = _cookie(request, SESSION_COOKIE)
+        if token:
+            try:
+                await auth_call(
+                    "auth",
+                    backends.auth.Logout(
+                        auth_pb2.LogoutRequest(token=token),
+                        metadata=backends.metadata(),
+                        timeout=backends.timeout,
+                    ),
+                )
+            except ServiceError as exc:
+                _log.info("logout of an invalid session", reason=exc.message)
+        response = json({"loggedOut": True})
+        _clear_session(response)
+        return response
+
+    @app.get("/api/authorized")
+    async def authorized(request: Request) -> HTTPResponse:
+        token = _cookie(request, SESSION_COOKIE)
+        if not token:
+            return json({"authorized": False}, status=401)
+        try:
+            augmented = await auth_call(
+                "auth",
+                backends.auth.GetAugmentedToken(
+                    auth_pb2.GetAugmentedTokenRequest(token=token),
+                    metadata=backends.metadata(),
+                    timeout=backends.timeout,
+                ),
+            )
+        except ServiceError:
+            response = json({"authorized": False}, status=401)
+            _clear_session(response)
+            return response
+        return json({"authorized": True, "expiresAtNs": augmented.expires_at_ns})
+
+    return app
+
+
+def _user_json(login: auth_pb2.LoginResponse) -> dict[str, Any]:
+    return {
+        "userID": login.user.user_id,
+        "orgID": login.user.org_id,
+        "email": login.user.email,
+        "name": login.user.name,
+        "expiresAtNs": login.expires_at_ns,
+    }
