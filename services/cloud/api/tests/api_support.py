@@ -20,6 +20,8 @@ import nats
 from google.protobuf.any_pb2 import Any as AnyPb
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from pyxie_api.app import ApiParts
+from pyxie_api.settings import ApiSettings
 from pyxie_crypto import JweEncryptor
 from pyxie_jwt import (
     AccessScope,
@@ -91,7 +93,7 @@ class FakeAuth(auth_pb2_grpc.AuthServiceServicer, auth_pb2_grpc.APIKeyServiceSer
     def _check_service(self, name: str, context: Any) -> dict[str, str]:
         metadata = _metadata(context)
         self.calls.append((name, metadata))
-        scheme, _, token = metadata.get("authorization", "").partition(" ")
+        _scheme, _, token = metadata.get("authorization", "").partition(" ")
         verify_token(token, self.key, audience=DOMAIN)  # raises on a bad service token
         return metadata
 
@@ -267,6 +269,24 @@ class FakeVzmgr(vzmgr_pb2_grpc.VZMgrServiceServicer, vzmgr_pb2_grpc.VZDeployment
         return vzmgr_pb2.DeleteDeploymentKeyResponse()
 
 
+# ---- the api under test ----
+
+
+@dataclass
+class ApiHarness:
+    parts: ApiParts
+    settings: ApiSettings
+    auth: FakeAuth
+    vzmgr: FakeVzmgr
+    vizier: FakeVizier
+    address: str
+    key_a: str  # admin key of org A
+    key_b: str  # admin key of org B
+
+    def channel(self) -> grpc.aio.Channel:
+        return grpc.aio.insecure_channel(self.address)
+
+
 # ---- the vizier end of the passthrough -------------------------------------------------------
 
 Script = Callable[[vpb.ExecuteScriptRequest], AsyncIterator[Any]]
@@ -302,7 +322,8 @@ def http_table(
     )
     return [
         vpb.ExecuteScriptResponse(
-            query_id=query_id, meta_data=vpb.QueryMetadata(name="http", id=table_id, relation=relation)
+            query_id=query_id,
+            meta_data=vpb.QueryMetadata(name="http", id=table_id, relation=relation),
         ),
         vpb.ExecuteScriptResponse(query_id=query_id, data=vpb.QueryData(batch=batch)),
         vpb.ExecuteScriptResponse(query_id=query_id, data=vpb.QueryData(batch=end)),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +29,13 @@ from api_support import (
     VZ_A2,
     VZ_A_SICK,
     VZ_B1,
+    ApiHarness,
     FakeAuth,
     FakeVizier,
     FakeVzmgr,
 )
-from pyxie_api.app import ApiParts, build_backends, build_service
+from pyxie_api.app import build_backends, build_service
 from pyxie_api.settings import ApiSettings
-
-
-@dataclass
-class ApiHarness:
-    parts: ApiParts
-    settings: ApiSettings
-    auth: FakeAuth
-    vzmgr: FakeVzmgr
-    vizier: FakeVizier
-    address: str
-    key_a: str  # admin key of org A
-    key_b: str  # admin key of org B
-
-    def channel(self) -> grpc.aio.Channel:
-        return grpc.aio.insecure_channel(self.address)
 
 
 @pytest.fixture
