@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import ssl
 
 from pyxie_service import NatsBus, Service, get_logger, run_service
 
-from pyxie_api.app import build_backends, build_service, server_certificate
-from pyxie_api.controllers.http import OidcProvider, build_http_app
+from pyxie_api.app import build_backends, build_service, https_files, server_certificate
+from pyxie_api.controllers.http import OidcProvider, build_http_app, start_http_server
 from pyxie_api.settings import ApiSettings
 
 _log = get_logger("pyxie.api")
@@ -30,33 +29,14 @@ async def wire(settings: ApiSettings) -> Service:
     if settings.http_enabled:
         provider = await OidcProvider.discover(settings) if settings.oidc_issuer else None
         app = build_http_app(settings, backends, provider=provider)
-        ssl = None
-        if certificate is not None and settings.tls_cert_file and settings.tls_key_file:
-            ssl = {"cert": str(settings.tls_cert_file), "key": str(settings.tls_key_file)}
-        elif certificate is not None and settings.tls_ca_dir is not None:
-            ssl = {
-                "cert": str(settings.tls_ca_dir / "api.crt"),
-                "key": str(settings.tls_ca_dir / "api.key"),
-            }
-        server = await app.create_server(
-            settings.http_host,
-            settings.http_port,
-            ssl=ssl,
-            return_asyncio_server=True,
-            access_log=False,
-        )
-        if server is None:
-            raise OSError(f"could not serve HTTP on {settings.http_host}:{settings.http_port}")
-        await server.startup()  # type: ignore[no-untyped-call]
-        await server.start_serving()  # type: ignore[no-untyped-call]
-        _log.info("http started", port=settings.http_port, tls=ssl is not None)
-
-        async def close_http() -> None:
-            with contextlib.suppress(Exception):
-                await server.close()  # type: ignore[no-untyped-call]
-            await asyncio.sleep(0)
-
-        service.add_closer("http", close_http)
+        tls = None
+        if certificate is not None:
+            cert_file, key_file = https_files(settings)
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(cert_file, key_file)
+        http = await start_http_server(app, settings.http_host, settings.http_port, tls)
+        _log.info("http started", port=http.port, tls=tls is not None)
+        service.add_closer("http", http.close)
     return service
 
 

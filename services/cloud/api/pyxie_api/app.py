@@ -32,6 +32,7 @@ __all__ = [
     "ApiParts",
     "build_backends",
     "build_service",
+    "https_files",
     "server_certificate",
 ]
 
@@ -90,6 +91,18 @@ def server_certificate(settings: ApiSettings) -> IssuedCertificate | None:
     issued = ca.issue_server_certificate(dns_names=("localhost",), ip_addresses=("127.0.0.1",))
     issued.save(directory, API_CERT_NAME)
     return issued
+
+
+def https_files(settings: ApiSettings) -> tuple[Path, Path]:
+    """Certificate and key files for the HTTP server (the same certificate as gRPC)."""
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+        return settings.tls_cert_file, settings.tls_key_file
+    if settings.tls_ca_dir is None:
+        raise ValueError("TLS is on but no certificate is configured")
+    return (
+        settings.tls_ca_dir / f"{API_CERT_NAME}.crt",
+        settings.tls_ca_dir / f"{API_CERT_NAME}.key",
+    )
 
 
 def build_service(

@@ -21,6 +21,7 @@ from google.protobuf.any_pb2 import Any as AnyPb
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pyxie_api.app import ApiParts
+from pyxie_api.controllers.backends import CloudBackends
 from pyxie_api.settings import ApiSettings
 from pyxie_crypto import JweEncryptor
 from pyxie_jwt import (
@@ -275,6 +276,7 @@ class FakeVzmgr(vzmgr_pb2_grpc.VZMgrServiceServicer, vzmgr_pb2_grpc.VZDeployment
 @dataclass
 class ApiHarness:
     parts: ApiParts
+    backends: CloudBackends
     settings: ApiSettings
     auth: FakeAuth
     vzmgr: FakeVzmgr

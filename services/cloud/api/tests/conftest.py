@@ -84,6 +84,7 @@ async def api(
     await parts.service.start()
     harness = ApiHarness(
         parts,
+        backends,
         settings,
         auth,
         vzmgr,

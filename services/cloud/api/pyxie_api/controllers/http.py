@@ -17,6 +17,8 @@ which is never granted) and, when the browser sends `Origin`, an allowed origin.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,7 +36,14 @@ from sanic.response import HTTPResponse
 from pyxie_api.controllers.backends import CloudBackends, call_backend
 from pyxie_api.settings import ApiSettings
 
-__all__ = ["OIDC_STATE_COOKIE", "SESSION_COOKIE", "OidcProvider", "build_http_app"]
+__all__ = [
+    "OIDC_STATE_COOKIE",
+    "SESSION_COOKIE",
+    "HttpServer",
+    "OidcProvider",
+    "build_http_app",
+    "start_http_server",
+]
 
 # Sent as `__Host-<name>`: Secure, Path=/ and no Domain, so no subdomain can set or read it.
 SESSION_COOKIE: Final = "pyxie-session"
@@ -155,6 +164,10 @@ def build_http_app(
     """The sanic app; `provider` None disables the OIDC endpoints (password login only)."""
     app: Sanic[Any, Any] = Sanic(name)
     app.config.KEEP_ALIVE_TIMEOUT = 5
+    # Sanic's start-up source rewriting patches classes process-wide and breaks the second
+    # app a process starts (tests); the banner would only clutter the service log.
+    app.config.TOUCHUP = False
+    app.config.MOTD = False
     pending = _PendingLogins()
     allowed_origins = frozenset(settings.http_allowed_origins)
 
@@ -338,3 +351,39 @@ def _user_json(login: auth_pb2.LoginResponse) -> dict[str, Any]:
         "name": login.user.name,
         "expiresAtNs": login.expires_at_ns,
     }
+
+
+@dataclass
+class HttpServer:
+    """A running sanic server in the caller's event loop."""
+
+    server: Any
+    port: int
+
+    async def close(self) -> None:
+        await self.server.before_stop()
+        self.server.close()
+        await self.server.wait_closed()
+        await self.server.after_stop()
+
+
+async def start_http_server(
+    app: Sanic[Any, Any], host: str, port: int, tls: ssl.SSLContext | None
+) -> HttpServer:
+    """Serve `app` in the running loop (port 0 = any free port) beside the gRPC server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)  # the kernel's usual default backlog
+    sock.setblocking(False)
+    server = await app.create_server(
+        sock=sock, ssl=tls, return_asyncio_server=True, access_log=False
+    )
+    if server is None:
+        raise OSError(f"could not serve HTTP on {host}:{port}")
+    await server.startup()  # type: ignore[no-untyped-call]
+    await server.before_start()  # type: ignore[no-untyped-call]
+    await server.after_start()  # type: ignore[no-untyped-call]
+    await server.start_serving()  # type: ignore[no-untyped-call]
+    return HttpServer(server, int(sock.getsockname()[1]))
