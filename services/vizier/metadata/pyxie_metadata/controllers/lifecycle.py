@@ -3,8 +3,8 @@
 * `RegisterAgentRequest` on `UpdateAgent`: the agent is stored (ASID kept on re-registration),
   any agent registered from the same host/netns/role is evicted and told to exit
   (`HeartbeatNack{reregister:false}`), and `RegisterAgentResponse{asid}` goes to `Agent/<id>`.
-* `Heartbeat`: `HeartbeatAck{time, sequence_number}` to `Agent/<id>`, then its `update_info`
-  is applied (schema when `does_update_schema`, processes created/terminated).
+* `Heartbeat`: its `update_info` is applied (schema when `does_update_schema`, processes
+  created/terminated), then `HeartbeatAck{time, sequence_number}` goes to `Agent/<id>`.
   A heartbeat from an unknown agent gets `HeartbeatNack{reregister:true}`.
 * Expiry: an agent that sends nothing for the expiration timeout is deleted (store, schema) and
   gets `HeartbeatNack{reregister:false}`.
@@ -144,10 +144,8 @@ class AgentLifecycle:
             await self._nack(agent_id, reregister=True)
             return
         self._last_seen[agent_id] = self._monotonic()
-        ack = msgs.HeartbeatAck(
-            time=self._wall_clock_ns(), sequence_number=heartbeat.sequence_number
-        )
-        await self._bus.publish(agent_subject(agent_id), msgs.VizierMessage(heartbeat_ack=ack))
+        # Applied before the ack (Pixie acks first): an ack then means "stored", so an agent
+        # re-sends an unacked heartbeat's updates rather than losing them.
         update = heartbeat.update_info
         if update.does_update_schema and await self._schema.set_agent_tables(
             agent_id, update.schema
@@ -158,6 +156,10 @@ class AgentLifecycle:
                 agent_id, update.process_created, update.process_terminated, self._process_ttl
             )
         self._tracker.agent_changed(agent_id)
+        ack = msgs.HeartbeatAck(
+            time=self._wall_clock_ns(), sequence_number=heartbeat.sequence_number
+        )
+        await self._bus.publish(agent_subject(agent_id), msgs.VizierMessage(heartbeat_ack=ack))
 
     async def _forget(self, agent_id: str) -> None:
         """An agent is gone from the store: drop its schema entries and tell it to exit."""

@@ -389,9 +389,9 @@ class WatchEventSource:
                 resource_version=resource_version,
                 timeout_seconds=self._watch_timeout,
                 allow_watch_bookmarks=True,
-                deserialize=False,
             ):
-                obj: JsonObject = event.get("object") or {}
+                # Not `deserialize=False`: the client's 410 handling then fails on a KeyError.
+                obj: JsonObject = event.get("raw_object") or {}
                 resource_version = _meta(obj).get("resourceVersion", resource_version)
                 event_type = event.get("type", "")
                 if event_type == "BOOKMARK":

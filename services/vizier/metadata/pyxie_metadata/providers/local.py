@@ -347,12 +347,12 @@ class LocalProvider:
             await asyncio.sleep(self._scan_interval)
 
     async def scan_once(self) -> list[ScopedUpdate]:
-        host = await asyncio.to_thread(
-            read_host,
-            self._config,
-            node_name=self._node_name,
-            proc=self._proc,
-            netns_dir=self._netns_dir,
+        return await asyncio.to_thread(self.scan)
+
+    def scan(self) -> list[ScopedUpdate]:
+        """Read /proc and return the changes since the last scan (blocking)."""
+        host = read_host(
+            self._config, node_name=self._node_name, proc=self._proc, netns_dir=self._netns_dir
         )
         return self.changes(host)
 
