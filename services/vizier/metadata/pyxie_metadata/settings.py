@@ -36,6 +36,9 @@ class MetadataSettings(ServiceSettings):
     """Env var = `PL_` + field name in upper case (e.g. `PL_KV_BACKEND=etcd`)."""
 
     grpc_port: Annotated[int, Field(ge=0, le=65535)] = DEFAULT_GRPC_PORT
+    # Every RPC but GetAgentUpdates answers at once, and those streams only end when the
+    # runtime stops after the server: a long grace would only delay every shutdown.
+    shutdown_grace_seconds: float = Field(default=2.0, ge=0)
 
     # --- storage ---
     kv_backend: Literal["sqlite", "etcd"] = "sqlite"
