@@ -1,0 +1,156 @@
+"""`CloudConnector`: the vizier's link to the cloud, assembled from its parts.
+
+Start-up: load the identity from the state file, or register with the deploy key (retrying
+with backoff until the cloud answers) and save it first thing; then run the health checker, the
+passthrough proxy and the bridge. The gRPC server on port 50800 serves health and metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import grpc
+from pyxie_jwt import SigningKey, TokenVerifier
+from pyxie_service import NatsBus, Service, get_logger
+
+from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, BridgeTiming
+from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
+from pyxie_cloud_connector.controllers.health import HealthChecker
+from pyxie_cloud_connector.controllers.passthrough import PassthroughProxy
+from pyxie_cloud_connector.settings import ConnectorSettings
+from pyxie_cloud_connector.state import VizierIdentity, load_identity, save_identity
+
+__all__ = ["CloudConnector", "MissingDeployKeyError"]
+
+_log = get_logger("pyxie.cloud_connector")
+
+
+class MissingDeployKeyError(Exception):
+    """No saved identity and no deploy key: the vizier cannot register."""
+
+
+class CloudConnector:
+    def __init__(self, settings: ConnectorSettings, *, bus: NatsBus) -> None:
+        self._settings = settings
+        self._bus = bus
+        self._broker = grpc.aio.insecure_channel(settings.broker_addr)
+        # The server carries only health and metrics: nothing needs a token, and the plane's
+        # key is not known before registration, so a throwaway verifier keeps the kit happy.
+        self.service = Service(
+            settings,
+            [],
+            name="cloud_connector",
+            verifier=TokenVerifier(SigningKey.generate(), audience=settings.jwt_audience),
+        )
+        self.identity: VizierIdentity | None = None
+        self.health: HealthChecker | None = None
+        self.passthrough: PassthroughProxy | None = None
+        self.bridge: BridgeClient | None = None
+        self.ready = asyncio.Event()
+        self._startup: asyncio.Task[None] | None = None
+        self.service.add_closer("nats", bus.drain)
+        self.service.add_closer("broker channel", lambda: self._broker.close(None))
+        self.service.add_closer("cloud link", self._stop_parts)
+
+    def begin(self) -> None:
+        """Register (if needed) and bridge in the background; fails fast without credentials."""
+        identity = load_identity(self._settings.state_file)
+        if identity is None and not self._settings.deploy_key.get_secret_value().strip():
+            raise MissingDeployKeyError(
+                f"no state in {self._settings.state_file} and no PL_DEPLOY_KEY to register with"
+            )
+        self._startup = asyncio.create_task(self._run(identity), name="connector-startup")
+
+    async def start(self) -> None:
+        """`begin` and serve health and metrics."""
+        self.begin()
+        await self.service.start()
+
+    async def stop(self) -> None:
+        await self.service.stop()
+
+    async def _run(self, identity: VizierIdentity | None) -> None:
+        if identity is None:
+            identity = await self._register()
+        self.identity = identity
+        settings = self._settings
+        if settings.jwt_key_file is not None and not settings.jwt_key_file.exists():
+            save_identity(settings.state_file, identity, key_file=settings.jwt_key_file)
+        self.health = HealthChecker(
+            self._broker,
+            identity.signing_key,
+            watchdog_seconds=settings.health_watchdog_seconds,
+            retry_seconds=settings.health_retry_seconds,
+        )
+        self.health.start()
+        if settings.passthrough_proxy_enabled:
+            self.passthrough = PassthroughProxy(
+                self._bus, self._broker, vizier_id=identity.vizier_id
+            )
+            await self.passthrough.start()
+        self.bridge = BridgeClient(
+            channel_factory=lambda: cloud_channel(settings),
+            identity=identity,
+            bus=self._bus,
+            cluster_uid=settings.effective_cluster_uid(),
+            cluster_name=settings.effective_cluster_name(),
+            vizier_version=settings.vizier_version,
+            health=self.health.report,
+            timing=BridgeTiming(
+                register_timeout_seconds=settings.register_timeout_seconds,
+                heartbeat_interval_seconds=settings.heartbeat_interval_seconds,
+                reconnect_initial_seconds=settings.reconnect_initial_seconds,
+                reconnect_max_seconds=settings.reconnect_max_seconds,
+            ),
+            buffer_messages=settings.bridge_buffer_messages,
+        )
+        self.bridge.start()
+        self.ready.set()
+
+    async def _register(self) -> VizierIdentity:
+        settings = self._settings
+        backoff = Backoff(settings.reconnect_initial_seconds, settings.reconnect_max_seconds)
+        while True:
+            channel = cloud_channel(settings)
+            try:
+                registered = await register_deployment(
+                    channel,
+                    deploy_key=settings.deploy_key.get_secret_value().strip(),
+                    cluster_uid=settings.effective_cluster_uid(),
+                    cluster_name=settings.effective_cluster_name(),
+                )
+                identity = VizierIdentity(
+                    vizier_id=registered.vizier_id,
+                    vizier_name=registered.vizier_name,
+                    signing_key=SigningKey(registered.jwt_signing_key),
+                )
+                # The key is shown once: persist it before anything else can fail.
+                save_identity(settings.state_file, identity, key_file=settings.jwt_key_file)
+                _log.info(
+                    "vizier registered with the cloud",
+                    vizier_id=identity.vizier_id,
+                    name=identity.vizier_name,
+                )
+                return identity
+            except grpc.aio.AioRpcError as err:
+                _log.error(
+                    "registering with the cloud failed",
+                    code=err.code().name,
+                    details=err.details(),
+                )
+            finally:
+                await channel.close(None)
+            await asyncio.sleep(backoff.next_delay())
+
+    async def _stop_parts(self) -> None:
+        if self._startup is not None:
+            self._startup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._startup
+        if self.bridge is not None:
+            await self.bridge.stop()
+        if self.passthrough is not None:
+            await self.passthrough.stop()
+        if self.health is not None:
+            await self.health.stop()
