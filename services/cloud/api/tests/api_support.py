@@ -13,6 +13,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -282,6 +283,7 @@ class ApiHarness:
     vzmgr: FakeVzmgr
     vizier: FakeVizier
     address: str
+    ca_file: Path | None
     key_a: str  # admin key of org A
     key_b: str  # admin key of org B
 
@@ -339,10 +341,16 @@ def http_table(
 
 
 async def canned_script(request: vpb.ExecuteScriptRequest) -> AsyncIterator[Any]:
-    """`error` → compile error at line 1, column 2; `hang` → metadata then nothing; else rows."""
-    if request.query_str.startswith("error"):
+    """` aa` → compile error at that name; `hang` → metadata then nothing; else rows."""
+    if " aa" in request.query_str:
+        # Where the broker would place it: the undefined name `aa`, 1-based line and column.
+        lines = request.query_str.splitlines()
+        line = next(i for i, text in enumerate(lines) if " aa" in text)
+        column = lines[line].index(" aa") + 2
         detail = vpb.ErrorDetails(
-            compiler_error=vpb.CompilerError(line=1, column=2, message="name 'aa' is not defined")
+            compiler_error=vpb.CompilerError(
+                line=line + 1, column=column, message="name 'aa' is not defined"
+            )
         )
         status = vpb.Status(code=3, message="compilation failed", error_details=[detail])
         yield vpb.ExecuteScriptResponse(query_id="q1", status=status)

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 import nats
 import pytest
+from pyxie_crypto import ensure_local_ca
 from pyxie_jwt import SigningKey
 from pyxie_proto.cloud.authpb import auth_pb2_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
@@ -45,7 +46,7 @@ def cloud_secret() -> str:
 
 @pytest.fixture
 async def api(
-    cloud_secret: str, nats_server: Any, request: pytest.FixtureRequest
+    cloud_secret: str, nats_server: Any, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[ApiHarness]:
     key = SigningKey(cloud_secret)
     auth, vzmgr = FakeAuth(key), FakeVzmgr()
@@ -60,7 +61,12 @@ async def api(
     vzmgr_pb2_grpc.add_VZDeploymentKeyServiceServicer_to_server(vzmgr, backend_server)
     backend_port = backend_server.add_insecure_port("127.0.0.1:0")
     await backend_server.start()
-    overrides = getattr(request, "param", {})
+    overrides = dict(getattr(request, "param", {}))
+    certificate, ca_file = None, None
+    if overrides.pop("tls", False):
+        ca_dir = tmp_path / "ca"
+        certificate = ensure_local_ca(ca_dir).issue_server_certificate()
+        ca_file = ca_dir / "ca.crt"
     settings = ApiSettings(
         jwt_signing_key=cloud_secret,
         grpc_host="127.0.0.1",
@@ -78,7 +84,7 @@ async def api(
     )
     backends, channels = build_backends(settings)
     client = await nats.connect(nats_server.url)
-    parts = build_service(settings, backends, client, certificate=None)
+    parts = build_service(settings, backends, client, certificate=certificate)
     vizier = FakeVizier(nats_server.url, (VZ_A1, VZ_A2, VZ_B1))
     await vizier.start()
     await parts.service.start()
@@ -89,7 +95,8 @@ async def api(
         auth,
         vzmgr,
         vizier,
-        f"127.0.0.1:{parts.service.grpc_port}",
+        f"localhost:{parts.service.grpc_port}",
+        ca_file,
         auth.add_api_key(ORG_A, USER_A),
         auth.add_api_key(ORG_B, USER_B),
     )

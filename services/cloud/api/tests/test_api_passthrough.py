@@ -106,14 +106,14 @@ async def test_compile_error_is_sent_in_band_then_ends_the_rpc(api: ApiHarness) 
     async with api.channel() as channel:
         stub = vpb_grpc.VizierServiceStub(channel)
         call = stub.ExecuteScript(
-            vpb.ExecuteScriptRequest(query_str="error", cluster_id=VZ_A1),
+            vpb.ExecuteScriptRequest(query_str="x = aa", cluster_id=VZ_A1),
             metadata=[("pixie-api-key", api.key_a)],
         )
         with pytest.raises(grpc.aio.AioRpcError) as info:
             async for response in call:
                 received.append(response)
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert received[0].status.error_details[0].compiler_error.column == 2
+    assert received[0].status.error_details[0].compiler_error.column == 5
 
 
 async def test_client_going_away_cancels_the_query_on_the_vizier(api: ApiHarness) -> None:
