@@ -2,6 +2,8 @@
 # workspace venv (.venv) is created and synced on first use.
 UV ?= uv
 PYTEST ?= $(UV) run --all-packages pytest
+# Every package of ours except tests and generated protobuf code is type-checked strictly.
+STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
 .PHONY: help setup setup-bpf demo test test-fast lint proto proto-check clean
 
@@ -9,7 +11,7 @@ help:
 	@echo "make demo       start the embedded stack on this host and show what it does"
 	@echo "make test       lint + type-check + the whole test suite (root/bpf tests need root)"
 	@echo "make test-fast  the quick suite: no root, bpf, slow or e2e tests"
-	@echo "make lint       ruff + mypy (strict on libs/)"
+	@echo "make lint       ruff + mypy --strict on every package"
 	@echo "make proto      regenerate the protobuf code from proto/**/*.proto"
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
 
@@ -25,11 +27,11 @@ demo: setup
 lint: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy --strict libs/*/pyxie_* tools/devstack/pyxie_devstack
+	$(UV) run mypy --strict $(STRICT_PACKAGES)
 	$(UV) run mypy testing/pyxie_testing
 
 test: lint
-	$(PYTEST) -m "not e2e or e2e"
+	$(PYTEST)
 
 test-fast: setup
 	$(PYTEST) -m "not root and not bpf and not slow and not e2e" -x -q
