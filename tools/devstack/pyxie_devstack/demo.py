@@ -1,10 +1,15 @@
-"""``python -m pyxie_devstack demo``: start the infrastructure, prove each piece works, stop."""
+"""``python -m pyxie_devstack demo``: the standalone vizier with the demo shop, queried with px.
+
+``demo --infra-only`` keeps the first demo: start NATS/etcd/PostgreSQL, prove each works, stop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,8 +20,13 @@ from pyxie_devstack.nats_server import NatsEndpoint
 from pyxie_devstack.postgres_server import PostgresEndpoint
 from pyxie_devstack.settings import DevstackSettings
 from pyxie_devstack.stack import InfraStack
+from pyxie_devstack.vizier import VizierStack
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "run_vizier_demo"]
+
+# Between polls for the first traced requests: one px run costs a second of CPU or so.
+_DATA_POLL_S = 3.0
+_PX_TIMEOUT_S = 60.0
 
 _STILL_TO_COME = (
     "query engine (Carnot over Arrow batches)",
@@ -99,3 +109,64 @@ def run_demo(settings: DevstackSettings, say: Callable[[str], None] = print) -> 
         return 1 if failed else 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _px(*args: str, timeout_s: float = _PX_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pyxie_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def _wait_for_rows(wait_s: float, say: Callable[[str], None]) -> bool:
+    deadline = time.monotonic() + wait_s
+    last_error = ""
+    while time.monotonic() < deadline:
+        try:
+            result = _px("run", "px/http_data", "-o", "json", "--", "--max_num_records", "5")
+        except subprocess.TimeoutExpired:
+            last_error = "px run timed out"
+            continue
+        if result.returncode == 0 and result.stdout.strip():
+            return True
+        last_error = result.stderr.strip() or "no rows yet"
+        time.sleep(_DATA_POLL_S)
+    say(f"  no HTTP rows after {wait_s:.0f}s (last answer: {last_error})")
+    return False
+
+
+def run_vizier_demo(
+    settings: DevstackSettings, *, wait_s: float = 180.0, say: Callable[[str], None] = print
+) -> int:
+    """Start (or reuse) the standalone vizier with the demo shop and show its traffic."""
+    say("Pyxie demo: a standalone vizier on this host (no Docker, no Kubernetes)")
+    stack = VizierStack(settings, say=lambda line: say(f"  {line}"))
+    started = time.monotonic()
+    endpoints = stack.up()
+    say(f"  up in {time.monotonic() - started:.1f}s; logs in {stack.log_dir}")
+    say("Waiting for the first traced HTTP requests of the demo shop...")
+    if not _wait_for_rows(wait_s, say):
+        say(
+            "  The socket tracer needs root and bcc (`make setup-bpf`); without them only the "
+            f"/proc tables fill. PEM logs: {stack.log_dir}/pem.log. The stack keeps running; "
+            "`make demo-stop` stops it."
+        )
+        return 1
+    for script, extra in (
+        ("px/http_data", ["--", "--max_num_records", "15"]),
+        ("px/service_stats", []),
+    ):
+        say(f"\n$ uv run px run {script} {' '.join(extra)}".rstrip())
+        result = _px("run", script, *extra)
+        say(result.stdout.rstrip() or result.stderr.rstrip())
+    say("")
+    say(f"The vizier keeps running (broker {endpoints.broker}). Try:")
+    say("  uv run px scripts list")
+    say("  uv run px run px/http_request_stats")
+    say("  uv run px run px/http_data -o json -- --destination_filter orders")
+    say("  uv run python -m pyxie_devstack vizier status")
+    say("Stop everything with `make demo-stop`.")
+    return 0

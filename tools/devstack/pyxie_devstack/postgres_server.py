@@ -16,6 +16,7 @@ import shutil
 import signal
 import stat
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from pyxie_devstack._errors import StartError
 from pyxie_devstack._process import ManagedProcess, UserNamespace, make_preexec
 from pyxie_devstack.component import Component, Endpoint
 
-__all__ = ["PostgresEndpoint", "PostgresServer"]
+__all__ = ["PostgresEndpoint", "PostgresServer", "create_database"]
 
 _SUPERUSER = "postgres"
 _INITDB_TIMEOUT_S = 180  # initdb writes and (when durable) fsyncs a whole template cluster
@@ -88,6 +89,7 @@ class PostgresServer(Component[PostgresEndpoint]):
         durable: bool = True,
         run_as_user: str = "nobody",
         host: str = "127.0.0.1",
+        allowed_networks: Sequence[str] = (),
         start_timeout_s: float = 60.0,
         stop_timeout_s: float = 15.0,
     ) -> None:
@@ -96,6 +98,9 @@ class PostgresServer(Component[PostgresEndpoint]):
         )
         self.durable = durable
         self.run_as_user = run_as_user
+        # Client networks (CIDR) besides loopback that may log in with a password, e.g. the
+        # simulated nodes' subnet of the standalone vizier.
+        self.allowed_networks = tuple(allowed_networks)
         self._run_as: _RunAs | None = None
 
     @property
@@ -147,6 +152,7 @@ class PostgresServer(Component[PostgresEndpoint]):
             for path in [self.dir, *self.dir.rglob("*")]:
                 os.lchown(path, run_as.uid, run_as.gid)
         if (self.data_dir / "PG_VERSION").exists():
+            self._allow_networks()
             return
         if self.data_dir.exists():
             # initdb stopped half-way in an earlier run: nothing usable is in there.
@@ -182,6 +188,20 @@ class PostgresServer(Component[PostgresEndpoint]):
             raise StartError(
                 f"initdb failed (exit {result.returncode}); log {self.log_path}:\n{tail}"
             )
+        self._allow_networks()
+
+    def _allow_networks(self) -> None:
+        """Append a pg_hba.conf line per allowed network (once; read at server start)."""
+        hba = self.data_dir / "pg_hba.conf"
+        text = hba.read_text()
+        missing = [
+            f"host all all {net} scram-sha-256  # pyxie_devstack\n"
+            for net in self.allowed_networks
+            if f"host all all {net} " not in text
+        ]
+        if missing:
+            with open(hba, "a") as handle:
+                handle.writelines(missing)
 
     def command(self, ports: dict[str, int]) -> list[str]:
         argv = [
@@ -247,12 +267,16 @@ class PostgresServer(Component[PostgresEndpoint]):
 
     def create_database(self, dbname: str) -> str:
         """Create ``dbname`` (if missing) and return its DSN."""
-        import psycopg
-        from psycopg import sql
+        return create_database(self.endpoint, dbname)
 
-        endpoint = self.endpoint
-        with psycopg.connect(endpoint.dsn, autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
-            if exists.fetchone() is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        return endpoint.dsn_for(dbname)
+
+def create_database(endpoint: PostgresEndpoint, dbname: str) -> str:
+    """Create ``dbname`` on the server at ``endpoint`` (if missing) and return its DSN."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(endpoint.dsn, autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+        if exists.fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    return endpoint.dsn_for(dbname)

@@ -48,12 +48,23 @@ def format_duration_ns(ns: float) -> str:
     return f"{ns:.0f}ns"
 
 
+def _script_reference_label(value: Any) -> Any:
+    """A script reference is JSON {label, script, args}; people want the label."""
+    try:
+        decoded = json.loads(value)
+    except (TypeError, ValueError):
+        return value
+    return decoded.get("label", value) if isinstance(decoded, dict) else value
+
+
 def _converter(column: Column, arrow_type: pa.DataType, human: bool) -> Callable[[Any], Any]:
     semantic = column.semantic_type
     if pa.types.is_timestamp(arrow_type):
         return lambda value: _time_text(int(value))
     if pa.types.is_fixed_size_binary(arrow_type) or pa.types.is_binary(arrow_type):
         return lambda value: _uint128_text(bytes(value), semantic)
+    if human and semantic == SemanticType.ST_SCRIPT_REFERENCE:
+        return _script_reference_label
     if human and semantic == SemanticType.ST_DURATION_NS and pa.types.is_integer(arrow_type):
         return format_duration_ns
     if human and pa.types.is_floating(arrow_type):

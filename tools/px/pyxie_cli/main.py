@@ -12,19 +12,31 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TextIO
 
+import pyarrow as pa
 from pyxie_client import ClientError, PxLError, ScriptError, ScriptResult, VizierClient
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_pxl.scripts import list_scripts, load_script
+from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
 
 from ._output import OutputFormat, write_result
 from ._script import CliUsageError, parse_script_args, resolve_script
 from ._spinner import spinner
 from ._target import Target, TargetError, resolve_target
 
-__all__ = ["EXIT_SCRIPT_ERROR", "EXIT_UNAVAILABLE", "EXIT_USAGE", "Executor", "main"]
+__all__ = [
+    "EXIT_SCRIPT_ERROR",
+    "EXIT_UNAVAILABLE",
+    "EXIT_USAGE",
+    "Executor",
+    "NotedResult",
+    "execute_on_vizier",
+    "main",
+]
 
 EXIT_SCRIPT_ERROR = 1
 EXIT_USAGE = 2
@@ -37,7 +49,15 @@ FuncList = list[vpb.ExecuteScriptRequest.FuncToExecute]
 Executor = Callable[[Target, str, FuncList], Awaitable[ScriptResult]]
 
 
+@dataclass
+class NotedResult(ScriptResult):
+    """A result plus the notes an OK status carried (e.g. tables cut at the row limit)."""
+
+    notes: list[str] = field(default_factory=list)
+
+
 async def execute_on_vizier(target: Target, pxl: str, exec_funcs: FuncList) -> ScriptResult:
+    """Run ``pxl`` and collect its tables (as ``VizierClient.execute``), keeping status notes."""
     client = VizierClient(
         target.address,
         token=target.token,
@@ -46,7 +66,34 @@ async def execute_on_vizier(target: Target, pxl: str, exec_funcs: FuncList) -> S
         cluster_id=target.cluster_id,
         encrypt=target.encrypt,
     )
-    return await client.execute(pxl, exec_funcs=exec_funcs)
+    started = time.perf_counter()
+    result = NotedResult()
+    names: dict[str, str] = {}
+    batches: dict[str, list[pa.RecordBatch]] = {}
+    ended: set[str] = set()
+    async for response in client.stream(pxl, exec_funcs=exec_funcs):
+        result.query_id = response.query_id or result.query_id
+        if response.status.message and response.status.code == 0:
+            result.notes.append(response.status.message)
+        if response.HasField("meta_data"):
+            meta = response.meta_data
+            names[meta.id] = meta.name
+            result.relations[meta.name] = relation_from_vizier(meta.relation)
+            batches[meta.name] = []
+        elif response.HasField("data") and response.data.HasField("batch"):
+            batch = response.data.batch
+            name = names.get(batch.table_id)
+            if name is None:
+                raise ClientError(f"data for unknown table id {batch.table_id}")
+            batches[name].append(row_batch_from_vizier(batch, result.relations[name]))
+            if batch.eos:
+                ended.add(name)
+    for name, relation in result.relations.items():
+        result.tables[name] = pa.Table.from_batches(batches[name], schema=relation.arrow_schema())
+        if name not in ended:
+            result.incomplete.append(name)
+    result.wall_time_s = time.perf_counter() - started
+    return result
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,6 +207,9 @@ def _run(
     write_result(result, out, fmt)
     for name in result.incomplete:
         err.write(f"warning: table {name} ended without end-of-stream; rows may be missing\n")
+    if isinstance(result, NotedResult):
+        for note in result.notes:
+            err.write(f"note: {note}\n")
     return 0
 
 

@@ -1,0 +1,113 @@
+"""honcho-supervised process groups: pid records, per-process logs, stopping, secrets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyxie_devstack._process import pid_alive
+from pyxie_devstack.supervise import (
+    GroupSpec,
+    ProcessSpec,
+    group_running,
+    process_pid,
+    start_group,
+    stop_group,
+)
+
+_SLEEPER = (
+    sys.executable,
+    "-c",
+    "import os, sys, time; print('hello from', os.environ['WHO'], flush=True); time.sleep(300)",
+)
+
+
+def _wait_until(condition, timeout_s: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def group(tmp_path: Path) -> Iterator[GroupSpec]:
+    spec = GroupSpec(
+        "pair",
+        (
+            ProcessSpec("one", _SLEEPER, {"WHO": "one", "PL_SECRET": "s3cret-value"}),
+            ProcessSpec("two", _SLEEPER, {"WHO": "two"}),
+        ),
+        tmp_path / "run",
+        tmp_path / "logs",
+    )
+    yield spec
+    stop_group(spec)
+
+
+def test_group_runs_each_process_with_its_own_env_and_log(group: GroupSpec) -> None:
+    start_group(group)
+    assert group_running(group)
+    pids = {p.name: process_pid(group, p.name) for p in group.processes}
+    assert all(pids.values()) and len(set(pids.values())) == 2
+    for name in ("one", "two"):
+        log = group.log_dir / f"{name}.log"
+        assert _wait_until(lambda log=log: log.is_file() and "hello from" in log.read_text())
+        assert f"hello from {name}" in log.read_text()
+    # The recorded pid is the program itself (the shell exec'd into it).
+    one = pids["one"]
+    assert one is not None
+    assert Path(f"/proc/{one}/cmdline").read_bytes().split(b"\0")[0] == sys.executable.encode()
+
+
+def test_secrets_stay_out_of_command_lines_and_readable_files(group: GroupSpec) -> None:
+    start_group(group)
+    assert group.spec_path.stat().st_mode & 0o777 == 0o600
+    assert "s3cret-value" not in group.procfile_path.read_text()
+    pid = process_pid(group, "one")
+    assert pid is not None
+    assert b"s3cret-value" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert b"PL_SECRET=s3cret-value" in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+def test_starting_a_running_group_again_changes_nothing(group: GroupSpec) -> None:
+    first = start_group(group)
+    pid = process_pid(group, "one")
+    assert start_group(group) == first
+    assert process_pid(group, "one") == pid
+
+
+def test_when_one_process_dies_honcho_stops_the_group(group: GroupSpec) -> None:
+    start_group(group)
+    one, two = process_pid(group, "one"), process_pid(group, "two")
+    assert one is not None and two is not None
+    os.kill(one, signal.SIGKILL)
+    assert _wait_until(lambda: not group_running(group))
+    assert not pid_alive(two)
+    assert "one stopped" in (group.log_dir / "pair.supervisor.log").read_text()
+
+
+def test_stop_group_stops_everything_and_forgets_the_pids(group: GroupSpec) -> None:
+    start_group(group)
+    pids = [process_pid(group, p.name) for p in group.processes]
+    assert stop_group(group)
+    assert not group_running(group)
+    assert [pid for pid in pids if pid is not None and pid_alive(pid)] == []
+    assert not stop_group(group)  # nothing left to stop
+
+
+def test_processes_of_a_killed_supervisor_are_still_stopped(group: GroupSpec) -> None:
+    supervisor = start_group(group)
+    pids = [process_pid(group, p.name) for p in group.processes]
+    os.kill(supervisor, signal.SIGKILL)
+    assert _wait_until(lambda: not pid_alive(supervisor))
+    # honcho's children run in sessions of their own and survive their supervisor.
+    assert all(pid is not None and pid_alive(pid) for pid in pids)
+    assert stop_group(group)
+    assert [pid for pid in pids if pid is not None and pid_alive(pid)] == []
