@@ -205,3 +205,49 @@ async def test_mtls_connector_without_a_client_certificate_cannot_register(
         await eventually(
             lambda: _status_is(stack, connector.identity.vizier_id, cvmsgs.VZ_ST_HEALTHY)
         )
+
+
+async def test_a_cancel_request_ends_a_running_passthrough_with_cancelled(
+    stack_factory: Any,
+) -> None:
+    async with stack_factory() as stack:
+        connector = await stack.start_connector(stack.settings(deploy_key=await stack.deploy_key()))
+        assert connector.identity is not None
+        vizier_id = connector.identity.vizier_id
+        shard = uuid.UUID(vizier_id).hex[-2:]
+        replies: asyncio.Queue[cvmsgs.V2CAPIStreamResponse] = asyncio.Queue()
+
+        async def collect(raw: Any) -> None:
+            response = cvmsgs.V2CAPIStreamResponse()
+            cvmsgs.V2CMessage.FromString(raw.data).msg.Unpack(response)
+            await replies.put(response)
+
+        await stack.cloud_bus.client.subscribe(f"v2c.{shard}.{vizier_id}.reply-hc1", cb=collect)
+        await stack.cloud_bus.flush()
+        token = sign_token(
+            cluster_claims(cluster_id=vizier_id, audience=VIZIER_AUDIENCE),
+            connector.identity.signing_key,
+        )
+
+        async def send(request: cvmsgs.C2VAPIStreamRequest) -> None:
+            await stack.cloud_bus.client.publish(
+                f"c2v.{vizier_id}.VizierPassthroughRequest",
+                cvmsgs.C2VMessage(vizier_id=vizier_id, msg=_pack(request)).SerializeToString(),
+            )
+
+        await send(
+            cvmsgs.C2VAPIStreamRequest(
+                request_id="hc1", token=token, hc_req=vpb.HealthCheckRequest()
+            )
+        )
+        # The health stream never ends by itself.
+        first = await asyncio.wait_for(replies.get(), 20)
+        assert first.WhichOneof("msg") == "hc_resp"
+        await send(
+            cvmsgs.C2VAPIStreamRequest(request_id="hc1", cancel_req=cvmsgs.C2VAPIStreamCancel())
+        )
+        while True:
+            reply = await asyncio.wait_for(replies.get(), 20)
+            if reply.WhichOneof("msg") == "status":
+                break
+        assert reply.status.code == grpc.StatusCode.CANCELLED.value[0]
