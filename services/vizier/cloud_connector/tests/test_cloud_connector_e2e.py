@@ -151,7 +151,6 @@ async def test_passthrough_requests_run_against_the_broker_with_the_cloud_token(
         assert isinstance(claims, ClusterClaims)
 
 
-@pytest.mark.slow
 async def test_after_a_vzconn_restart_the_connector_reconnects_and_is_healthy_again(
     stack_factory: Any, nats_server: Any, fresh_database: str
 ) -> None:
