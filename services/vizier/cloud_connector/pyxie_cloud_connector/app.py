@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import grpc
 from pyxie_jwt import SigningKey, TokenVerifier
@@ -24,6 +25,13 @@ from pyxie_cloud_connector.state import VizierIdentity, load_identity, save_iden
 __all__ = ["CloudConnector", "MissingDeployKeyError"]
 
 _log = get_logger("pyxie.cloud_connector")
+
+
+def _holds_key(path: Path, identity: VizierIdentity) -> bool:
+    try:
+        return path.read_text().strip() == identity.signing_key.reveal_text()
+    except OSError:
+        return False
 
 
 class MissingDeployKeyError(Exception):
@@ -75,7 +83,9 @@ class CloudConnector:
             identity = await self._register()
         self.identity = identity
         settings = self._settings
-        if settings.jwt_key_file is not None and not settings.jwt_key_file.exists():
+        if settings.jwt_key_file is not None and not _holds_key(settings.jwt_key_file, identity):
+            # The state file is authoritative: the other services must sign with the key the
+            # cloud knows, or passthrough tokens would not verify.
             save_identity(settings.state_file, identity, key_file=settings.jwt_key_file)
         self.health = HealthChecker(
             self._broker,

@@ -48,7 +48,9 @@ async def test_registers_once_persists_its_identity_and_becomes_healthy(
         verify_token(stack.broker.tokens[0], identity.signing_key, audience=VIZIER_AUDIENCE)
         await connector.stop()
 
-        # A restart without a deploy key reuses the saved identity and registers nothing new.
+        # A restart without a deploy key reuses the saved identity and registers nothing new;
+        # a key file that drifted is rewritten from the state.
+        settings.jwt_key_file.write_text("stale-key-" + "0" * 40)
         again = await stack.start_connector(stack.settings())
         assert again.identity is not None and again.identity.vizier_id == identity.vizier_id
         assert load_identity(settings.state_file) == again.identity
@@ -56,6 +58,7 @@ async def test_registers_once_persists_its_identity_and_becomes_healthy(
             uses = conn.execute("SELECT count(*) FROM deploy_key_audit").fetchone()
         assert uses == (1,)
         assert again.bridge is not None and again.bridge.cloud_name == "edge"
+        assert settings.jwt_key_file.read_text() == identity.signing_key.reveal_text()
 
 
 async def test_an_unhealthy_broker_is_reported_as_unhealthy(stack_factory: Any) -> None:
