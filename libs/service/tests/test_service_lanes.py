@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pyxie_vzconn.controllers import LanesClosed, PriorityLanes
+from pyxie_service.lanes import LanesClosed, PriorityLanes
 
 
 async def test_priority_items_overtake_any_bulk_backlog() -> None:

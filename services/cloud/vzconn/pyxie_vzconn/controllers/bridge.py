@@ -33,8 +33,8 @@ from pyxie_service import (
     get_logger,
     public,
 )
+from pyxie_service.lanes import LanesClosed, PriorityLanes
 
-from pyxie_vzconn.controllers.lanes import LanesClosed, PriorityLanes
 from pyxie_vzconn.controllers.subjects import (
     PASSTHROUGH_REQUEST_TOPIC,
     REPLY_TOPIC_PREFIX,

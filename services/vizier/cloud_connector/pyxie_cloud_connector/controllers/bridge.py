@@ -27,9 +27,9 @@ from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2 as pb
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2_grpc as pb_grpc
 from pyxie_service import NatsBus, get_logger
+from pyxie_service.lanes import LanesClosed, PriorityLanes
 
 from pyxie_cloud_connector.controllers.health import HealthReport
-from pyxie_cloud_connector.controllers.lanes import LanesClosed, PriorityLanes
 from pyxie_cloud_connector.state import VizierIdentity
 
 __all__ = [
