@@ -5,10 +5,12 @@ PYTEST ?= $(UV) run --all-packages pytest
 # Every package of ours except tests and generated protobuf code is type-checked strictly.
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
-.PHONY: help setup setup-bpf demo test test-fast lint proto proto-check clean
+.PHONY: help setup setup-bpf demo demo-stop e2e test test-fast lint proto proto-check clean
 
 help:
-	@echo "make demo       start the embedded stack on this host and show what it does"
+	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
+	@echo "make demo-stop  stop everything make demo started"
+	@echo "make e2e        whole-stack tests (root + bcc: netns nodes, real eBPF)"
 	@echo "make test       lint + type-check + the whole test suite (root/bpf tests need root)"
 	@echo "make test-fast  the quick suite: no root, bpf, slow or e2e tests"
 	@echo "make lint       ruff + mypy --strict on every package"
@@ -21,8 +23,18 @@ setup:
 setup-bpf:
 	bash tools/setup_bpf.sh
 
+# As root, install bcc/kernel headers first when the venv cannot import bcc (eBPF tracing);
+# without root the demo still runs (one node, /proc tables only) and says so.
 demo: setup
+	@if [ "$$(id -u)" -eq 0 ] && ! $(UV) run --all-packages python -c 'import bcc' >/dev/null 2>&1; then \
+		bash tools/setup_bpf.sh; fi
 	$(UV) run --all-packages python -m pyxie_devstack demo
+
+demo-stop: setup
+	$(UV) run --all-packages python -m pyxie_devstack vizier down
+
+e2e: setup
+	$(PYTEST) -m e2e testing/e2e -v
 
 lint: setup
 	$(UV) run ruff check .
