@@ -1,0 +1,43 @@
+"""testing/compat/pxapi/run as a test: unmodified pxapi 0.9.0 through the cloud to a real
+vizier tracing the demo shop's HTTP traffic (eBPF, hence root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.root, pytest.mark.bpf]
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def test_pxapi_passes_every_check_through_the_cloud() -> None:
+    state = Path(tempfile.mkdtemp(prefix="pyxie-e2e-pxapi-"))
+    os.chmod(state, 0o711)
+    try:
+        run = subprocess.run(
+            [
+                sys.executable,
+                str(_REPO / "testing" / "compat" / "pxapi" / "run"),
+                "--state-dir",
+                str(state),
+            ],
+            cwd=_REPO,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    lines = run.stdout.strip().splitlines()
+    assert lines, run.stderr[-4000:]
+    total = lines[-1].split()[2].split("/")[1]
+    assert lines[-1] == f"pxapi checks: {total}/{total} passed", run.stdout + run.stderr[-4000:]
+    assert run.returncode == 0
