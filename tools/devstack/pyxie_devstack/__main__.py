@@ -171,6 +171,12 @@ def _vizier(settings: DevstackSettings, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # `cloud …` belongs to the cloud devstack (pyxie_devstack.cloud), which parses its own args.
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["cloud"]:
+        from pyxie_devstack.cloud import main as cloud_main
+
+        return cloud_main(raw[1:])
     parser = argparse.ArgumentParser(prog="python -m pyxie_devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run NATS, etcd and PostgreSQL in the foreground")
@@ -183,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "--infra-only", action="store_true", help="only start NATS/etcd/PostgreSQL, check, stop"
     )
     demo.add_argument("--wait", type=float, default=180.0, help="seconds to wait for data")
+    sub.add_parser("cloud", help="the cloud control plane: cloud up|down|status|keys|connect")
     vizier = sub.add_parser("vizier", help="the standalone vizier (detached, supervised)")
     vizier.add_argument("vizier_command", choices=["up", "down", "status"])
     vizier.add_argument("--nodes", type=int, default=0, help="simulated nodes (default 2)")

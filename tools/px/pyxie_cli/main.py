@@ -23,6 +23,7 @@ from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_pxl.scripts import list_scripts, load_script
 from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
 
+from . import cloud as cloud_commands
 from ._output import OutputFormat, write_result
 from ._script import CliUsageError, parse_script_args, resolve_script
 from ._spinner import spinner
@@ -137,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     scripts = sub.add_parser("scripts", help="the bundled scripts")
     scripts_sub = scripts.add_subparsers(dest="scripts_command", required=True)
     scripts_sub.add_parser("list", help="list bundled scripts with their descriptions")
+    # Cloud commands (auth login, api-key, deploy-key, get viziers, deploy): pyxie_cli.cloud.
+    cloud_commands.register(sub)
     return parser
 
 
@@ -234,6 +237,8 @@ def main(
     try:
         if args.command == "scripts":
             return _scripts_list(out)
+        if args.command in cloud_commands.COMMANDS:  # pyxie_cli.cloud
+            return cloud_commands.run(args, out, err)
         if script_argv and args.command != "run":
             raise CliUsageError("only `px run` takes script arguments after --")
         return _run(args, script_argv, out, err, execute)
