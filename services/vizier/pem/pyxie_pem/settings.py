@@ -40,6 +40,9 @@ class PemSettings(AgentSettings):
     table_store_proc_exit_events_limit_bytes: int = Field(
         default=DEFAULT_PROC_EXIT_EVENTS_LIMIT_BYTES, ge=0
     )
+    # Benchmarks only (testing/bench/e2e_query.py): fill http_events with this many synthetic
+    # rows at start, spread over the last 10 minutes (PL_PEM_SYNTHETIC_ROWS). 0 = off.
+    pem_synthetic_rows: int = Field(default=0, ge=0)
     # Pixie compacts hot batches into cold ones every minute.
     table_compaction_interval_s: float = Field(default=60.0, gt=0)
 

@@ -40,7 +40,7 @@ from pyxie_stirling import (
 )
 from pyxie_table_store import TableStore
 from pyxie_types import TableSchema
-from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
+from pyxie_types.tables import HTTP_EVENTS, PROBE_STATUS, STIRLING_ERROR
 
 from ..settings import PemSettings
 from .processes import ProcessWatcher
@@ -165,7 +165,14 @@ class Pem:
         metrics_registry: CollectorRegistry | None = None,
     ) -> Pem:
         sources = sources_from_settings(settings)
-        store = TableStore.from_schemas(collector_schemas(sources), settings.store_budget())
+        schemas = collector_schemas(sources)
+        if settings.pem_synthetic_rows and HTTP_EVENTS.name not in {t.name for t in schemas}:
+            schemas.append(HTTP_EVENTS)
+        store = TableStore.from_schemas(schemas, settings.store_budget())
+        if settings.pem_synthetic_rows:
+            from .synthetic import fill_synthetic_http_events
+
+            fill_synthetic_http_events(store, settings.pem_synthetic_rows)
         host_ip = settings.resolved_host_ip()
         config = AgentConfig(
             hostname=settings.resolved_hostname(),
