@@ -59,8 +59,10 @@ def synthetic_http_events(
     for tile in range(tiles):
         part = template.slice(0, min(remaining, template.num_rows))
         offsets = pc.subtract(part.column("time_").cast(pa.int64()), first)
-        scaled = pc.divide(pc.multiply(offsets, slice_ns), span)
-        retimed = pc.add(scaled, start + tile * slice_ns).cast(pa.timestamp("ns"))
+        # In float: offset * slice_ns overflows int64 (1e11 * 1e10).
+        scaled = pc.multiply(offsets.cast(pa.float64()), slice_ns / span)
+        retimed = pc.add(pc.floor(scaled).cast(pa.int64()), start + tile * slice_ns)
+        retimed = retimed.cast(pa.timestamp("ns"))
         part = part.set_column(
             part.schema.get_field_index("time_"), part.schema.field("time_"), retimed
         )
