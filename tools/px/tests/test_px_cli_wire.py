@@ -62,6 +62,10 @@ class _FakeBroker(vpb_grpc.VizierServiceServicer):
             )
         else:
             yield vpb.ExecuteScriptResponse(query_id="q", data=vpb.QueryData(batch=data))
+        if "max_output_rows_per_table" in request.query_str:
+            # As the broker does: the final message's OK status carries the truncation note.
+            note = "result table(s) 'Table' reached max_output_rows_per_table=1"
+            yield vpb.ExecuteScriptResponse(query_id="q", status=vpb.Status(code=0, message=note))
 
 
 @pytest.fixture
@@ -138,3 +142,14 @@ def test_signing_key_is_created_private_and_kept(tmp_path: Path) -> None:
     first = ensure_signing_key(tmp_path)
     assert signing_key_path(tmp_path).stat().st_mode & 0o777 == 0o600
     assert ensure_signing_key(tmp_path) == first and len(first) == 64
+
+
+def test_a_truncation_note_on_an_ok_status_is_reported_on_stderr(
+    broker: _FakeBroker, tmp_path: Path
+) -> None:
+    script = tmp_path / "cut.pxl"
+    script.write_text("#px:set max_output_rows_per_table=1\nimport px\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["run", "-f", str(script), "-o", "json"], stdout=out, stderr=err) == 0
+    assert len(out.getvalue().splitlines()) == 1
+    assert err.getvalue() == ("note: result table(s) 'Table' reached max_output_rows_per_table=1\n")
