@@ -62,6 +62,7 @@ from pyxie_devstack.vizier_state import (
 __all__ = ["GroupStatus", "VizierOptions", "VizierStack"]
 
 _READY_POLL_S = 0.25
+_TRACER_POLL_S = 2.0
 # Pixie's default ports; a busy one is replaced by a free one (recorded in endpoints.json).
 BROKER_PORT, METADATA_PORT, KELVIN_PORT = 50300, 50400, 59300
 FRONTEND_PORT, ORDERS_PORT = 8080, 8081
@@ -138,6 +139,7 @@ class VizierStack:
         self.run_dir = self.dir / "run"
         self.log_dir = self.dir / "logs"
         self._say = say
+        self._probe_loop: asyncio.AbstractEventLoop | None = None
         saved = self._load_options()
         self.options = options if options is not None else (saved or VizierOptions())
         self.network = NodeNetwork(
@@ -370,7 +372,13 @@ class VizierStack:
 
     # -- readiness ---------------------------------------------------------------------------
 
-    def _wait(self, what: str, ready: Callable[[], bool], groups: list[GroupSpec]) -> None:
+    def _wait(
+        self,
+        what: str,
+        ready: Callable[[], bool],
+        groups: list[GroupSpec],
+        poll_s: float = _READY_POLL_S,
+    ) -> None:
         deadline = time.monotonic() + self.options.ready_timeout_s
         while True:
             if ready():
@@ -379,13 +387,17 @@ class VizierStack:
                 dead = check_processes(group)
                 if dead:
                     logs = ", ".join(str(self.log_dir / f"{name}.log") for name in dead)
-                    raise StartError(f"{what}: {', '.join(dead)} exited; see {logs}")
+                    raise StartError(
+                        f"{what}: {', '.join(dead)} exited; see {logs}. What else runs keeps "
+                        "running: `vizier up` again restarts the missing groups, `vizier down` "
+                        "stops everything"
+                    )
             if time.monotonic() >= deadline:
                 raise StartError(
                     f"{what}: not ready after {self.options.ready_timeout_s:.0f}s; "
                     f"logs under {self.log_dir}"
                 )
-            time.sleep(_READY_POLL_S)
+            time.sleep(poll_s)
 
     def _nats_ready(self) -> str | None:
         component = NatsServer(self._component_dir())
@@ -432,8 +444,12 @@ class VizierStack:
 
         token = sign_token(service_claims(service_id="devstack", audience=VIZIER_AUDIENCE), key)
         client = VizierClient(endpoints.broker, token=token)
+        # One loop for every probe: grpc.aio keeps per-loop state, and a fresh asyncio.run()
+        # per poll leaves callbacks behind on closed loops.
+        if self._probe_loop is None:
+            self._probe_loop = asyncio.new_event_loop()
         try:
-            result = asyncio.run(client.execute(_TRACERS_READY_PXL))
+            result = self._probe_loop.run_until_complete(client.execute(_TRACERS_READY_PXL))
         except ClientError:
             return False
         table = result.tables.get("tracers")
@@ -443,6 +459,12 @@ class VizierStack:
 
     def up(self) -> VizierEndpoints:
         """Start whatever is not running and wait until the stack answers queries."""
+        try:
+            return self._up()
+        finally:
+            self.close()
+
+    def _up(self) -> VizierEndpoints:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._options_path.write_text(self.options.to_json())
         key_text = ensure_signing_key(self.settings.state_dir)
@@ -486,7 +508,13 @@ class VizierStack:
         self._wait("agents registered", lambda: self.agents_ready(endpoints, key), [vizier, *pems])
         self._say(f"vizier ready: broker {endpoints.broker}, metadata {endpoints.metadata}")
         if self.options.ebpf:
-            self._wait("socket tracers attached", lambda: self.tracers_ready(endpoints, key), pems)
+            # A PxL query per poll: every 2 s is plenty while bcc compiles (tens of seconds).
+            self._wait(
+                "socket tracers attached",
+                lambda: self.tracers_ready(endpoints, key),
+                [vizier, *pems],
+                poll_s=_TRACER_POLL_S,
+            )
 
         if self.options.demo_app:
             dsn: list[str] = []
@@ -523,6 +551,12 @@ class VizierStack:
             if group.name == name:
                 return stop_group(group)
         raise DevstackError(f"no group {name!r}; groups: {[g.name for g in self.all_groups()]}")
+
+    def close(self) -> None:
+        """Release the probe event loop (the stack's processes keep running)."""
+        if self._probe_loop is not None:
+            self._probe_loop.close()
+            self._probe_loop = None
 
     def down(self) -> list[str]:
         """Stop every group (demo first, infra last) and remove the namespaces; say what."""

@@ -410,6 +410,7 @@ class CloudStack:
             stack = VizierStack(self.settings)
             stack.down()
             stack.up()
+            # The restarted vizier may listen elsewhere: point the connector at it afresh.
             stop_group(group)
-            start_group(group)
+            start_group(self.connector_group(endpoints, deploy_key, cluster_name))
         return str(identity["vizier_id"])
