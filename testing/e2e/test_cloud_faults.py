@@ -31,7 +31,13 @@ def stack() -> Iterator[CloudStack]:
     os.chmod(state, 0o711)
     previous = os.environ.get("PL_STATE_DIR")
     os.environ["PL_STATE_DIR"] = str(state)
-    cloud = CloudStack(load_settings(), say=lambda _line: None)
+    # A vizier that cannot be reached fails a query after 5 s here instead of 30 s, so the
+    # recovery probe below can retry often.
+    cloud = CloudStack(
+        load_settings(),
+        say=lambda _line: None,
+        extra_env={"api": {"PL_PASSTHROUGH_FIRST_REPLY_SECONDS": "5"}},
+    )
     try:
         cloud.up()
         yield cloud
@@ -91,7 +97,6 @@ def test_services_recover_from_a_database_restart_without_restarting(stack: Clou
     assert {p.name: process_pid(services, p.name) for p in services.processes} == pids_before
 
 
-@pytest.mark.root
 def test_vzconn_restart_fails_the_query_cleanly_and_the_vizier_returns(stack: CloudStack) -> None:
     """Needs the standalone vizier (the devstack's), connected to this cloud."""
     from pyxie_client import ScriptError, VizierClient
@@ -99,7 +104,9 @@ def test_vzconn_restart_fails_the_query_cleanly_and_the_vizier_returns(stack: Cl
     from pyxie_devstack.vizier import VizierOptions, VizierStack
 
     state = stack.settings.state_dir
-    vizier = VizierStack(stack.settings, VizierOptions(nodes=1, use_netns=False, demo_app=False))
+    vizier = VizierStack(
+        stack.settings, VizierOptions(nodes=1, use_netns=False, demo_app=False, ebpf=False)
+    )
     vizier.up()
     try:
         demo = read_bootstrap(state)
@@ -125,9 +132,17 @@ def test_vzconn_restart_fails_the_query_cleanly_and_the_vizier_returns(stack: Cl
         outcome = asyncio.run(query_during_restart())
         # Either it finished before the bridge went, or it failed with a clean gRPC status.
         assert outcome is None or isinstance(outcome, ScriptError)
-        _eventually("the vizier HEALTHY again after vzconn restarted", healthy)
-        result = asyncio.run(client.execute("import px\npx.display(px.GetAgentStatus())\n"))
-        assert result.tables
+
+        # The status stays HEALTHY through a short outage (vzmgr waits 120 s for heartbeats):
+        # recovered means HEALTHY and answering queries through the new bridge.
+        def answers() -> bool:
+            try:
+                result = asyncio.run(client.execute("import px\npx.display(px.GetAgentStatus())\n"))
+            except ScriptError:
+                return False
+            return bool(result.tables)
+
+        _eventually("HEALTHY and answering after vzconn restarted", lambda: healthy() and answers())
     finally:
         vizier.down()
 
