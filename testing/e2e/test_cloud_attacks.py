@@ -79,7 +79,8 @@ def cloud() -> Iterator[Cloud]:
             os.environ.pop("PL_STATE_DIR", None)
         else:
             os.environ["PL_STATE_DIR"] = previous
-        shutil.rmtree(state, ignore_errors=True)
+        if not os.environ.get("PYXIE_E2E_KEEP_STATE"):  # keep logs for a post-mortem
+            shutil.rmtree(state, ignore_errors=True)
 
 
 def _code(call: object) -> grpc.StatusCode:

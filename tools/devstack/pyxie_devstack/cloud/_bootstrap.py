@@ -32,7 +32,7 @@ def still_valid(demo: Bootstrap, endpoints: CloudEndpoints, ca: bytes) -> bool:
         try:
             cpb_grpc.VizierClusterInfoStub(channel).GetClusterInfo(
                 cpb.GetClusterInfoRequest(),
-                metadata=[("pixie-api-key", demo.api_key)],
+                metadata=(("pixie-api-key", demo.api_key),),
                 timeout=_TIMEOUT_S,
             )
         except grpc.RpcError:
@@ -55,12 +55,12 @@ def create_demo_org(
                 auth_pb2.SignupRequest(
                     email=email, password=password, name="Demo Admin", org_name=org_name
                 ),
-                metadata=[("authorization", f"bearer {service_token}")],
+                metadata=(("authorization", f"bearer {service_token}"),),
                 timeout=_TIMEOUT_S,
             )
         except grpc.RpcError as err:
             raise DevstackError(f"demo signup failed: {err.details()}") from None
-    bearer = [("authorization", f"bearer {login.token}")]
+    bearer = (("authorization", f"bearer {login.token}"),)
     with _api_channel(endpoints, ca) as channel:
         try:
             api_key = cpb_grpc.APIKeyManagerStub(channel).Create(

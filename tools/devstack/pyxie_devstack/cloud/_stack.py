@@ -306,13 +306,13 @@ class CloudStack:
             ("vzconn", endpoints.vzconn, True),
             ("api", endpoints.api, True),
         ):
-            self._wait(
-                f"{name} health",
-                lambda a=address, t=tls: (
-                    (not t or ca.exists()) and _health_serving(a, ca if t else None)
-                ),
-                [infra, services],
-            )
+
+            def serving(address: str = address, tls: bool = tls) -> bool:
+                if tls and not ca.exists():
+                    return False
+                return _health_serving(address, ca if tls else None)
+
+            self._wait(f"{name} health", serving, [infra, services])
         self._say(f"cloud ready: api {endpoints.api} (TLS, CA {ca}), vzconn {endpoints.vzconn}")
         if bootstrap:
             demo = self.bootstrap(endpoints)
