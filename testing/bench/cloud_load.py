@@ -124,8 +124,8 @@ def main() -> int:
         except Exception:
             vizier_up = False
         if not vizier_up:
+            started.append(vizier)  # before up(): a half-started stack is stopped too
             vizier.up()
-            started.append(vizier)
         demo = read_bootstrap(settings.state_dir)
         vizier_id = cloud.connect_local_vizier(demo.deploy_key, "load")
         ca_path = ca_cert_path(settings.state_dir)

@@ -35,6 +35,17 @@ def test_pxapi_passes_every_check_through_the_cloud() -> None:
             check=False,
         )
     finally:
+        # The run stops what it started; if it was killed (timeout), stop it here, before the
+        # state dir (and with it the pid files) goes away.
+        env = os.environ | {"PL_STATE_DIR": str(state)}
+        for stack in ("vizier", "cloud"):
+            subprocess.run(
+                [sys.executable, "-m", "pyxie_devstack", stack, "down"],
+                env=env,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
         shutil.rmtree(state, ignore_errors=True)
     lines = run.stdout.strip().splitlines()
     assert lines, run.stderr[-4000:]
