@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from .frontend import serve_frontend
 from .loadgen import run_loadgen
@@ -17,12 +18,19 @@ def main(argv: list[str] | None = None) -> None:
     fe.add_argument("--orders-url", default="http://127.0.0.1:8081")
     od = sub.add_parser("orders")
     od.add_argument("--port", type=int, default=8081)
-    od.add_argument("--dsn", required=True, help="PostgreSQL connection string")
+    od.add_argument(
+        "--dsn",
+        # From the environment by default, so the password does not show in `ps`.
+        default=os.environ.get("DEMO_ORDERS_DSN"),
+        help="PostgreSQL connection string (default: $DEMO_ORDERS_DSN)",
+    )
     lg = sub.add_parser("loadgen")
     lg.add_argument("--frontend-url", default="http://127.0.0.1:8080")
     lg.add_argument("--rps", type=float, default=10.0)
     lg.add_argument("--duration", type=float, default=None)
     args = parser.parse_args(argv)
+    if args.role == "orders" and not args.dsn:
+        parser.error("orders needs --dsn or DEMO_ORDERS_DSN")
     try:
         if args.role == "frontend":
             serve_frontend(args.port, args.orders_url)

@@ -319,8 +319,6 @@ class VizierStack:
                     "orders",
                     "--port",
                     str(orders_port),
-                    "--dsn",
-                    postgres_dsn,
                 ),
                 "loadgen": _python_module(
                     "pyxie_testing.demo",
@@ -331,7 +329,12 @@ class VizierStack:
                     f"{self.options.loadgen_rps:g}",
                 ),
             }
-            processes = [ProcessSpec(role, argv_of[role], env, netns=node.netns) for role in roles]
+            # The DSN carries a password: pass it in the (0600) spec's environment, not argv.
+            env_of = {"orders": {**env, "DEMO_ORDERS_DSN": postgres_dsn}}
+            processes = [
+                ProcessSpec(role, argv_of[role], env_of.get(role, env), netns=node.netns)
+                for role in roles
+            ]
             groups.append(self._group(f"demo-{node.name}", processes))
         return groups
 
