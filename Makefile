@@ -1,6 +1,7 @@
 # One entry point per task a developer runs. Everything goes through `uv run` so the
 # workspace venv (.venv) is created and synced on first use.
-UV ?= uv
+# uv itself comes from PyPI on first use when the machine has none (a fresh machine has pip).
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PYTEST ?= $(UV) run --all-packages pytest
 # Every package of ours except tests and generated protobuf code is type-checked strictly.
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
@@ -18,6 +19,7 @@ help:
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
 
 setup:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
 	$(UV) sync --all-packages --frozen
 
 setup-bpf:
