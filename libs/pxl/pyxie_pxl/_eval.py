@@ -93,6 +93,7 @@ _BUILTIN_GLOBALS: dict[str, Any] = {
     "bool": BuiltinType("bool"),
     "list": BuiltinType("list"),
 }
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _TRUE_STRINGS = {"true", "t", "yes", "y", "1"}
 _FALSE_STRINGS = {"false", "f", "no", "n", "0"}
 
@@ -162,6 +163,8 @@ class Evaluator:
         self.result = ModuleResult()
         self._sink_names: dict[str, int] = {}
         self._stack: list[_Frame] = []
+        # User functions being evaluated: PxL has no branches, so any recursion never ends.
+        self._active_calls: list[UserFunction] = []
         self.px = _px.make_px_module(self)
 
     # ---------------------------------------------------------------- entry points
@@ -323,6 +326,8 @@ class Evaluator:
             raise loc.error("keyword-only and positional-only arguments are not supported")
         if len(node.decorator_list) > 1:
             raise loc.error("at most one decorator is supported")
+        for decorator in node.decorator_list:
+            self.eval(decorator, frame)
         frame.bind(node.name, UserFunction(node, frame.module, frame.globals, frame.library))
 
     def _assign(self, stmt: ast.Assign, frame: _Frame) -> None:
@@ -389,6 +394,8 @@ class Evaluator:
                 return None
             data_type = literal_type_of(node.value)
             assert data_type is not None
+            if isinstance(node.value, int) and not _INT64_MIN <= node.value <= _INT64_MAX:
+                raise loc.error(f"integer literal {node.value} does not fit in INT64")
             return PLit(node.value, data_type, loc=loc)
         if isinstance(node, ast.Name):
             try:
@@ -554,16 +561,22 @@ class Evaluator:
             raise loc.error(
                 f"{func.node.name}() missing argument(s): {', '.join(repr(m) for m in missing)}"
             )
+        if func in self._active_calls:
+            chain = " -> ".join(f"{f.node.name}()" for f in (*self._active_calls, func))
+            raise loc.error(f"recursive calls are not supported in PxL: {chain}")
         frame = _Frame(func.module, func.library, func.globals, {})
         for arg in func.node.args.args:
             if arg.annotation is not None:
                 annotation = self.eval(arg.annotation, frame)
                 self._check_annotation(func, arg.arg, annotation, bound[arg.arg], loc)
             frame.bind(arg.arg, bound[arg.arg])
+        self._active_calls.append(func)
         try:
             self._exec_body(func.node.body, frame)
         except _Return as returned:
             return returned.value
+        finally:
+            self._active_calls.pop()
         return None
 
     def _check_annotation(
@@ -657,6 +670,13 @@ def describe(value: Any) -> str:
         return f"type {value.name}"
     if isinstance(value, GroupByValue):
         return "a groupby"
+    if isinstance(value, MethodValue):
+        return (
+            f"the DataFrame method '{value.name}' "
+            f"(read a column of that name as df['{value.name}'])"
+        )
+    if isinstance(value, CtxValue):
+        return "df.ctx (use df.ctx['key'])"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, tuple):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pyxie_carnot.registry import FunctionNotFoundError, NoMatchingOverloadError
 from pyxie_types import DataType
 
-from ._values import DataFrameValue, GroupByValue, Loc, MethodValue, PLit, UDAValue
+from ._values import DataFrameValue, GroupByValue, Loc, MethodValue, PLit, UDAValue, UDFValue
 from .ir import (
     AggExpr,
     AggOp,
@@ -112,6 +112,11 @@ def _agg(
     for out_name, spec in kwargs.items():
         if out_name in groups:
             raise loc.error(f"aggregate {out_name!r} has the same name as a group column")
+        if isinstance(spec, tuple) and spec and isinstance(spec[-1], UDFValue):
+            raise loc.error(
+                f"aggregate {out_name!r}: px.{spec[-1].name} is not an aggregate function; "
+                f"aggregates are: {', '.join(sorted({u.name for u in ev.registry.udas()}))}"
+            )
         if not isinstance(spec, tuple) or len(spec) < 1 or not isinstance(spec[-1], UDAValue):
             raise loc.error(
                 f"aggregate {out_name!r} must be a tuple of column name(s) and a bare aggregate "

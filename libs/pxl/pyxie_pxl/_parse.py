@@ -83,6 +83,8 @@ def _parse_with_repairs(source: str) -> tuple[ast.Module, str, tuple[tuple[int, 
     for _ in range(_MAX_COMMA_REPAIRS + 1):
         try:
             return ast.parse(text, mode="exec"), text, tuple(inserted)
+        except (RecursionError, MemoryError):
+            raise CompilerError("syntax error: the script nests too deeply", 1, 1) from None
         except SyntaxError as err:
             first_error = first_error or err
             where = _find_missing_comma(text, err)
@@ -163,6 +165,7 @@ class _Checker(ast.NodeVisitor):
     def __init__(self, module: ParsedModule) -> None:
         self.module = module
         self.errors: list[ErrorDetail] = []
+        self._function_depth = 0
 
     def _error(self, node: ast.AST, message: str) -> None:
         line, col = self.module.position(node)
@@ -175,6 +178,16 @@ class _Checker(ast.NodeVisitor):
         if not isinstance(node, (*_ALLOWED_STMTS, *_ALLOWED_EXPRS)):
             what = _STMT_NAMES.get(type(node), type(node).__name__)
             self._error(node, f"{what} are not supported in PxL")
+            return
+        if isinstance(node, ast.Return) and self._function_depth == 0:
+            self._error(node, "'return' outside a function")
+            return
+        if isinstance(node, ast.FunctionDef):
+            self._function_depth += 1
+            try:
+                super().generic_visit(node)
+            finally:
+                self._function_depth -= 1
             return
         if isinstance(node, ast.Assign) and len(node.targets) != 1:
             self._error(node, "only single-target assignment is supported in PxL")

@@ -279,10 +279,16 @@ class Resolver:
                 ) from None
             raise loc.error(f"function {shown} is not defined") from None
         except NoMatchingOverloadError:
+            overloads = list(self.registry.scalar_overloads(name))
+            arities = sorted({len(o.arg_types) for o in overloads})
+            if len(args) not in arities:
+                expected = " or ".join(str(n) for n in arities)
+                raise loc.error(
+                    f"function {shown} takes {expected} argument(s) but {len(args)} were given"
+                ) from None
             types = ", ".join(t.name for t in arg_types)
             accepted = "; ".join(
-                "(" + ", ".join(t.name for t in o.arg_types) + ")"
-                for o in self.registry.scalar_overloads(name)
+                "(" + ", ".join(t.name for t in o.arg_types) + ")" for o in overloads
             )
             raise loc.error(
                 f"function {shown} does not accept argument types ({types}); it accepts: {accepted}"

@@ -166,7 +166,18 @@ class Compiler:
         self._libraries = library_sources()
 
     def compile(self, source: str, options: CompileOptions | None = None) -> LogicalPlan:
-        options = options or CompileOptions()
+        try:
+            return self._compile(source, options or CompileOptions())
+        except RecursionError:
+            # Deeply nested expressions (1+1+...+1 thousands deep) exhaust Python's stack in the
+            # recursive stages; that is a property of the script, so report it as one.
+            raise CompilerError(
+                "the script nests too deeply (an expression or a chain of calls is too long)",
+                1,
+                1,
+            ) from None
+
+    def _compile(self, source: str, options: CompileOptions) -> LogicalPlan:
         now_ns = options.now_ns if options.now_ns is not None else time.time_ns()
         flags = parse_query_flags(
             source, QueryFlags(max_output_rows_per_table=options.max_output_rows_per_table)
