@@ -625,9 +625,10 @@ class Evaluator:
         return DataFrameValue(self.build(lambda: MapOp((frame.op,), columns=columns), loc))
 
     def filter(self, frame: DataFrameValue, condition: Any, loc: Loc) -> DataFrameValue:
-        expr = self.resolver.resolve(self.as_expr(condition, loc), frame)
+        written = self.as_expr(condition, loc)
+        expr = self.resolver.resolve(written, frame)
         if expr.data_type is not DataType.BOOLEAN:
-            raise loc.error(
+            raise (written.loc if written.loc.line > 0 else loc).error(
                 f"a filter condition must be a BOOLEAN expression, got {expr.data_type.name}"
             )
         return DataFrameValue(

@@ -65,12 +65,23 @@ def _names(value: Any, what: str, loc: Loc) -> list[str]:
     return [_string(value, what, loc)]
 
 
-def _check_columns(frame: DataFrameValue, names: Sequence[str], loc: Loc) -> None:
+def _literal_loc(written: Any, name: str, loc: Loc) -> Loc:
+    """Where the string ``name`` was written inside ``written`` (an argument), else ``loc``."""
+    items = written if isinstance(written, list | tuple) else [written]
+    for item in items:
+        if isinstance(item, PLit) and item.value == name and item.loc.line > 0:
+            return item.loc
+    return loc
+
+
+def _check_columns(
+    frame: DataFrameValue, names: Sequence[str], loc: Loc, written: Any = None
+) -> None:
     relation = frame.op.relation
     for name in names:
         if name not in relation:
             where = f"table {frame.table_name!r}" if frame.table_name else "the DataFrame"
-            raise loc.error(
+            raise _literal_loc(written, name, loc).error(
                 f"column {name!r} not found in {where}; available columns: "
                 f"{', '.join(relation.names)}"
             )
@@ -88,7 +99,7 @@ def _groupby(
         raise loc.error("groupby() needs at least one column")
     if len(set(groups)) != len(groups):
         raise loc.error("groupby() lists a column more than once")
-    _check_columns(frame, groups, loc)
+    _check_columns(frame, groups, loc, bound["by"])
     return GroupByValue(frame, tuple(groups))
 
 
@@ -126,7 +137,7 @@ def _agg(
         arg_exprs: list[ColumnExpr | LiteralExpr] = []
         for item in spec[:-1]:
             if isinstance(item, PLit) and item.data_type is DataType.STRING:
-                _check_columns(frame, [item.value], loc)
+                _check_columns(frame, [item.value], loc, item)
                 column = relation.column(item.value)
                 arg_exprs.append(ColumnExpr(column.name, column.data_type, column.semantic_type))
             elif isinstance(item, PLit):
@@ -173,7 +184,7 @@ def _drop(
 ) -> DataFrameValue:
     bound = _bind("drop", ["columns"], args, kwargs, loc, required=["columns"])
     names = _names(bound["columns"], "drop columns", loc)
-    _check_columns(frame, names, loc)
+    _check_columns(frame, names, loc, bound["columns"])
     kept = [c for c in frame.op.relation if c.name not in names]
     if not kept:
         raise loc.error("drop() would remove every column")
@@ -229,8 +240,8 @@ def _merge(
         raise loc.error(
             f"merge: left_on has {len(left_on)} column(s) but right_on has {len(right_on)}"
         )
-    _check_columns(left, left_on, loc)
-    _check_columns(right, right_on, loc)
+    _check_columns(left, left_on, loc, bound["left_on"])
+    _check_columns(right, right_on, loc, bound["right_on"])
     lrel, rrel = left.op.relation, right.op.relation
     for lkey, rkey in zip(left_on, right_on, strict=True):
         ltype, rtype = lrel.column(lkey).data_type, rrel.column(rkey).data_type

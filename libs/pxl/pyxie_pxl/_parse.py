@@ -94,9 +94,17 @@ def _parse_with_repairs(source: str) -> tuple[ast.Module, str, tuple[tuple[int, 
             inserted.append(where)
     assert first_error is not None
     # Report the first error, as the user wrote it (before any repair).
-    raise CompilerError(
-        f"syntax error: {first_error.msg}", first_error.lineno or 0, first_error.offset or 0
-    ) from None
+    line, column = first_error.lineno or 0, first_error.offset or 0
+    if first_error.msg in (
+        "unexpected indent",
+        "unindent does not match any outer indentation level",
+    ):
+        # CPython points into the indentation; the caret belongs on the statement it shifts.
+        lines = source.splitlines()
+        if 0 < line <= len(lines):
+            text = lines[line - 1]
+            column = len(text) - len(text.lstrip()) + 1
+    raise CompilerError(f"syntax error: {first_error.msg}", line, column) from None
 
 
 _ALLOWED_STMTS = (

@@ -73,7 +73,7 @@ def time_value(value: Any, now_ns: int, loc: Loc) -> int:
         if value.data_type is DataType.STRING:
             parsed = parse_time_string(value.value, now_ns)
             if parsed is None:
-                raise loc.error(
+                raise (value.loc if value.loc.line > 0 else loc).error(
                     f"cannot parse time {value.value!r}: use a relative time such as '-5m' "
                     "or an absolute time such as '2024-01-02 15:04:05 +0000'"
                 )
@@ -174,7 +174,7 @@ def make_px_module(ev: Evaluator) -> ModuleValue:
         table_name = table_value.value
         schema = ev.schemas.get(table_name)
         if schema is None:
-            raise loc.error(
+            raise (table_value.loc if table_value.loc.line > 0 else loc).error(
                 f"table {table_name!r} not found; available tables: {', '.join(sorted(ev.schemas))}"
             )
         columns = list(schema.relation.names)
@@ -187,7 +187,7 @@ def make_px_module(ev: Evaluator) -> ModuleValue:
                 if not (isinstance(item, PLit) and item.data_type is DataType.STRING):
                     raise loc.error("px.DataFrame(select=...) takes a list of column names")
                 if item.value not in schema.relation:
-                    raise loc.error(
+                    raise (item.loc if item.loc.line > 0 else loc).error(
                         f"column {item.value!r} not found in table {table_name!r}; available "
                         f"columns: {', '.join(schema.relation.names)}"
                     )
