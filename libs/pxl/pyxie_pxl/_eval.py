@@ -9,6 +9,7 @@ operator consumes them.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,10 @@ class _Frame:
 
 
 _MISSING = object()
+
+# Library modules (pxviews) are the same text on every compile; the evaluator never mutates the
+# AST, so parse and check each one once per process instead of once per query.
+_parse_library = functools.lru_cache(maxsize=16)(parse_pxl)
 
 
 class Evaluator:
@@ -306,7 +311,7 @@ class Evaluator:
             return self.px
         if name in self.library_sources:
             if name not in self._libraries:
-                module = parse_pxl(self.library_sources[name])
+                module = _parse_library(self.library_sources[name])
                 lib_frame = _Frame(module, name, {})
                 self._exec_body(module.tree.body, lib_frame)
                 attrs = {k: v for k, v in lib_frame.globals.items() if not k.startswith("_")}
