@@ -8,6 +8,7 @@ rows of the client process, with the fields Pixie renders.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -229,15 +231,14 @@ sock.close()
 """
 
 
-@pytest.fixture(scope="module")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+@contextlib.contextmanager
+def _redis_server(workdir: Path) -> Iterator[int]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server not installed (run `make setup-bpf`, which installs it)")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning"],
@@ -257,6 +258,12 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    with _redis_server(tmp_path_factory.mktemp("redis")) as port:
+        yield port
 
 
 def test_redis_commands_and_a_pipeline_become_redis_events(
@@ -305,6 +312,25 @@ def test_redis_commands_and_a_pipeline_become_redis_events(
     )
     assert [r["req_cmd"] for r in server_rows] == [c for c, _, _ in got]
     assert all(_latency(r) > 0 for r in server_rows)
+
+
+def test_a_server_listening_before_the_tracer_started_gets_its_local_port(
+    tracer: _Tracer, tmp_path: Path
+) -> None:
+    # bind() and listen() happen before this second tracer loads, so only the handshake tells
+    # it the local endpoint of the accepted connection.
+    with _redis_server(tmp_path) as port:
+        late = _Tracer()
+        try:
+            _run_client(REDIS_CLIENT, str(port), json.dumps([[["PING"]]]))
+            rows = late.wait_for(
+                "redis_events", lambda r: r["trace_role"] == _SERVER and r["req_cmd"] == "PING", 1
+            )
+        finally:
+            late.stirling.stop()
+    assert len(rows) == 1
+    assert rows[0]["local_port"] == port and rows[0]["local_addr"] == "127.0.0.1"
+    assert rows[0]["remote_addr"] == "127.0.0.1" and rows[0]["resp"] == "PONG"
 
 
 # ---- DNS --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@
 #define PYXIE_EINPROGRESS 115
 #define PYXIE_TCP_ESTABLISHED 1
 #define PYXIE_TCP_SYN_SENT 2
+#define PYXIE_TCP_SYN_RECV 3
 #define PYXIE_TCP_LISTEN 10
 #define PYXIE_BPF_RB_NO_WAKEUP 1
 #define PYXIE_BPF_RB_FORCE_WAKEUP 2
@@ -120,6 +121,9 @@ BPF_TABLE("lru_hash", struct ssl_key, __s32, ssl_fds, MAX_CONNS);
 BPF_HASH(pending_connects, __u64, struct pending_connect, 4096);
 BPF_TABLE("lru_hash", __u64, struct connecting, connecting_socks, 4096);
 BPF_HASH(pending_listens, __u64, __s32, 1024);
+/* Local endpoint of passively opened connections, keyed by the peer: filled when the handshake
+ * completes, read by accept() when the listening socket's bind() happened before we started. */
+BPF_TABLE("lru_hash", struct endpoint, struct endpoint, accepted_locals, 4096);
 BPF_HASH(pending_accepts, __u64, struct pending_accept, 4096);
 BPF_HASH(pending_ios, __u64, struct pending_io, 4096);
 BPF_HASH(pending_ssls, __u64, struct pending_ssl, 4096);
@@ -317,6 +321,20 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         connecting_socks.update(&skaddr, &c);
         return 0;
     }
+    if (args->newstate == PYXIE_TCP_ESTABLISHED && args->oldstate == PYXIE_TCP_SYN_RECV) {
+        /* A server-side handshake completed (softirq: no process context). */
+        struct endpoint peer = {.family = args->family, .port = args->dport};
+        struct endpoint local = {.family = args->family, .port = args->sport};
+        if (args->family == PYXIE_AF_INET) {
+            __builtin_memcpy(peer.addr, args->daddr, 4);
+            __builtin_memcpy(local.addr, args->saddr, 4);
+        } else {
+            __builtin_memcpy(peer.addr, args->daddr_v6, 16);
+            __builtin_memcpy(local.addr, args->saddr_v6, 16);
+        }
+        accepted_locals.update(&peer, &local);
+        return 0;
+    }
     if (args->newstate != PYXIE_TCP_ESTABLISHED || args->oldstate != PYXIE_TCP_SYN_SENT)
         return 0;
     struct connecting *c = connecting_socks.lookup(&skaddr);
@@ -403,6 +421,18 @@ static __always_inline int accept_exit(long ret) {
         if (!local)
             return 0;
         remote.family = local->family;
+    }
+    /* The handshake's record names the actual local address (a wildcard bind says 0.0.0.0),
+     * and it is the only source when bind() ran before the tracer was loaded. */
+    struct endpoint *handshake = accepted_locals.lookup(&remote);
+    if (handshake) {
+        struct endpoint found = *handshake;
+        accepted_locals.delete(&remote);
+        /* With a known bind, the ports must agree (the peer key could be stale). */
+        if (!local || found.port == local->port) {
+            open_conn(id, (__s32)ret, ROLE_SERVER, &remote, &found);
+            return 0;
+        }
     }
     open_conn(id, (__s32)ret, ROLE_SERVER, &remote, local);
     return 0;
