@@ -43,12 +43,15 @@ from ._values import (
 )
 from .errors import CompilerError
 from .ir import (
+    MAX_EXPRESSION_DEPTH,
     ColumnExpr,
+    Expr,
     FilterOp,
     IRValidationError,
     MapOp,
     Operator,
     ResultSinkOp,
+    expression_depth,
 )
 
 __all__ = ["RESERVED_METHODS", "Evaluator", "ExecFunc", "ModuleResult", "describe", "describe_type"]
@@ -375,6 +378,7 @@ class Evaluator:
             raise loc.error("column assignment needs a DataFrame variable on the left: df.col = e")
         expr = self.as_expr(value, loc)
         resolved = self.resolver.resolve(expr, owner, assign_target=owner)
+        _check_depth(resolved, loc)
         passthrough = tuple(
             (c.name, _col(c.name, owner)) for c in owner.op.relation if c.name != name
         )
@@ -632,8 +636,10 @@ class Evaluator:
     def filter(self, frame: DataFrameValue, condition: Any, loc: Loc) -> DataFrameValue:
         written = self.as_expr(condition, loc)
         expr = self.resolver.resolve(written, frame)
+        where = written.loc if written.loc.line > 0 else loc
+        _check_depth(expr, where)
         if expr.data_type is not DataType.BOOLEAN:
-            raise (written.loc if written.loc.line > 0 else loc).error(
+            raise where.error(
                 f"a filter condition must be a BOOLEAN expression, got {expr.data_type.name}"
             )
         return DataFrameValue(
@@ -648,6 +654,15 @@ class Evaluator:
             unique = f"{name}_{suffix}"
         self._sink_names[unique] = 1
         self.result.sinks.append(ResultSinkOp((frame.op,), name=unique))
+
+
+def _check_depth(expr: Expr, loc: Loc) -> None:
+    depth = expression_depth(expr)
+    if depth > MAX_EXPRESSION_DEPTH:
+        raise loc.error(
+            f"expression nests {depth} operations deep; at most {MAX_EXPRESSION_DEPTH} are "
+            "supported (split it over several column assignments)"
+        )
 
 
 def _col(name: str, frame: DataFrameValue) -> ColumnExpr:

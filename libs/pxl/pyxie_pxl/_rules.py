@@ -16,6 +16,7 @@ from pyxie_types import DataType, TableSchema
 from ._resolve import Resolver
 from ._values import NOWHERE
 from .ir import (
+    MAX_EXPRESSION_DEPTH,
     AggOp,
     CallExpr,
     ColumnExpr,
@@ -29,6 +30,7 @@ from .ir import (
     Operator,
     ResultSinkOp,
     UnionOp,
+    expression_depth,
     rebuild,
     referenced_columns,
     rewrite,
@@ -333,7 +335,9 @@ def simplify_maps(sinks: Sequence[Operator]) -> tuple[Operator, ...]:
                 for name in uses
             ):
                 fused = tuple((n, _substitute(e, inner)) for n, e in node.columns)
-                return MapOp(node.parent.parents, columns=fused)
+                # Keep the maps apart rather than build an expression too deep to serialize.
+                if all(expression_depth(e) <= MAX_EXPRESSION_DEPTH for _, e in fused):
+                    return MapOp(node.parent.parents, columns=fused)
         return node
 
     return rewrite(sinks, simplify)

@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 from pyxie_types import Column, DataType, Relation, SemanticType, TableSchema
 
 __all__ = [
+    "MAX_EXPRESSION_DEPTH",
     "AggExpr",
     "AggOp",
     "AggStage",
@@ -38,6 +39,7 @@ __all__ = [
     "ResultSinkOp",
     "UDTFSourceOp",
     "UnionOp",
+    "expression_depth",
     "rebuild",
     "referenced_columns",
     "rewrite",
@@ -94,6 +96,20 @@ class AggExpr:
     semantic: SemanticType = SemanticType.ST_NONE
     # Whether the UDA can run as PARTIAL on PEMs and FINALIZE on Kelvin.
     splittable: bool = True
+
+
+# Each call level is two protobuf message levels (ScalarExpression > ScalarFunction) and protobuf
+# refuses messages nested deeper than 100 (upb's default); 32 calls leaves room for the plan's own
+# nesting (DistributedPlan > Plan > PlanFragment > PlanNode > Operator > MapOperator > ...) and the
+# NATS envelopes around it. The bundled scripts nest at most a handful of calls.
+MAX_EXPRESSION_DEPTH = 32
+
+
+def expression_depth(expr: Expr) -> int:
+    """How many calls deep ``expr`` nests (a column or literal is 0)."""
+    if isinstance(expr, CallExpr):
+        return 1 + max((expression_depth(a) for a in expr.args), default=0)
+    return 0
 
 
 def referenced_columns(expr: Expr | AggExpr) -> set[str]:

@@ -422,6 +422,28 @@ CORPUS: list[Case] = [
         2,
         6,
     ),
+    # ---------------------------------------------------------------- limits
+    Case(
+        "expression-deeper-than-a-plan-can-carry",
+        HTTP + "df.x = " + "df.latency + " * 40 + "1\n",
+        "expression nests 40 operations deep; at most 32 are supported",
+        3,
+        1,
+    ),
+    Case(
+        "filter-deeper-than-a-plan-can-carry",
+        HTTP + "df = df[" + "df.latency + " * 40 + "1 > 0]\n",
+        "expression nests 41 operations deep; at most 32 are supported",
+        3,
+        9,
+    ),
+    Case(
+        "expression-deeper-than-the-compiler-can-walk",
+        HTTP + "x = " + "-" * 5000 + "1\n",
+        "the script nests too deeply",
+        1,
+        1,
+    ),
     # ---------------------------------------------------------------- #px:set flags
     Case(
         "px-set-unknown-flag",
@@ -520,3 +542,12 @@ def test_every_error_is_collected_when_several_statements_are_unsupported(
     with pytest.raises(CompilerError) as info:
         compile_pxl(source)
     assert [(e.line, e.column) for e in info.value.errors] == [(2, 1), (4, 1), (6, 5)]
+
+
+def test_a_long_chain_of_column_updates_still_lowers_to_a_plan_protobuf_accepts(
+    compile_pxl: Callable[..., LogicalPlan],
+) -> None:
+    # Map fusion would otherwise nest 100 additions into one expression, past protobuf's limit.
+    source = HTTP + "df.x = df.latency\n" + "df.x = df.x + 1\n" * 100 + "px.display(df)\n"
+    plan = compile_pxl(source).to_plan()
+    assert type(plan).FromString(plan.SerializeToString()) == plan

@@ -87,7 +87,8 @@ def compile_or_compiler_error(source: str, exec_funcs: tuple[ExecFunc, ...] = ()
             assert err.line >= 0 and err.column >= 0
             err.render(source)
             return
-        plan.to_plan()
+        lowered = plan.to_plan()
+        assert type(lowered).FromString(lowered.SerializeToString()) == lowered
 
 
 # ------------------------------------------------------------------------------ grammar
@@ -190,6 +191,11 @@ _statement = st.one_of(
         lambda frame, name: f"px.display({frame}, {name})", st.sampled_from(_FRAMES), _literal
     ),
     st.builds(lambda name, expr: f"{name} = {expr}", st.sampled_from(["x", "y", "df"]), _expr),
+    st.builds(
+        lambda frame, n: f"{frame}.deep = " + " + ".join([f"{frame}.latency"] * n),
+        st.sampled_from(_FRAMES),
+        st.integers(min_value=1, max_value=60),
+    ),
     # Rare on purpose: each one ends the script's evaluation at its first error.
     st.sampled_from(
         [
