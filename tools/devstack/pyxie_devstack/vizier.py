@@ -63,6 +63,8 @@ __all__ = ["GroupStatus", "VizierOptions", "VizierStack"]
 
 _READY_POLL_S = 0.25
 _TRACER_POLL_S = 2.0
+# One probe query is a few milliseconds on a healthy stack; a stuck one must not stall `up`.
+_PROBE_QUERY_TIMEOUT_S = 20.0
 # Pixie's default ports; a busy one is replaced by a free one (recorded in endpoints.json).
 BROKER_PORT, METADATA_PORT, KELVIN_PORT = 50300, 50400, 59300
 FRONTEND_PORT, ORDERS_PORT = 8080, 8081
@@ -76,6 +78,19 @@ df = df[df.status == 0]
 df = df.groupby('upid').agg(n=('status', px.count))
 px.display(df, 'tracers')
 """
+
+
+# grpc.aio binds process-wide state to the first event loop that uses it: a second loop in the
+# same process (a second VizierStack, as `cloud connect` makes when it restarts the vizier) hangs
+# its calls. So every readiness probe of the process runs on this one loop, never closed.
+_PROBE_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _probe_loop() -> asyncio.AbstractEventLoop:
+    global _PROBE_LOOP
+    if _PROBE_LOOP is None:
+        _PROBE_LOOP = asyncio.new_event_loop()
+    return _PROBE_LOOP
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,6 @@ class VizierStack:
         self.run_dir = self.dir / "run"
         self.log_dir = self.dir / "logs"
         self._say = say
-        self._probe_loop: asyncio.AbstractEventLoop | None = None
         saved = self._load_options()
         self.options = options if options is not None else (saved or VizierOptions())
         self.network = NodeNetwork(
@@ -447,13 +461,10 @@ class VizierStack:
 
         token = sign_token(service_claims(service_id="devstack", audience=VIZIER_AUDIENCE), key)
         client = VizierClient(endpoints.broker, token=token)
-        # One loop for every probe: grpc.aio keeps per-loop state, and a fresh asyncio.run()
-        # per poll leaves callbacks behind on closed loops.
-        if self._probe_loop is None:
-            self._probe_loop = asyncio.new_event_loop()
+        query = asyncio.wait_for(client.execute(_TRACERS_READY_PXL), _PROBE_QUERY_TIMEOUT_S)
         try:
-            result = self._probe_loop.run_until_complete(client.execute(_TRACERS_READY_PXL))
-        except ClientError:
+            result = _probe_loop().run_until_complete(query)
+        except (ClientError, TimeoutError):
             return False
         table = result.tables.get("tracers")
         return table is not None and table.num_rows >= len(self.nodes())
@@ -462,12 +473,6 @@ class VizierStack:
 
     def up(self) -> VizierEndpoints:
         """Start whatever is not running and wait until the stack answers queries."""
-        try:
-            return self._up()
-        finally:
-            self.close()
-
-    def _up(self) -> VizierEndpoints:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._options_path.write_text(self.options.to_json())
         key_text = ensure_signing_key(self.settings.state_dir)
@@ -554,12 +559,6 @@ class VizierStack:
             if group.name == name:
                 return stop_group(group)
         raise DevstackError(f"no group {name!r}; groups: {[g.name for g in self.all_groups()]}")
-
-    def close(self) -> None:
-        """Release the probe event loop (the stack's processes keep running)."""
-        if self._probe_loop is not None:
-            self._probe_loop.close()
-            self._probe_loop = None
 
     def down(self) -> list[str]:
         """Stop every group (demo first, infra last) and remove the namespaces; say what."""
