@@ -8,6 +8,7 @@ agent once the gRPC server is up; `ServiceCallCredentials` signs outbound calls.
 """
 
 from ._auth import ServiceCallCredentials
+from ._engine import AgentEngine, build_agent_engine
 from ._errors import AgentError, AgentExpiredError, RegistrationTimeoutError
 from ._heartbeat import HeartbeatTracker, SchemaSource, schema_fingerprint
 from ._metadata import MetadataApplier, StartTimeLookup, proc_start_time_ticks
@@ -46,6 +47,7 @@ __all__ = [
     "UPDATE_AGENT",
     "Agent",
     "AgentConfig",
+    "AgentEngine",
     "AgentError",
     "AgentExpiredError",
     "AgentService",
@@ -64,6 +66,7 @@ __all__ = [
     "StartTimeLookup",
     "StatsCollectingRouter",
     "agent_subject",
+    "build_agent_engine",
     "detect_host_ip",
     "grpc_sink_targets",
     "k8s_updates_subject",

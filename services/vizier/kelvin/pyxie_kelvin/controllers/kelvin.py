@@ -8,7 +8,6 @@ then sends the broker one ExecutionAndTimingInfo with every agent's stats.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -22,13 +21,10 @@ from pyxie_agent import (
     AgentError,
     ChannelFactory,
     MetadataApplier,
-    QueryRunner,
-    ServiceCallCredentials,
     StatsCollectingRouter,
+    build_agent_engine,
 )
-from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Carnot, FunctionContext, Registry
-from pyxie_carnot.builtins import new_registry
-from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Registry
 from pyxie_jwt import SigningKey
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 from pyxie_service import ServiceRegistration
@@ -73,35 +69,23 @@ class Kelvin:
         self.config = replace(config, collects_data=False)
         self._advertised_address = advertised_address
         self._on_fatal = on_fatal
-        registry = registry or new_registry()
         self.router = router or StatsCollectingRouter()
-        self.metadata_state = InMemoryMetadataState(host=config.hostname)
-        credentials = ServiceCallCredentials(signing_key, service_id=SERVICE_ID)
-        self.carnot = Carnot(
-            registry,
-            None,
-            FunctionContext(
-                registry=registry,
-                metadata=self.metadata_state,
-                agent_id=config.agent_id,
-                hostname=config.hostname,
-                num_cpus=os.cpu_count() or 1,
-            ),
-            agent_id=config.agent_id,
+        engine = build_agent_engine(
+            config,
+            service_id=SERVICE_ID,
+            signing_key=signing_key,
             router=self.router,
-            channel_factory=channel_factory,
-            call_metadata=credentials,
-            default_memory_budget_bytes=query_memory_budget_bytes,
-        )
-        self.runner = QueryRunner(
-            self.carnot,
-            agent_id=config.agent_id,
-            call_metadata=credentials,
-            channel_factory=channel_factory,
-            router=self.router,
-            metrics_registry=metrics_registry,
-            rpc_timeout_s=result_rpc_timeout_s,
+            registry=registry,
+            query_memory_budget_bytes=query_memory_budget_bytes,
+            result_rpc_timeout_s=result_rpc_timeout_s,
             stats_wait_s=stats_wait_s,
+            channel_factory=channel_factory,
+            metrics_registry=metrics_registry,
+        )
+        self.metadata_state, self.carnot, self.runner = (
+            engine.metadata_state,
+            engine.carnot,
+            engine.runner,
         )
         self.agent: Agent | None = None
 

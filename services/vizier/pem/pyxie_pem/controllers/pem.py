@@ -22,12 +22,9 @@ from pyxie_agent import (
     AgentError,
     ChannelFactory,
     MetadataApplier,
-    QueryRunner,
-    ServiceCallCredentials,
+    build_agent_engine,
 )
-from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Carnot, FunctionContext, Registry
-from pyxie_carnot.builtins import new_registry
-from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Registry
 from pyxie_jwt import SigningKey
 from pyxie_service import get_logger
 from pyxie_service.natsbus import NatsBus
@@ -114,33 +111,22 @@ class Pem:
         self._stirling_start: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
         self._compaction_interval_s = compaction_interval_s
-        registry = registry or new_registry()
-        self.metadata_state = InMemoryMetadataState(host=config.hostname)
-        credentials = ServiceCallCredentials(signing_key, service_id=SERVICE_ID)
-        self.carnot = Carnot(
-            registry,
-            table_store,
-            FunctionContext(
-                registry=registry,
-                metadata=self.metadata_state,
-                agent_id=config.agent_id,
-                hostname=config.hostname,
-                num_cpus=os.cpu_count() or 1,
-                table_schemas=table_store.schemas,
-            ),
-            agent_id=config.agent_id,
-            channel_factory=channel_factory,
-            call_metadata=credentials,
-            default_memory_budget_bytes=query_memory_budget_bytes,
-        )
-        self.runner = QueryRunner(
-            self.carnot,
-            agent_id=config.agent_id,
-            call_metadata=credentials,
+        engine = build_agent_engine(
+            config,
+            service_id=SERVICE_ID,
+            signing_key=signing_key,
+            table_store=table_store,
+            registry=registry,
+            query_memory_budget_bytes=query_memory_budget_bytes,
+            result_rpc_timeout_s=result_rpc_timeout_s,
+            stats_wait_s=stats_wait_s,
             channel_factory=channel_factory,
             metrics_registry=metrics_registry,
-            rpc_timeout_s=result_rpc_timeout_s,
-            stats_wait_s=stats_wait_s,
+        )
+        self.metadata_state, self.carnot, self.runner = (
+            engine.metadata_state,
+            engine.carnot,
+            engine.runner,
         )
         self.agent = Agent(
             bus,
