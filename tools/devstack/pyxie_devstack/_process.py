@@ -95,21 +95,21 @@ class UserNamespace:
         self.inside_uid = inside_uid
         self.inside_gid = inside_gid
 
-    def enter(self) -> None:
-        """Called in the forked child before exec."""
-        outside_uid, outside_gid = os.geteuid(), os.getegid()
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(_CLONE_NEWUSER) != 0:
-            code = ctypes.get_errno()
-            raise OSError(code, f"unshare(CLONE_NEWUSER): {os.strerror(code)}")
-        # setgroups must be denied before an unprivileged gid_map write is allowed.
-        for name, text in (
-            ("setgroups", "deny"),
-            ("uid_map", f"{self.inside_uid} {outside_uid} 1"),
-            ("gid_map", f"{self.inside_gid} {outside_gid} 1"),
-        ):
-            with open(f"/proc/self/{name}", "w") as handle:
-                handle.write(text)
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` run through util-linux ``unshare``, which maps our uid to ``inside_uid``.
+
+        The namespace is made by a program rather than by Python code between fork and exec:
+        a forked child of a process with other threads (gRPC's, in tests) must not run Python.
+        ``unshare`` execs the command in place, so the pid stays the command's.
+        """
+        return [
+            "unshare",
+            "--user",
+            f"--map-user={self.inside_uid}",
+            f"--map-group={self.inside_gid}",
+            "--",
+            *argv,
+        ]
 
     @classmethod
     def available(cls) -> bool:
@@ -117,8 +117,7 @@ class UserNamespace:
             probe = cls(65534, 65534)
             try:
                 result = subprocess.run(
-                    ["/bin/sh", "-c", "test $(id -u) = 65534"],
-                    preexec_fn=probe.enter,
+                    probe.wrap(["/bin/sh", "-c", "test $(id -u) = 65534"]),
                     check=False,
                     capture_output=True,
                     timeout=30,
@@ -130,17 +129,20 @@ class UserNamespace:
         return cls._probe
 
 
-def make_preexec(
-    userns: UserNamespace | None, death_signal: int | None, parent_pid: int
-) -> Callable[[], None]:
+# Loaded here, not in a forked child: dlopen after fork can deadlock on a lock another thread
+# of the parent held at fork time.
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def make_preexec(death_signal: int | None, parent_pid: int) -> Callable[[], None] | None:
+    """A pre-exec hook that makes the child die with its owner, or None when not wanted."""
+    if death_signal is None:
+        return None
+
     def preexec() -> None:
-        if userns is not None:
-            userns.enter()
-        if death_signal is not None:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, int(death_signal))
-            if os.getppid() != parent_pid:  # the owner died before prctl took effect
-                os._exit(1)
+        _LIBC.prctl(_PR_SET_PDEATHSIG, int(death_signal))
+        if os.getppid() != parent_pid:  # the owner died before prctl took effect
+            os._exit(1)
 
     return preexec
 
@@ -261,7 +263,7 @@ class ManagedProcess:
             log.write(f"\n==== {time.strftime('%Y-%m-%dT%H:%M:%S')} {self.argv}\n".encode())
             log.flush()
             self._popen = subprocess.Popen(
-                self.argv,
+                self._userns.wrap(self.argv) if self._userns else self.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -270,7 +272,7 @@ class ManagedProcess:
                 start_new_session=True,
                 user=self._user,
                 group=self._group,
-                preexec_fn=make_preexec(self._userns, death_signal, os.getpid()),
+                preexec_fn=make_preexec(death_signal, os.getpid()),
             )
         with _LIVE_LOCK:
             _LIVE.add(self)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pyxie_devstack._binaries import postgres_bin_dir
 from pyxie_devstack._errors import StartError
-from pyxie_devstack._process import ManagedProcess, UserNamespace, make_preexec
+from pyxie_devstack._process import ManagedProcess, UserNamespace
 from pyxie_devstack.component import Component, Endpoint
 
 __all__ = ["PostgresEndpoint", "PostgresServer", "create_database"]
@@ -173,13 +173,12 @@ class PostgresServer(Component[PostgresEndpoint]):
             argv.append("--no-sync")
         with open(self.log_path, "ab") as log:
             result = subprocess.run(
-                argv,
+                run_as.userns.wrap(argv) if run_as.userns else argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 user=run_as.uid,
                 group=run_as.gid,
-                preexec_fn=make_preexec(run_as.userns, None, os.getpid()),
                 timeout=_INITDB_TIMEOUT_S,
                 check=False,
             )
