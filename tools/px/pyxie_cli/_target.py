@@ -6,7 +6,9 @@
   ``<state_dir>/vizier/jwt_signing_key`` (mode 0600: only the user who started the stack can).
 * ``--direct ADDRESS``: a query broker at ADDRESS (Pixie's ``--direct_vzr_addr``) with
   ``--token`` or, if none, a token minted from the local stack's signing key as above.
-* ``--cloud-addr ADDRESS --cluster ID``: through the cloud api with an API key.
+* ``--cluster ID``: through the cloud api. The address, credentials (API key or login token)
+  and CA come from ``--cloud-addr``/``--api-key``/``--ca-cert`` or else from what
+  ``px auth login`` stored.
 
 End-to-end encryption defaults on through the cloud (as Pixie's CLI) and off in direct mode,
 where results never leave the vizier's network; ``-e`` / ``--no-e2e-encryption`` override it.
@@ -14,12 +16,15 @@ where results never leave the vizier's network; ``-e`` / ``--no-e2e-encryption``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyxie_devstack import DevstackError, load_settings
 from pyxie_devstack.vizier_state import read_endpoints, read_signing_key
 from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
+
+from .cloud._credentials import CloudCredentials, CredentialsError, load
 
 __all__ = ["CLI_SERVICE_ID", "Target", "TargetError", "mint_vizier_token", "resolve_target"]
 
@@ -55,6 +60,13 @@ def mint_vizier_token(state_dir: Path) -> str:
     return sign_token(service_claims(service_id=CLI_SERVICE_ID, audience=VIZIER_AUDIENCE), key)
 
 
+def _stored_credentials(load_credentials: Callable[[], CloudCredentials]) -> CloudCredentials:
+    try:
+        return load_credentials()
+    except CredentialsError as exc:
+        raise TargetError(f"{exc}, or pass --cloud-addr and --api-key") from None
+
+
 def resolve_target(
     *,
     direct: str | None,
@@ -65,23 +77,37 @@ def resolve_target(
     ca_cert: str | None,
     encrypt: bool | None,
     state_dir: Path | None = None,
+    load_credentials: Callable[[], CloudCredentials] = load,
 ) -> Target:
-    if direct and cloud_addr:
-        raise TargetError("--direct and --cloud-addr exclude each other")
-    if cloud_addr:
-        if not cluster_id or not api_key:
-            raise TargetError("--cloud-addr needs --cluster and an API key (--api-key)")
+    if direct and (cloud_addr or cluster_id):
+        raise TargetError("--direct and --cloud-addr/--cluster exclude each other")
+    if cloud_addr or cluster_id:
+        if not cluster_id:
+            raise TargetError("through the cloud, name the vizier with --cluster ID")
+        cloud_token: str | None = None  # a `px auth login` token, used when there is no key
+        if not (cloud_addr and api_key):
+            stored = _stored_credentials(load_credentials)
+            cloud_addr = cloud_addr or stored.cloud_addr
+            ca_cert = ca_cert or stored.ca_cert or None
+            if not api_key:
+                api_key = stored.api_key or None
+                cloud_token = None if api_key else stored.token or None
+        if not api_key and not cloud_token:
+            raise TargetError("no credentials: pass --api-key or run `px auth login`")
         root_ca = None
         if ca_cert:
             try:
                 root_ca = Path(ca_cert).read_bytes()
             except OSError as exc:
                 raise TargetError(f"cannot read --ca-cert {ca_cert}: {exc.strerror}") from None
+        if not cloud_addr:
+            raise TargetError("no cloud address: pass --cloud-addr or run `px auth login`")
         return Target(
             cloud_addr,
             direct=False,
             encrypt=True if encrypt is None else encrypt,
             api_key=api_key,
+            token=cloud_token,
             cluster_id=cluster_id,
             root_ca=root_ca,
         )

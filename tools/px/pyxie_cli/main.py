@@ -120,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--token", help="vizier token for --direct (default: minted locally)")
     run.add_argument("--cloud-addr", metavar="ADDRESS", help="run through the cloud api")
-    run.add_argument("-c", "--cluster", help="cluster (vizier) id, with --cloud-addr")
+    run.add_argument(
+        "-c", "--cluster", help="cluster (vizier) id: run through the cloud (see px auth login)"
+    )
     run.add_argument("--api-key", help="API key for --cloud-addr (default: $PX_API_KEY)")
     run.add_argument("--ca-cert", help="PEM root CA for a TLS --cloud-addr")
     run.add_argument(
