@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import socket
 import struct
@@ -18,43 +17,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
-from pyxie_stirling import Stirling
 from pyxie_types import UPID
+from stirling_bpf_support import Row, TracedTables, bpf_skip_reason
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf, pytest.mark.slow]
 
 
-def _bcc_missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root"
-    try:
-        import bcc  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
-    except ImportError:
-        return "bcc not importable (run `make setup-bpf`)"
-    return None
-
-
-_reason = _bcc_missing()
+_reason = bpf_skip_reason()
 if _reason:
     pytest.skip(_reason, allow_module_level=True)
 
-from pyxie_stirling.socket_tracer import SocketTraceSource  # noqa: E402
-
 _CLIENT = 1
 _SERVER = 2
-
-Row = dict[str, object]
-
-
-def _rows(batch: pa.RecordBatch) -> list[Row]:
-    batch = batch.set_column(0, "time_", batch.column(0).cast(pa.int64()))
-    rows: list[Row] = batch.to_pylist()
-    return rows
 
 
 def _pid_of(row: Row) -> int:
@@ -65,37 +43,9 @@ def _latency(row: Row) -> int:
     return int(row["latency"])  # type: ignore[call-overload]
 
 
-class _Tracer:
-    """The socket tracer run by Stirling as the PEM runs it, rows kept per table."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, list[Row]] = {}
-        self.source = SocketTraceSource()
-        self.stirling = Stirling([self.source], self._push)
-        self.stirling.init_sources()
-        self.stirling.flush()
-        errors = [r["error"] for r in self.rows.get("stirling_error", []) if r["status"] != 0]
-        assert not errors, errors
-
-    def _push(self, table: str, batch: pa.RecordBatch) -> None:
-        self.rows.setdefault(table, []).extend(_rows(batch))
-
-    def wait_for(self, table: str, match: Callable[[Row], bool], count: int) -> list[Row]:
-        """Rows of ``table`` matching, once ``count`` arrived (or after 20 s, whatever is there)."""
-        deadline = time.monotonic() + 20
-        while True:
-            self.stirling.run_once(force_push=True)
-            found = [r for r in self.rows.get(table, []) if match(r)]
-            if len(found) >= count or time.monotonic() > deadline:
-                time.sleep(0.5)  # let stray duplicates show up, so "exactly" means something
-                self.stirling.run_once(force_push=True)
-                return [r for r in self.rows.get(table, []) if match(r)]
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
-def tracer() -> Iterator[_Tracer]:
-    t = _Tracer()
+def tracer() -> Iterator[TracedTables]:
+    t = TracedTables()
     try:
         yield t
     finally:
@@ -130,7 +80,7 @@ with psycopg.connect(sys.argv[1], autocommit=True) as conn:
 
 
 def test_psycopg_simple_extended_and_failing_queries_become_pgsql_events(
-    tracer: _Tracer, postgres_server: str
+    tracer: TracedTables, postgres_server: str
 ) -> None:
     port = int(postgres_server.rsplit(":", 1)[1].split("/")[0])
     pid, _ = _run_client(PG_CLIENT, postgres_server)
@@ -267,7 +217,7 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def test_redis_commands_and_a_pipeline_become_redis_events(
-    tracer: _Tracer, redis_port: int
+    tracer: TracedTables, redis_port: int
 ) -> None:
     batches = [
         [["SET", "pyxie:k1", "v1"]],
@@ -315,12 +265,12 @@ def test_redis_commands_and_a_pipeline_become_redis_events(
 
 
 def test_a_server_listening_before_the_tracer_started_gets_its_local_port(
-    tracer: _Tracer, tmp_path: Path
+    tracer: TracedTables, tmp_path: Path
 ) -> None:
     # bind() and listen() happen before this second tracer loads, so only the handshake tells
     # it the local endpoint of the accepted connection.
     with _redis_server(tmp_path) as port:
-        late = _Tracer()
+        late = TracedTables()
         try:
             _run_client(REDIS_CLIENT, str(port), json.dumps([[["PING"]]]))
             rows = late.wait_for(
@@ -413,7 +363,7 @@ sock.close()
 
 
 def test_dns_queries_on_a_connected_udp_socket_become_dns_events(
-    tracer: _Tracer, dns_port: int
+    tracer: TracedTables, dns_port: int
 ) -> None:
     asked = [("svc.pyxie.test", 1), ("v6.pyxie.test", 28), ("alias.pyxie.test", 1),
              ("nx.pyxie.test", 1)]  # fmt: skip

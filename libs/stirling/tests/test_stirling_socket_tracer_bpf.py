@@ -6,36 +6,22 @@ as subprocesses because the tracer filters out its own process in the kernel.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
-from pyxie_stirling import Stirling
 from pyxie_types import UPID
+from stirling_bpf_support import TracedTables, bpf_skip_reason
 
 pytestmark = [pytest.mark.root, pytest.mark.bpf, pytest.mark.slow]
 
 
-def _bcc_missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root"
-    try:
-        import bcc  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
-    except ImportError:
-        return "bcc not importable (run `make setup-bpf`)"
-    return None
-
-
-_reason = _bcc_missing()
+_reason = bpf_skip_reason()
 if _reason:
     pytest.skip(_reason, allow_module_level=True)
-
-from pyxie_stirling.socket_tracer import SocketTraceSource  # noqa: E402
 
 SERVER = r"""
 import http.server, ssl, sys
@@ -87,21 +73,11 @@ os.read(r, 100)
 """
 
 
-def _rows(batch: pa.RecordBatch) -> list[dict[str, object]]:
-    batch = batch.set_column(0, "time_", batch.column(0).cast(pa.int64()))
-    rows: list[dict[str, object]] = batch.to_pylist()
-    return rows
+class _Tracer(TracedTables):
+    """The shared tracer, also recording the tgid of every raw event that reaches user space."""
 
-
-class _Tracer:
     def __init__(self) -> None:
-        self.rows: dict[str, list[dict[str, object]]] = {}
-        self.source = SocketTraceSource()
-        self.stirling = Stirling([self.source], self._push)
-        self.stirling.init_sources()
-        self.stirling.flush()
-        errors = [r["error"] for r in self.rows.get("stirling_error", []) if r["status"] != 0]
-        assert not errors, errors
+        super().__init__()
         self.raw_tgids: list[int] = []
         tracker = self.source.tracker
         handle = tracker.handle_raw
@@ -111,23 +87,6 @@ class _Tracer:
             handle(raw)
 
         tracker.handle_raw = spy  # type: ignore[method-assign]
-
-    def _push(self, table: str, batch: pa.RecordBatch) -> None:
-        self.rows.setdefault(table, []).extend(_rows(batch))
-
-    def wait_for(
-        self, table: str, match: Callable[[dict[str, object]], bool], count: int
-    ) -> list[dict[str, object]]:
-        """Rows of ``table`` matching, once ``count`` arrived (or after 20 s, whatever is there)."""
-        deadline = time.monotonic() + 20
-        while True:
-            self.stirling.run_once(force_push=True)
-            found = [r for r in self.rows.get(table, []) if match(r)]
-            if len(found) >= count or time.monotonic() > deadline:
-                time.sleep(0.5)  # let stray duplicates show up, so "exactly" means something
-                self.stirling.run_once(force_push=True)
-                return [r for r in self.rows.get(table, []) if match(r)]
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
