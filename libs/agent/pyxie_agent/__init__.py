@@ -34,7 +34,6 @@ from .agent import (
     ProcessEventSource,
 )
 from .settings import AgentSettings, detect_host_ip
-from .subjects import KELVIN_SELECTOR, UPDATE_AGENT, agent_subject, k8s_updates_subject
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL_S",
@@ -43,8 +42,6 @@ __all__ = [
     "DEFAULT_RESULT_RPC_TIMEOUT_S",
     "DEFAULT_STATS_WAIT_S",
     "EXIT_AGENT_FATAL",
-    "KELVIN_SELECTOR",
-    "UPDATE_AGENT",
     "Agent",
     "AgentConfig",
     "AgentEngine",
@@ -65,11 +62,9 @@ __all__ = [
     "SinkTarget",
     "StartTimeLookup",
     "StatsCollectingRouter",
-    "agent_subject",
     "build_agent_engine",
     "detect_host_ip",
     "grpc_sink_targets",
-    "k8s_updates_subject",
     "proc_start_time_ticks",
     "schema_fingerprint",
 ]

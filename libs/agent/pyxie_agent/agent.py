@@ -31,6 +31,12 @@ from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.metadatapb import metadata_pb2
+from pyxie_proto.vizier.subjects import (
+    MISSING_METADATA_REQUESTS,
+    UPDATE_AGENT,
+    agent_subject,
+    k8s_updates_subject,
+)
 from pyxie_service import Service, ServiceRegistration, ServiceSettings, get_logger
 from pyxie_service.natsbus import NatsBus
 
@@ -38,12 +44,6 @@ from ._errors import AgentError, AgentExpiredError, RegistrationTimeoutError
 from ._heartbeat import HeartbeatTracker, SchemaSource
 from ._metadata import MetadataApplier
 from ._query import QueryRunner
-from .subjects import (
-    MISSING_METADATA_REQUESTS,
-    UPDATE_AGENT,
-    agent_subject,
-    k8s_updates_subject,
-)
 
 __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL_S",

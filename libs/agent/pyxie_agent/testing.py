@@ -16,9 +16,13 @@ from nats.aio.subscription import Subscription
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.metadatapb import metadata_pb2
+from pyxie_proto.vizier.subjects import (
+    MISSING_METADATA_REQUESTS,
+    UPDATE_AGENT,
+    agent_subject,
+    k8s_updates_subject,
+)
 from pyxie_service.natsbus import NatsBus
-
-from .subjects import MISSING_METADATA_REQUESTS, UPDATE_AGENT, agent_subject, k8s_updates_subject
 
 __all__ = ["FakeMetadataService"]
 

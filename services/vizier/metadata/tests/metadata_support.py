@@ -16,10 +16,10 @@ from pyxie_metadata.controllers import MetadataRuntime
 from pyxie_metadata.kvstore import KVStore, SqliteKVStore
 from pyxie_metadata.providers import MetadataProvider
 from pyxie_metadata.settings import MetadataSettings
-from pyxie_metadata.subjects import UPDATE_AGENT_SUBJECT, agent_subject
 from pyxie_proto.types.typespb import types_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
+from pyxie_proto.vizier.subjects import UPDATE_AGENT, agent_subject
 from pyxie_service import NatsBus, Service
 
 SIGNING_SECRET = "pyxie-metadata-test-signing-key-" + "0123456789abcdef" * 2
@@ -153,9 +153,7 @@ class FakeAgent:
 
     async def register(self, asid: int = 0) -> int:
         request = msgs.RegisterAgentRequest(info=self.info, asid=asid)
-        await self.bus.publish(
-            UPDATE_AGENT_SUBJECT, msgs.VizierMessage(register_agent_request=request)
-        )
+        await self.bus.publish(UPDATE_AGENT, msgs.VizierMessage(register_agent_request=request))
         reply = await self.receive("register_agent_response")
         return reply.register_agent_response.asid
 
@@ -176,7 +174,7 @@ class FakeAgent:
         heartbeat = msgs.Heartbeat(
             agent_id=self.agent_id, time=1, sequence_number=self.sequence, update_info=update
         )
-        await self.bus.publish(UPDATE_AGENT_SUBJECT, msgs.VizierMessage(heartbeat=heartbeat))
+        await self.bus.publish(UPDATE_AGENT, msgs.VizierMessage(heartbeat=heartbeat))
         return self.sequence
 
     async def heartbeat(self, **kwargs: Any) -> msgs.HeartbeatAck:

@@ -12,9 +12,9 @@ from metadata_support import REPLY_WITHIN
 from pyxie_metadata.controllers import MetadataPublisher, MissingMetadataResponder
 from pyxie_metadata.kvstore import SqliteKVStore
 from pyxie_metadata.providers import ScopedUpdate
-from pyxie_metadata.subjects import MISSING_METADATA_SUBJECT
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
+from pyxie_proto.vizier.subjects import MISSING_METADATA_REQUESTS
 from pyxie_service import NatsBus
 
 
@@ -134,7 +134,7 @@ async def test_missing_metadata_is_answered_from_the_store_over_nats(
         await publisher.publish([node("a", "10.0.0.1")])
         await publisher.publish([pod(f"web-{i}", "10.0.0.1", "a") for i in range(5)])
         everything = await bus.request(
-            MISSING_METADATA_SUBJECT,
+            MISSING_METADATA_REQUESTS,
             mdpb.MissingMetadataRequest(selector="10.0.0.1"),
             mdpb.MissingMetadataResponse,
             reply_within=REPLY_WITHIN,
@@ -150,7 +150,7 @@ async def test_missing_metadata_is_answered_from_the_store_over_nats(
         )
 
         middle = await bus.request(
-            MISSING_METADATA_SUBJECT,
+            MISSING_METADATA_REQUESTS,
             mdpb.MissingMetadataRequest(
                 selector="10.0.0.1",
                 from_version=everything.updates[2].version,
@@ -163,7 +163,7 @@ async def test_missing_metadata_is_answered_from_the_store_over_nats(
         assert middle.updates[0].prev_version == everything.updates[1].version
 
         unknown = await bus.request(
-            MISSING_METADATA_SUBJECT,
+            MISSING_METADATA_REQUESTS,
             mdpb.MissingMetadataRequest(selector="nowhere"),
             mdpb.MissingMetadataResponse,
             reply_within=REPLY_WITHIN,

@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry
 from pyxie_agent import (
     DEFAULT_RESULT_RPC_TIMEOUT_S,
     DEFAULT_STATS_WAIT_S,
-    KELVIN_SELECTOR,
     Agent,
     AgentConfig,
     AgentError,
@@ -27,6 +26,7 @@ from pyxie_agent import (
 from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Registry
 from pyxie_jwt import SigningKey
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
+from pyxie_proto.vizier.subjects import ALL_SELECTOR
 from pyxie_service import ServiceRegistration
 from pyxie_service.natsbus import NatsBus
 
@@ -104,7 +104,7 @@ class Kelvin:
             host_ip=settings.resolved_host_ip(),
             pod_name=settings.pod_name,
             collects_data=False,
-            k8s_selector=KELVIN_SELECTOR,
+            k8s_selector=ALL_SELECTOR,
             heartbeat_interval_s=settings.heartbeat_interval_s,
             registration_timeout_s=settings.registration_timeout_s,
             registration_jitter_max_s=settings.registration_jitter_max_s,

@@ -19,12 +19,12 @@ from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
+from pyxie_proto.vizier.subjects import UPDATE_AGENT, agent_subject
 from pyxie_service import get_logger
 
 from pyxie_metadata.controllers.agents import AgentRegistry
 from pyxie_metadata.controllers.schema import SchemaRegistry
 from pyxie_metadata.controllers.updates import AgentUpdateTracker
-from pyxie_metadata.subjects import UPDATE_AGENT_SUBJECT, agent_subject
 
 __all__ = ["AgentLifecycle", "MessageBus", "Subscription"]
 
@@ -90,7 +90,7 @@ class AgentLifecycle:
         if await self._schema.prune(self._registry.ids()):
             self._tracker.schema_changed()
         self._subscription = await self._bus.subscribe(
-            UPDATE_AGENT_SUBJECT, msgs.VizierMessage, self.handle
+            UPDATE_AGENT, msgs.VizierMessage, self.handle
         )
         self._expiry = asyncio.create_task(self._expire_forever(), name="agent-expiry")
 

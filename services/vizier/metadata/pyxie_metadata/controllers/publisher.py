@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
+from pyxie_proto.vizier.subjects import ALL_SELECTOR, MISSING_METADATA_REQUESTS, k8s_updates_subject
 from pyxie_service import get_logger
 
 from pyxie_metadata.controllers.lifecycle import MessageBus
@@ -35,7 +36,6 @@ from pyxie_metadata.keys import (
 )
 from pyxie_metadata.kvstore import KVStore, prefix_end
 from pyxie_metadata.providers import ScopedUpdate, update_key
-from pyxie_metadata.subjects import ALL_SELECTOR, MISSING_METADATA_SUBJECT, metadata_updates_subject
 
 __all__ = ["MISSING_METADATA_BATCH", "MetadataPublisher", "MissingMetadataResponder"]
 
@@ -118,7 +118,7 @@ class MetadataPublisher:
                 )
         for selector, update in outgoing:
             await self._bus.publish(
-                metadata_updates_subject(selector), msgs.VizierMessage(metadata_update=update)
+                k8s_updates_subject(selector), msgs.VizierMessage(metadata_update=update)
             )
 
     def _remember(self, update: msgs.MetadataUpdate) -> None:
@@ -193,7 +193,9 @@ class MissingMetadataResponder:
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
-        self._subscription = await self._client.subscribe(MISSING_METADATA_SUBJECT, cb=self._answer)
+        self._subscription = await self._client.subscribe(
+            MISSING_METADATA_REQUESTS, cb=self._answer
+        )
 
     async def stop(self) -> None:
         if self._subscription is not None:

@@ -9,7 +9,6 @@ from pyxie_query_broker.controllers.executor import (
     AgentBus,
     ExecutorSettings,
     QueryExecutor,
-    agent_subject,
 )
 from pyxie_query_broker.controllers.forwarder import (
     ActiveQuery,
@@ -34,5 +33,4 @@ __all__ = [
     "ResultSinkServicer",
     "TrackedAgent",
     "VizierServicer",
-    "agent_subject",
 ]

@@ -34,6 +34,7 @@ from pyxie_crypto import CryptoError, JweEncryptor
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_proto.vizier.subjects import agent_subject
 from pyxie_pxl.compiler import CompileOptions, Compiler, DataAccess, ExecFunc, LogicalPlan
 from pyxie_pxl.errors import CompilerError
 from pyxie_pxl.explain import explain_distributed
@@ -64,7 +65,6 @@ __all__ = [
     "AgentStateSource",
     "ExecutorSettings",
     "QueryExecutor",
-    "agent_subject",
     "encode_batch",
     "truncation_note",
 ]
@@ -80,11 +80,6 @@ QUERY_PLAN_TABLE: Final = "__query_plan__"
 _QUERY_PLAN_RELATION: Final = Relation.of(("plan", DataType.STRING))
 
 _log = get_logger("pyxie.query_broker.executor")
-
-
-def agent_subject(agent_id: str) -> str:
-    """The NATS subject of one agent (Pixie's `Agent/<id>`)."""
-    return f"Agent/{agent_id}"
 
 
 class AgentBus(Protocol):
