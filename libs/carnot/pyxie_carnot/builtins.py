@@ -1,13 +1,15 @@
-"""The registry with every builtin function, as agents and the compiler use it."""
+"""The registry with every builtin function, as agents use it, and as the compiler's catalog."""
 
 from __future__ import annotations
 
 import functools
 
+from pyxie_types.catalog import FunctionCatalog
+
 from . import funcs, udas, udtfs
 from .registry import Registry
 
-__all__ = ["default_registry", "new_registry"]
+__all__ = ["default_registry", "function_catalog", "new_registry"]
 
 
 def new_registry() -> Registry:
@@ -23,3 +25,8 @@ def new_registry() -> Registry:
 def default_registry() -> Registry:
     """The shared registry; treat it as read-only."""
     return new_registry()
+
+
+def function_catalog() -> FunctionCatalog:
+    """The builtins as the compiler's function catalog (``pyxie_pxl.Compiler(catalog, ...)``)."""
+    return default_registry().as_catalog()

@@ -1,19 +1,21 @@
 """The function registry: scalar UDFs, UDAs and UDTFs with their signatures and docs.
 
-The compiler resolves calls against it (name + exact argument types; PxL has no implicit
-promotion) and the engine looks implementations up by the resolved signature carried in the plan.
-``px.GetUDFList()`` and the docs are generated from it, so every entry has a docstring.
+The compiler resolves calls against it through the ``pyxie_types.catalog.FunctionCatalog``
+contract (name + exact argument types; PxL has no implicit promotion), which ``Registry``
+satisfies (``Registry.as_catalog()``); the engine looks implementations up by the resolved
+signature carried in the plan. ``px.GetUDFList()`` and the docs are generated from it, so every
+entry has a docstring.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 import pyarrow as pa
-from pyxie_types import DataType, Relation, SemanticType
+from pyxie_types import DataType, Relation, SemanticType, catalog
+from pyxie_types.catalog import FunctionCatalog, FunctionKind, UDTFExecutor
 
 __all__ = [
     "AggregateDef",
@@ -45,18 +47,12 @@ class RegistryError(Exception):
     """Root of the registry's errors."""
 
 
-class FunctionNotFoundError(RegistryError, LookupError):
+class FunctionNotFoundError(RegistryError, catalog.FunctionNotFoundError):
     pass
 
 
-class NoMatchingOverloadError(RegistryError, LookupError):
+class NoMatchingOverloadError(RegistryError, catalog.NoMatchingOverloadError):
     pass
-
-
-class FunctionKind(enum.Enum):
-    SCALAR = "scalar"
-    UDA = "uda"
-    UDTF = "udtf"
 
 
 def _sig(name: str, arg_types: Sequence[DataType]) -> str:
@@ -134,15 +130,6 @@ class UDTFArg:
 
 
 _Def = TypeVar("_Def", ScalarUDFDef, AggregateDef)
-
-
-class UDTFExecutor(enum.Enum):
-    """Where a UDTF runs: on every PEM, on one Kelvin, or on one agent of any kind."""
-
-    ALL_PEM = "UDTF_ALL_PEM"
-    ONE_KELVIN = "UDTF_ONE_KELVIN"
-    ALL_AGENTS = "UDTF_ALL_AGENTS"
-    SUBSET_PEM = "UDTF_SUBSET_PEM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +211,10 @@ class Registry:
         return udtf
 
     # ------------------------------------------------------------ lookup
+
+    def as_catalog(self) -> FunctionCatalog:
+        """This registry as the compiler sees it (type-checked against the contract here)."""
+        return self
 
     def kind_of(self, name: str) -> FunctionKind | None:
         if name in self._scalars:

@@ -1,6 +1,6 @@
 """pyxie-pxl: the PxL compiler and distributed planner.
 
-    compiler = Compiler(registry, schemas)              # pyxie_carnot Registry, {name: TableSchema}
+    compiler = Compiler(catalog, schemas)               # a FunctionCatalog, {name: TableSchema}
     plan = compiler.compile(source, CompileOptions(exec_funcs=exec_funcs_from_vis(vis)))
     plan.to_plan()                                      # one planpb.Plan, memory sinks
     plan.distribute(agents, broker_address)             # planpb.DistributedPlan, one Plan per agent
@@ -8,6 +8,9 @@
 Stages: parse → build IR → resolve types → analyze (data access, row limits) → optimize
 (push-down, pruning, map fusion) → split → emit. Errors are ``CompilerError`` with 1-based
 line/column (``.errors`` lists every problem found).
+
+The catalog is the ``pyxie_types.catalog.FunctionCatalog`` contract: the compiler never imports
+the engine; ``pyxie_carnot.builtins.function_catalog()`` is the builtin one.
 """
 
 from ._eval import ExecFunc

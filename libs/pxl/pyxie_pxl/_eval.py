@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyxie_carnot.registry import Registry
 from pyxie_types import DataType, SemanticType, TableSchema
+from pyxie_types.catalog import FunctionCatalog
 
-from . import _px
+from . import _methods, _px
 from ._parse import ParsedModule, parse_pxl
 from ._resolve import Resolver, fold_binary, fold_unary, literal_type_of
 from ._values import (
@@ -155,16 +155,16 @@ class Evaluator:
 
     def __init__(
         self,
-        registry: Registry,
+        catalog: FunctionCatalog,
         schemas: Mapping[str, TableSchema],
         *,
         now_ns: int,
         library_sources: Mapping[str, str],
     ) -> None:
-        self.registry = registry
+        self.catalog = catalog
         self.schemas = schemas
         self.now_ns = now_ns
-        self.resolver = Resolver(registry)
+        self.resolver = Resolver(catalog)
         self.library_sources = library_sources
         self._libraries: dict[str, ModuleValue] = {}
         self.exec_mode = False
@@ -716,6 +716,3 @@ def describe_type(annotation: Any) -> str:
         return f"px.{annotation.name}"
     return describe(annotation)
 
-
-# Methods live in their own module to keep this one readable; imported late (it uses Evaluator).
-from . import _methods  # noqa: E402

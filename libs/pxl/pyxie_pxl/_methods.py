@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pyxie_carnot.registry import FunctionNotFoundError, NoMatchingOverloadError
 from pyxie_types import DataType
+from pyxie_types.catalog import FunctionNotFoundError, NoMatchingOverloadError
 
+from ._context import EvalContext
 from ._values import DataFrameValue, GroupByValue, Loc, MethodValue, PLit, UDAValue, UDFValue
 from .ir import (
     AggExpr,
@@ -21,12 +22,9 @@ from .ir import (
     UnionOp,
 )
 
-if TYPE_CHECKING:
-    from ._eval import Evaluator
-
 __all__ = ["call"]
 
-_Method = Callable[["Evaluator", Any, list[Any], dict[str, Any], Loc], Any]
+_Method = Callable[[EvalContext, Any, list[Any], dict[str, Any], Loc], Any]
 
 
 def _bind(
@@ -91,7 +89,7 @@ def _check_columns(
 
 
 def _groupby(
-    ev: Evaluator, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> GroupByValue:
     bound = _bind("groupby", ["by"], args, kwargs, loc, required=["by"])
     groups = _names(bound["by"], "groupby columns", loc)
@@ -104,7 +102,7 @@ def _groupby(
 
 
 def _agg(
-    ev: Evaluator,
+    ev: EvalContext,
     receiver: DataFrameValue | GroupByValue,
     args: list[Any],
     kwargs: dict[str, Any],
@@ -126,7 +124,7 @@ def _agg(
         if isinstance(spec, tuple) and spec and isinstance(spec[-1], UDFValue):
             raise loc.error(
                 f"aggregate {out_name!r}: px.{spec[-1].name} is not an aggregate function; "
-                f"aggregates are: {', '.join(sorted({u.name for u in ev.registry.udas()}))}"
+                f"aggregates are: {', '.join(sorted({u.name for u in ev.catalog.udas()}))}"
             )
         if not isinstance(spec, tuple) or len(spec) < 1 or not isinstance(spec[-1], UDAValue):
             raise loc.error(
@@ -148,13 +146,13 @@ def _agg(
                 )
         arg_types = tuple(a.data_type for a in arg_exprs)
         try:
-            definition = ev.registry.lookup_uda(uda.name, arg_types)
+            definition = ev.catalog.lookup_uda(uda.name, arg_types)
         except FunctionNotFoundError:
             raise loc.error(f"aggregate function 'px.{uda.name}' is not defined") from None
         except NoMatchingOverloadError:
             accepted = "; ".join(
                 "(" + ", ".join(t.name for t in o.arg_types) + ")"
-                for o in ev.registry.uda_overloads(uda.name)
+                for o in ev.catalog.uda_overloads(uda.name)
             )
             types = ", ".join(t.name for t in arg_types)
             raise loc.error(
@@ -180,7 +178,7 @@ def _agg(
 
 
 def _drop(
-    ev: Evaluator, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> DataFrameValue:
     bound = _bind("drop", ["columns"], args, kwargs, loc, required=["columns"])
     names = _names(bound["columns"], "drop columns", loc)
@@ -193,7 +191,7 @@ def _drop(
 
 
 def _head(
-    ev: Evaluator, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> DataFrameValue:
     bound = _bind("head", ["n"], args, kwargs, loc)
     n = bound.get("n", PLit(5, DataType.INT64))
@@ -205,14 +203,14 @@ def _head(
 
 
 def _filter(
-    ev: Evaluator, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> DataFrameValue:
     bound = _bind("filter", ["expr"], args, kwargs, loc, required=["expr"])
     return ev.filter(frame, bound["expr"], loc)
 
 
 def _merge(
-    ev: Evaluator, left: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, left: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> DataFrameValue:
     bound = _bind(
         "merge",
@@ -285,7 +283,7 @@ def _merge(
 
 
 def _append(
-    ev: Evaluator, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> DataFrameValue:
     bound = _bind("append", ["objs"], args, kwargs, loc, required=["objs"])
     others = bound["objs"] if isinstance(bound["objs"], list | tuple) else [bound["objs"]]
@@ -320,7 +318,9 @@ def _append(
 
 
 def _unsupported(name: str) -> _Method:
-    def method(ev: Evaluator, frame: Any, args: list[Any], kwargs: dict[str, Any], loc: Loc) -> Any:
+    def method(
+        ev: EvalContext, frame: Any, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ) -> Any:
         raise loc.error(f"DataFrame.{name}() is not supported by this compiler")
 
     return method
@@ -341,7 +341,7 @@ _METHODS: dict[str, _Method] = {
 
 
 def call(
-    ev: Evaluator, method: MethodValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, method: MethodValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> Any:
     impl = _METHODS.get(method.name)
     if impl is None:

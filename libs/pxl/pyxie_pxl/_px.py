@@ -1,12 +1,13 @@
-"""The ``px`` module: compile-time helpers, type objects, and registry functions by name."""
+"""The ``px`` module: compile-time helpers, type objects, and catalog functions by name."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pyxie_carnot.registry import FunctionKind
 from pyxie_types import DataType, SemanticType
+from pyxie_types.catalog import FunctionKind
 
+from ._context import EvalContext
 from ._time import NS_PER_UNIT, format_duration, parse_duration, parse_time_string
 from ._values import (
     BuiltinFunction,
@@ -23,9 +24,6 @@ from ._values import (
     UDTFValue,
 )
 from .ir import LiteralExpr, MemorySourceOp, UDTFSourceOp
-
-if TYPE_CHECKING:
-    from ._eval import Evaluator
 
 __all__ = [
     "PX_TYPES",
@@ -128,9 +126,9 @@ def cast(to: PxType, args: list[Any], kwargs: dict[str, Any], loc: Loc) -> Any:
 
 
 def udtf_source(
-    ev: Evaluator, name: str, args: list[Any], kwargs: dict[str, Any], loc: Loc
+    ev: EvalContext, name: str, args: list[Any], kwargs: dict[str, Any], loc: Loc
 ) -> DataFrameValue:
-    udtf = ev.registry.lookup_udtf(name)
+    udtf = ev.catalog.lookup_udtf(name)
     params = [a.name for a in udtf.args]
     bound = _bind(name, params, args, kwargs, loc, required=0)
     values: list[tuple[str, LiteralExpr]] = []
@@ -158,7 +156,7 @@ def udtf_source(
     return DataFrameValue(node)
 
 
-def make_px_module(ev: Evaluator) -> ModuleValue:
+def make_px_module(ev: EvalContext) -> ModuleValue:
     def dataframe(args: list[Any], kwargs: dict[str, Any], loc: Loc) -> DataFrameValue:
         bound = _bind(
             "DataFrame",
@@ -313,8 +311,8 @@ def make_px_module(ev: Evaluator) -> ModuleValue:
     for helper, unit in _DURATION_HELPERS.items():
         attrs[helper] = duration_helper(helper, unit)
 
-    def registry_lookup(name: str, loc: Loc) -> Any:
-        kind = ev.registry.kind_of(name)
+    def catalog_lookup(name: str, loc: Loc) -> Any:
+        kind = ev.catalog.kind_of(name)
         if kind is FunctionKind.SCALAR:
             return UDFValue(name)
         if kind is FunctionKind.UDA:
@@ -323,7 +321,7 @@ def make_px_module(ev: Evaluator) -> ModuleValue:
             return UDTFValue(name)
         raise loc.error(f"module 'px' has no attribute '{name}'")
 
-    return ModuleValue("px", attrs, registry_lookup)
+    return ModuleValue("px", attrs, catalog_lookup)
 
 
 def _name_arg(fn: str, value: Any, loc: Loc) -> str:

@@ -1,8 +1,8 @@
 """Stage 3, resolve types: unresolved column expressions to typed IR against a frame.
 
-Function calls resolve against the injected Registry with an exact argument-type match (PxL has
-no implicit promotion); ``df.ctx[...]`` becomes a metadata function chosen by which key columns
-the frame has; semantic casts check the data type and only retag the semantic type.
+Function calls resolve against the injected function catalog with an exact argument-type match
+(PxL has no implicit promotion); ``df.ctx[...]`` becomes a metadata function chosen by which key
+columns the frame has; semantic casts check the data type and only retag the semantic type.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from pyxie_carnot.registry import (
+from pyxie_types import DataType, Relation, SemanticType
+from pyxie_types.catalog import (
+    FunctionCatalog,
     FunctionKind,
     FunctionNotFoundError,
     NoMatchingOverloadError,
-    Registry,
 )
-from pyxie_types import DataType, Relation, SemanticType
 
 from ._values import DataFrameValue, Loc, PCall, PCast, PCol, PExpr, PLit, PMeta
 from .ir import CallExpr, ColumnExpr, Expr, LiteralExpr
@@ -215,8 +215,8 @@ def fold_unary(name: str, operand: PLit, loc: Loc) -> PLit:
 class Resolver:
     """Turns unresolved expressions into typed IR against one frame's relation."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
+    def __init__(self, catalog: FunctionCatalog) -> None:
+        self.catalog = catalog
 
     def resolve(
         self,
@@ -270,16 +270,16 @@ class Resolver:
         arg_types = tuple(a.data_type for a in args)
         shown = f"'{display}' ({name})" if display != name else f"'{name}'"
         try:
-            udf = self.registry.lookup_scalar(name, arg_types)
+            udf = self.catalog.lookup_scalar(name, arg_types)
         except FunctionNotFoundError:
-            kind = self.registry.kind_of(name)
+            kind = self.catalog.kind_of(name)
             if kind is FunctionKind.UDA:
                 raise loc.error(
                     f"px.{name} is an aggregate function; use it in .agg(out=('col', px.{name}))"
                 ) from None
             raise loc.error(f"function {shown} is not defined") from None
         except NoMatchingOverloadError:
-            overloads = list(self.registry.scalar_overloads(name))
+            overloads = list(self.catalog.scalar_overloads(name))
             arities = sorted({len(o.arg_types) for o in overloads})
             if len(args) not in arities:
                 expected = " or ".join(str(n) for n in arities)

@@ -188,7 +188,7 @@ class BuiltinFunction:
 class ModuleValue:
     name: str
     attrs: dict[str, Any]
-    # Looks names up lazily (px.<udf> comes from the registry).
+    # Looks names up lazily (px.<udf> comes from the function catalog).
     fallback: Callable[[str, Loc], Any] | None = None
 
 

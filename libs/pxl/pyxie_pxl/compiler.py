@@ -1,6 +1,6 @@
 """The PxL compiler: parse → build IR → resolve types → analyze → optimize → split → emit.
 
-``Compiler(registry, schemas).compile(source, options)`` returns a ``LogicalPlan``; call
+``Compiler(catalog, schemas).compile(source, options)`` returns a ``LogicalPlan``; call
 ``.to_plan()`` for a single-process plan (memory sinks) or ``.distribute(agents, address)`` for
 one plan per agent. Errors are ``CompilerError`` with 1-based line and column.
 """
@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from pyxie_carnot.registry import Registry
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_types import TableSchema
+from pyxie_types.catalog import FunctionCatalog
 
 from ._eval import Evaluator, ExecFunc
 from ._lower import LoweringContext, NodeIds, lower_plan
@@ -158,10 +158,10 @@ def library_sources() -> dict[str, str]:
 
 
 class Compiler:
-    """Compiles PxL against table schemas and a function registry (both injected)."""
+    """Compiles PxL against table schemas and a function catalog (both injected)."""
 
-    def __init__(self, registry: Registry, schemas: Mapping[str, TableSchema]) -> None:
-        self.registry = registry
+    def __init__(self, catalog: FunctionCatalog, schemas: Mapping[str, TableSchema]) -> None:
+        self.catalog = catalog
         self.schemas = dict(schemas)
         self._libraries = library_sources()
 
@@ -186,7 +186,7 @@ class Compiler:
         module = parse_pxl(source)
         # Stages 2 and 3: build IR, resolving types as operators consume expressions.
         evaluator = Evaluator(
-            self.registry, self.schemas, now_ns=now_ns, library_sources=self._libraries
+            self.catalog, self.schemas, now_ns=now_ns, library_sources=self._libraries
         )
         module_globals = evaluator.run_module(module)
         if options.exec_funcs:

@@ -209,7 +209,7 @@ class UDTFSourceOp(Operator):
     name: str = field(kw_only=True)
     args: tuple[tuple[str, LiteralExpr], ...] = field(kw_only=True)
     output: Relation = field(kw_only=True)
-    # Where it runs: a pyxie_carnot.registry.UDTFExecutor value string.
+    # Where it runs: a pyxie_types.catalog.UDTFExecutor value string.
     executor: str = field(kw_only=True)
 
     def _derive(self) -> Relation:

@@ -30,12 +30,13 @@ from .conftest import NOW_NS
 # never ends), and turns it into a failing example instead of a test killed by pytest-timeout.
 _HANG_GUARD_S = 20.0
 
-_COMPILER = Compiler(new_registry(), {t.name: t for t in ALL_TABLES})
+_REGISTRY = new_registry()
+_COMPILER = Compiler(_REGISTRY, {t.name: t for t in ALL_TABLES})
 _TABLES = sorted(t.name for t in ALL_TABLES)
 _COLUMNS = sorted({c.name for t in ALL_TABLES for c in t.relation})
-_SCALARS = sorted({u.name for u in _COMPILER.registry.scalars()})
-_UDAS = sorted({u.name for u in _COMPILER.registry.udas()})
-_UDTFS = sorted({u.name for u in _COMPILER.registry.udtfs()})
+_SCALARS = sorted({u.name for u in _REGISTRY.scalars()})
+_UDAS = sorted({u.name for u in _REGISTRY.udas()})
+_UDTFS = sorted({u.name for u in _REGISTRY.udtfs()})
 _PX_HELPERS = [
     "now",
     "parse_duration",
