@@ -2,10 +2,12 @@
 
 Settings from `PL_*` (`ServiceSettings`), structured logging, an aio gRPC server with the
 standard interceptor chain (request id, access log, metrics, error mapping, JWT auth), health,
-reflection, Prometheus metrics, two-stage shutdown (`Service`, `run_service`) and NATS
-(`NatsBus`).
+reflection, Prometheus metrics, two-stage shutdown (`Service`, `run_service`), NATS
+(`NatsBus`), background loops (`BackgroundTask`) and the one mapping between domain errors and
+gRPC status (`status_for_exception`, `error_for_code`, `error_for_status`).
 """
 
+from pyxie_service.background import BackgroundTask
 from pyxie_service.context import (
     current_claims,
     current_claims_or_none,
@@ -16,8 +18,11 @@ from pyxie_service.errors import (
     INTERNAL_ERROR_DETAILS,
     Aborted,
     AlreadyExists,
+    Cancelled,
+    DataLoss,
     DeadlineExceeded,
     FailedPrecondition,
+    Internal,
     InvalidArgument,
     NotFound,
     OutOfRange,
@@ -27,6 +32,8 @@ from pyxie_service.errors import (
     Unauthenticated,
     Unavailable,
     Unimplemented,
+    error_for_code,
+    error_for_status,
     status_for_exception,
 )
 from pyxie_service.interceptors import (
@@ -61,9 +68,13 @@ __all__ = [
     "Aborted",
     "AlreadyExists",
     "AuthInterceptor",
+    "BackgroundTask",
+    "Cancelled",
     "Closer",
+    "DataLoss",
     "DeadlineExceeded",
     "FailedPrecondition",
+    "Internal",
     "InvalidArgument",
     "LogFormat",
     "LogLevel",
@@ -87,6 +98,8 @@ __all__ = [
     "current_claims",
     "current_claims_or_none",
     "current_request_id",
+    "error_for_code",
+    "error_for_status",
     "get_logger",
     "public",
     "require_claims",

@@ -96,6 +96,14 @@ def _metadata_values(metadata: Sequence[Any] | None, key: str) -> list[str]:
     return values
 
 
+def _peer_of(context: _Context) -> str:
+    """The caller's address, read at the start of the RPC (empty if the call is already gone)."""
+    try:
+        return context.peer() or ""
+    except Exception:  # the call may have been torn down before the handler started
+        return ""
+
+
 class RequestInterceptor(_ServerInterceptor):
     """Request id, access log, metrics and exception → status mapping."""
 
@@ -126,6 +134,13 @@ class RequestInterceptor(_ServerInterceptor):
 
         @asynccontextmanager
         async def around(context: _Context) -> AsyncIterator[None]:
+            # Everything the access log needs from the context is read NOW, while the call is
+            # alive. After the RPC ended (the client hung up, the status went out) grpc.aio may
+            # have released the core call, and `context.peer()` then reads freed memory: the
+            # query broker died of SIGSEGV that way. Below the handler, the context is only
+            # used while the RPC is still running (`send_initial_metadata`, `abort`, `code`,
+            # which reads a Python attribute), never in `finally`.
+            peer = _peer_of(context)
             if offered_id is not None and _ACCEPTABLE_REQUEST_ID.fullmatch(offered_id):
                 request_id = offered_id
             else:
@@ -144,7 +159,9 @@ class RequestInterceptor(_ServerInterceptor):
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, GeneratorExit):
+                # The client hung up (or the server is stopping): the call may be gone already,
+                # so the context is not touched again.
                 code = grpc.StatusCode.CANCELLED
                 raise
             except Exception as exc:
@@ -162,7 +179,7 @@ class RequestInterceptor(_ServerInterceptor):
                     code=code.name,
                     duration_ms=round(seconds * 1000, 3),
                     rpc_type=kind,
-                    peer=context.peer(),
+                    peer=peer,
                 )
 
         return around

@@ -7,6 +7,7 @@ returns a `Service`. Tests build a `Service` directly and call `start()` / `stop
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -269,7 +270,10 @@ def run_service(settings_type: type[_S], wire: Callable[[_S], Awaitable[Service]
 
     Loads settings (exit 2 with a clear message when they are bad), configures logging, awaits
     `wire(settings)` to build clients and the Service, serves until SIGTERM/SIGINT and shuts down.
+    A crash in native code (SIGSEGV, SIGABRT, ...) dumps every thread's Python stack to stderr.
     """
+    if not faulthandler.is_enabled():
+        faulthandler.enable()
     try:
         settings = settings_type.load()
     except SettingsError as exc:

@@ -11,6 +11,8 @@ from pyxie_service import (
     NotFound,
     PermissionDenied,
     ServiceError,
+    error_for_code,
+    error_for_status,
     status_for_exception,
 )
 from pyxie_service.example import CRASH_MESSAGE, FAILURES
@@ -111,3 +113,64 @@ def test_status_for_any_other_exception_is_internal() -> None:
 
 def test_domain_errors_share_one_root() -> None:
     assert all(issubclass(error, ServiceError) for error in FAILURES.values())
+
+
+# --- a status some other process reported → domain error --------------------------------
+
+
+@pytest.mark.parametrize("code", [c for c in grpc.StatusCode if c != grpc.StatusCode.OK])
+def test_every_failure_code_round_trips_through_its_domain_error(code: grpc.StatusCode) -> None:
+    by_enum = error_for_code(code, "reported")
+    by_number = error_for_code(code.value[0], "reported")
+    assert status_for_exception(by_enum) == (code, "reported")
+    assert type(by_number) is type(by_enum)
+
+
+@pytest.mark.parametrize("number", [0, 17, 99, -1])
+def test_ok_and_undefined_code_numbers_become_unknown_with_the_message(number: int) -> None:
+    error = error_for_code(number, "agent said so")
+    assert type(error) is ServiceError
+    assert status_for_exception(error) == (grpc.StatusCode.UNKNOWN, "agent said so")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+    ],
+)
+def test_a_proxy_passes_caller_facing_codes_on_with_their_message(code: grpc.StatusCode) -> None:
+    error = error_for_status(code, "no such cluster", backend="vzmgr")
+    assert status_for_exception(error) == (code, "no such cluster")
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
+def test_a_proxy_reports_an_unreachable_backend_as_unavailable(code: grpc.StatusCode) -> None:
+    error = error_for_status(code, "connection refused to 10.0.0.7", backend="auth")
+    assert status_for_exception(error) == (
+        grpc.StatusCode.UNAVAILABLE,
+        "the auth service is unavailable; retry shortly",
+    )
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.DATA_LOSS,
+        grpc.StatusCode.ABORTED,
+    ],
+)
+def test_a_proxy_hides_the_backends_own_failures(code: grpc.StatusCode) -> None:
+    error = error_for_status(code, "Traceback: password=hunter2", backend="vzmgr")
+    assert status_for_exception(error) == (grpc.StatusCode.INTERNAL, "the vzmgr service failed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -132,3 +133,88 @@ def _no_pl_variables_leak_into_this_process(monkeypatch: pytest.MonkeyPatch) -> 
     for variable in list(os.environ):
         if variable.upper().startswith("PL_"):
             monkeypatch.delenv(variable)
+
+
+async def _collect_lines(process: asyncio.subprocess.Process, lines: list[str]) -> None:
+    """Keep reading stderr so that the access log never fills the pipe and blocks the server."""
+    assert process.stderr is not None
+    async for line in process.stderr:
+        lines.append(line.decode(errors="replace"))
+
+
+async def _hang_up_right_after_errors(client: EchoClient, token: str) -> None:
+    metadata = bearer(token)
+    # A unary error, the client cancelling as the status arrives (before or after it).
+    call = client.fail(StringValue(value="invalid_argument"), metadata=metadata)
+    await asyncio.sleep(0)
+    call.cancel()
+    # A crash (INTERNAL) with the same hang-up.
+    crash = client.fail(StringValue(value="boom"), metadata=metadata)
+    crash.cancel()
+    # A stream that fails after its first message; the client leaves after reading it.
+    stream = client.fail_stream(StringValue(value="not_found"), metadata=metadata)
+    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+        await stream.read()
+    stream.cancel()
+    # An unauthenticated call (rejected by the auth interceptor), cancelled at once.
+    rejected = client.echo(StringValue(value="x"))
+    rejected.cancel()
+    for pending in (call, crash, rejected):
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+            await pending
+
+
+# Enough hang-ups that a use of a released call (the SIGSEGV of issue 20) shows up.
+_HANG_UP_ROUNDS = 300
+
+
+async def test_clients_hanging_up_right_after_errors_do_not_crash_the_service() -> None:
+    service = await _spawn(PL_LOG_LEVEL="debug")
+    lines: list[str] = []
+    reader: asyncio.Task[None] | None = None
+    try:
+        started = await asyncio.wait_for(
+            service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
+        )
+        reader = asyncio.create_task(_collect_lines(service.process, lines))
+        token = service_token()
+        address = f"127.0.0.1:{started['grpc_port']}"
+        try:
+            for _ in range(_HANG_UP_ROUNDS // 50):
+                # A fresh channel now and then: hang-ups also arrive as closed connections.
+                async with grpc.aio.insecure_channel(address) as channel:
+                    client = EchoClient(channel)
+                    await asyncio.gather(
+                        *(_hang_up_right_after_errors(client, token) for _ in range(50))
+                    )
+            async with grpc.aio.insecure_channel(address) as channel:
+                reply = await EchoClient(channel).echo(
+                    StringValue(value="still here"), metadata=bearer(token)
+                )
+        except grpc.aio.AioRpcError as err:
+            died = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
+            await asyncio.wait_for(reader, _PROCESS_DEADLINE_SECONDS)
+            crash = [line for line in lines if not line.startswith("{")]
+            pytest.fail(f"service died (exit {died}) after {err.code().name}: {crash[-20:]}")
+        assert reply.value == "query_broker:still here"
+        assert service.process.returncode is None
+        service.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
+        await asyncio.wait_for(reader, _PROCESS_DEADLINE_SECONDS)
+    finally:
+        if service.process.returncode is None:
+            service.process.kill()
+            await service.process.wait()
+        if reader is not None:
+            reader.cancel()
+    output = "".join(lines)
+    assert code == 0, output[-4000:]
+    assert "Fatal Python error" not in output
+    # The access log still names the peer of calls whose client had gone: it was read up front.
+    cancelled = [
+        json.loads(line)
+        for line in lines
+        if line.startswith("{") and '"code": "CANCELLED"' in line and '"event": "rpc"' in line
+    ]
+    assert cancelled, "no hang-up reached a handler: the test exercised nothing"
+    assert all(record["peer"].startswith("ipv4:127.0.0.1:") for record in cancelled)

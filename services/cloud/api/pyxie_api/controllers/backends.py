@@ -16,8 +16,7 @@ import grpc
 from pyxie_jwt import SigningKey, service_claims, sign_token
 from pyxie_proto.cloud.authpb import auth_pb2_grpc
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2_grpc
-
-from pyxie_api.controllers.errors import error_for_status
+from pyxie_service import error_for_status
 
 __all__ = [
     "API_SERVICE_ID",

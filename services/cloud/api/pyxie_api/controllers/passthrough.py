@@ -25,11 +25,16 @@ from nats.aio.subscription import Subscription
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
-from pyxie_service import PermissionDenied, Unavailable, Unimplemented, get_logger
+from pyxie_service import (
+    PermissionDenied,
+    Unavailable,
+    Unimplemented,
+    error_for_code,
+    get_logger,
+)
 
 from pyxie_api.controllers.caller import current_caller
 from pyxie_api.controllers.clusters import ClusterDirectory
-from pyxie_api.controllers.errors import error_for_code
 from pyxie_api.controllers.ids import parse_uuid, shard_of
 
 __all__ = [
