@@ -1,8 +1,10 @@
-"""`CloudConnector`: the vizier's link to the cloud, assembled from its parts.
+"""The cloud connector's composition root: `build(settings) -> Service`.
 
-Start-up: load the identity from the state file, or register with the deploy key (retrying
-with backoff until the cloud answers) and save it first thing; then run the health checker, the
-passthrough proxy and the bridge. The gRPC server on port 50800 serves health and metrics.
+`CloudConnector` is the vizier's link to the cloud, assembled from its parts. Start-up: load
+the identity from the state file, or register with the deploy key (retrying with backoff until
+the cloud answers) and save it first thing; then run the health checker and the bridge (vizier
+NATS <-> the vzconn stream; the query broker serves the passthrough requests the bridge
+brings). The gRPC server on port 50800 serves health and metrics.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from pyxie_service import NatsBus, Service, get_logger
 from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, BridgeTiming
 from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
 from pyxie_cloud_connector.controllers.health import HealthChecker
-from pyxie_cloud_connector.controllers.passthrough import PassthroughProxy
 from pyxie_cloud_connector.settings import ConnectorSettings
 from pyxie_cloud_connector.state import VizierIdentity, load_identity, save_identity
 
-__all__ = ["CloudConnector", "MissingDeployKeyError"]
+__all__ = ["CloudConnector", "MissingDeployKeyError", "build"]
 
 _log = get_logger("pyxie.cloud_connector")
 
@@ -53,7 +54,6 @@ class CloudConnector:
         )
         self.identity: VizierIdentity | None = None
         self.health: HealthChecker | None = None
-        self.passthrough: PassthroughProxy | None = None
         self.bridge: BridgeClient | None = None
         self.ready = asyncio.Event()
         self._startup: asyncio.Task[None] | None = None
@@ -94,11 +94,6 @@ class CloudConnector:
             retry_seconds=settings.health_retry_seconds,
         )
         self.health.start()
-        if settings.passthrough_proxy_enabled:
-            self.passthrough = PassthroughProxy(
-                self._bus, self._broker, vizier_id=identity.vizier_id
-            )
-            await self.passthrough.start()
         self.bridge = BridgeClient(
             channel_factory=lambda: cloud_channel(settings),
             identity=identity,
@@ -160,7 +155,13 @@ class CloudConnector:
                 await self._startup
         if self.bridge is not None:
             await self.bridge.stop()
-        if self.passthrough is not None:
-            await self.passthrough.stop()
         if self.health is not None:
             await self.health.stop()
+
+
+async def build(settings: ConnectorSettings) -> Service:
+    """The connector from its settings: connects vizier NATS and starts registering/bridging."""
+    bus = await NatsBus.connect(settings.nats_url, name="cloud_connector")
+    connector = CloudConnector(settings, bus=bus)
+    connector.begin()
+    return connector.service

@@ -49,7 +49,7 @@ class ConnectorSettings(ServiceSettings):
     # Optional: the JWT signing key alone (mode 0600) for the other vizier services
     # (`PL_JWT_SIGNING_KEY`), e.g. the devstack's <state>/vizier/jwt_signing_key.
     jwt_key_file: Path | None = None
-    # The query broker (VizierService.HealthCheck, passthrough).
+    # The query broker (VizierService.HealthCheck, the vizier status in heartbeats).
     broker_addr: str = "127.0.0.1:50300"
     vizier_version: str = "0.1.0"
     # Pixie: a heartbeat every 5 s; the cloud declares a vizier lost after 120 s of silence.
@@ -65,10 +65,6 @@ class ConnectorSettings(ServiceSettings):
     health_retry_seconds: Seconds = 2.0
     # Pixie's connector queue: 5000 messages (per lane here); a full bulk lane drops messages.
     bridge_buffer_messages: Annotated[int, Field(gt=0)] = 5000
-    # Serve `c2v.VizierPassthroughRequest` by calling the broker's VizierService (the broker
-    # does not subscribe itself yet). NATS queue group `vizier-passthrough`: a broker joining
-    # the same group later shares the load instead of answering twice.
-    passthrough_proxy_enabled: bool = True
 
     @field_validator("jwt_signing_key")
     @classmethod

@@ -50,11 +50,6 @@ class FakeBroker(vpb_grpc.VizierServiceServicer):
             )
             await asyncio.sleep(0.1)
 
-    async def ExecuteScript(self, request: Any, context: Any) -> AsyncIterator[Any]:
-        self._token(context)
-        for index in range(2):
-            yield vpb.ExecuteScriptResponse(query_id=f"{request.query_str}-{index}")
-
 
 @dataclass
 class Stack:

@@ -15,7 +15,7 @@ from connector_support import eventually
 from google.protobuf import any_pb2
 from pyxie_cloud_connector import load_identity
 from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
-from pyxie_jwt import VIZIER_AUDIENCE, ClusterClaims, cluster_claims, sign_token, verify_token
+from pyxie_jwt import VIZIER_AUDIENCE, verify_token
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_vzconn.testing import running_vzconn
@@ -77,9 +77,7 @@ async def test_messages_cross_the_bridge_both_ways_with_sharded_subjects(
     stack_factory: Any,
 ) -> None:
     async with stack_factory() as stack:
-        connector = await stack.start_connector(
-            stack.settings(deploy_key=await stack.deploy_key(), passthrough_proxy_enabled=False)
-        )
+        connector = await stack.start_connector(stack.settings(deploy_key=await stack.deploy_key()))
         assert connector.identity is not None
         vizier_id = connector.identity.vizier_id
         shard = uuid.UUID(vizier_id).hex[-2:]
@@ -116,42 +114,6 @@ async def test_messages_cross_the_bridge_both_ways_with_sharded_subjects(
         assert envelope_back.vizier_id == vizier_id
         assert envelope_back.session_id != ""
         assert envelope_back.msg == reply
-
-
-async def test_passthrough_requests_run_against_the_broker_with_the_cloud_token(
-    stack_factory: Any,
-) -> None:
-    async with stack_factory() as stack:
-        connector = await stack.start_connector(stack.settings(deploy_key=await stack.deploy_key()))
-        assert connector.identity is not None
-        vizier_id = connector.identity.vizier_id
-        shard = uuid.UUID(vizier_id).hex[-2:]
-        replies: asyncio.Queue[cvmsgs.V2CAPIStreamResponse] = asyncio.Queue()
-
-        async def collect(raw: Any) -> None:
-            response = cvmsgs.V2CAPIStreamResponse()
-            cvmsgs.V2CMessage.FromString(raw.data).msg.Unpack(response)
-            await replies.put(response)
-
-        await stack.cloud_bus.client.subscribe(f"v2c.{shard}.{vizier_id}.reply-q1", cb=collect)
-        await stack.cloud_bus.flush()
-        token = sign_token(
-            cluster_claims(cluster_id=vizier_id, audience=VIZIER_AUDIENCE),
-            connector.identity.signing_key,
-        )
-        request = cvmsgs.C2VAPIStreamRequest(
-            request_id="q1", token=token, exec_req=vpb.ExecuteScriptRequest(query_str="script")
-        )
-        await stack.cloud_bus.client.publish(
-            f"c2v.{vizier_id}.VizierPassthroughRequest",
-            cvmsgs.C2VMessage(vizier_id=vizier_id, msg=_pack(request)).SerializeToString(),
-        )
-        received = [await asyncio.wait_for(replies.get(), 20) for _ in range(3)]
-        assert [r.exec_resp.query_id for r in received[:2]] == ["script-0", "script-1"]
-        assert received[2].WhichOneof("msg") == "status" and received[2].status.code == 0
-        assert token in stack.broker.tokens
-        claims = verify_token(token, connector.identity.signing_key, audience=VIZIER_AUDIENCE)
-        assert isinstance(claims, ClusterClaims)
 
 
 async def test_after_a_vzconn_restart_the_connector_reconnects_and_is_healthy_again(
@@ -207,49 +169,3 @@ async def test_mtls_connector_without_a_client_certificate_cannot_register(
         await eventually(
             lambda: _status_is(stack, connector.identity.vizier_id, cvmsgs.VZ_ST_HEALTHY)
         )
-
-
-async def test_a_cancel_request_ends_a_running_passthrough_with_cancelled(
-    stack_factory: Any,
-) -> None:
-    async with stack_factory() as stack:
-        connector = await stack.start_connector(stack.settings(deploy_key=await stack.deploy_key()))
-        assert connector.identity is not None
-        vizier_id = connector.identity.vizier_id
-        shard = uuid.UUID(vizier_id).hex[-2:]
-        replies: asyncio.Queue[cvmsgs.V2CAPIStreamResponse] = asyncio.Queue()
-
-        async def collect(raw: Any) -> None:
-            response = cvmsgs.V2CAPIStreamResponse()
-            cvmsgs.V2CMessage.FromString(raw.data).msg.Unpack(response)
-            await replies.put(response)
-
-        await stack.cloud_bus.client.subscribe(f"v2c.{shard}.{vizier_id}.reply-hc1", cb=collect)
-        await stack.cloud_bus.flush()
-        token = sign_token(
-            cluster_claims(cluster_id=vizier_id, audience=VIZIER_AUDIENCE),
-            connector.identity.signing_key,
-        )
-
-        async def send(request: cvmsgs.C2VAPIStreamRequest) -> None:
-            await stack.cloud_bus.client.publish(
-                f"c2v.{vizier_id}.VizierPassthroughRequest",
-                cvmsgs.C2VMessage(vizier_id=vizier_id, msg=_pack(request)).SerializeToString(),
-            )
-
-        await send(
-            cvmsgs.C2VAPIStreamRequest(
-                request_id="hc1", token=token, hc_req=vpb.HealthCheckRequest()
-            )
-        )
-        # The health stream never ends by itself.
-        first = await asyncio.wait_for(replies.get(), 20)
-        assert first.WhichOneof("msg") == "hc_resp"
-        await send(
-            cvmsgs.C2VAPIStreamRequest(request_id="hc1", cancel_req=cvmsgs.C2VAPIStreamCancel())
-        )
-        while True:
-            reply = await asyncio.wait_for(replies.get(), 20)
-            if reply.WhichOneof("msg") == "status":
-                break
-        assert reply.status.code == grpc.StatusCode.CANCELLED.value[0]

@@ -1,10 +1,11 @@
 """pyxie_query_broker: compiles PxL, dispatches plans to agents, forwards their results.
 
 Serves `px.api.vizierpb.VizierService` (ExecuteScript, HealthCheck) and the agents'
-`ResultSinkService` on one port (50300). Run it with `python -m pyxie_query_broker`.
+`ResultSinkService` on one port (50300), and the cloud's passthrough requests from vizier NATS.
+Run it with `python -m pyxie_query_broker` (`app.build` is the composition root).
 """
 
-from pyxie_query_broker.broker import TRACKER_SERVICE_ID, QueryBroker, advertised_address
+from pyxie_query_broker.app import TRACKER_SERVICE_ID, QueryBroker, advertised_address, build
 from pyxie_query_broker.settings import DEFAULT_GRPC_PORT, BrokerSettings
 
 __all__ = [
@@ -13,4 +14,5 @@ __all__ = [
     "BrokerSettings",
     "QueryBroker",
     "advertised_address",
+    "build",
 ]

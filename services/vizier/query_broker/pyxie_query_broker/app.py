@@ -1,31 +1,34 @@
-"""`QueryBroker`: every part of the broker wired together around one `pyxie_service.Service`.
+"""The query broker's composition root: `build(settings) -> Service`.
 
-`__main__` builds it from the environment; tests build it with their own NATS bus and metadata
-channel and a server on port 0.
+`QueryBroker` wires every part around one `pyxie_service.Service`; `build` opens its
+connections (vizier NATS, the metadata channel) from the settings. Tests build a `QueryBroker`
+with their own bus and metadata channel and a server on port 0 (`pyxie_query_broker.testing`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import grpc
 from pyxie_carnot.builtins import default_registry
 from pyxie_carnot.registry import Registry
 from pyxie_jwt import service_claims, sign_token
-from pyxie_service import Service
+from pyxie_service import Closer, NatsBus, Service
 
 from pyxie_query_broker.controllers.agent_tracker import AgentTracker
-from pyxie_query_broker.controllers.executor import AgentBus, ExecutorSettings, QueryExecutor
+from pyxie_query_broker.controllers.executor import ExecutorSettings, QueryExecutor
 from pyxie_query_broker.controllers.forwarder import (
     ForwarderSettings,
     MemoryBudget,
     QueryResultForwarder,
 )
+from pyxie_query_broker.controllers.passthrough import PassthroughProxy
 from pyxie_query_broker.controllers.result_sink import ResultSinkServicer
 from pyxie_query_broker.controllers.vizier_service import HealthChecker, VizierServicer
 from pyxie_query_broker.settings import BrokerSettings
 
-__all__ = ["TRACKER_SERVICE_ID", "QueryBroker", "advertised_address"]
+__all__ = ["TRACKER_SERVICE_ID", "QueryBroker", "advertised_address", "build"]
 
 # Pixie's ServiceID for the tracker's calls to metadata.
 TRACKER_SERVICE_ID: Final = "metadata_tracker"
@@ -45,20 +48,31 @@ def advertised_address(configured: str, bound_port: int) -> str:
     return f"{configured}:{bound_port}"
 
 
+def _own_address(grpc_host: str, bound_port: int) -> str:
+    """host:port at which this process reaches its own server (the passthrough proxy)."""
+    if grpc_host in ("", "0.0.0.0", "::", "[::]"):
+        return f"127.0.0.1:{bound_port}"
+    return advertised_address(grpc_host, bound_port)
+
+
 # Agents send result chunks of up to 1 MiB; 8 MiB (as Pixie's broker) leaves ample headroom.
 _MAX_RECEIVE_BYTES = 8 * 1024 * 1024
 
 
 class QueryBroker:
-    """The tracker, forwarder, executor and servicers, served by one `Service`."""
+    """The tracker, forwarder, executor, passthrough proxy and servicers, served by one `Service`.
+
+    `resources` (the bus, the channels) are closed after every part has stopped.
+    """
 
     def __init__(
         self,
         settings: BrokerSettings,
         *,
-        bus: AgentBus,
+        bus: NatsBus,
         metadata_channel: grpc.aio.Channel,
         registry: Registry | None = None,
+        resources: Sequence[tuple[str, Closer]] = (),
     ) -> None:
         self.settings = settings
         signing_key = settings.signing_key()
@@ -105,17 +119,47 @@ class QueryBroker:
             name="query_broker",
             server_options=[("grpc.max_receive_message_length", _MAX_RECEIVE_BYTES)],
         )
+        self.passthrough = PassthroughProxy(bus, self._own_address)
         self.executor.attach_metrics(self.service.metrics_registry)
-        self.service.add_closer("agent tracker", self.tracker.stop)
+        # Closers run last-registered first: the parts stop before the connections close.
+        for name, closer in resources:
+            self.service.add_closer(name, closer)
         self.service.add_closer("agent cancellations", self.executor.wait_background)
+        self.service.add_closer("agent tracker", self.tracker.stop)
+        self.service.add_closer("passthrough proxy", self.passthrough.stop)
 
     def result_address(self) -> str:
         return advertised_address(self.settings.advertised_address, self.service.grpc_port)
 
-    async def start(self) -> None:
-        """Serve, and follow metadata (the tracker retries until metadata answers)."""
-        await self.service.start()
+    def _own_address(self) -> str:
+        return _own_address(self.settings.grpc_host, self.service.grpc_port)
+
+    async def begin(self) -> None:
+        """Follow metadata (the tracker retries until it answers) and take passthrough requests."""
         self.tracker.start()
+        await self.passthrough.start()
+
+    async def start(self) -> None:
+        """`begin`, then serve."""
+        await self.begin()
+        await self.service.start()
 
     async def stop(self) -> None:
         await self.service.stop()
+
+
+async def build(settings: BrokerSettings) -> Service:
+    """The broker from its settings: connects NATS, dials metadata; the server starts next."""
+    bus = await NatsBus.connect(settings.nats_url, name="query_broker")
+    metadata_channel = grpc.aio.insecure_channel(settings.metadata_address)
+    broker = QueryBroker(
+        settings,
+        bus=bus,
+        metadata_channel=metadata_channel,
+        resources=[
+            ("nats", bus.drain),
+            ("metadata channel", lambda: metadata_channel.close(None)),
+        ],
+    )
+    await broker.begin()
+    return broker.service

@@ -1,10 +1,9 @@
-"""The connector's parts: cloud channel and registration, bridge, health, passthrough."""
+"""The connector's parts: cloud channel and registration, bridge, health."""
 
 from pyxie_service.lanes import LanesClosed, PriorityLanes
 
 from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, RegisterRefused
 from pyxie_cloud_connector.controllers.health import HealthChecker, HealthReport
-from pyxie_cloud_connector.controllers.passthrough import PassthroughProxy
 
 __all__ = [
     "Backoff",
@@ -12,7 +11,6 @@ __all__ = [
     "HealthChecker",
     "HealthReport",
     "LanesClosed",
-    "PassthroughProxy",
     "PriorityLanes",
     "RegisterRefused",
 ]

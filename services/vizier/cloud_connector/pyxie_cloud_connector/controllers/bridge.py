@@ -26,6 +26,12 @@ from pyxie_jwt import VIZIER_AUDIENCE, cluster_claims, sign_token
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2 as pb
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2_grpc as pb_grpc
+from pyxie_proto.vizier.subjects import (
+    REPLY_TOPIC_PREFIX,
+    V2C_PREFIX,
+    V2C_SUBSCRIPTION,
+    c2v_subject,
+)
 from pyxie_service import NatsBus, get_logger
 from pyxie_service.lanes import LanesClosed, PriorityLanes
 
@@ -44,8 +50,6 @@ __all__ = [
 REGISTER_TOPIC: Final = "register"
 REGISTER_ACK_TOPIC: Final = "registerAck"
 HEARTBEAT_TOPIC: Final = "heartbeat"
-REPLY_TOPIC_PREFIX: Final = "reply-"
-_V2C_PREFIX: Final = "v2c."
 # grpc.aio.EOF, which the stubs do not declare.
 _EOF: Final[Any] = getattr(grpc.aio, "EOF")  # noqa: B009
 
@@ -168,7 +172,7 @@ class BridgeClient:
             _log.info("bridge registered", vizier_id=self._identity.vizier_id, name=self.cloud_name)
             lanes: PriorityLanes[pb.V2CBridgeMessage] = PriorityLanes(self._buffer)
             subscription = await self._bus.client.subscribe(
-                f"{_V2C_PREFIX}>", cb=self._forwarder(lanes, session_id)
+                V2C_SUBSCRIPTION, cb=self._forwarder(lanes, session_id)
             )
             tasks = [
                 asyncio.create_task(self._send(call, lanes), name="bridge-send"),
@@ -222,7 +226,7 @@ class BridgeClient:
 
     def _forwarder(self, lanes: PriorityLanes[pb.V2CBridgeMessage], session_id: str) -> Any:
         async def forward(raw: Msg) -> None:
-            topic = raw.subject[len(_V2C_PREFIX) :]
+            topic = raw.subject[len(V2C_PREFIX) :]
             try:
                 envelope = cvmsgs.V2CMessage.FromString(raw.data)
             except Exception:
@@ -243,7 +247,7 @@ class BridgeClient:
             if message is _EOF:
                 return
             envelope = cvmsgs.C2VMessage(vizier_id=self._identity.vizier_id, msg=message.msg)
-            await self._bus.publish(f"c2v.{message.topic}", envelope)
+            await self._bus.publish(c2v_subject(message.topic), envelope)
 
     async def _heartbeats(self, lanes: PriorityLanes[pb.V2CBridgeMessage], session_id: str) -> None:
         while True:

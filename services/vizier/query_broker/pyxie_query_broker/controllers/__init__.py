@@ -16,6 +16,7 @@ from pyxie_query_broker.controllers.forwarder import (
     MemoryBudget,
     QueryResultForwarder,
 )
+from pyxie_query_broker.controllers.passthrough import PassthroughProxy
 from pyxie_query_broker.controllers.result_sink import ResultSinkServicer
 from pyxie_query_broker.controllers.vizier_service import HealthChecker, VizierServicer
 
@@ -28,6 +29,7 @@ __all__ = [
     "ForwarderSettings",
     "HealthChecker",
     "MemoryBudget",
+    "PassthroughProxy",
     "QueryExecutor",
     "QueryResultForwarder",
     "ResultSinkServicer",

@@ -1,14 +1,15 @@
-"""The passthrough proxy: cloud API requests arriving on vizier NATS, run against the broker.
+"""The passthrough proxy (Pixie's `ptproxy`): cloud API requests arriving on vizier NATS.
 
-Pixie hosts this in the query broker (`ptproxy`); the Pyxie broker does not subscribe yet, so
-the connector does it: each `C2VAPIStreamRequest` on `c2v.VizierPassthroughRequest` becomes a
-call to the broker's `VizierService` with the request's own token (a cluster JWT the cloud
-minted with this vizier's key: the connector adds no privilege of its own). Replies go out as
-`V2CAPIStreamResponse` on `v2c.reply-<request_id>` and always end with a `status` message (OK,
-CANCELLED or the error). `cancel_req` cancels the running call.
+The cloud connector republishes what the cloud sends over the bridge; each
+`C2VAPIStreamRequest` on `c2v.VizierPassthroughRequest` becomes a call to this broker's own
+`VizierService` with the request's own token (a cluster JWT the cloud minted with this vizier's
+key), so it passes the same authentication, logging and metrics as a direct call and the proxy
+adds no privilege of its own. Replies go out as `V2CAPIStreamResponse` on
+`v2c.reply-<request_id>` (the connector forwards them to the cloud) and always end with a
+`status` message (OK, CANCELLED or the error). `cancel_req` cancels the running call.
 
-The subscription uses the NATS queue group `vizier-passthrough`, so if the broker later joins
-the same group each request is still answered exactly once.
+The subscription uses the NATS queue group `vizier-passthrough`: with several brokers each
+request is answered exactly once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
 import grpc
@@ -26,36 +27,43 @@ from nats.aio.subscription import Subscription
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
+from pyxie_proto.vizier.subjects import (
+    PASSTHROUGH_QUEUE_GROUP,
+    PASSTHROUGH_REQUEST_SUBJECT,
+    passthrough_reply_subject,
+)
 from pyxie_service import NatsBus, get_logger
 
-__all__ = ["PASSTHROUGH_QUEUE_GROUP", "PASSTHROUGH_SUBJECT", "PassthroughProxy"]
+__all__ = ["PassthroughProxy"]
 
-PASSTHROUGH_SUBJECT: Final = "c2v.VizierPassthroughRequest"
-PASSTHROUGH_QUEUE_GROUP: Final = "vizier-passthrough"
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _OK: Final = grpc.StatusCode.OK.value[0]
 _CANCELLED: Final = grpc.StatusCode.CANCELLED.value[0]
 _INVALID_ARGUMENT: Final = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 
-_log = get_logger("pyxie.cloud_connector.passthrough")
-
-
-def reply_subject(request_id: str) -> str:
-    return f"v2c.reply-{request_id}"
+_log = get_logger("pyxie.query_broker.passthrough")
 
 
 class PassthroughProxy:
-    def __init__(self, bus: NatsBus, broker: grpc.aio.Channel, *, vizier_id: str) -> None:
+    """Serves `c2v.VizierPassthroughRequest` by calling `VizierService` at `address()`."""
+
+    def __init__(self, bus: NatsBus, address: Callable[[], str]) -> None:
         self._bus = bus
-        self._stub = vpb_grpc.VizierServiceStub(broker)
-        self._vizier_id = vizier_id
+        # The broker's own address; only known once its server is bound (port 0 in tests).
+        self._address = address
+        self._channel: grpc.aio.Channel | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
         self._subscription = await self._bus.client.subscribe(
-            PASSTHROUGH_SUBJECT, queue=PASSTHROUGH_QUEUE_GROUP, cb=self._on_message
+            PASSTHROUGH_REQUEST_SUBJECT, queue=PASSTHROUGH_QUEUE_GROUP, cb=self._on_message
         )
+
+    def _stub(self) -> vpb_grpc.VizierServiceStub:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self._address())
+        return vpb_grpc.VizierServiceStub(self._channel)
 
     async def stop(self) -> None:
         if self._subscription is not None:
@@ -68,6 +76,9 @@ class PassthroughProxy:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._channel is not None:
+            await self._channel.close(None)
+            self._channel = None
 
     async def _on_message(self, raw: Msg) -> None:
         request = cvmsgs.C2VAPIStreamRequest()
@@ -104,14 +115,14 @@ class PassthroughProxy:
             kind = request.WhichOneof("msg")
             if kind == "exec_req":
                 async for response in self._responses(
-                    self._stub.ExecuteScript(request.exec_req, metadata=metadata)
+                    self._stub().ExecuteScript(request.exec_req, metadata=metadata)
                 ):
                     await self._reply(
                         cvmsgs.V2CAPIStreamResponse(request_id=request_id, exec_resp=response)
                     )
             elif kind == "hc_req":
                 async for response in self._responses(
-                    self._stub.HealthCheck(request.hc_req, metadata=metadata)
+                    self._stub().HealthCheck(request.hc_req, metadata=metadata)
                 ):
                     await self._reply(
                         cvmsgs.V2CAPIStreamResponse(request_id=request_id, hc_resp=response)
@@ -137,5 +148,6 @@ class PassthroughProxy:
     async def _reply(self, response: cvmsgs.V2CAPIStreamResponse) -> None:
         packed = any_pb2.Any()
         packed.Pack(response)
-        envelope = cvmsgs.V2CMessage(vizier_id=self._vizier_id, msg=packed)
-        await self._bus.publish(reply_subject(response.request_id), envelope)
+        # The connector stamps the vizier id when it forwards the reply to the cloud.
+        envelope = cvmsgs.V2CMessage(msg=packed)
+        await self._bus.publish(passthrough_reply_subject(response.request_id), envelope)
