@@ -15,6 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
+from pyxie_client.local import LocalStackError
+
 from pyxie_devstack._errors import DevstackError
 from pyxie_devstack._http import PROBE_ERRORS, get_json
 from pyxie_devstack._process import read_pid_file, stop_pid_group
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.infra_only:
             return run_demo(settings)
         return run_vizier_demo(settings, wait_s=args.wait)
-    except DevstackError as exc:
+    except (DevstackError, LocalStackError) as exc:
         print(f"pyxie_devstack: {exc}", file=sys.stderr)
         return 2
 

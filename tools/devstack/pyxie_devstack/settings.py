@@ -1,4 +1,8 @@
-"""Devstack settings: the one place that reads ``PL_*`` (and XDG) environment variables."""
+"""Devstack settings: the one place that reads ``PL_*`` environment variables.
+
+The state directory (``PL_STATE_DIR``, else the XDG state home) is resolved by
+:func:`pyxie_client.local.state_dir`, so clients find a stack where the devstack put it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyxie_client.local import default_state_dir, state_dir
+
 from pyxie_devstack._errors import SettingsError
 
 __all__ = ["DevstackSettings", "SettingsError", "default_state_dir", "load_settings"]
-
-
-def default_state_dir(environ: Mapping[str, str]) -> Path:
-    """``$XDG_STATE_HOME/pyxie``, else ``~/.local/state/pyxie`` (XDG base directory spec)."""
-    xdg = environ.get("XDG_STATE_HOME", "")
-    # The spec says relative XDG paths are invalid and must be ignored.
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
-    return base / "pyxie"
 
 
 def _float(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -48,10 +46,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> DevstackSettings:
     """Read ``PL_STATE_DIR``, ``PL_PG_RUN_AS_USER``, ``PL_DEVSTACK_START_TIMEOUT_S`` and
     ``PL_DEVSTACK_STOP_TIMEOUT_S`` (``environ`` defaults to the process environment)."""
     env = os.environ if environ is None else environ
-    state = env.get("PL_STATE_DIR", "")
-    state_dir = Path(state).expanduser().absolute() if state else default_state_dir(env)
     return DevstackSettings(
-        state_dir=state_dir,
+        state_dir=state_dir(env),
         pg_run_as_user=env.get("PL_PG_RUN_AS_USER", "") or "nobody",
         start_timeout_s=_float(env, "PL_DEVSTACK_START_TIMEOUT_S", 60.0),
         stop_timeout_s=_float(env, "PL_DEVSTACK_STOP_TIMEOUT_S", 15.0),

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import grpc
+from pyxie_client.local import LocalStackError
 from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
 from pyxie_proto.vizier.metadatapb import metadata_pb2
 
@@ -373,7 +374,7 @@ class VizierStack:
     def _planned_endpoints(self, nats_url: str) -> VizierEndpoints:
         try:
             previous: VizierEndpoints | None = read_endpoints(self.settings.state_dir)
-        except DevstackError:
+        except (DevstackError, LocalStackError):
             previous = None
         vizier_up = any(g.name == "vizier" and group_running(g) for g in self.all_groups())
         if previous is not None and vizier_up:

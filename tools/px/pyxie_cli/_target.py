@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyxie_devstack import DevstackError, load_settings
-from pyxie_devstack.vizier_state import read_endpoints, read_signing_key
+from pyxie_client.local import LocalStackError, read_signing_key, read_vizier_endpoints
+from pyxie_client.local import state_dir as local_state_dir
 from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
 
 from .cloud._credentials import CloudCredentials, CredentialsError, load
@@ -55,7 +55,7 @@ def mint_vizier_token(state_dir: Path) -> str:
     """A service token for the standalone vizier under ``state_dir``."""
     try:
         key = SigningKey(read_signing_key(state_dir))
-    except DevstackError as exc:
+    except LocalStackError as exc:
         raise TargetError(str(exc)) from None
     return sign_token(service_claims(service_id=CLI_SERVICE_ID, audience=VIZIER_AUDIENCE), key)
 
@@ -111,12 +111,12 @@ def resolve_target(
             cluster_id=cluster_id,
             root_ca=root_ca,
         )
-    state = state_dir if state_dir is not None else load_settings().state_dir
+    state = state_dir if state_dir is not None else local_state_dir()
     address = direct
     if address is None:
         try:
-            address = read_endpoints(state).broker
-        except DevstackError as exc:
+            address = read_vizier_endpoints(state).broker
+        except LocalStackError as exc:
             raise TargetError(f"{exc}; or point px at a broker with --direct HOST:PORT") from None
     if token is None:
         token = mint_vizier_token(state)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pyxie_client.local import LocalStackError
 from pyxie_crypto import ensure_local_ca
 
 from pyxie_devstack._errors import DevstackError, StartError
@@ -232,7 +233,7 @@ class CloudStack:
     def _plan_endpoints(self, nats_url: str) -> CloudEndpoints:
         try:
             previous: CloudEndpoints | None = read_cloud_endpoints(self.settings.state_dir)
-        except DevstackError:
+        except (DevstackError, LocalStackError):
             previous = None
         chosen: dict[str, int] = {}
         for name, preferred in _PREFERRED_PORTS.items():
@@ -329,7 +330,7 @@ class CloudStack:
 
         try:
             existing = read_bootstrap(self.settings.state_dir)
-        except DevstackError:
+        except (DevstackError, LocalStackError):
             existing = None
         ca = ca_cert_path(self.settings.state_dir).read_bytes()
         if existing is not None and still_valid(existing, endpoints, ca):

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from pyxie_client.local import LocalStackError
+
 from pyxie_devstack._errors import DevstackError
 from pyxie_devstack.cloud._stack import CloudStack
 from pyxie_devstack.cloud._state import read_bootstrap
@@ -81,6 +83,6 @@ def main(argv: list[str] | None = None) -> int:
             state = "running" if status.running else "stopped"
             print(f"{status.name:<16} {state}  {status.pids}")
         return 0 if statuses and running == len(statuses) else 3
-    except DevstackError as exc:
+    except (DevstackError, LocalStackError) as exc:
         print(f"pyxie_devstack cloud: {exc}", file=sys.stderr)
         return 2

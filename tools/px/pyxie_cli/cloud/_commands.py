@@ -17,6 +17,13 @@ from typing import Any, TextIO
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from pyxie_client.local import (
+    LocalStackError,
+    ca_cert_path,
+    read_bootstrap,
+    read_cloud_endpoints,
+)
+from pyxie_client.local import state_dir as local_state_dir
 from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.uuidpb import uuid_pb2
@@ -55,23 +62,14 @@ def _when(stamp: Timestamp) -> str:
 
 def _default_ca() -> str:
     """The cloud devstack's CA, when one runs on this host."""
-    try:
-        from pyxie_devstack import load_settings
-        from pyxie_devstack.cloud import ca_cert_path
-
-        path = ca_cert_path(load_settings().state_dir)
-    except Exception:
-        return ""
+    path = ca_cert_path(local_state_dir())
     return str(path) if path.exists() else ""
 
 
 def _default_addr() -> str:
     try:
-        from pyxie_devstack import load_settings
-        from pyxie_devstack.cloud import read_cloud_endpoints
-
-        return read_cloud_endpoints(load_settings().state_dir).api
-    except Exception:
+        return read_cloud_endpoints(local_state_dir()).api
+    except LocalStackError:
         return "localhost:51200"
 
 
@@ -266,8 +264,18 @@ def _get_viziers(args: argparse.Namespace, out: TextIO) -> int:
 def _deploy_local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.local:
         raise CloudCommandError("only `px deploy --local` (the standalone vizier) is supported")
-    from pyxie_devstack import DevstackError, load_settings
-    from pyxie_devstack.cloud import CloudStack, read_bootstrap
+    # The standalone vizier's processes are the devstack's: an optional extra of the CLI
+    # (`pyxie-cli[devstack]`), so that installing `px` alone brings no database or broker.
+    try:
+        from pyxie_devstack import DevstackError, load_settings
+        from pyxie_devstack.cloud import CloudStack
+    except ModuleNotFoundError as exc:
+        if exc.name != "pyxie_devstack":
+            raise
+        raise CloudCommandError(
+            "`px deploy --local` runs the local devstack, which is not installed: "
+            "install pyxie-cli[devstack] (a workspace checkout has it after `uv sync`)"
+        ) from None
 
     settings = load_settings()
     try:
@@ -277,7 +285,7 @@ def _deploy_local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(line + "\n")
 
         vizier_id = CloudStack(settings, say=say).connect_local_vizier(key, args.cluster_name)
-    except DevstackError as exc:
+    except (DevstackError, LocalStackError) as exc:
         raise CloudCommandError(str(exc)) from None
     out.write(f"Vizier {vizier_id} registered; `px get viziers` shows its status\n")
     if args.wait:
