@@ -7,7 +7,7 @@ import uuid
 from pyxie_proto.uuidpb import uuid_pb2
 from pyxie_service import InvalidArgument
 
-__all__ = ["parse_uuid", "shard_of", "uuid_from_pb", "uuid_to_pb"]
+__all__ = ["parse_uuid", "uuid_from_pb", "uuid_to_pb"]
 
 
 def parse_uuid(text: str, what: str) -> str:
@@ -29,8 +29,3 @@ def uuid_from_pb(message: uuid_pb2.UUID, what: str) -> str:
     if value == 0:
         raise InvalidArgument(f"missing/malformed {what}")
     return str(uuid.UUID(int=value))
-
-
-def shard_of(vizier_id: str) -> str:
-    """Cloud NATS shard of a vizier: the last byte of its UUID, in hex."""
-    return uuid.UUID(vizier_id).hex[-2:]

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 from google.protobuf.any_pb2 import Any as AnyPb
@@ -25,6 +25,7 @@ from nats.aio.subscription import Subscription
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
+from pyxie_proto.cloud.subjects import passthrough_reply_subject, passthrough_request_subject
 from pyxie_service import (
     PermissionDenied,
     Unavailable,
@@ -35,21 +36,17 @@ from pyxie_service import (
 
 from pyxie_api.controllers.caller import current_caller
 from pyxie_api.controllers.clusters import ClusterDirectory
-from pyxie_api.controllers.ids import parse_uuid, shard_of
+from pyxie_api.controllers.ids import parse_uuid
 
 __all__ = [
-    "PASSTHROUGH_TOPIC",
     "NatsPublisher",
     "PassthroughProxy",
     "VizierPassthroughServicer",
-    "reply_subject",
-    "request_subject",
 ]
 
 if TYPE_CHECKING:
     _Context = grpc.aio.ServicerContext[Any, Any]
 
-PASSTHROUGH_TOPIC: Final = "VizierPassthroughRequest"
 _log = get_logger("pyxie.api.passthrough")
 
 
@@ -64,14 +61,6 @@ class NatsPublisher(Protocol):
         queue: str = "",
         cb: Callable[[Msg], Awaitable[None]] | None = None,
     ) -> Subscription: ...
-
-
-def request_subject(vizier_id: str) -> str:
-    return f"c2v.{vizier_id}.{PASSTHROUGH_TOPIC}"
-
-
-def reply_subject(vizier_id: str, request_id: str) -> str:
-    return f"v2c.{shard_of(vizier_id)}.{vizier_id}.reply-{request_id}"
 
 
 def _pack(vizier_id: str, request: cvmsgs_pb2.C2VAPIStreamRequest) -> bytes:
@@ -121,10 +110,14 @@ class PassthroughProxy:
         async def deliver(message: Msg) -> None:
             replies.put_nowait(message.data)
 
-        subscription = await self._nats.subscribe(reply_subject(vizier_id, request_id), cb=deliver)
+        subscription = await self._nats.subscribe(
+            passthrough_reply_subject(vizier_id, request_id), cb=deliver
+        )
         finished = False
         try:
-            await self._nats.publish(request_subject(vizier_id), _pack(vizier_id, request))
+            await self._nats.publish(
+                passthrough_request_subject(vizier_id), _pack(vizier_id, request)
+            )
             timeout = self._first_reply_seconds
             while True:
                 try:
@@ -157,7 +150,7 @@ class PassthroughProxy:
         try:
             # Shielded: this runs while the caller's RPC task is being cancelled.
             await asyncio.shield(
-                self._nats.publish(request_subject(vizier_id), _pack(vizier_id, cancel))
+                self._nats.publish(passthrough_request_subject(vizier_id), _pack(vizier_id, cancel))
             )
         except Exception as exc:
             _log.warning("could not send a passthrough cancel", vizier=vizier_id, error=repr(exc))

@@ -20,6 +20,16 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import CollectorRegistry, Counter
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
+from pyxie_proto.cloud.subjects import (
+    PASSTHROUGH_REQUEST_TOPIC,
+    REGISTER_ACK_TOPIC,
+    REGISTER_TOPIC,
+    REPLY_TOPIC_PREFIX,
+    c2v_subscription,
+    c2v_topic,
+    is_valid_topic,
+    v2c_subject,
+)
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2 as pb
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2_grpc as pb_grpc
 from pyxie_service import (
@@ -35,13 +45,6 @@ from pyxie_service import (
 )
 from pyxie_service.lanes import LanesClosed, PriorityLanes
 
-from pyxie_vzconn.controllers.subjects import (
-    PASSTHROUGH_REQUEST_TOPIC,
-    REPLY_TOPIC_PREFIX,
-    c2v_subscription,
-    is_valid_topic,
-    v2c_subject,
-)
 from pyxie_vzconn.controllers.vzmgr_client import VzmgrClient
 
 if TYPE_CHECKING:
@@ -49,16 +52,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEPLOY_KEY_METADATA_KEY",
-    "REGISTER_ACK_TOPIC",
-    "REGISTER_TOPIC",
     "VZCONN_SERVICE_NAME",
     "BridgeServicer",
 ]
 
 VZCONN_SERVICE_NAME: Final = "pyxie.cloud.vzconnpb.VZConnService"
 DEPLOY_KEY_METADATA_KEY: Final = "x-api-key"
-REGISTER_TOPIC: Final = "register"
-REGISTER_ACK_TOPIC: Final = "registerAck"
 
 _log = get_logger("pyxie.vzconn.bridge")
 
@@ -233,10 +232,8 @@ class _Session:
                 await publisher
 
     async def _subscribe(self) -> Subscription:
-        prefix_length = len(f"c2v.{self._vizier_id}.")
-
         async def deliver(raw: Msg) -> None:
-            topic = raw.subject[prefix_length:]
+            topic = c2v_topic(self._vizier_id, raw.subject)
             try:
                 envelope = cvmsgs.C2VMessage.FromString(raw.data)
             except Exception:

@@ -8,7 +8,7 @@ from pyxie_vzmgr.controllers.servicers import (
     DeploymentServicer,
     VZMgrServicer,
 )
-from pyxie_vzmgr.controllers.status import HeartbeatListener, StatusMonitor, heartbeat_subjects
+from pyxie_vzmgr.controllers.status import HeartbeatListener, StatusMonitor
 
 __all__ = [
     "DEPLOY_KEY_PREFIX",
@@ -23,7 +23,6 @@ __all__ = [
     "VZMgrServicer",
     "VizierRecord",
     "VizierRegistry",
-    "heartbeat_subjects",
     "normalize_name",
     "skeleton",
 ]

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Iterable
-from typing import Final
 
 from nats.aio.subscription import Subscription
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
-from pyxie_service import NatsBus, get_logger
+from pyxie_proto.cloud.subjects import heartbeat_subjects, parse_v2c_subject
+from pyxie_service import BackgroundTask, NatsBus, get_logger
 
 from pyxie_vzmgr.controllers.registry import VizierRegistry
 
-__all__ = ["HEARTBEAT_TOPIC", "HeartbeatListener", "StatusMonitor", "heartbeat_subjects"]
-
-HEARTBEAT_TOPIC: Final = "heartbeat"
-_ALL_SHARDS: Final = range(256)
+__all__ = ["HeartbeatListener", "StatusMonitor"]
 
 _log = get_logger("pyxie.vzmgr.status")
-
-
-def heartbeat_subjects(shards: Iterable[int]) -> list[str]:
-    """`v2c.<shard>.*.heartbeat` for each shard, or one wildcard when all shards are ours."""
-    wanted = sorted(set(shards))
-    if wanted == list(_ALL_SHARDS):
-        return [f"v2c.*.*.{HEARTBEAT_TOPIC}"]
-    return [f"v2c.{shard:02x}.*.{HEARTBEAT_TOPIC}" for shard in wanted]
 
 
 class HeartbeatListener:
@@ -59,10 +46,10 @@ class HeartbeatListener:
             _log.exception("heartbeat handling failed", subject=subject)
 
     async def handle(self, subject: str, data: bytes) -> None:
-        parts = subject.split(".")
-        if len(parts) != 4:
+        parsed = parse_v2c_subject(subject)
+        if parsed is None:
             return
-        subject_vizier = parts[2]
+        subject_vizier = parsed.vizier_id
         envelope = cvmsgs.V2CMessage.FromString(data)
         beat = cvmsgs.VizierHeartbeat()
         if not envelope.msg.Unpack(beat):
@@ -96,31 +83,23 @@ class StatusMonitor:
         self._interval = interval_seconds
         self._timeout = timeout_seconds
         self._updating_timeout = updating_timeout_seconds
-        self._task: asyncio.Task[None] | None = None
+        # A database outage must not end the monitor: a failed sweep is logged, the next retries.
+        self._task = BackgroundTask.periodic(
+            "vzmgr-status-monitor", self._sweep_and_log, interval_seconds=interval_seconds
+        )
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="vzmgr-status-monitor")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def sweep(self) -> int:
         return await self._registry.mark_silent_viziers_disconnected(
             timeout_seconds=self._timeout, updating_timeout_seconds=self._updating_timeout
         )
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                changed = await self.sweep()
-                if changed:
-                    _log.info("viziers marked disconnected", count=changed)
-            except Exception:
-                # A database outage must not end the monitor; the next sweep retries.
-                _log.exception("status monitor sweep failed")
-            await asyncio.sleep(self._interval)
+    async def _sweep_and_log(self) -> None:
+        changed = await self.sweep()
+        if changed:
+            _log.info("viziers marked disconnected", count=changed)
