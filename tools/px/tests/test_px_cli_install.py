@@ -95,7 +95,11 @@ def test_px_imports_and_runs_without_the_devstack(cli_venv: Path, tmp_path: Path
     assert imported.returncode == 0
     helped = _run([str(cli_venv / "bin" / "px"), "--help"], env=env)
     assert helped.returncode == 0 and helped.stdout.startswith("usage: px")
-    # Reading a local stack's files needs only pyxie_client: with none, px says how to start one.
-    no_stack = _run([str(cli_venv / "bin" / "px"), "deploy", "--local"], env=env)
-    assert no_stack.returncode == 1
-    assert "devstack, which is not installed" in no_stack.stderr
+    # Finding the local stack needs only pyxie_client.local: with none, px says how to start one.
+    no_stack = _run([str(cli_venv / "bin" / "px"), "run", "px/http_data"], env=env)
+    assert no_stack.returncode == 2
+    assert "no standalone vizier recorded" in no_stack.stderr
+    # Starting processes is the devstack's job: without it, a clear error, not a traceback.
+    no_devstack = _run([str(cli_venv / "bin" / "px"), "deploy", "--local"], env=env)
+    assert no_devstack.returncode == 1
+    assert "devstack, which is not installed" in no_devstack.stderr
