@@ -8,7 +8,7 @@ agent once the gRPC server is up; `ServiceCallCredentials` signs outbound calls.
 """
 
 from ._auth import ServiceCallCredentials
-from ._engine import AgentEngine, build_agent_engine
+from ._engine import AgentEngine, EngineOptions, build_agent_engine
 from ._errors import AgentError, AgentExpiredError, RegistrationTimeoutError
 from ._heartbeat import HeartbeatTracker, SchemaSource, schema_fingerprint
 from ._metadata import MetadataApplier, StartTimeLookup, proc_start_time_ticks
@@ -51,6 +51,7 @@ __all__ = [
     "AgentSettings",
     "CallMetadata",
     "ChannelFactory",
+    "EngineOptions",
     "ExitOnFatal",
     "HeartbeatTracker",
     "MetadataApplier",

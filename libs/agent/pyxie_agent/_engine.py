@@ -1,4 +1,8 @@
-"""The query half every agent builds the same way: metadata state, Carnot and its runner."""
+"""The query half every agent builds the same way: metadata state, Carnot and its runner.
+
+`EngineOptions` is everything a PEM or Kelvin hands the engine (one object, built once from
+`AgentSettings.engine_options`); `build_agent_engine` turns it into the running parts.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,27 @@ from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S, ChannelF
 from ._router import StatsCollectingRouter
 from .agent import AgentConfig
 
-__all__ = ["AgentEngine", "build_agent_engine"]
+__all__ = ["AgentEngine", "EngineOptions", "build_agent_engine"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """How an agent's engine is built: credentials, functions, budgets, deadlines, metrics."""
+
+    # Outbound result streams carry a service JWT signed with this key.
+    signing_key: SigningKey
+    # The UDF/UDA registry; a fresh builtin one when None.
+    registry: Registry | None = None
+    # Per-query memory budget (plans may ask for less).
+    query_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES
+    # Deadline of the small exec-stats / error RPCs to Kelvin and the broker.
+    result_rpc_timeout_s: float = DEFAULT_RESULT_RPC_TIMEOUT_S
+    # How long a result-producing agent waits for the stats of the agents that fed it.
+    stats_wait_s: float = DEFAULT_STATS_WAIT_S
+    # How outbound result channels are opened (tests, TLS); plain channels when None.
+    channel_factory: ChannelFactory | None = None
+    # Where the query runner reports its metrics (the service's registry).
+    metrics_registry: CollectorRegistry | None = None
 
 
 @dataclass(frozen=True)
@@ -29,26 +53,21 @@ class AgentEngine:
 
 def build_agent_engine(
     config: AgentConfig,
+    options: EngineOptions,
     *,
     service_id: str,
-    signing_key: SigningKey,
     table_store: TableStore | None = None,
     router: StatsCollectingRouter | None = None,
-    registry: Registry | None = None,
-    query_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
-    result_rpc_timeout_s: float = DEFAULT_RESULT_RPC_TIMEOUT_S,
-    stats_wait_s: float = DEFAULT_STATS_WAIT_S,
-    channel_factory: ChannelFactory | None = None,
-    metrics_registry: CollectorRegistry | None = None,
 ) -> AgentEngine:
     """Carnot over ``table_store`` (PEM) or remote sources via ``router`` (Kelvin).
 
     Outbound result streams carry a service JWT for ``service_id``; metadata UDFs read the
     returned ``metadata_state``, which the agent's MetadataApplier fills.
     """
-    registry = registry or new_registry()
+    registry = options.registry or new_registry()
+    channel_factory = options.channel_factory
     metadata_state = InMemoryMetadataState(host=config.hostname)
-    credentials = ServiceCallCredentials(signing_key, service_id=service_id)
+    credentials = ServiceCallCredentials(options.signing_key, service_id=service_id)
     context = FunctionContext(
         registry=registry,
         metadata=metadata_state,
@@ -66,7 +85,7 @@ def build_agent_engine(
         router=router,
         channel_factory=channel_factory,
         call_metadata=credentials,
-        default_memory_budget_bytes=query_memory_budget_bytes,
+        default_memory_budget_bytes=options.query_memory_budget_bytes,
     )
     runner = QueryRunner(
         carnot,
@@ -74,8 +93,8 @@ def build_agent_engine(
         call_metadata=credentials,
         channel_factory=channel_factory,
         router=router,
-        metrics_registry=metrics_registry,
-        rpc_timeout_s=result_rpc_timeout_s,
-        stats_wait_s=stats_wait_s,
+        metrics_registry=options.metrics_registry,
+        rpc_timeout_s=options.result_rpc_timeout_s,
+        stats_wait_s=options.stats_wait_s,
     )
     return AgentEngine(metadata_state, carnot, runner)

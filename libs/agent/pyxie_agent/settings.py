@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import socket
 
+from prometheus_client import CollectorRegistry
 from pydantic import Field
 from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES
 from pyxie_service import ServiceSettings
 
+from ._engine import EngineOptions
 from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S
 from .agent import (
     DEFAULT_HEARTBEAT_INTERVAL_S,
     DEFAULT_REGISTRATION_JITTER_MAX_S,
     DEFAULT_REGISTRATION_TIMEOUT_S,
+    AgentConfig,
 )
 
 __all__ = ["AgentSettings", "detect_host_ip"]
@@ -63,3 +66,29 @@ class AgentSettings(ServiceSettings):
     @property
     def query_memory_budget_bytes(self) -> int:
         return self.query_memory_budget_mb * _MIB
+
+    def agent_config(
+        self, *, collects_data: bool, k8s_selector: str, netns_inode: int = 0
+    ) -> AgentConfig:
+        """This agent's identity and periods (a fresh agent id)."""
+        return AgentConfig(
+            hostname=self.resolved_hostname(),
+            host_ip=self.resolved_host_ip(),
+            netns_inode=netns_inode,
+            pod_name=self.pod_name,
+            collects_data=collects_data,
+            k8s_selector=k8s_selector,
+            heartbeat_interval_s=self.heartbeat_interval_s,
+            registration_timeout_s=self.registration_timeout_s,
+            registration_jitter_max_s=self.registration_jitter_max_s,
+        )
+
+    def engine_options(self, *, metrics_registry: CollectorRegistry | None = None) -> EngineOptions:
+        """The engine's key, budgets and deadlines from these settings."""
+        return EngineOptions(
+            signing_key=self.signing_key(),
+            query_memory_budget_bytes=self.query_memory_budget_bytes,
+            result_rpc_timeout_s=self.result_rpc_timeout_s,
+            stats_wait_s=self.stats_wait_s,
+            metrics_registry=metrics_registry,
+        )

@@ -14,7 +14,8 @@ import pytest
 from pyxie_agent import EXIT_AGENT_FATAL, AgentService, ServiceCallCredentials
 from pyxie_agent.testing import FakeMetadataService
 from pyxie_jwt import SigningKey
-from pyxie_kelvin import Kelvin, KelvinSettings
+from pyxie_kelvin import Kelvin
+from pyxie_kelvin.testing import kelvin_test_settings, running_kelvin
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_service.natsbus import NatsBus
@@ -37,24 +38,8 @@ async def metadata(bus: NatsBus) -> AsyncIterator[FakeMetadataService]:
 
 @pytest.fixture
 async def kelvin(bus: NatsBus) -> AsyncIterator[tuple[Kelvin, AgentService]]:
-    settings = KelvinSettings(
-        jwt_signing_key=KEY,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        advertise_host="127.0.0.1",
-        metrics_enabled=False,
-        heartbeat_interval_s=0.2,
-        registration_jitter_max_s=0,
-        shutdown_grace_seconds=0.2,
-    )
-    kelvin = Kelvin.from_settings(settings, bus)
-    service = AgentService(
-        settings, [kelvin.registration()], name="kelvin", agent_factory=kelvin.prepare
-    )
-    service.add_closer("kelvin", kelvin.close)
-    await service.start()
-    yield kelvin, service
-    await service.stop()
+    async with running_kelvin(kelvin_test_settings(KEY), bus) as started:
+        yield started
 
 
 async def test_kelvin_registers_as_a_non_collecting_agent_with_its_grpc_address(

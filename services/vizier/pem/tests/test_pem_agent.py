@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pyxie_agent.testing import FakeMetadataService
-from pyxie_pem import Pem, PemSettings, ProcessWatcher
+from pyxie_pem import PemSettings, ProcessWatcher, pem_service
 from pyxie_service import SettingsError
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import ProcessFilter
@@ -67,7 +67,7 @@ async def test_pem_reports_its_collectors_schema_and_collects_with_its_asid(
         process_events_enabled=False,
     )
     async with FakeMetadataService(bus) as metadata:
-        pem = Pem.from_settings(settings, bus)
+        pem, _ = pem_service(settings, bus)
         # Collect only this test's process: keeps the /proc scans small.
         pem.process_filter = ProcessFilter(pids=[os.getpid()])
         await pem.start()

@@ -11,15 +11,17 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from pyxie_agent import AgentConfig, AgentService
 from pyxie_agent.testing import FakeMetadataService
 from pyxie_carnot import ResultSinkServer, batch_from_ipc
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.plan_builder import PlanBuilder
 from pyxie_carnot.registry import Registry
 from pyxie_jwt import SigningKey
-from pyxie_kelvin import RESULT_SINK_SERVICE, Kelvin, KelvinSettings
+from pyxie_kelvin import RESULT_SINK_SERVICE, Kelvin
+from pyxie_kelvin import kelvin_service as kelvin_service_for
+from pyxie_kelvin.testing import kelvin_test_settings
 from pyxie_pem import Pem
+from pyxie_pem.testing import pem_on_store
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_service import Service, ServiceRegistration, ServiceSettings
@@ -137,16 +139,9 @@ async def vizier(nats_server: Any) -> AsyncIterator[_Vizier]:
     )
     await broker_service.start()
 
-    kelvin_settings = KelvinSettings(
-        **_settings(
-            advertise_host="127.0.0.1", heartbeat_interval_s=0.2, registration_jitter_max_s=0
-        )
+    kelvin, kelvin_service = kelvin_service_for(
+        kelvin_test_settings(KEY, shutdown_grace_seconds=0.5), bus
     )
-    kelvin = Kelvin.from_settings(kelvin_settings, bus)
-    kelvin_service = AgentService(
-        kelvin_settings, [kelvin.registration()], name="kelvin", agent_factory=kelvin.prepare
-    )
-    kelvin_service.add_closer("kelvin", kelvin.close)
     await kelvin_service.start()
 
     registry = new_registry()
@@ -155,17 +150,11 @@ async def vizier(nats_server: Any) -> AsyncIterator[_Vizier]:
         store = TableStore()
         store.add_table(LAT)
         store.append("lat", _rows(index * 1_000, 1_000))
-        pem = Pem(
+        pem = pem_on_store(
             bus,
-            AgentConfig(
-                host_ip=f"10.0.0.{index + 1}",
-                k8s_selector=f"10.0.0.{index + 1}",
-                heartbeat_interval_s=0.2,
-                registration_jitter_max_s=0,
-            ),
-            table_store=store,
+            store,
             signing_key=SigningKey(KEY),
-            process_events=False,
+            host_ip=f"10.0.0.{index + 1}",
             registry=registry,
         )
         await pem.start()

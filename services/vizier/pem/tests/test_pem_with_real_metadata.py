@@ -14,12 +14,15 @@ from typing import Any
 import grpc
 import pyarrow as pa
 import pytest
-from pyxie_agent import AgentConfig, AgentService, ServiceCallCredentials, proc_start_time_ticks
+from pyxie_agent import ServiceCallCredentials, proc_start_time_ticks
 from pyxie_jwt import SigningKey
-from pyxie_kelvin import Kelvin, KelvinSettings
+from pyxie_kelvin import Kelvin
+from pyxie_kelvin import kelvin_service as kelvin_service_for
+from pyxie_kelvin.testing import kelvin_test_settings
 from pyxie_metadata.controllers.runtime import MetadataRuntime, build_provider, open_kv_store
 from pyxie_metadata.settings import MetadataSettings
 from pyxie_pem import Pem
+from pyxie_pem.testing import pem_on_store
 from pyxie_proto.vizier.metadatapb import metadata_pb2, metadata_pb2_grpc
 from pyxie_service import Service
 from pyxie_service.natsbus import NatsBus
@@ -75,33 +78,11 @@ async def running(nats_server: Any, tmp_path: Path) -> AsyncIterator[dict[str, A
             schema=TABLE.relation.arrow_schema(),
         ),
     )
-    pem = Pem(
-        bus,
-        AgentConfig(
-            host_ip="10.77.0.1",
-            k8s_selector=NODE,
-            heartbeat_interval_s=0.2,
-            registration_jitter_max_s=0,
-        ),
-        table_store=store,
-        signing_key=SigningKey(KEY),
-        process_events=False,
+    pem = pem_on_store(
+        bus, store, signing_key=SigningKey(KEY), host_ip="10.77.0.1", k8s_selector=NODE
     )
     await pem.start()
-    kelvin_settings = KelvinSettings(
-        jwt_signing_key=KEY,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        advertise_host="127.0.0.1",
-        metrics_enabled=False,
-        heartbeat_interval_s=0.2,
-        registration_jitter_max_s=0,
-        shutdown_grace_seconds=0.2,
-    )
-    kelvin = Kelvin.from_settings(kelvin_settings, bus)
-    kelvin_service = AgentService(
-        kelvin_settings, [kelvin.registration()], name="kelvin", agent_factory=kelvin.prepare
-    )
+    kelvin, kelvin_service = kelvin_service_for(kelvin_test_settings(KEY), bus)
     await kelvin_service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{md_service.grpc_port}")
     try:
@@ -114,7 +95,6 @@ async def running(nats_server: Any, tmp_path: Path) -> AsyncIterator[dict[str, A
     finally:
         await channel.close(None)
         await kelvin_service.stop()
-        await kelvin.close()
         await pem.close()
         await bus.drain()
         await runtime.stop()

@@ -11,26 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from prometheus_client import CollectorRegistry
 from pyxie_agent import (
-    DEFAULT_RESULT_RPC_TIMEOUT_S,
-    DEFAULT_STATS_WAIT_S,
     Agent,
     AgentConfig,
     AgentError,
-    ChannelFactory,
+    EngineOptions,
     MetadataApplier,
     StatsCollectingRouter,
     build_agent_engine,
 )
-from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Registry
-from pyxie_jwt import SigningKey
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
-from pyxie_proto.vizier.subjects import ALL_SELECTOR
 from pyxie_service import ServiceRegistration
 from pyxie_service.natsbus import NatsBus
-
-from ..settings import KelvinSettings
 
 __all__ = ["RESULT_SINK_SERVICE", "Kelvin", "result_sink_registration"]
 
@@ -53,16 +45,10 @@ class Kelvin:
         self,
         bus: NatsBus,
         config: AgentConfig,
+        engine: EngineOptions,
         *,
-        signing_key: SigningKey,
         advertised_address: Callable[[int], str],
-        registry: Registry | None = None,
         router: StatsCollectingRouter | None = None,
-        query_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
-        result_rpc_timeout_s: float = DEFAULT_RESULT_RPC_TIMEOUT_S,
-        stats_wait_s: float = DEFAULT_STATS_WAIT_S,
-        channel_factory: ChannelFactory | None = None,
-        metrics_registry: CollectorRegistry | None = None,
         on_fatal: Callable[[AgentError], None] | None = None,
     ) -> None:
         self.bus = bus
@@ -70,57 +56,13 @@ class Kelvin:
         self._advertised_address = advertised_address
         self._on_fatal = on_fatal
         self.router = router or StatsCollectingRouter()
-        engine = build_agent_engine(
-            config,
-            service_id=SERVICE_ID,
-            signing_key=signing_key,
-            router=self.router,
-            registry=registry,
-            query_memory_budget_bytes=query_memory_budget_bytes,
-            result_rpc_timeout_s=result_rpc_timeout_s,
-            stats_wait_s=stats_wait_s,
-            channel_factory=channel_factory,
-            metrics_registry=metrics_registry,
-        )
+        parts = build_agent_engine(config, engine, service_id=SERVICE_ID, router=self.router)
         self.metadata_state, self.carnot, self.runner = (
-            engine.metadata_state,
-            engine.carnot,
-            engine.runner,
+            parts.metadata_state,
+            parts.carnot,
+            parts.runner,
         )
         self.agent: Agent | None = None
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: KelvinSettings,
-        bus: NatsBus,
-        *,
-        on_fatal: Callable[[AgentError], None] | None = None,
-        metrics_registry: CollectorRegistry | None = None,
-        router: StatsCollectingRouter | None = None,
-    ) -> Kelvin:
-        config = AgentConfig(
-            hostname=settings.resolved_hostname(),
-            host_ip=settings.resolved_host_ip(),
-            pod_name=settings.pod_name,
-            collects_data=False,
-            k8s_selector=ALL_SELECTOR,
-            heartbeat_interval_s=settings.heartbeat_interval_s,
-            registration_timeout_s=settings.registration_timeout_s,
-            registration_jitter_max_s=settings.registration_jitter_max_s,
-        )
-        return cls(
-            bus,
-            config,
-            signing_key=settings.signing_key(),
-            advertised_address=settings.advertised_address,
-            query_memory_budget_bytes=settings.query_memory_budget_bytes,
-            result_rpc_timeout_s=settings.result_rpc_timeout_s,
-            stats_wait_s=settings.stats_wait_s,
-            metrics_registry=metrics_registry,
-            on_fatal=on_fatal,
-            router=router,
-        )
 
     def registration(self) -> ServiceRegistration:
         """ResultSinkService of this Kelvin's router."""

@@ -13,19 +13,14 @@ import contextlib
 import os
 from collections.abc import Callable, Sequence
 
-from prometheus_client import CollectorRegistry
 from pyxie_agent import (
-    DEFAULT_RESULT_RPC_TIMEOUT_S,
-    DEFAULT_STATS_WAIT_S,
     Agent,
     AgentConfig,
     AgentError,
-    ChannelFactory,
+    EngineOptions,
     MetadataApplier,
     build_agent_engine,
 )
-from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Registry
-from pyxie_jwt import SigningKey
 from pyxie_service import get_logger
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import (
@@ -37,7 +32,7 @@ from pyxie_stirling import (
 )
 from pyxie_table_store import TableStore
 from pyxie_types import TableSchema
-from pyxie_types.tables import HTTP_EVENTS, PROBE_STATUS, STIRLING_ERROR
+from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
 
 from ..settings import PemSettings
 from .processes import ProcessWatcher
@@ -89,19 +84,13 @@ class Pem:
         self,
         bus: NatsBus,
         config: AgentConfig,
+        engine: EngineOptions,
         *,
         table_store: TableStore,
-        signing_key: SigningKey,
         sources: Sequence[Source] = (),
         process_filter: ProcessFilter | None = None,
         process_events: bool = True,
-        registry: Registry | None = None,
-        query_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
-        result_rpc_timeout_s: float = DEFAULT_RESULT_RPC_TIMEOUT_S,
-        stats_wait_s: float = DEFAULT_STATS_WAIT_S,
         compaction_interval_s: float = 60.0,
-        channel_factory: ChannelFactory | None = None,
-        metrics_registry: CollectorRegistry | None = None,
         on_fatal: Callable[[AgentError], None] | None = None,
     ) -> None:
         self.table_store = table_store
@@ -111,22 +100,11 @@ class Pem:
         self._stirling_start: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
         self._compaction_interval_s = compaction_interval_s
-        engine = build_agent_engine(
-            config,
-            service_id=SERVICE_ID,
-            signing_key=signing_key,
-            table_store=table_store,
-            registry=registry,
-            query_memory_budget_bytes=query_memory_budget_bytes,
-            result_rpc_timeout_s=result_rpc_timeout_s,
-            stats_wait_s=stats_wait_s,
-            channel_factory=channel_factory,
-            metrics_registry=metrics_registry,
-        )
+        parts = build_agent_engine(config, engine, service_id=SERVICE_ID, table_store=table_store)
         self.metadata_state, self.carnot, self.runner = (
-            engine.metadata_state,
-            engine.carnot,
-            engine.runner,
+            parts.metadata_state,
+            parts.carnot,
+            parts.runner,
         )
         self.agent = Agent(
             bus,
@@ -139,52 +117,6 @@ class Pem:
             ),
             on_fatal=on_fatal,
             on_registered=self._on_registered,
-        )
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: PemSettings,
-        bus: NatsBus,
-        *,
-        on_fatal: Callable[[AgentError], None] | None = None,
-        metrics_registry: CollectorRegistry | None = None,
-    ) -> Pem:
-        sources = sources_from_settings(settings)
-        schemas = collector_schemas(sources)
-        if settings.pem_synthetic_rows and HTTP_EVENTS.name not in {t.name for t in schemas}:
-            schemas.append(HTTP_EVENTS)
-        store = TableStore.from_schemas(schemas, settings.store_budget())
-        if settings.pem_synthetic_rows:
-            from .synthetic import fill_synthetic_http_events
-
-            fill_synthetic_http_events(store, settings.pem_synthetic_rows)
-        host_ip = settings.resolved_host_ip()
-        config = AgentConfig(
-            hostname=settings.resolved_hostname(),
-            host_ip=host_ip,
-            netns_inode=settings.netns_inode,
-            pod_name=settings.pod_name,
-            collects_data=True,
-            k8s_selector=settings.k8s_selector or host_ip,
-            heartbeat_interval_s=settings.heartbeat_interval_s,
-            registration_timeout_s=settings.registration_timeout_s,
-            registration_jitter_max_s=settings.registration_jitter_max_s,
-        )
-        return cls(
-            bus,
-            config,
-            table_store=store,
-            signing_key=settings.signing_key(),
-            sources=sources,
-            process_filter=process_filter_from_settings(settings),
-            process_events=settings.process_events_enabled,
-            query_memory_budget_bytes=settings.query_memory_budget_bytes,
-            result_rpc_timeout_s=settings.result_rpc_timeout_s,
-            stats_wait_s=settings.stats_wait_s,
-            compaction_interval_s=settings.table_compaction_interval_s,
-            metrics_registry=metrics_registry,
-            on_fatal=on_fatal,
         )
 
     async def prepare(self, _grpc_port: int = 0) -> Agent:
