@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from pyxie_db import MigrationError, Migrations, create_engine, session_factory
+from pyxie_db import MigrationError, Migrations, create_engine, open_migrated, session_factory
 from sqlalchemy import text
 
 EXAMPLE = Migrations("example", Path(__file__).parent / "migrations_example")
@@ -42,6 +42,25 @@ async def test_async_engine_reads_what_migrations_created(fresh_database: str) -
             await session.commit()
             color = (await session.execute(text("SELECT color FROM widgets"))).scalar_one()
         assert color == "red"
+    finally:
+        await engine.dispose()
+
+
+async def test_open_migrated_upgrades_to_head_and_returns_a_working_pool(
+    fresh_database: str,
+) -> None:
+    engine = await open_migrated(EXAMPLE, fresh_database)
+    try:
+        assert EXAMPLE.current(fresh_database) == EXAMPLE.head()
+        async with session_factory(engine)() as session:
+            await session.execute(text("INSERT INTO widgets (name) VALUES ('w')"))
+            await session.commit()
+        # Running it again (a restart) finds nothing to do and keeps the data.
+        again = await open_migrated(EXAMPLE, fresh_database)
+        async with session_factory(again)() as session:
+            count = (await session.execute(text("SELECT count(*) FROM widgets"))).scalar_one()
+        await again.dispose()
+        assert count == 1
     finally:
         await engine.dispose()
 

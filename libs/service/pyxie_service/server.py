@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 from pyxie_jwt import TokenVerifier
 
+from pyxie_service.background import BackgroundTask
 from pyxie_service.interceptors import AuthInterceptor, RequestInterceptor
 from pyxie_service.log import configure_logging, get_logger
 from pyxie_service.metrics import MetricsServer, RpcMetrics, new_registry
@@ -74,9 +75,10 @@ class ServiceRegistration:
 class Service:
     """One gRPC server with the standard chain, health, reflection and metrics.
 
-    Shutdown (`stop`) runs in two stages: health turns NOT_SERVING and, after the drain delay,
-    the server stops taking RPCs while in-flight ones get the grace period; then the registered
-    closers run (last registered first) under a hard deadline.
+    Background tasks (`add_task`) start once the server is serving. Shutdown (`stop`) runs in
+    two stages: health turns NOT_SERVING and, after the drain delay, the server stops taking RPCs
+    while in-flight ones get the grace period; then the background tasks are stopped and the
+    registered closers run (last registered first) under a hard deadline.
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class Service:
         self._server: grpc.aio.Server | None = None
         self._grpc_port: int | None = None
         self._closers: list[tuple[str, Closer]] = []
+        self._tasks: list[BackgroundTask] = []
         self._stopping: asyncio.Task[None] | None = None
 
     @property
@@ -139,6 +142,12 @@ class Service:
     def add_closer(self, name: str, closer: Closer) -> None:
         """Register a resource to close after the server stopped (NATS drain, DB pool)."""
         self._closers.append((name, closer))
+
+    def add_task(self, task: BackgroundTask) -> None:
+        """Run `task` while the service serves: started after `start`, stopped in `stop`."""
+        self._tasks.append(task)
+        if self._server is not None and self._stopping is None:
+            task.start()
 
     async def set_serving(self, service_name: str, serving: bool) -> None:
         """Report one service (or "" for the whole server) SERVING / NOT_SERVING."""
@@ -174,6 +183,8 @@ class Service:
             await self._metrics_server.start()
         for service_name in ("", *self.service_names):
             await self.set_serving(service_name, True)
+        for task in self._tasks:
+            task.start()
         _log.info(
             "service started",
             service=self.name,
@@ -197,6 +208,8 @@ class Service:
         if self._server is not None:
             _log.info("shutting down: draining RPCs", grace=settings.shutdown_grace_seconds)
             await self._server.stop(settings.shutdown_grace_seconds)
+        for task in reversed(self._tasks):
+            await task.stop()
         try:
             await asyncio.wait_for(self._close_resources(), settings.shutdown_close_timeout_seconds)
         except TimeoutError:

@@ -8,8 +8,9 @@ import grpc
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pyxie_service import Closer
-from service_kit_support import RunningEcho, bearer, service_token, start_echo
+from pyxie_service import BackgroundTask, Closer, Service
+from pyxie_service.example import EchoServicer, echo_registration
+from service_kit_support import RunningEcho, bearer, make_settings, service_token, start_echo
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -97,6 +98,34 @@ async def test_closers_run_after_the_server_stopped_last_registered_first() -> N
     await running.service.stop()
     await running.channel.close(None)
     assert order == ["nats", "db"]
+
+
+async def test_background_tasks_run_while_serving_and_stop_before_the_closers() -> None:
+    order: list[str] = []
+    started = asyncio.Event()
+
+    async def loop() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            order.append("task stopped")
+
+    servicer_task = BackgroundTask("watch", loop)
+    service = Service(make_settings(), [echo_registration(EchoServicer())], name="tasks-test")
+    service.add_task(servicer_task)
+    assert not servicer_task.running  # not before the server serves
+
+    async def close() -> None:
+        order.append("closer")
+
+    service.add_closer("nats", close)
+    await service.start()
+    await started.wait()
+    assert servicer_task.running
+    await service.stop()
+    assert order == ["task stopped", "closer"]
+    assert not servicer_task.running
 
 
 async def test_a_failing_closer_does_not_stop_the_others() -> None:
