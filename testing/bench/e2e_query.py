@@ -31,11 +31,10 @@ from pyxie_devstack import DevstackSettings
 from pyxie_devstack.vizier import VizierOptions, VizierStack
 from pyxie_devstack.vizier_state import read_signing_key
 from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
-from pyxie_pem.controllers.synthetic import synthetic_http_events
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_pxl.compiler import CompileOptions, Compiler
-from pyxie_pxl.scripts import load_script
-from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_scripts import exec_funcs_from_vis, load_script
+from pyxie_synthetic import synthetic_http_events
 from pyxie_table_store import StoreBudget, TableStore
 from pyxie_types.tables import ALL_TABLES, HTTP_EVENTS
 

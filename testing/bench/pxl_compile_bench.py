@@ -19,7 +19,7 @@ import time
 
 from pyxie_carnot.builtins import new_registry
 from pyxie_pxl import AgentInfo, CompileOptions, Compiler, exec_funcs_from_vis
-from pyxie_pxl.scripts import list_scripts, load_script
+from pyxie_scripts import list_scripts, load_script
 from pyxie_types.tables import ALL_TABLES
 
 # A fixed "now" so every iteration compiles the same relative times.

@@ -13,14 +13,13 @@ The catalog is the ``pyxie_types.catalog.FunctionCatalog`` contract: the compile
 the engine; ``pyxie_carnot.builtins.function_catalog()`` is the builtin one.
 """
 
-from ._eval import ExecFunc
+from pyxie_scripts import ExecFunc, exec_funcs_from_vis, variable_values
+
 from ._rules import DEFAULT_MAX_OUTPUT_ROWS, SENSITIVE_COLUMNS, DataAccess
 from .compiler import CompileOptions, Compiler, LogicalPlan, QueryFlags, parse_query_flags
-from .errors import CompilerError, ErrorDetail, PxlError, ScriptNotFoundError
+from .errors import CompilerError, ErrorDetail, PxlError
 from .explain import explain_distributed, explain_plan
 from .planner import AgentInfo, PlanningError
-from .scripts import Script, list_scripts, load_script
-from .vis import exec_funcs_from_vis, variable_values
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_ROWS",
@@ -36,13 +35,9 @@ __all__ = [
     "PlanningError",
     "PxlError",
     "QueryFlags",
-    "Script",
-    "ScriptNotFoundError",
     "exec_funcs_from_vis",
     "explain_distributed",
     "explain_plan",
-    "list_scripts",
-    "load_script",
     "parse_query_flags",
     "variable_values",
 ]

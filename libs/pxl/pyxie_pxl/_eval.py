@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyxie_scripts import ExecFunc
 from pyxie_types import DataType, SemanticType, TableSchema
 from pyxie_types.catalog import FunctionCatalog
 
@@ -100,15 +101,6 @@ _BUILTIN_GLOBALS: dict[str, Any] = {
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _TRUE_STRINGS = {"true", "t", "yes", "y", "1"}
 _FALSE_STRINGS = {"false", "f", "no", "n", "0"}
-
-
-@dataclass(frozen=True)
-class ExecFunc:
-    """One function a vis spec asks to run: arguments arrive as strings."""
-
-    func_name: str
-    arg_values: Mapping[str, str]
-    output_table_prefix: str
 
 
 @dataclass
@@ -715,4 +707,3 @@ def describe_type(annotation: Any) -> str:
     if isinstance(annotation, PxType):
         return f"px.{annotation.name}"
     return describe(annotation)
-

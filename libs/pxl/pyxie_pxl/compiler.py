@@ -12,13 +12,13 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 
 from pyxie_proto.carnot.planpb import plan_pb2
+from pyxie_scripts import ExecFunc, library_sources
 from pyxie_types import TableSchema
 from pyxie_types.catalog import FunctionCatalog
 
-from ._eval import Evaluator, ExecFunc
+from ._eval import Evaluator
 from ._lower import LoweringContext, NodeIds, lower_plan
 from ._parse import parse_pxl
 from ._rules import (
@@ -145,16 +145,6 @@ class LogicalPlan:
             query_id=self.query_id,
             options=self.execution_options(),
         )
-
-
-def library_sources() -> dict[str, str]:
-    """The builtin PxL modules scripts may import (``import pxviews``)."""
-    root = resources.files("pyxie_pxl") / "pxl_lib"
-    return {
-        entry.name.removesuffix(".pxl"): entry.read_text(encoding="utf-8")
-        for entry in root.iterdir()
-        if entry.name.endswith(".pxl")
-    }
 
 
 class Compiler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CompilerError", "ErrorDetail", "PxlError", "ScriptNotFoundError"]
+__all__ = ["CompilerError", "ErrorDetail", "PxlError"]
 
 
 class PxlError(Exception):
@@ -61,7 +61,3 @@ class CompilerError(PxlError):
                 out.append(f"  {text}")
                 out.append("  " + " " * max(detail.column - 1, 0) + "^")
         return "\n".join(out)
-
-
-class ScriptNotFoundError(PxlError, LookupError):
-    """A bundled script name that does not exist."""

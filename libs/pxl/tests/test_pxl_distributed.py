@@ -15,8 +15,7 @@ from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_pxl.compiler import CompileOptions
 from pyxie_pxl.explain import explain_distributed
 from pyxie_pxl.planner import AgentInfo, PlanningError
-from pyxie_pxl.scripts import load_script
-from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_scripts import exec_funcs_from_vis, load_script
 
 from .conftest import NOW_NS
 

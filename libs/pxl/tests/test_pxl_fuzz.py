@@ -20,8 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyxie_carnot.builtins import new_registry
 from pyxie_pxl import CompileOptions, Compiler, CompilerError, ExecFunc
-from pyxie_pxl.scripts import list_scripts, load_script
-from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_scripts import exec_funcs_from_vis, list_scripts, load_script
 from pyxie_types.tables import ALL_TABLES
 
 from .conftest import NOW_NS

@@ -15,10 +15,8 @@ from pyxie_carnot.metadata import (
     ServiceInfo,
 )
 from pyxie_pxl.compiler import CompileOptions
-from pyxie_pxl.errors import ScriptNotFoundError
-from pyxie_pxl.scripts import list_scripts, load_script
-from pyxie_pxl.synthetic import synthetic_store
-from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_scripts import ScriptNotFoundError, exec_funcs_from_vis, list_scripts, load_script
+from pyxie_synthetic import synthetic_store
 from pyxie_table_store import TableStore
 from pyxie_types import UPID
 from pyxie_types import tables as T

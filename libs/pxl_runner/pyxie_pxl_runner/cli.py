@@ -1,9 +1,13 @@
-"""Developer entry point: compile (``check``) or compile and execute (``run``) a PxL script.
+"""``python -m pyxie_pxl_runner check|run SCRIPT``: compile, or compile and execute, a PxL script.
 
 A script is a ``.pxl`` file (with an optional ``--vis vis.json``; a ``vis.json`` next to the file
 is picked up too) or a bundled script name such as ``px/http_data``. ``check`` compiles against
 every declared table and prints the outputs and the distributed plan; ``run`` executes the plan
 in this process over synthetic data and prints each output table.
+
+This is where the compiler (``pyxie_pxl``) meets the engine (``pyxie_carnot``): the builtin
+function catalog is passed to the compiler here, and ``run`` executes the plan with Carnot over
+``pyxie_synthetic`` data. ``python -m pyxie_pxl check|run`` forwards here.
 """
 
 from __future__ import annotations
@@ -16,17 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pyxie_carnot.builtins import new_registry
+from pyxie_carnot import FunctionContext, run_plan
+from pyxie_carnot.builtins import function_catalog, new_registry
+from pyxie_pxl import (
+    AgentInfo,
+    CompileOptions,
+    Compiler,
+    CompilerError,
+    DataAccess,
+    LogicalPlan,
+    PxlError,
+    explain_distributed,
+    explain_plan,
+)
+from pyxie_scripts import ExecFunc, ScriptError, VisSpecError, exec_funcs_from_vis, load_script
+from pyxie_synthetic import synthetic_store
 from pyxie_types.tables import ALL_TABLES
-
-from ._eval import ExecFunc
-from ._rules import DataAccess
-from .compiler import CompileOptions, Compiler, LogicalPlan
-from .errors import CompilerError, PxlError
-from .explain import explain_distributed, explain_plan
-from .planner import AgentInfo
-from .scripts import load_script
-from .vis import exec_funcs_from_vis
 
 __all__ = ["main"]
 
@@ -73,7 +82,7 @@ def _compile(args: argparse.Namespace, now_ns: int) -> tuple[LogicalPlan, str]:
         exec_funcs = exec_funcs_from_vis(vis, overrides)
     elif overrides:
         raise PxlError("--args needs a vis spec declaring the variables")
-    compiler = Compiler(new_registry(), {t.name: t for t in ALL_TABLES})
+    compiler = Compiler(function_catalog(), {t.name: t for t in ALL_TABLES})
     options = CompileOptions(
         now_ns=now_ns,
         exec_funcs=exec_funcs,
@@ -95,10 +104,6 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from pyxie_carnot import FunctionContext, run_plan
-
-    from .synthetic import synthetic_store
-
     now_ns = time.time_ns()
     plan, _ = _compile(args, now_ns)
     registry = new_registry()
@@ -161,7 +166,7 @@ def _cell(value: Any) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pyxie_pxl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pyxie_pxl_runner", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("check", "compile a script and print its distributed plan"),
@@ -189,6 +194,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         source = getattr(err, "source", "")
         out.write((err.render(source) if source else str(err)) + "\n")
         return 1
-    except (PxlError, ValueError) as err:
+    except VisSpecError as err:
+        out.write(f"error: {err}\n")
+        return 1
+    except (PxlError, ScriptError, ValueError) as err:
         out.write(f"error: {err}\n")
         return 2

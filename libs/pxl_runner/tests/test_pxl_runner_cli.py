@@ -1,4 +1,4 @@
-"""``python -m pyxie_pxl check|run``."""
+"""``python -m pyxie_pxl_runner check|run`` (and ``python -m pyxie_pxl``, which forwards)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from pyxie_pxl._cli import main
+from pyxie_pxl_runner.cli import main
 
 
 def run_cli(*argv: str) -> tuple[int, str]:
@@ -75,3 +75,15 @@ def test_module_entry_point_exits_non_zero_on_errors(tmp_path):
     )
     assert proc.returncode == 1
     assert "name 'aa' is not defined" in proc.stdout
+
+
+def test_runner_module_entry_point_runs_over_synthetic_data():
+    proc = subprocess.run(
+        [sys.executable, "-m", "pyxie_pxl_runner", "run", "px/pid_memory_usage", "--events", "50"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "== Process Memory (9 rows)" in proc.stdout

@@ -8,12 +8,21 @@ or their defaults) and always travel as strings.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ._eval import ExecFunc
-from .errors import CompilerError
+from .errors import VisSpecError
 
-__all__ = ["exec_funcs_from_vis", "variable_values"]
+__all__ = ["ExecFunc", "exec_funcs_from_vis", "variable_values"]
+
+
+@dataclass(frozen=True)
+class ExecFunc:
+    """One function a vis spec asks to run: arguments arrive as strings."""
+
+    func_name: str
+    arg_values: Mapping[str, str]
+    output_table_prefix: str
 
 
 def variable_values(vis: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
@@ -21,7 +30,7 @@ def variable_values(vis: Mapping[str, Any], overrides: Mapping[str, str]) -> dic
     declared = {str(v["name"]): v for v in vis.get("variables", [])}
     unknown = set(overrides) - set(declared)
     if unknown:
-        raise CompilerError(
+        raise VisSpecError(
             f"unknown script argument(s) {', '.join(sorted(unknown))}; the script takes: "
             f"{', '.join(declared) or '(none)'}"
         )
@@ -40,7 +49,7 @@ def _func_args(func: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, 
         if "variable" in arg:
             variable = str(arg["variable"])
             if variable not in values:
-                raise CompilerError(
+                raise VisSpecError(
                     f"vis spec: argument {arg['name']!r} of {func['name']!r} uses undeclared "
                     f"variable {variable!r}"
                 )

@@ -1,4 +1,4 @@
-"""A small fake cluster and realistic synthetic telemetry for ``python -m pyxie_pxl run``.
+"""A small fake cluster and realistic synthetic telemetry for every declared table.
 
 Namespace ``sock-shop`` runs a front end calling four HTTP services backed by PostgreSQL, MySQL
 and Redis, with DNS lookups through ``kube-system/kube-dns``. Every pod has one container and

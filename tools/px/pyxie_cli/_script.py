@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
-from pyxie_pxl.errors import PxlError, ScriptNotFoundError
-from pyxie_pxl.scripts import list_scripts, load_script
-from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_scripts import (
+    ScriptNotFoundError,
+    VisSpecError,
+    exec_funcs_from_vis,
+    list_scripts,
+    load_script,
+)
 
 __all__ = [
     "CliUsageError",
@@ -55,7 +59,7 @@ class ResolvedScript:
             return []
         try:
             funcs = exec_funcs_from_vis(self.vis, overrides)
-        except PxlError as exc:
+        except VisSpecError as exc:
             raise CliUsageError(str(exc)) from None
         return [
             vpb.ExecuteScriptRequest.FuncToExecute(

@@ -20,7 +20,7 @@ from typing import TextIO
 import pyarrow as pa
 from pyxie_client import ClientError, PxLError, ScriptError, ScriptResult, VizierClient
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
-from pyxie_pxl.scripts import list_scripts, load_script
+from pyxie_scripts import list_scripts, load_script
 from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
 
 from . import cloud as cloud_commands

@@ -447,19 +447,37 @@ def _doc(what: str, key: str, example: str) -> str:
     return f"{what} from {key} ('' or 0 when unknown). Example: {example}"
 
 
-def register(registry: Registry) -> None:
-    def reg(
-        name: str,
-        args: Sequence[DataType],
-        ret: DataType,
-        fn: Callable[..., Arg],
-        doc: str,
-        semantic: SemanticRule | None = None,
-    ) -> None:
-        registry.register_scalar(name, args, ret, fn, doc, semantic=semantic)
+def _reg(
+    registry: Registry,
+    name: str,
+    args: Sequence[DataType],
+    ret: DataType,
+    fn: Callable[..., Arg],
+    doc: str,
+    semantic: SemanticRule | None = None,
+) -> None:
+    registry.register_scalar(name, args, ret, fn, doc, semantic=semantic)
 
-    # ---- UPID
-    reg(
+
+def register(registry: Registry) -> None:
+    """Every metadata function: by UPID, pod, replica set, deployment, container, service, IP."""
+    _register_upid(registry)
+    _register_pod_id(registry)
+    _register_pod_name(registry)
+    _register_replica_sets(registry)
+    _register_deployments(registry)
+    _register_containers(registry)
+    _register_services(registry)
+    _register_ips(registry)
+    _register_membership(registry)
+    _register_upid_constructors(registry)
+    _register_agent_facts(registry)
+
+
+def _register_upid(registry: Registry) -> None:
+    """UPID parts, and every process property keyed by UPID."""
+    _reg(
+        registry,
         "upid_to_asid",
         (U,),
         I,
@@ -467,21 +485,24 @@ def register(registry: Registry) -> None:
         _doc("Agent short id", "a UPID", "px.upid_to_asid(df.upid)"),
         ST.ST_ASID,
     )
-    reg(
+    _reg(
+        registry,
         "upid_to_pid",
         (U,),
         I,
         _upid_to_pid,
         _doc("Process id", "a UPID", "px.upid_to_pid(df.upid)"),
     )
-    reg(
+    _reg(
+        registry,
         "upid_to_start_ts",
         (U,),
         T,
         _upid_to_start_ts,
         _doc("Process start time", "a UPID", "px.upid_to_start_ts(df.upid)"),
     )
-    reg(
+    _reg(
+        registry,
         "upid_to_string",
         (U,),
         S,
@@ -493,7 +514,8 @@ def register(registry: Registry) -> None:
         "node_name", "hostname", "service_id", "service_name", "pod_status", "pod_qos",
         "replicaset_id", "replicaset_name", "deployment_id", "deployment_name",
     ):  # fmt: skip
-        reg(
+        _reg(
+            registry,
             f"upid_to_{prop}",
             (U,),
             S,
@@ -502,13 +524,16 @@ def register(registry: Registry) -> None:
             _PROP_SEMANTIC.get(prop),
         )
 
-    # ---- pod id
+
+def _register_pod_id(registry: Registry) -> None:
+    """Pod properties keyed by pod id."""
     for prop in (
         "pod_name", "namespace", "node_name", "service_name", "service_id", "start_time",
         "stop_time", "pod_labels", "owner_references", "replicaset_id", "replicaset_name",
         "deployment_id", "deployment_name",
     ):  # fmt: skip
-        reg(
+        _reg(
+            registry,
             f"pod_id_to_{prop}",
             (S,),
             _ret(prop),
@@ -517,13 +542,16 @@ def register(registry: Registry) -> None:
             _PROP_SEMANTIC.get(prop),
         )
 
-    # ---- pod name (ns/name)
+
+def _register_pod_name(registry: Registry) -> None:
+    """Pod properties keyed by pod name ('ns/name')."""
     for prop in (
         "pod_id", "pod_ip", "service_name", "service_id", "start_time", "stop_time", "status",
         "owner_references", "replicaset_id", "replicaset_name", "deployment_id",
         "deployment_name",
     ):  # fmt: skip
-        reg(
+        _reg(
+            registry,
             f"pod_name_to_{prop}",
             (S,),
             _ret(prop),
@@ -531,7 +559,8 @@ def register(registry: Registry) -> None:
             _doc(prop.replace("_", " "), "a pod name 'ns/name'", f"px.pod_name_to_{prop}(df.pod)"),
             _PROP_SEMANTIC.get(prop),
         )
-    reg(
+    _reg(
+        registry,
         "pod_name_to_namespace",
         (S,),
         S,
@@ -542,13 +571,18 @@ def register(registry: Registry) -> None:
         ST.ST_NAMESPACE_NAME,
     )
 
-    # ---- replica sets and deployments
-    rs_props = (
-        "deployment_id", "deployment_name", "namespace", "owner_references", "start_time",
-        "status", "stop_time",
-    )  # fmt: skip
-    for prop in (*rs_props, "replicaset_name"):
-        reg(
+
+_RS_PROPS = (
+    "deployment_id", "deployment_name", "namespace", "owner_references", "start_time",
+    "status", "stop_time",
+)  # fmt: skip
+
+
+def _register_replica_sets(registry: Registry) -> None:
+    """Replica sets, by id and by 'ns/name'."""
+    for prop in (*_RS_PROPS, "replicaset_name"):
+        _reg(
+            registry,
             f"replicaset_id_to_{prop}",
             (S,),
             _ret(prop),
@@ -557,8 +591,9 @@ def register(registry: Registry) -> None:
                 prop.replace("_", " "), "a replica set id", f"px.replicaset_id_to_{prop}(df.rs_id)"
             ),
         )
-    for prop in (*rs_props, "replicaset_id"):
-        reg(
+    for prop in (*_RS_PROPS, "replicaset_id"):
+        _reg(
+            registry,
             f"replicaset_name_to_{prop}",
             (S,),
             _ret(prop),
@@ -572,8 +607,13 @@ def register(registry: Registry) -> None:
                 f"px.replicaset_name_to_{prop}(df.rs)",
             ),
         )
+
+
+def _register_deployments(registry: Registry) -> None:
+    """Deployments, by id and by 'ns/name'."""
     for prop in ("deployment_name", "namespace", "start_time", "status", "stop_time"):
-        reg(
+        _reg(
+            registry,
             f"deployment_id_to_{prop}",
             (S,),
             _ret(prop),
@@ -583,7 +623,8 @@ def register(registry: Registry) -> None:
             ),
         )
     for prop in ("deployment_id", "namespace", "start_time", "status", "stop_time"):
-        reg(
+        _reg(
+            registry,
             f"deployment_name_to_{prop}",
             (S,),
             _ret(prop),
@@ -597,13 +638,17 @@ def register(registry: Registry) -> None:
             ),
         )
 
-    # ---- containers
-    def container_time(c: ContainerInfo | None, prop: str) -> int:
-        if c is None:
-            return 0
-        return c.start_time_ns if prop == "start_time" else c.stop_time_ns
 
-    reg(
+def _container_time(c: ContainerInfo | None, prop: str) -> int:
+    if c is None:
+        return 0
+    return c.start_time_ns if prop == "start_time" else c.stop_time_ns
+
+
+def _register_containers(registry: Registry) -> None:
+    """Containers: status and times by id, times and id by name."""
+    _reg(
+        registry,
         "container_id_to_status",
         (S,),
         S,
@@ -614,29 +659,32 @@ def register(registry: Registry) -> None:
         ST.ST_CONTAINER_STATUS,
     )
     for prop in ("start_time", "stop_time"):
-        reg(
+        _reg(
+            registry,
             f"container_id_to_{prop}",
             (S,),
             T,
-            _keyed(_bind(prop, lambda md, v, p: container_time(md.container(v), p)), T),
+            _keyed(_bind(prop, lambda md, v, p: _container_time(md.container(v), p)), T),
             _doc(prop.replace("_", " "), "a container id", f"px.container_id_to_{prop}(df.cid)"),
             ST.ST_TIME_NS,
         )
-        reg(
+        _reg(
+            registry,
             f"container_name_to_{prop}",
             (S,),
             T,
             _keyed(
                 _bind(
                     prop,
-                    lambda md, v, p: container_time(md.container(md.container_id_by_name(v)), p),
+                    lambda md, v, p: _container_time(md.container(md.container_id_by_name(v)), p),
                 ),
                 T,
             ),
             _doc(prop.replace("_", " "), "a container name", f"px.container_name_to_{prop}(df.c)"),
             ST.ST_TIME_NS,
         )
-    reg(
+    _reg(
+        registry,
         "container_name_to_container_id",
         (S,),
         S,
@@ -644,43 +692,50 @@ def register(registry: Registry) -> None:
         _doc("Container id", "a container name", "px.container_name_to_container_id(df.c)"),
     )
 
-    # ---- services
-    def service_prop(md: MetadataState, sid: str, prop: str) -> str:
-        service = md.service(sid)
-        if service is None:
-            return ""
-        if prop == "service_name":
-            return service.qualified_name
-        if prop == "cluster_ip":
-            return service.cluster_ip
-        return compact_json(list(service.external_ips))
 
+def _service_prop(md: MetadataState, sid: str, prop: str) -> str:
+    service = md.service(sid)
+    if service is None:
+        return ""
+    if prop == "service_name":
+        return service.qualified_name
+    if prop == "cluster_ip":
+        return service.cluster_ip
+    return compact_json(list(service.external_ips))
+
+
+def _service_id_of_name(md: MetadataState, name: str) -> str:
+    parts = _split_name(name)
+    return md.service_id_by_name(*parts) if parts else ""
+
+
+def _register_services(registry: Registry) -> None:
+    """Services by id and by 'ns/name', and namespaces by name."""
     for prop, semantic in (
         ("service_name", ST.ST_SERVICE_NAME),
         ("cluster_ip", ST.ST_IP_ADDRESS),
         ("external_ips", None),
     ):
-        reg(
+        _reg(
+            registry,
             f"service_id_to_{prop}",
             (S,),
             S,
-            _keyed(_bind(prop, lambda md, v, p: service_prop(md, v, p)), S),
+            _keyed(_bind(prop, lambda md, v, p: _service_prop(md, v, p)), S),
             _doc(prop.replace("_", " "), "a service id", f"px.service_id_to_{prop}(df.service_id)"),
             semantic,
         )
 
-    def service_id_of_name(md: MetadataState, name: str) -> str:
-        parts = _split_name(name)
-        return md.service_id_by_name(*parts) if parts else ""
-
-    reg(
+    _reg(
+        registry,
         "service_name_to_service_id",
         (S,),
         S,
-        _keyed(service_id_of_name, S),
+        _keyed(_service_id_of_name, S),
         _doc("Service id", "a service 'ns/name'", "px.service_name_to_service_id(df.service)"),
     )
-    reg(
+    _reg(
+        registry,
         "service_name_to_namespace",
         (S,),
         S,
@@ -692,7 +747,8 @@ def register(registry: Registry) -> None:
         ),
         ST.ST_NAMESPACE_NAME,
     )
-    reg(
+    _reg(
+        registry,
         "namespace_name_to_namespace_id",
         (S,),
         S,
@@ -702,15 +758,19 @@ def register(registry: Registry) -> None:
         ),
     )
 
-    # ---- IPs
-    reg(
+
+def _register_ips(registry: Registry) -> None:
+    """Pods and services by IP address (optionally at a time)."""
+    _reg(
+        registry,
         "ip_to_pod_id",
         (S,),
         S,
         _ip_to_pod_id,
         _doc("Pod id", "a pod IP", "df.pod_id = px.ip_to_pod_id(df.remote_addr)"),
     )
-    reg(
+    _reg(
+        registry,
         "ip_to_pod_id",
         (S, T),
         S,
@@ -721,7 +781,8 @@ def register(registry: Registry) -> None:
             "px.ip_to_pod_id(df.remote_addr, df.time_)",
         ),
     )
-    reg(
+    _reg(
+        registry,
         "ip_to_service_id",
         (S,),
         S,
@@ -732,7 +793,8 @@ def register(registry: Registry) -> None:
             "px.ip_to_service_id(df.remote_addr)",
         ),
     )
-    reg(
+    _reg(
+        registry,
         "_upid_to_podname_local_addr_fallback",
         (U, S, T),
         S,
@@ -745,13 +807,16 @@ def register(registry: Registry) -> None:
         ST.ST_POD_NAME,
     )
 
-    # ---- membership helpers
+
+def _register_membership(registry: Registry) -> None:
+    """has_service_name/has_service_id/has_value: equality or JSON-array membership."""
     for name, what in (
         ("has_service_name", "a service name"),
         ("has_service_id", "a service id"),
         ("has_value", "a value"),
     ):
-        reg(
+        _reg(
+            registry,
             name,
             (S, S),
             B,
@@ -760,8 +825,11 @@ def register(registry: Registry) -> None:
             f"Example: df[px.{name}(df.ctx['service'], 'pl/kelvin')]",
         )
 
-    # ---- constructors and agent facts
-    reg(
+
+def _register_upid_constructors(registry: Registry) -> None:
+    """``px.upid(pid, start)`` on this agent and ``px.upid(asid, pid, start)``."""
+    _reg(
+        registry,
         "upid",
         (I, I),
         U,
@@ -770,7 +838,8 @@ def register(registry: Registry) -> None:
         "Example: df.upid = px.upid(df.pid, df.start)",
         ST.ST_UPID,
     )
-    reg(
+    _reg(
+        registry,
         "upid",
         (I, I, I),
         U,
@@ -778,7 +847,12 @@ def register(registry: Registry) -> None:
         "A UPID from asid, pid and start time. Example: px.upid(px.asid(), df.pid, df.start)",
         ST.ST_UPID,
     )
-    reg(
+
+
+def _register_agent_facts(registry: Registry) -> None:
+    """This agent and its cluster: asid, host, CPUs, vizier id/name/namespace, CIDRs."""
+    _reg(
+        registry,
         "asid",
         (),
         I,
@@ -786,42 +860,48 @@ def register(registry: Registry) -> None:
         "This agent's short id. Example: df.asid = px.asid()",
         ST.ST_ASID,
     )
-    reg(
+    _reg(
+        registry,
         "_exec_hostname",
         (),
         S,
         _nullary(lambda c: c.hostname or c.metadata.hostname(), S),
         "Hostname of the agent running the query. Example: df.host = px._exec_hostname()",
     )
-    reg(
+    _reg(
+        registry,
         "_exec_host_num_cpus",
         (),
         I,
         _nullary(lambda c: c.num_cpus, I),
         "CPU count of the agent running the query. Example: df.cpus = px._exec_host_num_cpus()",
     )
-    reg(
+    _reg(
+        registry,
         "vizier_id",
         (),
         S,
         _nullary(lambda c: c.metadata.vizier_id(), S),
         "Cluster (vizier) id. Example: px.vizier_id()",
     )
-    reg(
+    _reg(
+        registry,
         "vizier_name",
         (),
         S,
         _nullary(lambda c: c.metadata.vizier_name(), S),
         "Cluster (vizier) name. Example: px.vizier_name()",
     )
-    reg(
+    _reg(
+        registry,
         "vizier_namespace",
         (),
         S,
         _nullary(lambda c: c.metadata.vizier_namespace(), S),
         "Namespace vizier runs in. Example: px.vizier_namespace()",
     )
-    reg(
+    _reg(
+        registry,
         "get_cidrs",
         (),
         S,

@@ -1,21 +1,20 @@
-"""PL_PEM_SYNTHETIC_ROWS (benchmarks): exactly N http_events rows, in time order, in window."""
+"""PL_PEM_SYNTHETIC_ROWS (benchmarks): off unless asked; when asked, exactly N http_events rows."""
 
-import pyarrow as pa
-import pyarrow.compute as pc
-from pyxie_pem.controllers.synthetic import SYNTHETIC_WINDOW_NS, synthetic_http_events
+from pyxie_pem.controllers.synthetic import fill_synthetic_http_events
 from pyxie_pem.settings import PemSettings
+from pyxie_table_store import TableStore
 from pyxie_types.tables import HTTP_EVENTS
 
-_NOW = 1_800_000_000 * 10**9
 
-
-def test_synthetic_rows_are_exactly_n_in_time_order_inside_the_window() -> None:
-    table = pa.Table.from_batches(synthetic_http_events(45_001, now_ns=_NOW))
-    assert table.num_rows == 45_001
-    assert table.schema.equals(HTTP_EVENTS.arrow_schema())
-    times = table.column("time_").cast(pa.int64()).combine_chunks()
-    assert pc.all(pc.greater_equal(pc.pairwise_diff(times).fill_null(0), 0)).as_py()
-    assert _NOW - SYNTHETIC_WINDOW_NS <= pc.min(times).as_py() <= pc.max(times).as_py() <= _NOW
+def test_synthetic_rows_fill_the_store_with_exactly_n_rows() -> None:
+    store = TableStore()
+    store.add_table(HTTP_EVENTS)
+    fill_synthetic_http_events(store, 3_001)
+    cursor = store.table(HTTP_EVENTS.name).cursor()
+    rows = 0
+    while (batch := cursor.next_batch()) is not None:
+        rows += batch.num_rows
+    assert rows == 3_001
 
 
 def test_synthetic_rows_are_off_unless_asked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
