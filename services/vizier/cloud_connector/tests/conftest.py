@@ -4,7 +4,6 @@ test CA, and a fake query broker."""
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,16 +12,13 @@ from typing import Any
 
 import grpc
 import pytest
+from pyxie_cloud_connector.testing import FakeBroker, Stack
 from pyxie_crypto import CertificateAuthority
 from pyxie_jwt import SigningKey
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_service import NatsBus
 from pyxie_vzconn.testing import running_vzconn
 from pyxie_vzmgr.testing import running_vzmgr
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from connector_support import FakeBroker, Stack
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,10 @@ from typing import Any
 import grpc
 import psycopg
 import pytest
-from connector_support import eventually
 from google.protobuf import any_pb2
 from pyxie_cloud_connector import load_identity
 from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
+from pyxie_cloud_connector.testing import eventually
 from pyxie_jwt import VIZIER_AUDIENCE, verify_token
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs

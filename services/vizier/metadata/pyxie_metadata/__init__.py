@@ -4,7 +4,7 @@ Agent registry and liveness over NATS (`UpdateAgent` -> `Agent/<id>`), the compu
 `MetadataService` over gRPC (GetAgentUpdates / GetSchemas / GetAgentInfo), and process or
 Kubernetes metadata numbered and fanned out on `K8sUpdates/<selector>` with gap fill on
 `MissingMetadataRequests`. State lives in a KV store (an SQLite file, or etcd).
-Run with `python -m pyxie_metadata`.
+Run with `python -m pyxie_metadata` (`app.build` is the composition root).
 """
 
 from pyxie_metadata.settings import DEFAULT_GRPC_PORT, MetadataSettings

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Test modules import their helpers from metadata_support (importlib mode has no rootdir on
-# sys.path); the module name is unique in the repository.
-sys.path.insert(0, str(Path(__file__).parent))
-
 from collections.abc import AsyncIterator
 
 import pytest

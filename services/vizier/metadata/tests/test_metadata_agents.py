@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from metadata_support import (
+from pyxie_metadata.keys import ASID_KEY, agent_key
+from pyxie_metadata.kvstore import EtcdKVStore
+from pyxie_metadata.testing import (
     FakeAgent,
     RunningMetadata,
     make_settings,
     start_metadata,
     table,
 )
-from pyxie_metadata.keys import ASID_KEY, agent_key
-from pyxie_metadata.kvstore import EtcdKVStore
 from pyxie_proto.types.typespb import types_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from metadata_support import (
+from pyxie_metadata.testing import (
     REPLY_WITHIN,
     FakeAgent,
     RunningMetadata,

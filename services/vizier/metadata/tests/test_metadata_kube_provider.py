@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from metadata_support import REPLY_WITHIN
 from pyxie_metadata.controllers import MetadataPublisher
 from pyxie_metadata.kvstore import SqliteKVStore
 from pyxie_metadata.providers import ScopedUpdate
@@ -22,6 +21,7 @@ from pyxie_metadata.providers.kube import (
     WatchEventSource,
     parse_kube_time,
 )
+from pyxie_metadata.testing import REPLY_WITHIN
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_service import NatsBus
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from metadata_support import REPLY_WITHIN, SIGNING_SECRET, bearer, service_token
+from pyxie_metadata.testing import REPLY_WITHIN, SIGNING_SECRET, bearer, service_token
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
 from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from metadata_support import REPLY_WITHIN
 from pyxie_metadata.controllers import MetadataPublisher, MissingMetadataResponder
 from pyxie_metadata.kvstore import SqliteKVStore
 from pyxie_metadata.providers import ScopedUpdate
+from pyxie_metadata.testing import REPLY_WITHIN
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
 from pyxie_proto.vizier.subjects import MISSING_METADATA_REQUESTS

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from metadata_support import SIGNING_SECRET
 from pyxie_metadata.settings import (
     AGENT_EXPIRATION_TIMEOUT_SECONDS,
     UNHEALTHY_AGENT_THRESHOLD_SECONDS,
     MetadataSettings,
 )
+from pyxie_metadata.testing import SIGNING_SECRET
 from pyxie_service import SettingsError
 
 

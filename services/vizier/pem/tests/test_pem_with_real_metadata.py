@@ -19,7 +19,7 @@ from pyxie_jwt import SigningKey
 from pyxie_kelvin import Kelvin
 from pyxie_kelvin import kelvin_service as kelvin_service_for
 from pyxie_kelvin.testing import kelvin_test_settings
-from pyxie_metadata.controllers.runtime import MetadataRuntime, build_provider, open_kv_store
+from pyxie_metadata.app import MetadataRuntime, build_provider, open_kv_store
 from pyxie_metadata.settings import MetadataSettings
 from pyxie_pem import Pem
 from pyxie_pem.testing import pem_on_store

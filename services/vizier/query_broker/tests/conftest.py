@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from pyxie_jwt import SigningKey
-from pyxie_service import NatsBus
-
-# Test modules import their helpers from query_broker_support (importlib mode puts no test
-# directory on sys.path); the module name is unique in the repository.
-sys.path.insert(0, str(Path(__file__).parent))
-
 from pyxie_query_broker import QueryBroker
-from query_broker_support import DEMO_SCHEMA, FakeMetadata, Vizier, broker_settings
+from pyxie_query_broker.testing import DEMO_SCHEMA, FakeMetadata, Vizier, broker_settings
+from pyxie_service import NatsBus
 
 StartVizier = Callable[..., Awaitable[Vizier]]
 

@@ -20,9 +20,7 @@ from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, sign_token, user_claims
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.vizier.messagespb import messages_pb2
-from pyxie_table_store import TableStore
-from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
-from query_broker_support import (
+from pyxie_query_broker.testing import (
     DEMO_SCHEMA,
     RunnerAgent,
     ScriptedAgent,
@@ -34,6 +32,8 @@ from query_broker_support import (
     open_result_stream,
     service_token,
 )
+from pyxie_table_store import TableStore
+from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
 
 StartVizier = Callable[..., Awaitable[Vizier]]
 

@@ -15,8 +15,7 @@ from pyxie_jwt import SigningKey
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.vizier.subjects import PASSTHROUGH_REQUEST_SUBJECT, passthrough_reply_subject
-from pyxie_table_store import TableStore
-from query_broker_support import (
+from pyxie_query_broker.testing import (
     DEMO_SCHEMA,
     RunnerAgent,
     Vizier,
@@ -24,6 +23,7 @@ from query_broker_support import (
     cluster_token,
     demo_rows,
 )
+from pyxie_table_store import TableStore
 
 StartVizier = Callable[..., Awaitable[Vizier]]
 

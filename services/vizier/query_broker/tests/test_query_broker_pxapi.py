@@ -13,9 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 
 import pytest
-from pyxie_table_store import TableStore
-from pyxie_testing.pxapi_env import run_in_pxapi
-from query_broker_support import (
+from pyxie_query_broker.testing import (
     DEMO_SCHEMA,
     RunnerAgent,
     Vizier,
@@ -23,6 +21,8 @@ from query_broker_support import (
     demo_rows,
     service_token,
 )
+from pyxie_table_store import TableStore
+from pyxie_testing.pxapi_env import run_in_pxapi
 
 StartVizier = Callable[..., Awaitable[Vizier]]
 

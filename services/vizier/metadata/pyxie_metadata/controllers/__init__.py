@@ -8,7 +8,6 @@ from pyxie_metadata.controllers.publisher import (
     MetadataPublisher,
     MissingMetadataResponder,
 )
-from pyxie_metadata.controllers.runtime import MetadataRuntime, build_provider, open_kv_store
 from pyxie_metadata.controllers.schema import SchemaRegistry
 from pyxie_metadata.controllers.servicer import (
     DEFAULT_MAX_UPDATE_INTERVAL_MS,
@@ -30,13 +29,10 @@ __all__ = [
     "AgentUpdateTracker",
     "MessageBus",
     "MetadataPublisher",
-    "MetadataRuntime",
     "MetadataServicer",
     "MissingMetadataResponder",
     "Registration",
     "SchemaRegistry",
     "agent_state",
-    "build_provider",
     "metadata_registration",
-    "open_kv_store",
 ]

@@ -33,10 +33,11 @@ from pyxie_jwt import (
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.metadatapb import metadata_pb2, metadata_pb2_grpc
-from pyxie_query_broker import BrokerSettings, QueryBroker
 from pyxie_service import NatsBus, Service, ServiceRegistration, require_claims
 from pyxie_table_store import TableStore
 from pyxie_types import Column, DataType, Relation, SemanticType, TableSchema
+
+from pyxie_query_broker import BrokerSettings, QueryBroker
 
 __all__ = [
     "DEMO_SCHEMA",
@@ -120,7 +121,7 @@ def agent_status(
     pem: bool,
     tables: Sequence[str] = (),
     address: str = "",
-    state: int = metadata_pb2.AGENT_STATE_HEALTHY,
+    state: metadata_pb2.AgentState = metadata_pb2.AGENT_STATE_HEALTHY,
 ) -> metadata_pb2.AgentStatus:
     return metadata_pb2.AgentStatus(
         info=messages_pb2.AgentInfo(
@@ -176,7 +177,7 @@ class FakeMetadata(metadata_pb2_grpc.MetadataServiceServicer):
             )
         )
 
-    async def GetAgentUpdates(  # type: ignore[override]
+    async def GetAgentUpdates(
         self, request: metadata_pb2.AgentUpdatesRequest, context: Any
     ) -> AsyncIterator[metadata_pb2.AgentUpdatesResponse]:
         claims = require_claims(ServiceClaims)

@@ -1,11 +1,17 @@
-"""The metadata service's moving parts, built from settings and started together."""
+"""The metadata service's composition root: `build(settings) -> Service`.
+
+`MetadataRuntime` holds the moving parts (registry, schema, update cursors, NATS lifecycle,
+publisher, provider), rebuilt from the KV store and started together; `build` opens the store
+and NATS from the settings and serves the runtime's `MetadataService`. Tests use the same
+pieces through `pyxie_metadata.testing`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
-from pyxie_service import NatsBus, ServiceRegistration, get_logger
+from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
 
 from pyxie_metadata.controllers.agents import AgentRegistry
 from pyxie_metadata.controllers.lifecycle import AgentLifecycle
@@ -17,7 +23,7 @@ from pyxie_metadata.kvstore import EtcdKVStore, KVStore, SqliteKVStore
 from pyxie_metadata.providers import MetadataProvider
 from pyxie_metadata.settings import MetadataSettings
 
-__all__ = ["MetadataRuntime", "build_provider", "open_kv_store"]
+__all__ = ["MetadataRuntime", "build", "build_provider", "open_kv_store"]
 
 _log = get_logger("pyxie.metadata")
 
@@ -129,3 +135,17 @@ class MetadataRuntime:
         await self.responder.stop()
         await self.lifecycle.stop()
         self.tracker.close_all()
+
+
+async def build(settings: MetadataSettings) -> Service:
+    """The service from its settings: the KV store, NATS, the runtime and its gRPC servicer."""
+    provider = build_provider(settings)
+    kv = await open_kv_store(settings)
+    bus = await NatsBus.connect(settings.nats_url, name="metadata")
+    runtime = await MetadataRuntime.start(settings, kv, bus, provider)
+    service = Service(settings, [runtime.registration()], name="metadata")
+    # Closers run last-registered first: the runtime, then NATS, then the store.
+    service.add_closer("kv", kv.close)
+    service.add_closer("nats", bus.drain)
+    service.add_closer("metadata", runtime.stop)
+    return service

@@ -1,4 +1,4 @@
-"""Helpers for the metadata service tests: a running service on port 0 and a fake agent."""
+"""Test harness of the metadata service: a running service on port 0 and a fake agent."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from typing import Any
 import grpc
 from pydantic import SecretStr
 from pyxie_jwt import SigningKey, service_claims, sign_token, user_claims
-from pyxie_metadata.controllers import MetadataRuntime
-from pyxie_metadata.kvstore import KVStore, SqliteKVStore
-from pyxie_metadata.providers import MetadataProvider
-from pyxie_metadata.settings import MetadataSettings
 from pyxie_proto.types.typespb import types_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
 from pyxie_proto.vizier.subjects import UPDATE_AGENT, agent_subject
 from pyxie_service import NatsBus, Service
+
+from pyxie_metadata.app import MetadataRuntime
+from pyxie_metadata.kvstore import KVStore, SqliteKVStore
+from pyxie_metadata.providers import MetadataProvider
+from pyxie_metadata.settings import MetadataSettings
 
 SIGNING_SECRET = "pyxie-metadata-test-signing-key-" + "0123456789abcdef" * 2
 # Generous bound for a reply on a loaded 2-core machine; never reached when things work.
@@ -94,7 +95,7 @@ async def start_metadata(
     await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
     stub = mdpb_grpc.MetadataServiceStub(channel)
-    return RunningMetadata(settings, store, bus, runtime, service, channel, stub)  # type: ignore[arg-type]
+    return RunningMetadata(settings, store, bus, runtime, service, channel, stub)
 
 
 def table(name: str, *columns: str) -> types_pb2.TableSchema:

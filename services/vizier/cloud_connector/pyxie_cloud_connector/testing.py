@@ -1,6 +1,5 @@
-"""Helpers for cloud connector tests (imported by name; importlib mode puts no test dir on
-sys.path): the cloud side (vzmgr + vzconn over TLS), a second NATS for the vizier, a fake
-query broker at the VizierService boundary, and connector settings."""
+"""Test harness of the cloud connector: the cloud side (vzmgr + vzconn over TLS), a second NATS
+for the vizier, a fake query broker at the VizierService boundary, and connector settings."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from typing import Any
 
 import grpc
 from pydantic import SecretStr
-from pyxie_cloud_connector import CloudConnector, ConnectorSettings
 from pyxie_crypto import CertificateAuthority
 from pyxie_jwt import SigningKey
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
@@ -24,6 +22,8 @@ from pyxie_service import NatsBus
 from pyxie_vzconn import Vzconn
 from pyxie_vzmgr import Vzmgr
 from pyxie_vzmgr.testing import service_token
+
+from pyxie_cloud_connector import CloudConnector, ConnectorSettings
 
 _OK = grpc.StatusCode.OK.value[0]
 _UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
