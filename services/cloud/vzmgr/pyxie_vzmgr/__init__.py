@@ -4,7 +4,7 @@ Deploy keys, vizier provisioning (ProvisionOrClaimVizier), platform-wide vizier 
 vizier's JWT signing key (encrypted at rest), bridge registration, heartbeats and statuses.
 """
 
-from pyxie_vzmgr.app import Vzmgr
+from pyxie_vzmgr.app import build
 from pyxie_vzmgr.settings import DEFAULT_GRPC_PORT, DEFAULT_JWT_AUDIENCE, VzmgrSettings
 
-__all__ = ["DEFAULT_GRPC_PORT", "DEFAULT_JWT_AUDIENCE", "Vzmgr", "VzmgrSettings"]
+__all__ = ["DEFAULT_GRPC_PORT", "DEFAULT_JWT_AUDIENCE", "VzmgrSettings", "build"]

@@ -9,7 +9,7 @@ import grpc
 import psycopg
 import pytest
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2 as pb
-from vzmgr_support import Cloud
+from pyxie_vzmgr.testing import Cloud
 
 
 async def test_a_created_key_is_shown_once_and_stored_only_as_its_hash(cloud: Cloud) -> None:

@@ -11,7 +11,7 @@ import pytest
 from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, cluster_claims, sign_token
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2 as pb
-from vzmgr_support import Cloud
+from pyxie_vzmgr.testing import Cloud
 
 
 def _org() -> str:

@@ -21,8 +21,7 @@ from pyxie_jwt import (
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2 as pb
 from pyxie_service import NatsBus
-from pyxie_vzmgr.testing import running_vzmgr
-from vzmgr_support import Cloud, eventually
+from pyxie_vzmgr.testing import Cloud, eventually, running_vzmgr
 
 ACK = cvmsgs.RegisterVizierAck
 

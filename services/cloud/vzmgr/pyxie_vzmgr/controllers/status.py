@@ -69,7 +69,10 @@ class HeartbeatListener:
 
 
 class StatusMonitor:
-    """Every `interval` seconds: viziers silent for longer than the timeout → DISCONNECTED."""
+    """Every `interval` seconds: viziers silent for longer than the timeout → DISCONNECTED.
+
+    `task` is the `BackgroundTask` to run (the service starts and stops it).
+    """
 
     def __init__(
         self,
@@ -80,19 +83,12 @@ class StatusMonitor:
         updating_timeout_seconds: float,
     ) -> None:
         self._registry = registry
-        self._interval = interval_seconds
         self._timeout = timeout_seconds
         self._updating_timeout = updating_timeout_seconds
         # A database outage must not end the monitor: a failed sweep is logged, the next retries.
-        self._task = BackgroundTask.periodic(
+        self.task = BackgroundTask.periodic(
             "vzmgr-status-monitor", self._sweep_and_log, interval_seconds=interval_seconds
         )
-
-    def start(self) -> None:
-        self._task.start()
-
-    async def stop(self) -> None:
-        await self._task.stop()
 
     async def sweep(self) -> int:
         return await self._registry.mark_silent_viziers_disconnected(
