@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 import pyarrow as pa
 from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
+from pyxie_types.batching import split_to_fit
 
 from .._errors import RemoteExecutionError, TransferError
 
@@ -70,26 +71,8 @@ def batch_from_ipc(data: bytes) -> pa.RecordBatch:
 
 
 def split_for_transfer(batch: pa.RecordBatch) -> Iterator[bytes]:
-    """IPC payloads of slices of ``batch``, each under the message budget when possible.
-
-    A single row larger than the budget is sent alone (it cannot be split further).
-    """
-    if batch.num_rows == 0:
-        yield batch_to_ipc(batch)
-        return
-    per_row = max(batch.nbytes / batch.num_rows, 1.0)
-    rows = max(1, int(_TARGET_IPC_BYTES / per_row))
-    pending = [batch.slice(o, rows) for o in range(0, batch.num_rows, rows)]
-    pending.reverse()
-    while pending:
-        piece = pending.pop()
-        payload = batch_to_ipc(piece)
-        if len(payload) > _TARGET_IPC_BYTES and piece.num_rows > 1:
-            half = piece.num_rows // 2
-            pending.append(piece.slice(half))
-            pending.append(piece.slice(0, half))
-            continue
-        yield payload
+    """IPC payloads of slices of ``batch``, each under the message budget when possible."""
+    return split_to_fit(batch, batch_to_ipc, len, _TARGET_IPC_BYTES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from pyxie_service import (
     get_logger,
 )
 from pyxie_types import DataType, Relation
+from pyxie_types.batching import split_to_fit
 from pyxie_types.rowbatch import relation_to_vizier, row_batch_to_vizier
 
 from pyxie_query_broker.controllers.agent_tracker import DistributedState
@@ -202,14 +203,6 @@ def _result_agents(plan: plan_pb2.DistributedPlan) -> dict[str, set[str]]:
     return tables
 
 
-def _slices(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-    if batch.num_rows == 0:
-        return [batch]
-    per_row = max(batch.nbytes / batch.num_rows, 1.0) * _PROTO_EXPANSION
-    rows = max(1, int(MAX_RESPONSE_BATCH_BYTES / per_row))
-    return [batch.slice(offset, rows) for offset in range(0, batch.num_rows, rows)]
-
-
 def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.QueryData]:
     """One table batch as QueryData messages, each under MAX_RESPONSE_BATCH_BYTES.
 
@@ -217,18 +210,15 @@ def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.Q
     `encrypted_batch` (JWE of the serialized RowBatchData).
     """
     table = item.table
-    pending = _slices(item.batch)
-    pending.reverse()
-    encoded: list[vpb.RowBatchData] = []
-    while pending:
-        piece = pending.pop()
-        row_batch = row_batch_to_vizier(piece, table.relation, table.table_id)
-        if row_batch.ByteSize() > MAX_RESPONSE_BATCH_BYTES and piece.num_rows > 1:
-            half = piece.num_rows // 2
-            pending.append(piece.slice(half))
-            pending.append(piece.slice(0, half))
-            continue
-        encoded.append(row_batch)
+    encoded = list(
+        split_to_fit(
+            item.batch,
+            lambda piece: row_batch_to_vizier(piece, table.relation, table.table_id),
+            vpb.RowBatchData.ByteSize,
+            MAX_RESPONSE_BATCH_BYTES,
+            expansion=_PROTO_EXPANSION,
+        )
+    )
     encoded[-1].eow = item.eow
     encoded[-1].eos = item.eos
     if encryptor is None:
