@@ -5,7 +5,7 @@ registered vizier's traffic between its stream and cloud NATS (`c2v.<id>.<topic>
 `v2c.<shard>.<id>.<topic>`), over TLS with optional mTLS.
 """
 
-from pyxie_vzconn.app import Vzconn
+from pyxie_vzconn.app import build
 from pyxie_vzconn.settings import DEFAULT_GRPC_PORT, VzconnSettings
 
-__all__ = ["DEFAULT_GRPC_PORT", "Vzconn", "VzconnSettings"]
+__all__ = ["DEFAULT_GRPC_PORT", "VzconnSettings", "build"]

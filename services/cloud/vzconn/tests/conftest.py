@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,12 +10,8 @@ from typing import Any
 import pytest
 from pyxie_crypto import CertificateAuthority
 from pyxie_jwt import SigningKey
-from pyxie_vzconn.testing import running_vzconn
+from pyxie_vzconn.testing import CloudFactory, CloudSide, running_vzconn
 from pyxie_vzmgr.testing import running_vzmgr
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from vzconn_support import CloudFactory, CloudSide
 
 
 @pytest.fixture
@@ -33,7 +28,7 @@ def cloud_side(fresh_database: str, nats_server: Any, tmp_path: Path) -> CloudFa
             running_vzmgr(fresh_database, nats_server.url, cloud_key=key) as vzmgr,
             running_vzconn(
                 nats_server.url,
-                f"127.0.0.1:{vzmgr.service.grpc_port}",
+                vzmgr.address,
                 cloud_key=key,
                 tls_ca_dir=ca_dir,
                 **overrides,
