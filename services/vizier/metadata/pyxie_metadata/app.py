@@ -9,9 +9,10 @@ pieces through `pyxie_metadata.testing`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
+from pyxie_service import Closer, NatsBus, Service, ServiceRegistration, get_logger
 
 from pyxie_metadata.controllers.agents import AgentRegistry
 from pyxie_metadata.controllers.lifecycle import AgentLifecycle
@@ -23,7 +24,7 @@ from pyxie_metadata.kvstore import EtcdKVStore, KVStore, SqliteKVStore
 from pyxie_metadata.providers import MetadataProvider
 from pyxie_metadata.settings import MetadataSettings
 
-__all__ = ["MetadataRuntime", "build", "build_provider", "open_kv_store"]
+__all__ = ["MetadataRuntime", "build", "build_provider", "metadata_service", "open_kv_store"]
 
 _log = get_logger("pyxie.metadata")
 
@@ -137,15 +138,30 @@ class MetadataRuntime:
         self.tracker.close_all()
 
 
+async def metadata_service(
+    settings: MetadataSettings,
+    kv: KVStore,
+    bus: NatsBus,
+    provider: MetadataProvider | None,
+    *,
+    resources: Sequence[tuple[str, Closer]] = (),
+) -> tuple[MetadataRuntime, Service]:
+    """The started runtime and the service that serves it; `resources` close after it stopped."""
+    runtime = await MetadataRuntime.start(settings, kv, bus, provider)
+    service = Service(settings, [runtime.registration()], name="metadata")
+    # Closers run last-registered first: the runtime, then the resources.
+    for name, closer in resources:
+        service.add_closer(name, closer)
+    service.add_closer("metadata", runtime.stop)
+    return runtime, service
+
+
 async def build(settings: MetadataSettings) -> Service:
     """The service from its settings: the KV store, NATS, the runtime and its gRPC servicer."""
     provider = build_provider(settings)
     kv = await open_kv_store(settings)
     bus = await NatsBus.connect(settings.nats_url, name="metadata")
-    runtime = await MetadataRuntime.start(settings, kv, bus, provider)
-    service = Service(settings, [runtime.registration()], name="metadata")
-    # Closers run last-registered first: the runtime, then NATS, then the store.
-    service.add_closer("kv", kv.close)
-    service.add_closer("nats", bus.drain)
-    service.add_closer("metadata", runtime.stop)
+    _, service = await metadata_service(
+        settings, kv, bus, provider, resources=[("kv", kv.close), ("nats", bus.drain)]
+    )
     return service

@@ -18,7 +18,7 @@ from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
 from pyxie_proto.vizier.subjects import UPDATE_AGENT, agent_subject
 from pyxie_service import NatsBus, Service
 
-from pyxie_metadata.app import MetadataRuntime
+from pyxie_metadata.app import MetadataRuntime, metadata_service
 from pyxie_metadata.kvstore import KVStore, SqliteKVStore
 from pyxie_metadata.providers import MetadataProvider
 from pyxie_metadata.settings import MetadataSettings
@@ -75,10 +75,7 @@ class RunningMetadata:
 
     async def stop(self) -> None:
         await self.channel.close(None)
-        await self.runtime.stop()
         await self.service.stop()
-        await self.bus.drain()
-        await self.kv.close()
 
 
 async def start_metadata(
@@ -90,8 +87,9 @@ async def start_metadata(
 ) -> RunningMetadata:
     store = kv if kv is not None else await SqliteKVStore.open(settings.kv_path)
     bus = await NatsBus.connect(nats_url, name="metadata-test")
-    runtime = await MetadataRuntime.start(settings, store, bus, provider)
-    service = Service(settings, [runtime.registration()], name="metadata-test")
+    runtime, service = await metadata_service(
+        settings, store, bus, provider, resources=[("kv", store.close), ("nats", bus.drain)]
+    )
     await service.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.grpc_port}")
     stub = mdpb_grpc.MetadataServiceStub(channel)

@@ -19,12 +19,11 @@ from pyxie_jwt import SigningKey
 from pyxie_kelvin import Kelvin
 from pyxie_kelvin import kelvin_service as kelvin_service_for
 from pyxie_kelvin.testing import kelvin_test_settings
-from pyxie_metadata.app import MetadataRuntime, build_provider, open_kv_store
+from pyxie_metadata.app import build as build_metadata
 from pyxie_metadata.settings import MetadataSettings
 from pyxie_pem import Pem
 from pyxie_pem.testing import pem_on_store
 from pyxie_proto.vizier.metadatapb import metadata_pb2, metadata_pb2_grpc
-from pyxie_service import Service
 from pyxie_service.natsbus import NatsBus
 from pyxie_table_store import TableStore
 from pyxie_types import UPID, Column, DataType, Relation, TableSchema
@@ -56,16 +55,14 @@ async def running(nats_server: Any, tmp_path: Path) -> AsyncIterator[dict[str, A
         grpc_port=0,
         metrics_enabled=False,
         kv_path=tmp_path / "kv.sqlite",
+        nats_url=nats_server.url,
         metadata_provider="local",
         local_services_config=config,
         local_scan_interval_seconds=0.2,
         local_node_name=NODE,
         shutdown_grace_seconds=0.2,
     )
-    kv = await open_kv_store(settings)
-    md_bus = await NatsBus.connect(nats_server.url, name="metadata")
-    runtime = await MetadataRuntime.start(settings, kv, md_bus, build_provider(settings))
-    md_service = Service(settings, [runtime.registration()], name="metadata")
+    md_service = await build_metadata(settings)
     await md_service.start()
 
     bus = await NatsBus.connect(nats_server.url, name="agents")
@@ -97,10 +94,7 @@ async def running(nats_server: Any, tmp_path: Path) -> AsyncIterator[dict[str, A
         await kelvin_service.stop()
         await pem.close()
         await bus.drain()
-        await runtime.stop()
         await md_service.stop()
-        await md_bus.drain()
-        await kv.close()
         probe.kill()
         await probe.wait()
 
