@@ -15,7 +15,7 @@ from pyxie_carnot.metadata import (
     ServiceInfo,
 )
 from pyxie_pxl.compiler import CompileOptions
-from pyxie_scripts import ScriptNotFoundError, exec_funcs_from_vis, list_scripts, load_script
+from pyxie_scripts import exec_funcs_from_vis, list_scripts, load_script
 from pyxie_synthetic import synthetic_store
 from pyxie_table_store import TableStore
 from pyxie_types import UPID
@@ -51,21 +51,8 @@ def options_for(name: str, **overrides: str) -> tuple[str, CompileOptions]:
     return script.pxl, CompileOptions(now_ns=NOW_NS, exec_funcs=funcs)
 
 
-def test_the_library_lists_every_bundled_script():
+def test_every_bundled_script_is_compiled_here():
     assert list_scripts() == sorted(f"px/{n}" for n in EXPECTED)
-
-
-def test_a_script_loads_with_its_vis_spec_and_manifest():
-    script = load_script("px/http_data")
-    assert script.name == "px/http_data"
-    assert "def http_data(" in script.pxl
-    assert script.vis is not None and script.vis["widgets"][0]["func"]["name"] == "http_data"
-    assert script.short == "HTTP Data"
-
-
-def test_an_unknown_script_name_lists_the_available_ones():
-    with pytest.raises(ScriptNotFoundError, match="px/http_data"):
-        load_script("px/nope")
 
 
 @pytest.mark.parametrize("name", EXPECTED)
