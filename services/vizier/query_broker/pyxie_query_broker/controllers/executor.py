@@ -29,7 +29,6 @@ from typing import Final, Protocol
 import pyarrow as pa
 from google.protobuf.message import Message
 from prometheus_client import CollectorRegistry, Counter, Summary
-from pyxie_carnot.registry import Registry
 from pyxie_crypto import CryptoError, JweEncryptor
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.carnot.planpb import plan_pb2
@@ -49,6 +48,7 @@ from pyxie_service import (
 )
 from pyxie_types import DataType, Relation
 from pyxie_types.batching import split_to_fit
+from pyxie_types.catalog import FunctionCatalog
 from pyxie_types.rowbatch import relation_to_vizier, row_batch_to_vizier
 
 from pyxie_query_broker.controllers.agent_tracker import DistributedState
@@ -237,7 +237,7 @@ class QueryExecutor:
         tracker: AgentStateSource,
         bus: AgentBus,
         forwarder: QueryResultForwarder,
-        registry: Registry,
+        catalog: FunctionCatalog,
         settings: ExecutorSettings,
         *,
         metrics_registry: CollectorRegistry | None = None,
@@ -245,7 +245,7 @@ class QueryExecutor:
         self._tracker = tracker
         self._bus = bus
         self._forwarder = forwarder
-        self._registry = registry
+        self._catalog = catalog
         self._settings = settings
         # A private registry until the service's is attached (metric names are per registry).
         self._metrics = _Metrics.create(metrics_registry or CollectorRegistry())
@@ -292,7 +292,7 @@ class QueryExecutor:
         if state is None:
             raise Unavailable("the query broker has no agent state from metadata yet; retry")
         started = time.perf_counter_ns()
-        compiled = Compiler(self._registry, state.schemas).compile(
+        compiled = Compiler(self._catalog, state.schemas).compile(
             request.query_str,
             CompileOptions(
                 exec_funcs=_exec_funcs(request),
