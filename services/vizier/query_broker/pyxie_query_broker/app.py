@@ -125,8 +125,9 @@ class QueryBroker:
         for name, closer in resources:
             self.service.add_closer(name, closer)
         self.service.add_closer("agent cancellations", self.executor.wait_background)
-        self.service.add_closer("agent tracker", self.tracker.stop)
-        self.service.add_closer("passthrough proxy", self.passthrough.stop)
+        # Both run while the server serves. The tracker retries until metadata answers.
+        self.service.add_task(self.tracker.task)
+        self.service.add_task(self.passthrough.task)
 
     def result_address(self) -> str:
         return advertised_address(self.settings.advertised_address, self.service.grpc_port)
@@ -134,15 +135,10 @@ class QueryBroker:
     def _own_address(self) -> str:
         return _own_address(self.settings.grpc_host, self.service.grpc_port)
 
-    async def begin(self) -> None:
-        """Follow metadata (the tracker retries until it answers) and take passthrough requests."""
-        self.tracker.start()
-        await self.passthrough.start()
-
     async def start(self) -> None:
-        """`begin`, then serve."""
-        await self.begin()
+        """Serve; returns once passthrough requests are taken."""
         await self.service.start()
+        await self.passthrough.subscribed.wait()
 
     async def stop(self) -> None:
         await self.service.stop()
@@ -161,5 +157,4 @@ async def build(settings: BrokerSettings) -> Service:
             ("metadata channel", lambda: metadata_channel.close(None)),
         ],
     )
-    await broker.begin()
     return broker.service

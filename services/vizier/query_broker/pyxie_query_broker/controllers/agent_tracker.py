@@ -16,7 +16,7 @@ from typing import Final
 import grpc
 from pyxie_proto.vizier.metadatapb import metadata_pb2, metadata_pb2_grpc
 from pyxie_pxl.planner import AgentInfo
-from pyxie_service import AUTHORIZATION_METADATA_KEY, get_logger
+from pyxie_service import AUTHORIZATION_METADATA_KEY, BackgroundTask, get_logger
 from pyxie_types import TableSchema
 
 __all__ = [
@@ -143,7 +143,8 @@ class AgentTracker:
         self._state: DistributedState | None = None
         self._versions = 0
         self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
+        # Follows metadata until stopped (the service starts and stops it).
+        self.task = BackgroundTask("agent-tracker", self._run)
 
     @property
     def state(self) -> DistributedState | None:
@@ -156,16 +157,6 @@ class AgentTracker:
             while self._state is None or not predicate(self._state):
                 await self._changed.wait()
             return self._state
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     async def _run(self) -> None:
         while True:

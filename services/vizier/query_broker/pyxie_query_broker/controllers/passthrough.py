@@ -32,7 +32,7 @@ from pyxie_proto.vizier.subjects import (
     PASSTHROUGH_REQUEST_SUBJECT,
     passthrough_reply_subject,
 )
-from pyxie_service import NatsBus, get_logger
+from pyxie_service import BackgroundTask, NatsBus, get_logger
 
 __all__ = ["PassthroughProxy"]
 
@@ -45,7 +45,11 @@ _log = get_logger("pyxie.query_broker.passthrough")
 
 
 class PassthroughProxy:
-    """Serves `c2v.VizierPassthroughRequest` by calling `VizierService` at `address()`."""
+    """Serves `c2v.VizierPassthroughRequest` by calling `VizierService` at `address()`.
+
+    `task` runs it while the broker serves: subscribe, then on stop unsubscribe and cancel the
+    running calls (each replies CANCELLED). `subscribed` is set once requests are taken.
+    """
 
     def __init__(self, bus: NatsBus, address: Callable[[], str]) -> None:
         self._bus = bus
@@ -54,18 +58,26 @@ class PassthroughProxy:
         self._channel: grpc.aio.Channel | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._subscription: Subscription | None = None
+        self.subscribed = asyncio.Event()
+        self.task = BackgroundTask("passthrough-proxy", self._serve_requests)
 
-    async def start(self) -> None:
+    async def _serve_requests(self) -> None:
         self._subscription = await self._bus.client.subscribe(
             PASSTHROUGH_REQUEST_SUBJECT, queue=PASSTHROUGH_QUEUE_GROUP, cb=self._on_message
         )
+        self.subscribed.set()
+        try:
+            await asyncio.Future()  # until cancelled
+        finally:
+            await self._close()
 
     def _stub(self) -> vpb_grpc.VizierServiceStub:
         if self._channel is None:
             self._channel = grpc.aio.insecure_channel(self._address())
         return vpb_grpc.VizierServiceStub(self._channel)
 
-    async def stop(self) -> None:
+    async def _close(self) -> None:
+        self.subscribed.clear()
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
