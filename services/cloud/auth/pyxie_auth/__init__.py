@@ -4,13 +4,13 @@ Callers (cloud services) authenticate with a cloud service token; calls made for
 that user's augmented token in `x-pyxie-user-token` metadata (`USER_TOKEN_METADATA_KEY`).
 """
 
+from pyxie_auth.app import build, identity_provider_from
 from pyxie_auth.controllers import (
     API_KEY_PREFIX,
     API_KEY_SERVICE_NAME,
     AUTH_SERVICE_NAME,
     USER_TOKEN_METADATA_KEY,
 )
-from pyxie_auth.service import build_service, identity_provider_from, migrate
 from pyxie_auth.settings import AUTH_GRPC_PORT, AuthSettings
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "AUTH_SERVICE_NAME",
     "USER_TOKEN_METADATA_KEY",
     "AuthSettings",
-    "build_service",
+    "build",
     "identity_provider_from",
-    "migrate",
 ]

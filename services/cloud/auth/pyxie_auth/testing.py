@@ -1,23 +1,42 @@
-"""A running auth service for tests (its own and other services'), on real PostgreSQL."""
+"""The auth service for tests (its own and other services'), on real PostgreSQL: `running_auth`,
+`Auth` (stubs and the credentials the api sends) and `browser_sign_in` (the browser at an OIDC
+provider's login page)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
 
+import grpc
+import httpx2
 from argon2 import PasswordHasher
 from pyxie_crypto import DataKey
-from pyxie_jwt import SigningKey
+from pyxie_jwt import SigningKey, service_claims, sign_token
+from pyxie_proto.cloud.authpb import auth_pb2 as apb
+from pyxie_proto.cloud.authpb import auth_pb2_grpc as apb_grpc
 from pyxie_service import Service
 
-from pyxie_auth.controllers import Clock, utc_now
+from pyxie_auth.app import build
+from pyxie_auth.controllers import USER_TOKEN_METADATA_KEY, Clock, utc_now
 from pyxie_auth.oidc import IdentityProvider
-from pyxie_auth.schema import MIGRATIONS
-from pyxie_auth.service import build_service
 from pyxie_auth.settings import AuthSettings
 
-__all__ = ["fast_password_hasher", "running_auth", "settings_for_tests"]
+__all__ = [
+    "DOMAIN",
+    "PASSWORD",
+    "Auth",
+    "browser_sign_in",
+    "fast_password_hasher",
+    "running_auth",
+    "settings_for_tests",
+]
+
+DOMAIN = "pyxie.test"
+PASSWORD = "correct horse battery"
 
 
 def fast_password_hasher() -> PasswordHasher:
@@ -26,7 +45,7 @@ def fast_password_hasher() -> PasswordHasher:
 
 
 def settings_for_tests(
-    dsn: str, *, cloud_key: SigningKey, domain: str = "pyxie.test", oidc_issuer: str | None = None
+    dsn: str, *, cloud_key: SigningKey, domain: str = DOMAIN, oidc_issuer: str | None = None
 ) -> AuthSettings:
     return AuthSettings(
         grpc_host="127.0.0.1",
@@ -46,14 +65,13 @@ async def running_auth(
     dsn: str,
     *,
     cloud_key: SigningKey,
-    domain: str = "pyxie.test",
+    domain: str = DOMAIN,
     identity_provider: IdentityProvider | None = None,
     clock: Clock = utc_now,
 ) -> AsyncIterator[Service]:
-    """Migrate `dsn`, serve auth on a free loopback port, stop it on exit."""
+    """auth built by `build` (which migrates `dsn`) on a free loopback port, stopped on exit."""
     settings = settings_for_tests(dsn, cloud_key=cloud_key, domain=domain)
-    await asyncio.to_thread(MIGRATIONS.upgrade, dsn)
-    service = build_service(
+    service = await build(
         settings,
         identity_provider=identity_provider,
         password_hasher=fast_password_hasher(),
@@ -64,3 +82,80 @@ async def running_auth(
         yield service
     finally:
         await service.stop()
+
+
+@dataclass
+class Auth:
+    service: Service
+    key: SigningKey
+    channel: grpc.aio.Channel
+    dsn: str
+
+    # Typed Any: the generated stubs describe the sync API, these run on an aio channel.
+    @property
+    def auth(self) -> Any:
+        return apb_grpc.AuthServiceStub(self.channel)
+
+    @property
+    def keys(self) -> Any:
+        return apb_grpc.APIKeyServiceStub(self.channel)
+
+    def service_metadata(self, user_token: str | None = None) -> tuple[tuple[str, str], ...]:
+        token = sign_token(service_claims(service_id="api", audience=DOMAIN), self.key)
+        metadata: tuple[tuple[str, str], ...] = (("authorization", f"bearer {token}"),)
+        if user_token is not None:
+            metadata += ((USER_TOKEN_METADATA_KEY, user_token),)
+        return metadata
+
+    async def signup(
+        self, email: str, *, org_name: str = "", invite_token: str = ""
+    ) -> apb.LoginResponse:
+        response: apb.LoginResponse = await self.auth.Signup(
+            apb.SignupRequest(
+                email=email,
+                password=PASSWORD,
+                name=email.split("@")[0],
+                org_name=org_name,
+                invite_token=invite_token,
+            ),
+            metadata=self.service_metadata(),
+        )
+        return response
+
+    async def augmented(self, login_token: str) -> str:
+        response = await self.auth.GetAugmentedToken(
+            apb.GetAugmentedTokenRequest(token=login_token), metadata=self.service_metadata()
+        )
+        token: str = response.token
+        return token
+
+    async def user_token(self, email: str, org_name: str) -> str:
+        """Sign up a user creating `org_name`; return their augmented token."""
+        return await self.augmented((await self.signup(email, org_name=org_name)).token)
+
+
+class _FormReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "form":
+            self.action = dict(attrs).get("action") or ""
+
+
+async def browser_sign_in(authorization_url: str, username: str, password: str) -> str:
+    """Play the browser at the provider: open the login page, post the form, return the
+    redirect back to the relying party."""
+    async with httpx2.AsyncClient(follow_redirects=False) as browser:
+        page = await browser.get(authorization_url)
+        assert page.status_code == 200, page.text
+        reader = _FormReader()
+        reader.feed(page.text)
+        response = await browser.post(
+            urljoin(authorization_url, reader.action),
+            data={"username": username, "password": password},
+        )
+    assert response.status_code == 302, response.text
+    location: str = response.headers["location"]
+    return location

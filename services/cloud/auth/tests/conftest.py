@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 import pytest
-from pyxie_auth.testing import running_auth
+from pyxie_auth.testing import DOMAIN, Auth, running_auth
 from pyxie_jwt import SigningKey
-
-# Test modules import their helpers from auth_support (a name unique in the repository).
-sys.path.insert(0, str(Path(__file__).parent))
-
-from auth_support import DOMAIN, Auth
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import psycopg
 import pytest
-from auth_support import DOMAIN, Auth
+from pyxie_auth.testing import DOMAIN, Auth
 from pyxie_jwt import AccessScope, APIUserClaims, verify_token
 from pyxie_proto.cloud.authpb import auth_pb2 as apb
 

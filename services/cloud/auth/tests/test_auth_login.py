@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import psycopg
 import pytest
-from auth_support import DOMAIN, PASSWORD, Auth
+from pyxie_auth.testing import DOMAIN, PASSWORD, Auth
 from pyxie_jwt import (
     SigningKey,
     UserClaims,

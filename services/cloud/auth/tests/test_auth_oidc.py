@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import grpc
 import psycopg
 import pytest
-from auth_support import DOMAIN, Auth, browser_sign_in
 from pyxie_auth.oidc import OIDCError, OIDCProvider
-from pyxie_auth.testing import running_auth
+from pyxie_auth.testing import DOMAIN, Auth, browser_sign_in, running_auth
 from pyxie_jwt import SigningKey
 from pyxie_proto.cloud.authpb import auth_pb2 as apb
 from pyxie_testing.oidc_provider import OIDCClient, OIDCTestProvider, OIDCUser

@@ -1,0 +1,93 @@
+"""`build`: the auth service's only composition root (used by `__main__` and by tests)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from pyxie_db import open_migrated, session_factory
+from pyxie_service import Service
+
+from pyxie_auth.controllers import (
+    Accounts,
+    APIKeys,
+    APIKeyServicer,
+    AuthServicer,
+    Clock,
+    Passwords,
+    TokenLifetimes,
+    TokenMinter,
+    api_key_registration,
+    auth_registration,
+    utc_now,
+)
+from pyxie_auth.oidc import IdentityProvider, OIDCProvider
+from pyxie_auth.schema import MIGRATIONS
+from pyxie_auth.settings import AuthSettings
+
+__all__ = ["build", "identity_provider_from"]
+
+
+def identity_provider_from(settings: AuthSettings) -> IdentityProvider | None:
+    issuer = settings.oidc_issuer_url
+    if issuer is None:
+        return None
+    return OIDCProvider(
+        issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        timeout_seconds=settings.oidc_timeout_seconds,
+    )
+
+
+async def build(
+    settings: AuthSettings,
+    *,
+    identity_provider: IdentityProvider | None = None,
+    password_hasher: PasswordHasher | None = None,
+    clock: Clock = utc_now,
+) -> Service:
+    """Migrate the auth tables, then assemble AuthService and APIKeyService over one pool.
+
+    Test seams: `identity_provider` (default: the OIDC provider the settings name, if any), a
+    cheaper `password_hasher` and a `clock`.
+    """
+    engine = await open_migrated(MIGRATIONS, settings.postgres_dsn.get_secret_value())
+    if identity_provider is None:
+        identity_provider = identity_provider_from(settings)
+    sessions = session_factory(engine)
+    tokens = TokenMinter(
+        settings.signing_key(),
+        audience=settings.domain_name,
+        lifetimes=TokenLifetimes(
+            login=settings.login_token_lifetime,
+            augmented=settings.augmented_token_lifetime,
+            api_user=settings.api_user_token_lifetime,
+        ),
+        clock=clock,
+    )
+    accounts = Accounts(
+        sessions,
+        cipher=settings.at_rest_cipher(),
+        passwords=Passwords(password_hasher),
+        domain=settings.domain_name,
+        invite_lifetime=settings.invite_lifetime,
+        clock=clock,
+    )
+    api_keys = APIKeys(sessions, clock=clock)
+    service = Service(
+        settings,
+        [
+            auth_registration(
+                AuthServicer(
+                    accounts,
+                    api_keys,
+                    tokens,
+                    identity_provider=identity_provider,
+                    clock=clock,
+                )
+            ),
+            api_key_registration(APIKeyServicer(accounts, api_keys, tokens)),
+        ],
+        name="auth",
+    )
+    service.add_closer("postgres", engine.dispose)
+    return service
