@@ -8,11 +8,17 @@ pieces through `pyxie_metadata.testing`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyxie_service import Closer, NatsBus, Service, ServiceRegistration, get_logger
+from pyxie_service import (
+    BackgroundTask,
+    Closer,
+    NatsBus,
+    Service,
+    ServiceRegistration,
+    get_logger,
+)
 
 from pyxie_metadata.controllers.agents import AgentRegistry
 from pyxie_metadata.controllers.lifecycle import AgentLifecycle
@@ -74,7 +80,7 @@ class MetadataRuntime:
     publisher: MetadataPublisher
     responder: MissingMetadataResponder
     servicer: MetadataServicer
-    provider_task: asyncio.Task[None] | None
+    provider_task: BackgroundTask | None
 
     @classmethod
     async def start(
@@ -110,9 +116,11 @@ class MetadataRuntime:
         await responder.start()
         provider_task = None
         if provider is not None:
-            provider_task = asyncio.create_task(
-                provider.run(publisher.publish), name=f"metadata-provider-{provider.name}"
+            run_provider = provider.run
+            provider_task = BackgroundTask(
+                f"metadata-provider-{provider.name}", lambda: run_provider(publisher.publish)
             )
+            provider_task.start()
         _log.info(
             "metadata state loaded",
             agents=len(registry.ids()),
@@ -130,8 +138,7 @@ class MetadataRuntime:
     async def stop(self) -> None:
         """Stop the provider and NATS handling; end every GetAgentUpdates stream."""
         if self.provider_task is not None:
-            self.provider_task.cancel()
-            await asyncio.gather(self.provider_task, return_exceptions=True)
+            await self.provider_task.stop()
             self.provider_task = None
         await self.responder.stop()
         await self.lifecycle.stop()

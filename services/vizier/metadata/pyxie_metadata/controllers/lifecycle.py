@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 from google.protobuf.message import Message
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.subjects import UPDATE_AGENT, agent_subject
-from pyxie_service import get_logger
+from pyxie_service import BackgroundTask, get_logger
 
 from pyxie_metadata.controllers.agents import AgentRegistry
 from pyxie_metadata.controllers.schema import SchemaRegistry
@@ -80,7 +80,7 @@ class AgentLifecycle:
         # Registration, heartbeats and expiry each read-modify-write the registry.
         self._lock = asyncio.Lock()
         self._subscription: Subscription | None = None
-        self._expiry: asyncio.Task[None] | None = None
+        self._expiry = BackgroundTask("agent-expiry", self._expire_forever)
 
     async def start(self) -> None:
         """Adopt the agents in the store (fresh expiry clocks) and subscribe to `UpdateAgent`."""
@@ -92,16 +92,13 @@ class AgentLifecycle:
         self._subscription = await self._bus.subscribe(
             UPDATE_AGENT, msgs.VizierMessage, self.handle
         )
-        self._expiry = asyncio.create_task(self._expire_forever(), name="agent-expiry")
+        self._expiry.start()
 
     async def stop(self) -> None:
         if self._subscription is not None:
             await self._subscription.unsubscribe()
             self._subscription = None
-        if self._expiry is not None:
-            self._expiry.cancel()
-            await asyncio.gather(self._expiry, return_exceptions=True)
-            self._expiry = None
+        await self._expiry.stop()
 
     async def handle(self, message: msgs.VizierMessage) -> None:
         kind = message.WhichOneof("msg")
