@@ -40,6 +40,7 @@ __all__ = [
     "OIDC_STATE_COOKIE",
     "SESSION_COOKIE",
     "HttpServer",
+    "LoginRoutes",
     "OidcProvider",
     "build_http_app",
     "start_http_server",
@@ -154,6 +155,196 @@ def _loopback(url: str) -> bool:
     return parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
 
 
+class LoginRoutes:
+    """The browser login endpoints, one method each; `provider` None disables OIDC."""
+
+    def __init__(
+        self, settings: ApiSettings, backends: CloudBackends, provider: OidcProvider | None
+    ) -> None:
+        self._backends = backends
+        self._provider = provider
+        self._post_login_redirect = settings.http_post_login_redirect
+        self._allowed_origins = frozenset(settings.http_allowed_origins)
+        self._pending = _PendingLogins()
+
+    def add_to(self, app: Sanic[Any, Any]) -> None:
+        app.add_route(self.password_login, "/api/auth/login", methods=["POST"])
+        app.add_route(self.oidc_login, "/api/auth/oidc/login", methods=["GET"])
+        app.add_route(self.oidc_callback, "/api/auth/oidc/callback", methods=["GET"])
+        app.add_route(self.logout, "/api/auth/logout", methods=["POST"])
+        app.add_route(self.authorized, "/api/authorized", methods=["GET"])
+
+    # ---- endpoints
+
+    async def password_login(self, request: Request) -> HTTPResponse:
+        refusal = self._refusal(request)
+        if refusal:
+            return _error(403, refusal)
+        body = request.json if isinstance(request.json, dict) else {}
+        email, password = body.get("email"), body.get("password")
+        if not isinstance(email, str) or not isinstance(password, str) or not email:
+            return _error(400, "send email and password")
+        try:
+            login = await self._auth(
+                "PasswordLogin", auth_pb2.PasswordLoginRequest(email=email, password=password)
+            )
+        except ServiceError as exc:
+            _log.info("password login refused", reason=exc.message)
+            return _error(401, "wrong email or password")
+        response = json(_user_json(login))
+        _set_session(response, login.token, login.expires_at_ns)
+        return response
+
+    async def oidc_login(self, request: Request) -> HTTPResponse:
+        provider = self._provider
+        if provider is None:
+            return _error(404, "no identity provider is configured")
+        cli_redirect = request.args.get("cli_redirect", "")
+        if cli_redirect and not _loopback(cli_redirect):
+            return _error(400, "cli_redirect must be an http://127.0.0.1 or localhost URL")
+        state = generate_token(32)
+        verifier = generate_token(64)
+        self._pending.add(
+            state, _PendingLogin(verifier, cli_redirect, time.time() + _PENDING_LOGIN_SECONDS)
+        )
+        response = redirect(_authorization_url(provider, state, verifier))
+        _set_state_cookie(response, state)
+        return response
+
+    async def oidc_callback(self, request: Request) -> HTTPResponse:
+        provider = self._provider
+        if provider is None:
+            return _error(404, "no identity provider is configured")
+        state = request.args.get("state", "")
+        code = request.args.get("code", "")
+        # The state must match the cookie of the browser that started this login.
+        if not state or _cookie(request, OIDC_STATE_COOKIE) != state:
+            return _error(400, "login state mismatch; start the login again")
+        login = self._pending.take(state)
+        if login is None or not code:
+            return _error(400, "unknown or expired login; start the login again")
+        try:
+            access_token = await _exchange_code(provider, code, login.code_verifier)
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            _log.warning("OIDC code exchange failed", error=repr(exc))
+            return _error(502, "the identity provider refused the login")
+        try:
+            result = await self._auth(
+                "OIDCLogin",
+                auth_pb2.OIDCLoginRequest(
+                    access_token=access_token, create_user_if_not_exists=True
+                ),
+            )
+        except ServiceError as exc:
+            return _error(401, f"login refused: {exc.message}")
+        if login.cli_redirect:
+            response = redirect(login.cli_redirect + "?" + urlencode({"token": result.token}))
+        else:
+            response = redirect(self._post_login_redirect)
+            _set_session(response, result.token, result.expires_at_ns)
+        response.delete_cookie(OIDC_STATE_COOKIE, path="/", host_prefix=True)
+        return response
+
+    async def logout(self, request: Request) -> HTTPResponse:
+        refusal = self._refusal(request)
+        if refusal:
+            return _error(403, refusal)
+        token = _cookie(request, SESSION_COOKIE)
+        if token:
+            try:
+                await self._auth("Logout", auth_pb2.LogoutRequest(token=token))
+            except ServiceError as exc:
+                _log.info("logout of an invalid session", reason=exc.message)
+        response = json({"loggedOut": True})
+        _clear_session(response)
+        return response
+
+    async def authorized(self, request: Request) -> HTTPResponse:
+        token = _cookie(request, SESSION_COOKIE)
+        if not token:
+            return json({"authorized": False}, status=401)
+        try:
+            augmented = await self._auth(
+                "GetAugmentedToken", auth_pb2.GetAugmentedTokenRequest(token=token)
+            )
+        except ServiceError:
+            response = json({"authorized": False}, status=401)
+            _clear_session(response)
+            return response
+        return json({"authorized": True, "expiresAtNs": augmented.expires_at_ns})
+
+    # ---- helpers
+
+    def _refusal(self, request: Request) -> str | None:
+        """Why a state-changing request is refused (CSRF defences), or None."""
+        if request.content_type.split(";")[0].strip() != "application/json":
+            return "send a JSON body (Content-Type: application/json)"
+        origin = request.headers.get("origin")
+        if origin and origin not in self._allowed_origins:
+            own = f"{request.scheme}://{request.host}"
+            if origin != own:
+                return "cross-origin request refused"
+        return None
+
+    async def _auth(self, method: str, request: Any) -> Any:
+        """Call the auth service's `method` as the api (errors mapped by `call_backend`)."""
+        backends = self._backends
+        call = getattr(backends.auth, method)
+        return await call_backend(
+            "auth", call(request, metadata=backends.metadata(), timeout=backends.timeout)
+        )
+
+
+def _authorization_url(provider: OidcProvider, state: str, verifier: str) -> str:
+    """Where the browser starts the authorization code flow (with state and PKCE S256)."""
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": provider.client_id,
+            "redirect_uri": provider.redirect_url,
+            "scope": provider.scopes,
+            "state": state,
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+        }
+    )
+    return f"{provider.authorization_endpoint}?{query}"
+
+
+def _set_state_cookie(response: HTTPResponse, state: str) -> None:
+    # Lax: the browser must send it back on the provider's top-level redirect to us.
+    response.add_cookie(
+        OIDC_STATE_COOKIE,
+        state,
+        path="/",
+        max_age=_PENDING_LOGIN_SECONDS,
+        secure=True,
+        httponly=True,
+        samesite="Lax",
+        host_prefix=True,
+    )
+
+
+async def _exchange_code(provider: OidcProvider, code: str, code_verifier: str) -> str:
+    """The provider's access token for an authorization `code` (PKCE verifier attached)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        exchanged = await client.post(
+            provider.token_endpoint,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": provider.redirect_url,
+                "code_verifier": code_verifier,
+            },
+            auth=(provider.client_id, provider.client_secret),
+        )
+        exchanged.raise_for_status()
+        access_token = exchanged.json()["access_token"]
+    if not isinstance(access_token, str):
+        raise ValueError("the provider's access_token is not a string")
+    return access_token
+
+
 def build_http_app(
     settings: ApiSettings,
     backends: CloudBackends,
@@ -168,178 +359,7 @@ def build_http_app(
     # app a process starts (tests); the banner would only clutter the service log.
     app.config.TOUCHUP = False
     app.config.MOTD = False
-    pending = _PendingLogins()
-    allowed_origins = frozenset(settings.http_allowed_origins)
-
-    def same_site_post(request: Request) -> str | None:
-        """Why a state-changing request is refused, or None."""
-        if request.content_type.split(";")[0].strip() != "application/json":
-            return "send a JSON body (Content-Type: application/json)"
-        origin = request.headers.get("origin")
-        if origin and origin not in allowed_origins:
-            own = f"{request.scheme}://{request.host}"
-            if origin != own:
-                return "cross-origin request refused"
-        return None
-
-    async def auth_call(what: str, call: Any) -> Any:
-        return await call_backend(what, call)
-
-    @app.post("/api/auth/login")
-    async def password_login(request: Request) -> HTTPResponse:
-        refusal = same_site_post(request)
-        if refusal:
-            return _error(403, refusal)
-        body = request.json if isinstance(request.json, dict) else {}
-        email, password = body.get("email"), body.get("password")
-        if not isinstance(email, str) or not isinstance(password, str) or not email:
-            return _error(400, "send email and password")
-        try:
-            login = await auth_call(
-                "auth",
-                backends.auth.PasswordLogin(
-                    auth_pb2.PasswordLoginRequest(email=email, password=password),
-                    metadata=backends.metadata(),
-                    timeout=backends.timeout,
-                ),
-            )
-        except ServiceError as exc:
-            _log.info("password login refused", reason=exc.message)
-            return _error(401, "wrong email or password")
-        response = json(_user_json(login))
-        _set_session(response, login.token, login.expires_at_ns)
-        return response
-
-    @app.get("/api/auth/oidc/login")
-    async def oidc_login(request: Request) -> HTTPResponse:
-        if provider is None:
-            return _error(404, "no identity provider is configured")
-        cli_redirect = request.args.get("cli_redirect", "")
-        if cli_redirect and not _loopback(cli_redirect):
-            return _error(400, "cli_redirect must be an http://127.0.0.1 or localhost URL")
-        state = generate_token(32)
-        verifier = generate_token(64)
-        pending.add(
-            state, _PendingLogin(verifier, cli_redirect, time.time() + _PENDING_LOGIN_SECONDS)
-        )
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": provider.client_id,
-                "redirect_uri": provider.redirect_url,
-                "scope": provider.scopes,
-                "state": state,
-                "code_challenge": create_s256_code_challenge(verifier),
-                "code_challenge_method": "S256",
-            }
-        )
-        response = redirect(f"{provider.authorization_endpoint}?{query}")
-        # Lax: the browser must send it back on the provider's top-level redirect to us.
-        response.add_cookie(
-            OIDC_STATE_COOKIE,
-            state,
-            path="/",
-            max_age=_PENDING_LOGIN_SECONDS,
-            secure=True,
-            httponly=True,
-            samesite="Lax",
-            host_prefix=True,
-        )
-        return response
-
-    @app.get("/api/auth/oidc/callback")
-    async def oidc_callback(request: Request) -> HTTPResponse:
-        if provider is None:
-            return _error(404, "no identity provider is configured")
-        state = request.args.get("state", "")
-        code = request.args.get("code", "")
-        # The state must match the cookie of the browser that started this login.
-        if not state or _cookie(request, OIDC_STATE_COOKIE) != state:
-            return _error(400, "login state mismatch; start the login again")
-        login = pending.take(state)
-        if login is None or not code:
-            return _error(400, "unknown or expired login; start the login again")
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                exchanged = await client.post(
-                    provider.token_endpoint,
-                    data={
-                        "grant_type": "authorization_code",
-                        "code": code,
-                        "redirect_uri": provider.redirect_url,
-                        "code_verifier": login.code_verifier,
-                    },
-                    auth=(provider.client_id, provider.client_secret),
-                )
-                exchanged.raise_for_status()
-                access_token = exchanged.json()["access_token"]
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            _log.warning("OIDC code exchange failed", error=repr(exc))
-            return _error(502, "the identity provider refused the login")
-        try:
-            result = await auth_call(
-                "auth",
-                backends.auth.OIDCLogin(
-                    auth_pb2.OIDCLoginRequest(
-                        access_token=access_token, create_user_if_not_exists=True
-                    ),
-                    metadata=backends.metadata(),
-                    timeout=backends.timeout,
-                ),
-            )
-        except ServiceError as exc:
-            return _error(401, f"login refused: {exc.message}")
-        if login.cli_redirect:
-            target = login.cli_redirect + "?" + urlencode({"token": result.token})
-            response = redirect(target)
-        else:
-            response = redirect(settings.http_post_login_redirect)
-            _set_session(response, result.token, result.expires_at_ns)
-        response.delete_cookie(OIDC_STATE_COOKIE, path="/", host_prefix=True)
-        return response
-
-    @app.post("/api/auth/logout")
-    async def logout(request: Request) -> HTTPResponse:
-        refusal = same_site_post(request)
-        if refusal:
-            return _error(403, refusal)
-        token = _cookie(request, SESSION_COOKIE)
-        if token:
-            try:
-                await auth_call(
-                    "auth",
-                    backends.auth.Logout(
-                        auth_pb2.LogoutRequest(token=token),
-                        metadata=backends.metadata(),
-                        timeout=backends.timeout,
-                    ),
-                )
-            except ServiceError as exc:
-                _log.info("logout of an invalid session", reason=exc.message)
-        response = json({"loggedOut": True})
-        _clear_session(response)
-        return response
-
-    @app.get("/api/authorized")
-    async def authorized(request: Request) -> HTTPResponse:
-        token = _cookie(request, SESSION_COOKIE)
-        if not token:
-            return json({"authorized": False}, status=401)
-        try:
-            augmented = await auth_call(
-                "auth",
-                backends.auth.GetAugmentedToken(
-                    auth_pb2.GetAugmentedTokenRequest(token=token),
-                    metadata=backends.metadata(),
-                    timeout=backends.timeout,
-                ),
-            )
-        except ServiceError:
-            response = json({"authorized": False}, status=401)
-            _clear_session(response)
-            return response
-        return json({"authorized": True, "expiresAtNs": augmented.expires_at_ns})
-
+    LoginRoutes(settings, backends, provider).add_to(app)
     return app
 
 
