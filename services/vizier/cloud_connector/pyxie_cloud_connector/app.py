@@ -10,12 +10,11 @@ brings). The gRPC server on port 50800 serves health and metrics.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import grpc
 from pyxie_jwt import SigningKey, TokenVerifier
-from pyxie_service import NatsBus, Service, get_logger
+from pyxie_service import BackgroundTask, NatsBus, Service, get_logger
 
 from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, BridgeTiming
 from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
@@ -56,10 +55,9 @@ class CloudConnector:
         self.health: HealthChecker | None = None
         self.bridge: BridgeClient | None = None
         self.ready = asyncio.Event()
-        self._startup: asyncio.Task[None] | None = None
+        self._saved_identity: VizierIdentity | None = None
         self.service.add_closer("nats", bus.drain)
         self.service.add_closer("broker channel", lambda: self._broker.close(None))
-        self.service.add_closer("cloud link", self._stop_parts)
 
     def begin(self) -> None:
         """Register (if needed) and bridge in the background; fails fast without credentials."""
@@ -68,7 +66,10 @@ class CloudConnector:
             raise MissingDeployKeyError(
                 f"no state in {self._settings.state_file} and no PL_DEPLOY_KEY to register with"
             )
-        self._startup = asyncio.create_task(self._run(identity), name="connector-startup")
+        self._saved_identity = identity
+        # Registration then the health checker and the bridge, each a task of the service
+        # (stopped, last started first, before NATS and the broker channel close).
+        self.service.add_task(BackgroundTask("connector-startup", self._run))
 
     async def start(self) -> None:
         """`begin` and serve health and metrics."""
@@ -78,7 +79,8 @@ class CloudConnector:
     async def stop(self) -> None:
         await self.service.stop()
 
-    async def _run(self, identity: VizierIdentity | None) -> None:
+    async def _run(self) -> None:
+        identity = self._saved_identity
         if identity is None:
             identity = await self._register()
         self.identity = identity
@@ -93,7 +95,7 @@ class CloudConnector:
             watchdog_seconds=settings.health_watchdog_seconds,
             retry_seconds=settings.health_retry_seconds,
         )
-        self.health.start()
+        self.service.add_task(self.health.task)
         self.bridge = BridgeClient(
             channel_factory=lambda: cloud_channel(settings),
             identity=identity,
@@ -110,7 +112,7 @@ class CloudConnector:
             ),
             buffer_messages=settings.bridge_buffer_messages,
         )
-        self.bridge.start()
+        self.service.add_task(self.bridge.task)
         self.ready.set()
 
     async def _register(self) -> VizierIdentity:
@@ -147,16 +149,6 @@ class CloudConnector:
             finally:
                 await channel.close(None)
             await asyncio.sleep(backoff.next_delay())
-
-    async def _stop_parts(self) -> None:
-        if self._startup is not None:
-            self._startup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._startup
-        if self.bridge is not None:
-            await self.bridge.stop()
-        if self.health is not None:
-            await self.health.stop()
 
 
 async def build(settings: ConnectorSettings) -> Service:

@@ -19,9 +19,8 @@ from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2 as mgr_pb
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2_grpc as mgr_grpc
 from pyxie_service import NatsBus
-from pyxie_vzconn import Vzconn
-from pyxie_vzmgr import Vzmgr
-from pyxie_vzmgr.testing import service_token
+from pyxie_vzconn.testing import RunningVzconn
+from pyxie_vzmgr.testing import RunningVzmgr, service_token
 
 from pyxie_cloud_connector import CloudConnector, ConnectorSettings
 
@@ -53,8 +52,8 @@ class FakeBroker(vpb_grpc.VizierServiceServicer):
 
 @dataclass
 class Stack:
-    vzmgr: Vzmgr
-    vzconn: Vzconn
+    vzmgr: RunningVzmgr
+    vzconn: RunningVzconn
     cloud_key: SigningKey
     ca: CertificateAuthority
     ca_dir: Path

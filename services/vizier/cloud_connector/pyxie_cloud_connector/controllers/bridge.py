@@ -32,7 +32,7 @@ from pyxie_proto.vizier.subjects import (
     V2C_SUBSCRIPTION,
     c2v_subject,
 )
-from pyxie_service import NatsBus, get_logger
+from pyxie_service import BackgroundTask, NatsBus, get_logger
 from pyxie_service.lanes import LanesClosed, PriorityLanes
 
 from pyxie_cloud_connector.controllers.health import HealthReport
@@ -117,24 +117,14 @@ class BridgeClient:
         self._buffer = buffer_messages
         self._backoff = Backoff(timing.reconnect_initial_seconds, timing.reconnect_max_seconds)
         self._sequence = 0
-        self._task: asyncio.Task[None] | None = None
+        # Runs the sessions until stopped (the connector hands it to its service).
+        self.task = BackgroundTask("connector-bridge", self.run_forever)
         # Observable state for health, metrics and tests.
         self.sessions_registered = 0
         self.connected = asyncio.Event()
         self.cloud_name = ""
         self.last_error = ""
         self.dropped = 0
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run_forever(), name="connector-bridge")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def run_forever(self) -> None:
         while True:

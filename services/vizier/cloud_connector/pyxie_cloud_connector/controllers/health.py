@@ -8,7 +8,6 @@ UNHEALTHY, an OK status → HEALTHY.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
-from pyxie_service import get_logger
+from pyxie_service import BackgroundTask, get_logger
 
 __all__ = ["SERVICE_ID", "HealthChecker", "HealthReport"]
 
@@ -58,18 +57,8 @@ class HealthChecker:
         self._retry = retry_seconds
         self._clock = clock
         self._last: _Observation | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._watch(), name="connector-health")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        # Watches the broker until stopped (the connector hands it to its service).
+        self.task = BackgroundTask("connector-health", self._watch)
 
     def report(self) -> HealthReport:
         last = self._last
