@@ -37,7 +37,13 @@ from pyxie_proto.vizier.subjects import (
     agent_subject,
     k8s_updates_subject,
 )
-from pyxie_service import Service, ServiceRegistration, ServiceSettings, get_logger
+from pyxie_service import (
+    BackgroundTask,
+    Service,
+    ServiceRegistration,
+    ServiceSettings,
+    get_logger,
+)
 from pyxie_service.natsbus import NatsBus
 
 from ._errors import AgentError, AgentExpiredError, RegistrationTimeoutError
@@ -148,13 +154,16 @@ class Agent:
         self.fatal: asyncio.Future[AgentError] = asyncio.get_running_loop().create_future()
         self._registration_reply: asyncio.Future[int] | None = None
         self._subscriptions: list[Subscription] = []
-        self._lifecycle: asyncio.Task[None] | None = None
-        self._reregistration: asyncio.Task[None] | None = None
+        # Registration, then heartbeats until stopped; re-registration on a HeartbeatNack.
+        self._lifecycle = BackgroundTask("agent-lifecycle", self._run)
+        self._reregistration = BackgroundTask("agent-reregistration", self._reregister)
+        self._started = False
         self._beat_now = asyncio.Event()
         self._stopped = False
         # Serialises applying live updates and gap fills, so versions apply in order.
         self._metadata_lock = asyncio.Lock()
-        self._metadata_sync: asyncio.Task[None] | None = None
+        # The updates published before the K8sUpdates subscription (asked for once).
+        self._metadata_sync = BackgroundTask("agent-metadata-sync", self._initial_metadata_sync)
 
     @property
     def agent_id(self) -> str:
@@ -164,8 +173,9 @@ class Agent:
 
     async def start(self) -> None:
         """Subscribe to `Agent/<id>` and start registering and heartbeating in the background."""
-        if self._lifecycle is not None:
+        if self._started:
             raise RuntimeError("agent already started")
+        self._started = True
         # Subscribed before registering so that the RegisterAgentResponse cannot be missed.
         self._subscriptions.append(
             await self.bus.subscribe(
@@ -173,7 +183,7 @@ class Agent:
             )
         )
         await self.bus.flush()
-        self._lifecycle = asyncio.ensure_future(self._run())
+        self._lifecycle.start()
 
     async def stop(self) -> None:
         """Stop heartbeats and subscriptions, cancel running queries. Safe to call twice."""
@@ -181,9 +191,7 @@ class Agent:
             return
         self._stopped = True
         for task in (self._lifecycle, self._reregistration, self._metadata_sync):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await task.stop()
         for subscription in self._subscriptions:
             try:
                 await subscription.unsubscribe()
@@ -210,7 +218,7 @@ class Agent:
             )
             if self.metadata is not None:
                 # Updates published before we subscribed: ask for them (off the beat path).
-                self._metadata_sync = asyncio.ensure_future(self._initial_metadata_sync())
+                self._metadata_sync.start()
             await self._heartbeat_loop()
         except AgentError as err:
             self._fail(err)
@@ -318,11 +326,11 @@ class Agent:
                 )
             )
             return
-        if self._reregistration is not None and not self._reregistration.done():
+        if self._reregistration.running:
             return  # already re-registering
         _log.warning("metadata service asks to re-register", agent_id=self.agent_id)
         self.registered.clear()
-        self._reregistration = asyncio.ensure_future(self._reregister())
+        self._reregistration.start()
 
     def _on_execute(self, request: messages_pb2.ExecuteQueryRequest) -> None:
         if self.runner is None:

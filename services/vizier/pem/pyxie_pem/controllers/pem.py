@@ -9,7 +9,6 @@ schema. Cold-batch compaction runs every minute.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import Callable, Sequence
 
@@ -21,7 +20,7 @@ from pyxie_agent import (
     MetadataApplier,
     build_agent_engine,
 )
-from pyxie_service import get_logger
+from pyxie_service import BackgroundTask, get_logger
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import (
     NetworkStatsSource,
@@ -98,7 +97,8 @@ class Pem:
         self.process_filter = process_filter
         self.stirling: Stirling | None = None
         self._stirling_start: asyncio.Task[None] | None = None
-        self._compaction: asyncio.Task[None] | None = None
+        # Pixie compacts hot batches into cold ones every minute.
+        self._compaction = BackgroundTask("table-compaction", self._compact_periodically)
         self._compaction_interval_s = compaction_interval_s
         parts = build_agent_engine(config, engine, service_id=SERVICE_ID, table_store=table_store)
         self.metadata_state, self.carnot, self.runner = (
@@ -121,8 +121,7 @@ class Pem:
 
     async def prepare(self, _grpc_port: int = 0) -> Agent:
         """Start compaction; returns the agent to start (the `AgentService` agent factory)."""
-        if self._compaction is None:
-            self._compaction = asyncio.ensure_future(self._compact_periodically())
+        self._compaction.start()
         return self.agent
 
     async def start(self) -> Agent:
@@ -152,10 +151,7 @@ class Pem:
     async def close(self) -> None:
         """Stop the agent, the collectors and compaction."""
         await self.agent.stop()
-        if self._compaction is not None:
-            self._compaction.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._compaction
+        await self._compaction.stop()
         if self._stirling_start is not None:
             await asyncio.gather(self._stirling_start, return_exceptions=True)
         if self.stirling is not None:
