@@ -1,22 +1,22 @@
-"""Building the api from its settings and dependencies (used by `__main__` and tests)."""
+"""`build`: the api's only composition root (used by `__main__` and `testing.running_api`)."""
 
 from __future__ import annotations
 
+import ssl
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import grpc
 from pyxie_crypto import IssuedCertificate, ensure_local_ca
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
-from pyxie_service import Service, ServiceRegistration
+from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
 
 from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
 from pyxie_api.controllers.caller import Authenticator, AuthMiddleware
 from pyxie_api.controllers.clusters import ClusterDirectory, ClusterInfoServicer
+from pyxie_api.controllers.http import OidcProvider, build_http_app, start_http_server
 from pyxie_api.controllers.keys import APIKeyManagerServicer, DeploymentKeyManagerServicer
 from pyxie_api.controllers.login import LOGIN_METHOD, LoginServicer
 from pyxie_api.controllers.passthrough import (
@@ -29,9 +29,8 @@ from pyxie_api.settings import ApiSettings
 __all__ = [
     "API_CERT_NAME",
     "SERVED_SERVICES",
-    "ApiParts",
+    "build",
     "build_backends",
-    "build_service",
     "https_files",
     "server_certificate",
 ]
@@ -45,12 +44,38 @@ SERVED_SERVICES: Final = (
 )
 API_CERT_NAME: Final = "api"
 
+_log = get_logger("pyxie.api")
 
-@dataclass
-class ApiParts:
-    service: Service
-    authenticator: Authenticator
-    directory: ClusterDirectory
+
+async def build(settings: ApiSettings) -> Service:
+    """The api: gRPC gateway (TLS per the settings) and, if enabled, the HTTP login server.
+
+    Connects cloud NATS (the passthrough) and channels to auth and vzmgr; the HTTP server starts
+    listening here and closes with the service.
+    """
+    certificate = server_certificate(settings)
+    backends, channels = build_backends(settings)
+    bus = await NatsBus.connect(settings.nats_url, name="api")
+    service = _grpc_service(settings, backends, bus.client, certificate)
+
+    async def close_channels() -> None:
+        for channel in channels:
+            await channel.close(None)
+
+    service.add_closer("nats", bus.drain)
+    service.add_closer("backend channels", close_channels)
+    if settings.http_enabled:
+        provider = await OidcProvider.discover(settings) if settings.oidc_issuer else None
+        app = build_http_app(settings, backends, provider=provider)
+        tls = None
+        if certificate is not None:
+            cert_file, key_file = https_files(settings)
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(cert_file, key_file)
+        http = await start_http_server(app, settings.http_host, settings.http_port, tls)
+        _log.info("http started", port=http.port, tls=tls is not None)
+        service.add_closer("http", http.close)
+    return service
 
 
 def _channel(address: str, ca_file: Path | None) -> grpc.aio.Channel:
@@ -105,14 +130,12 @@ def https_files(settings: ApiSettings) -> tuple[Path, Path]:
     )
 
 
-def build_service(
+def _grpc_service(
     settings: ApiSettings,
     backends: CloudBackends,
     nats: NatsPublisher,
-    *,
     certificate: IssuedCertificate | None,
-    extra_interceptors: Sequence[Any] = (),
-) -> ApiParts:
+) -> Service:
     verifier = settings.token_verifier()
     authenticator = Authenticator(backends, verifier, cache_seconds=settings.auth_cache_seconds)
     directory = ClusterDirectory(backends)
@@ -152,7 +175,7 @@ def build_service(
     credentials = None
     if certificate is not None:
         credentials = grpc.ssl_server_credentials([(certificate.key_pem, certificate.cert_pem)])
-    service = Service(
+    return Service(
         settings,
         registrations,
         name="api",
@@ -160,6 +183,5 @@ def build_service(
         # service exchange), so every served method is "public" to the kit.
         public_methods=middleware.methods,
         server_credentials=credentials,
-        extra_interceptors=(middleware, *extra_interceptors),
+        extra_interceptors=(middleware,),
     )
-    return ApiParts(service, authenticator, directory)

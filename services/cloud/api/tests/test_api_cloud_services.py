@@ -6,8 +6,8 @@ import uuid
 
 import grpc
 import pytest
-from api_support import ORG_A, USER_A, VZ_A1, VZ_A2, VZ_A_SICK, VZ_B1, ApiHarness
 from pyxie_api.controllers.ids import uuid_from_pb, uuid_to_pb
+from pyxie_api.testing import ORG_A, USER_A, VZ_A1, VZ_A2, VZ_A_SICK, VZ_B1, ApiHarness
 from pyxie_jwt import AccessScope
 from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from api_support import ORG_A, USER_A, ApiHarness
 from pyxie_api.controllers.http import OidcProvider, build_http_app, start_http_server
+from pyxie_api.testing import ORG_A, USER_A, ApiHarness
 from pyxie_crypto import ensure_local_ca
 
 

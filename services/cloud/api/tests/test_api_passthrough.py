@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 import pytest
-from api_support import ORG_A, USER_A, VZ_A1, VZ_A2, VZ_A_SICK, VZ_B1, ApiHarness
+from pyxie_api.testing import ORG_A, USER_A, VZ_A1, VZ_A2, VZ_A_SICK, VZ_B1, ApiHarness
 from pyxie_jwt import AccessScope
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc

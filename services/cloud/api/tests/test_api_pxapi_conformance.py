@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from api_support import VZ_A1, ApiHarness
+from pyxie_api.testing import VZ_A1, ApiHarness
 from pyxie_testing.pxapi_env import pxapi_python
 
 _CHECKS = Path(__file__).parents[4] / "testing" / "compat" / "pxapi" / "checks.py"
