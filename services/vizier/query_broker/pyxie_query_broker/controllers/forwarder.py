@@ -33,11 +33,10 @@ from pyxie_service import (
     DeadlineExceeded,
     ResourceExhausted,
     ServiceError,
+    error_for_code,
     get_logger,
 )
 from pyxie_types import Relation
-
-from pyxie_query_broker.controllers.errors import error_for_code
 
 __all__ = [
     "ActiveQuery",
