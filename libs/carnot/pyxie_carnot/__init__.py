@@ -1,8 +1,8 @@
 """Carnot, the query engine: executes planpb plans over Arrow record batches.
 
 ``Carnot(registry, table_store).execute(plan)`` runs one agent's plan and returns its memory-sink
-tables and execution stats. Kelvin and the query broker host a ``ResultSinkServer`` that routes
-batches other agents stream to them.
+tables and execution stats. Kelvin hosts a ``ResultSinkServer`` that routes the batches PEMs
+stream to it into its plans' GRPC sources (the query broker receives result tables itself).
 """
 
 from ._carnot import Carnot, ExecutionResult, run_plan

@@ -59,7 +59,7 @@ def _batch(start: int, n: int, body_size: int = 4) -> pa.RecordBatch:
 
 
 class _Server:
-    def __init__(self, router: ResultSinkServer) -> None:
+    def __init__(self, router: result_sink_pb2_grpc.ResultSinkServiceServicer) -> None:
         self.router = router
         self.server = grpc.aio.server()
         result_sink_pb2_grpc.add_ResultSinkServiceServicer_to_server(router, self.server)
@@ -201,27 +201,47 @@ async def test_big_batches_are_split_into_messages_under_one_mebibyte() -> None:
     assert max(sizes) <= MAX_MESSAGE_BYTES
 
 
-async def test_results_for_a_table_name_go_to_the_hosts_handler() -> None:
+class _TableReceiver(result_sink_pb2_grpc.ResultSinkServiceServicer):
+    """Stands in for the query broker (another service): records named result tables."""
+
+    def __init__(self) -> None:
+        self.received: list[pa.RecordBatch] = []
+        self.flags: list[bool] = []
+
+    async def TransferResultChunk(
+        self,
+        request_iterator: AsyncIterator[result_sink_pb2.TransferResultChunkRequest],
+        context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
+    ) -> result_sink_pb2.TransferResultChunkResponse:
+        async for request in request_iterator:
+            if request.WhichOneof("result") == "query_result":
+                assert request.query_result.table_name == "output"
+                self.received.append(batch_from_ipc(request.query_result.arrow_ipc))
+                self.flags.append(request.query_result.eos)
+        return result_sink_pb2.TransferResultChunkResponse(success=True)
+
+
+async def test_results_for_a_table_name_go_to_the_broker_and_kelvin_refuses_them() -> None:
     registry = _registry()
-    received: list[pa.RecordBatch] = []
-    flags: list[bool] = []
-
-    async def on_table(request: result_sink_pb2.TransferResultChunkRequest) -> None:
-        assert request.query_result.table_name == "output"
-        received.append(batch_from_ipc(request.query_result.arrow_ipc))
-        flags.append(request.query_result.eos)
-
-    router = ResultSinkServer(on_table_chunk=on_table)
+    broker = _TableReceiver()
     store = TableStore()
     store.add_table(LAT)
     store.append("lat", _batch(0, 100))
-    async with _Server(router) as server:
+    async with _Server(broker) as server:
         b = PlanBuilder(registry, query_id="to-broker")
         b.grpc_sink(b.memory_source("lat", LAT.relation), server.address, table_name="output")
         await Carnot(registry, store).execute(b.plan())
+    received, flags = broker.received, broker.flags
     assert sum(r.num_rows for r in received) == 100
     assert flags[-1] is True and not any(flags[:-1])
     assert received[0].schema.field("latency").metadata[b"pyxie.semantic_type"] == b"901"
+
+    # Kelvin's router takes only GRPC-source data.
+    async with _Server(ResultSinkServer()) as kelvin:
+        b = PlanBuilder(registry, query_id="to-kelvin")
+        b.grpc_sink(b.memory_source("lat", LAT.relation), kelvin.address, table_name="output")
+        with pytest.raises(TransferError, match="query broker"):
+            await Carnot(registry, store).execute(b.plan())
 
 
 async def test_sending_to_an_unreachable_agent_fails_with_transfer_error() -> None:

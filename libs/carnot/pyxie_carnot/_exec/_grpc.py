@@ -1,9 +1,10 @@
 """Row batches over ``ResultSinkService.TransferResultChunk``: the receiving router and codec.
 
-Kelvin and the query broker host one ``ResultSinkServer``. Each incoming client stream starts
-with ``initiate_conn``; batches for a GRPC source node are routed to the queue of
-(query id, source node id), created on first use so that data arriving before the receiving
-plan starts is kept. Batches for a named result table go to the host's callback.
+Kelvin hosts the ``ResultSinkServer`` (through ``pyxie_agent.StatsCollectingRouter``): each
+incoming stream starts with ``initiate_conn``; batches for a GRPC source node are routed to the
+queue of (query id, source node id), created on first use so that data arriving before the
+receiving plan starts is kept. Named result tables are not for it: they go to the query broker,
+whose own receiver (``pyxie_query_broker``'s ``ResultSinkServicer``) forwards them to the client.
 """
 
 from __future__ import annotations
@@ -86,24 +87,16 @@ class SourceItem:
     error: Exception | None = None
 
 
-TableChunkHandler = Callable[[result_sink_pb2.TransferResultChunkRequest], Awaitable[None]]
+StatsHandler = Callable[[result_sink_pb2.TransferResultChunkRequest], Awaitable[None]]
 
 
 class ResultSinkServer(result_sink_pb2_grpc.ResultSinkServiceServicer):
-    """Routes incoming result chunks to GRPC source nodes (or a result-table handler)."""
+    """Routes result chunks to GRPC source nodes; exec stats go to ``on_execution_stats``."""
 
-    def __init__(
-        self,
-        on_table_chunk: TableChunkHandler | None = None,
-        on_execution_stats: TableChunkHandler | None = None,
-        on_execution_error: TableChunkHandler | None = None,
-    ) -> None:
+    def __init__(self, on_execution_stats: StatsHandler | None = None) -> None:
         self._queues: dict[tuple[str, int], asyncio.Queue[SourceItem]] = {}
         self._released: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._on_table_chunk = on_table_chunk
         self._on_execution_stats = on_execution_stats
-        # Errors on streams that feed a named result table (the broker's side).
-        self._on_execution_error = on_execution_error
 
     # ------------------------------------------------------------ engine side
 
@@ -156,30 +149,24 @@ class ResultSinkServer(result_sink_pb2_grpc.ResultSinkServiceServicer):
                 continue
             if kind == "execution_error":
                 # The sender's fragment failed: fail the receiving GRPC source now.
-                if source_key is not None:
-                    if source_key[0] not in self._released:
-                        error = RemoteExecutionError(
-                            request.sender,
-                            request.execution_error.message,
-                            request.execution_error.code,
-                        )
-                        self.source_queue(*source_key).put_nowait(
-                            SourceItem(None, False, False, request.sender, error)
-                        )
-                elif self._on_execution_error is not None:
-                    await self._on_execution_error(request)
+                if source_key is not None and source_key[0] not in self._released:
+                    error = RemoteExecutionError(
+                        request.sender,
+                        request.execution_error.message,
+                        request.execution_error.code,
+                    )
+                    self.source_queue(*source_key).put_nowait(
+                        SourceItem(None, False, False, request.sender, error)
+                    )
                 continue
             if kind != "query_result":
                 continue
             result = request.query_result
             destination = result.WhichOneof("destination")
             if destination == "table_name":
-                if self._on_table_chunk is None:
-                    return result_sink_pb2.TransferResultChunkResponse(
-                        success=False, message="this server takes no result tables"
-                    )
-                await self._on_table_chunk(request)
-                continue
+                return result_sink_pb2.TransferResultChunkResponse(
+                    success=False, message="result tables go to the query broker, not here"
+                )
             if destination != "grpc_source_id" or request.query_id in self._released:
                 continue
             source_key = (request.query_id, result.grpc_source_id)

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from pyxie_agent.testing import FakeMetadataService
-from pyxie_carnot import ResultSinkServer, batch_from_ipc
+from pyxie_carnot import batch_from_ipc
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.plan_builder import PlanBuilder
 from pyxie_carnot.registry import Registry
@@ -57,14 +57,30 @@ def _rows(offset: int, n: int) -> pa.RecordBatch:
 
 
 @dataclass
-class _Broker:
-    """Stands in for the query broker's ResultSinkService: records what agents send it."""
+class _Broker(result_sink_pb2_grpc.ResultSinkServiceServicer):
+    """Stands in for the query broker's ResultSinkService (another service): records what
+    agents send it."""
 
     tables: dict[str, list[pa.RecordBatch]] = field(default_factory=dict)
     eos: set[str] = field(default_factory=set)
     stats: list[result_sink_pb2.TransferResultChunkRequest] = field(default_factory=list)
     errors: list[result_sink_pb2.TransferResultChunkRequest] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def TransferResultChunk(
+        self,
+        request_iterator: AsyncIterator[result_sink_pb2.TransferResultChunkRequest],
+        context: Any,
+    ) -> result_sink_pb2.TransferResultChunkResponse:
+        async for request in request_iterator:
+            kind = request.WhichOneof("result")
+            if kind == "query_result":
+                await self.on_table(request)
+            elif kind == "execution_and_timing_info":
+                await self.on_stats(request)
+            elif kind == "execution_error":
+                await self.on_error(request)
+        return result_sink_pb2.TransferResultChunkResponse(success=True)
 
     async def on_table(self, request: result_sink_pb2.TransferResultChunkRequest) -> None:
         result = request.query_result
@@ -120,18 +136,13 @@ async def vizier(nats_server: Any) -> AsyncIterator[_Vizier]:
     await metadata.start()
 
     broker = _Broker()
-    broker_router = ResultSinkServer(
-        on_table_chunk=broker.on_table,
-        on_execution_stats=broker.on_stats,
-        on_execution_error=broker.on_error,
-    )
     broker_service = Service(
         ServiceSettings(**_settings()),
         [
             ServiceRegistration(
                 RESULT_SINK_SERVICE,
                 lambda server: result_sink_pb2_grpc.add_ResultSinkServiceServicer_to_server(
-                    broker_router, server
+                    broker, server
                 ),
             )
         ],
