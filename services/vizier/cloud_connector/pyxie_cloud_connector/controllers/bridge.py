@@ -24,6 +24,7 @@ from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from pyxie_jwt import VIZIER_AUDIENCE, cluster_claims, sign_token
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
+from pyxie_proto.cloud.subjects import HEARTBEAT_TOPIC, REGISTER_ACK_TOPIC, REGISTER_TOPIC
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2 as pb
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2_grpc as pb_grpc
 from pyxie_proto.vizier.subjects import (
@@ -39,17 +40,11 @@ from pyxie_cloud_connector.controllers.health import HealthReport
 from pyxie_cloud_connector.state import VizierIdentity
 
 __all__ = [
-    "HEARTBEAT_TOPIC",
-    "REGISTER_ACK_TOPIC",
-    "REGISTER_TOPIC",
     "Backoff",
     "BridgeClient",
     "RegisterRefused",
 ]
 
-REGISTER_TOPIC: Final = "register"
-REGISTER_ACK_TOPIC: Final = "registerAck"
-HEARTBEAT_TOPIC: Final = "heartbeat"
 # grpc.aio.EOF, which the stubs do not declare.
 _EOF: Final[Any] = getattr(grpc.aio, "EOF")  # noqa: B009
 
