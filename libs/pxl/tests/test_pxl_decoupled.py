@@ -7,11 +7,10 @@ composed by the query broker, ``pyxie_pxl_runner`` and tests, never by ``pyxie_p
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
-import re
 import subprocess
 import sys
+
+from pyxie_testing.imports import modules_loaded_by, requirement_closure
 
 _ENGINE_SIDE = (
     "pyxie_carnot",
@@ -22,40 +21,16 @@ _ENGINE_SIDE = (
 )
 
 
-def _modules_loaded_by(statement: str, names: tuple[str, ...]) -> list[str]:
-    probe = (
-        f"import json, sys\n{statement}\n"
-        f"print(json.dumps(sorted(m for m in {names!r} if m in sys.modules)))"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded: list[str] = json.loads(proc.stdout.splitlines()[-1])
-    return loaded
-
-
-def _requirement_closure(distribution: str) -> set[str]:
-    """Every distribution ``distribution`` needs, transitively, without extras."""
-    seen: set[str] = set()
-    todo = [distribution]
-    while todo:
-        name = todo.pop().lower().replace("_", "-")
-        if name in seen:
-            continue
-        seen.add(name)
-        for requirement in importlib.metadata.requires(name) or []:
-            if "extra ==" in requirement:
-                continue
-            todo.append(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0])
-    return seen
+def test_the_probe_sees_an_engine_import() -> None:
+    assert modules_loaded_by("import pyxie_pxl, pyxie_carnot", _ENGINE_SIDE) == ["pyxie_carnot"]
 
 
 def test_importing_the_compiler_loads_no_engine() -> None:
     statement = "import pyxie_pxl, pyxie_pxl.compiler, pyxie_pxl.planner, pyxie_pxl.explain"
-    assert _modules_loaded_by(statement, _ENGINE_SIDE) == []
+    assert modules_loaded_by(statement, _ENGINE_SIDE) == []
 
 
-def test_compiling_a_bundled_script_loads_no_engine() -> None:
+def test_compiling_a_script_loads_no_engine() -> None:
     # Compiling imports more of the compiler than importing it does; a catalog with no
     # functions is enough for a script that calls none.
     statement = (
@@ -67,11 +42,11 @@ def test_compiling_a_bundled_script_loads_no_engine() -> None:
         "    \"import px\\npx.display(px.DataFrame('http_events').head(3))\")\n"
         "assert plan.to_plan() is not None"
     )
-    assert _modules_loaded_by(statement, _ENGINE_SIDE) == []
+    assert modules_loaded_by(statement, _ENGINE_SIDE) == []
 
 
 def test_the_compiler_declares_no_engine_dependency() -> None:
-    closure = _requirement_closure("pyxie-pxl")
+    closure = requirement_closure("pyxie-pxl")
     assert "pyxie-scripts" in closure  # the probe reads real metadata
     assert closure.isdisjoint({"pyxie-carnot", "duckdb", "pyxie-table-store", "pyxie-synthetic"})
 
