@@ -39,6 +39,7 @@ from pyxie_proto.vizier.subjects import (
 )
 from pyxie_service import (
     BackgroundTask,
+    Closer,
     Service,
     ServiceRegistration,
     ServiceSettings,
@@ -421,8 +422,12 @@ class AgentService(Service):
         name: str,
         agent_factory: Callable[[int], Awaitable[Agent]],
         server_credentials: grpc.ServerCredentials | None = None,
+        resources: Sequence[tuple[str, Closer]] = (),
     ) -> None:
         super().__init__(settings, registrations, name=name, server_credentials=server_credentials)
+        # The connections the agent uses (NATS): registered first, so they close last.
+        for resource, closer in resources:
+            self.add_closer(resource, closer)
         self._agent_factory = agent_factory
         self.agent: Agent | None = None
 

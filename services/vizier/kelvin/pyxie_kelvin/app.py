@@ -37,6 +37,7 @@ def kelvin_service(
         [result_sink_registration(router)],
         name="kelvin",
         agent_factory=lambda port: kelvin.prepare(port),
+        resources=resources,
     )
     kelvin = Kelvin(
         bus,
@@ -47,9 +48,6 @@ def kelvin_service(
         router=router,
         on_fatal=on_fatal,
     )
-    # Closers run last-registered first.
-    for name, closer in resources:
-        service.add_closer(name, closer)
     service.add_closer("kelvin", kelvin.close)
     return kelvin, service
 

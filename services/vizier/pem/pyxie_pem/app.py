@@ -53,7 +53,13 @@ def pem_service(
 ) -> tuple[Pem, AgentService]:
     """The PEM and the service that runs it; `resources` close after the PEM stopped."""
     sources = sources_from_settings(settings)
-    service = AgentService(settings, [], name="pem", agent_factory=lambda port: pem.prepare(port))
+    service = AgentService(
+        settings,
+        [],
+        name="pem",
+        agent_factory=lambda port: pem.prepare(port),
+        resources=resources,
+    )
     host_ip = settings.resolved_host_ip()
     pem = Pem(
         bus,
@@ -71,9 +77,6 @@ def pem_service(
         compaction_interval_s=settings.table_compaction_interval_s,
         on_fatal=on_fatal,
     )
-    # Closers run last-registered first.
-    for name, closer in resources:
-        service.add_closer(name, closer)
     service.add_closer("pem", pem.close)
     return pem, service
 

@@ -52,6 +52,7 @@ __all__ = [
     "demo_rows",
     "open_result_stream",
     "service_token",
+    "start_demo_pem",
 ]
 
 DEMO_SCHEMA = TableSchema(
@@ -447,3 +448,16 @@ class Vizier:
     async def wait_for_agents(self, count: int) -> None:
         async with asyncio.timeout(20):
             await self.broker.tracker.wait_for(lambda s: len(s.plannable_agents()) == count)
+
+
+async def start_demo_pem(vizier: Vizier, rows: int, agent_id: str = "pem-1") -> RunnerAgent:
+    """A PEM (the real query core) holding `rows` demo rows, known to the broker; stop it."""
+    store = TableStore()
+    store.add_table(DEMO_SCHEMA)
+    store.append(DEMO_SCHEMA.name, demo_rows(rows))
+    pem = RunnerAgent(agent_id, vizier.bus, vizier.key, store=store)
+    await pem.start()
+    vizier.metadata.agents[agent_id] = agent_status(agent_id, pem=True, tables=[DEMO_SCHEMA.name])
+    await vizier.metadata.push(vizier.metadata.snapshot())
+    await vizier.wait_for_agents(1)
+    return pem

@@ -31,6 +31,7 @@ from pyxie_query_broker.testing import (
     demo_rows,
     open_result_stream,
     service_token,
+    start_demo_pem,
 )
 from pyxie_table_store import TableStore
 from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
@@ -80,14 +81,7 @@ async def collect_until_error(
 async def pem_vizier(start_vizier: StartVizier) -> AsyncIterator[tuple[Vizier, RunnerAgent]]:
     """A broker with one PEM (real query core) holding 25 demo rows."""
     vizier = await start_vizier()
-    store = TableStore()
-    store.add_table(DEMO_SCHEMA)
-    store.append(DEMO_SCHEMA.name, demo_rows(25))
-    pem = RunnerAgent("pem-1", vizier.bus, vizier.key, store=store)
-    await pem.start()
-    vizier.metadata.agents["pem-1"] = agent_status("pem-1", pem=True, tables=[DEMO_SCHEMA.name])
-    await vizier.metadata.push(vizier.metadata.snapshot())
-    await vizier.wait_for_agents(1)
+    pem = await start_demo_pem(vizier, 25)
     yield vizier, pem
     await pem.stop()
 

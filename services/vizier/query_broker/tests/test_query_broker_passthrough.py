@@ -16,14 +16,11 @@ from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.vizier.subjects import PASSTHROUGH_REQUEST_SUBJECT, passthrough_reply_subject
 from pyxie_query_broker.testing import (
-    DEMO_SCHEMA,
     RunnerAgent,
     Vizier,
-    agent_status,
     cluster_token,
-    demo_rows,
+    start_demo_pem,
 )
-from pyxie_table_store import TableStore
 
 StartVizier = Callable[..., Awaitable[Vizier]]
 
@@ -77,14 +74,7 @@ class Cloud:
 
 async def _with_pem(start_vizier: StartVizier) -> tuple[Vizier, RunnerAgent]:
     vizier = await start_vizier()
-    store = TableStore()
-    store.add_table(DEMO_SCHEMA)
-    store.append(DEMO_SCHEMA.name, demo_rows(12))
-    pem = RunnerAgent("pem-1", vizier.bus, vizier.key, store=store)
-    await pem.start()
-    vizier.metadata.agents["pem-1"] = agent_status("pem-1", pem=True, tables=[DEMO_SCHEMA.name])
-    await vizier.metadata.push(vizier.metadata.snapshot())
-    await vizier.wait_for_agents(1)
+    pem = await start_demo_pem(vizier, 12)
     return vizier, pem
 
 

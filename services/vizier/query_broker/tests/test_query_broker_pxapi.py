@@ -14,14 +14,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from pyxie_query_broker.testing import (
-    DEMO_SCHEMA,
-    RunnerAgent,
     Vizier,
-    agent_status,
-    demo_rows,
     service_token,
+    start_demo_pem,
 )
-from pyxie_table_store import TableStore
 from pyxie_testing.pxapi_env import run_in_pxapi
 
 StartVizier = Callable[..., Awaitable[Vizier]]
@@ -80,14 +76,7 @@ async def test_pxapi_reads_encrypted_rows_and_renders_compile_errors_with_a_care
     start_vizier: StartVizier,
 ) -> None:
     vizier = await start_vizier()
-    store = TableStore()
-    store.add_table(DEMO_SCHEMA)
-    store.append(DEMO_SCHEMA.name, demo_rows(12))
-    pem = RunnerAgent("pem-1", vizier.bus, vizier.key, store=store)
-    await pem.start()
-    vizier.metadata.agents["pem-1"] = agent_status("pem-1", pem=True, tables=[DEMO_SCHEMA.name])
-    await vizier.metadata.push(vizier.metadata.snapshot())
-    await vizier.wait_for_agents(1)
+    pem = await start_demo_pem(vizier, 12)
     stdin = json.dumps([vizier.address, service_token(vizier.key), SCRIPT, BROKEN]).encode()
     try:
         # The subprocess blocks; the broker and agent keep running on this event loop.
