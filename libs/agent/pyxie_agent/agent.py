@@ -68,6 +68,9 @@ __all__ = [
 DEFAULT_HEARTBEAT_INTERVAL_S: Final = 5.0
 # Pixie's kRegistrationPeriod: no RegisterAgentResponse within this long ends the agent.
 DEFAULT_REGISTRATION_TIMEOUT_S: Final = 30.0
+# Within that period the request is published again this often: a metadata service that was
+# still connecting to NATS (services of one vizier start together) never saw the first one.
+DEFAULT_REGISTRATION_RESEND_S: Final = 5.0
 # Pixie waits 10 ms - 60 s before registering so that a DaemonSet rollout of thousands of PEMs
 # does not hit the metadata service at once. A standalone vizier has a handful of agents that
 # should be queryable right away, so the default ceiling is 1 s (PL_REGISTRATION_JITTER_MAX_S
@@ -108,6 +111,7 @@ class AgentConfig:
     k8s_selector: str = "all"
     heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S
     registration_timeout_s: float = DEFAULT_REGISTRATION_TIMEOUT_S
+    registration_resend_s: float = DEFAULT_REGISTRATION_RESEND_S
     registration_jitter_max_s: float = DEFAULT_REGISTRATION_JITTER_MAX_S
 
     def agent_info(self) -> messages_pb2.AgentInfo:
@@ -245,15 +249,25 @@ class Agent:
                 info=self.config.agent_info(), asid=self.asid
             )
         )
-        await self.bus.publish(UPDATE_AGENT, request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.registration_timeout_s
         _log.info("registering", agent_id=self.agent_id, asid=self.asid)
         try:
-            asid = await asyncio.wait_for(reply, self.config.registration_timeout_s)
-        except TimeoutError:
-            raise RegistrationTimeoutError(
-                f"agent {self.agent_id}: no RegisterAgentResponse within "
-                f"{self.config.registration_timeout_s:g} s (is the metadata service up?)"
-            ) from None
+            while True:
+                await self.bus.publish(UPDATE_AGENT, request)
+                wait = min(deadline - loop.time(), self.config.registration_resend_s)
+                try:
+                    # Shielded: a resend keeps waiting for the same reply.
+                    asid = await asyncio.wait_for(asyncio.shield(reply), max(wait, 0.0))
+                    break
+                except TimeoutError:
+                    if loop.time() >= deadline:
+                        raise RegistrationTimeoutError(
+                            f"agent {self.agent_id}: no RegisterAgentResponse within "
+                            f"{self.config.registration_timeout_s:g} s "
+                            "(is the metadata service up?)"
+                        ) from None
+                    _log.info("no RegisterAgentResponse yet; asking again", agent_id=self.agent_id)
         finally:
             self._registration_reply = None
         self.asid = asid

@@ -20,6 +20,7 @@ from pyxie_agent import (
 from pyxie_agent.testing import FakeMetadataService
 from pyxie_carnot.metadata import InMemoryMetadataState
 from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_proto.vizier.subjects import UPDATE_AGENT
 from pyxie_service.natsbus import NatsBus
 from pyxie_types import UPID, TableSchema
 from pyxie_types.tables import HTTP_EVENTS, PROCESS_STATS
@@ -191,6 +192,28 @@ async def test_nack_without_reregister_ends_the_agent(
 
     assert isinstance(error, AgentExpiredError)
     assert fatal == [error]
+
+
+async def test_an_agent_started_before_the_metadata_service_registers_once_it_is_up(
+    bus: NatsBus, agents: _Agents
+) -> None:
+    first_request = asyncio.Event()
+
+    async def observe(_: messages_pb2.VizierMessage) -> None:
+        first_request.set()
+
+    observer = await bus.subscribe(UPDATE_AGENT, messages_pb2.VizierMessage, observe)
+    await bus.flush()
+    agent = await agents.start(registration_resend_s=0.1)
+    # The first request reached no metadata service: it was not subscribed yet.
+    await asyncio.wait_for(first_request.wait(), 10)
+    await observer.unsubscribe()
+    async with FakeMetadataService(bus) as metadata:
+        await asyncio.wait_for(agent.registered.wait(), 10)
+
+    assert agent.asid == metadata.asids[agent.agent_id]
+    assert agent.registrations == 1
+    assert not agent.fatal.done()
 
 
 async def test_registration_without_answer_times_out_as_a_fatal_error(
