@@ -6,7 +6,8 @@ PYTEST ?= $(UV) run --all-packages pytest
 # Every package of ours except tests and generated protobuf code is type-checked strictly.
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
-.PHONY: help setup setup-bpf demo demo-stop e2e test test-fast lint proto proto-check clean
+.PHONY: help setup setup-bpf demo demo-stop e2e test test-fast lint proto proto-check clean \
+	bazel-test bazel-build-files
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -16,6 +17,7 @@ help:
 	@echo "make test-fast  the quick suite: no root, bpf, slow or e2e tests"
 	@echo "make lint       ruff + mypy --strict on every package"
 	@echo "make proto      regenerate the protobuf code from proto/**/*.proto"
+	@echo "make bazel-test bazel test //... offline (Debian's Bazel; tools/setup_bazel.sh)"
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
 
 setup:
@@ -55,6 +57,15 @@ proto: setup
 
 proto-check: setup
 	$(UV) run --all-packages python -m pyxie_protogen --check
+
+# Bazel (Debian's bazel-bootstrap 4.2.3), offline: the fast suite of every member, the protobuf
+# genrule against the committed code. BUILD.bazel files are generated (bazel-build-files).
+bazel-test: setup
+	bash tools/setup_bazel.sh
+	bash tools/bazel/test.sh
+
+bazel-build-files:
+	python3 tools/bazel/gen_build.py
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
