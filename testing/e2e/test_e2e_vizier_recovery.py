@@ -145,3 +145,28 @@ def test_down_then_up_keeps_the_service_ports(stack: VizierStack) -> None:
         before.metadata,
         before.kelvin,
     )
+
+
+def test_a_script_that_would_build_gigabytes_fails_alone(stack: VizierStack) -> None:
+    """`s = s + s` thirty-two times once made the broker build 4 GiB while every other query
+    failed; now it is a compile error and a concurrent query is answered."""
+    state = stack.settings.state_dir
+    key = SigningKey(read_signing_key(state))
+    token = sign_token(service_claims(service_id="test", audience=VIZIER_AUDIENCE), key)
+    client = VizierClient(read_endpoints(state).broker, token=token)
+    bomb = (
+        "import px\ns = 'ab'\n" + "s = s + s\n" * 32 + "px.display(px.DataFrame('process_stats'))\n"
+    )
+
+    async def both() -> list[object]:
+        return await asyncio.gather(
+            asyncio.wait_for(client.execute(bomb), 60),
+            asyncio.wait_for(client.execute(_PROCS), 60),
+            return_exceptions=True,
+        )
+
+    failed, answered = asyncio.run(both())
+    assert isinstance(failed, ClientError), failed
+    assert "constant string expression would be" in str(failed)
+    assert not isinstance(answered, BaseException), answered
+    assert answered.tables["procs"].num_rows > 0  # type: ignore[attr-defined]

@@ -28,3 +28,37 @@ async def test_a_bad_api_key_description_is_invalid_argument(
         )
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert message in (raised.value.details() or "")
+
+
+def _resigned_with_header(token: str, key: bytes, extra: dict[str, object]) -> str:
+    """``token`` with ``extra`` merged into its header, validly signed again with ``key``."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header_b64, payload_b64, _ = token.split(".")
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    signing_input = f"{b64(json.dumps(header | extra).encode())}.{payload_b64}"
+    mac = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+@pytest.mark.parametrize(
+    "extra", [{"crit": ["exp"]}, {"kid": 7}, {"crit": "x"}], ids=["crit", "kid-int", "crit-str"]
+)
+async def test_a_hostile_token_header_is_unauthenticated_not_internal(
+    cloud: Auth, extra: dict[str, object]
+) -> None:
+    from pyxie_jwt._keys import key_bytes
+
+    (_, bearer), *_ = cloud.service_metadata()
+    forged = _resigned_with_header(bearer.removeprefix("bearer "), key_bytes(cloud.key), extra)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await cloud.keys.List(
+            apb.ListAPIKeysRequest(), metadata=(("authorization", f"bearer {forged}"),)
+        )
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
