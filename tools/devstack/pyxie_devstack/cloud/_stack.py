@@ -13,7 +13,9 @@ cloud_connector, registered with a deploy key (``px deploy --local``).
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -347,10 +349,21 @@ class CloudStack:
         return demo
 
     def restart_service(self, name: str) -> None:
-        """Restart the cloud services (all of them: ``name`` is kept for callers)."""
+        """Stop one service process; its supervisor starts it again (the others keep running).
+
+        Returns once the new process runs (not necessarily SERVING yet).
+        """
         spec = GroupSpec.from_json((self.run_dir / "cloud-services.json").read_text())
-        stop_group(spec)
-        ensure_group(spec)
+        old = process_pid(spec, name)
+        if old is None or not group_running(spec):
+            ensure_group(spec)
+            return
+        os.kill(old, signal.SIGTERM)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while process_pid(spec, name) in (None, old):
+            if time.monotonic() >= deadline:
+                raise StartError(f"{name} did not come back within {self.ready_timeout_s:.0f}s")
+            time.sleep(_READY_POLL_S)
 
     def down(self) -> list[str]:
         stopped = [g.name for g in reversed(self.all_groups()) if stop_group(g)]
