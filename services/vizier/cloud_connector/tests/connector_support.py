@@ -52,6 +52,10 @@ class FakeBroker(vpb_grpc.VizierServiceServicer):
 
     async def ExecuteScript(self, request: Any, context: Any) -> AsyncIterator[Any]:
         self._token(context)
+        if request.query_str == "huge":
+            # One response larger than the bridge's 1 MiB (fits gRPC's 4 MiB).
+            yield vpb.ExecuteScriptResponse(query_id="x" * (2 << 20))
+            return
         for index in range(2):
             yield vpb.ExecuteScriptResponse(query_id=f"{request.query_str}-{index}")
 
