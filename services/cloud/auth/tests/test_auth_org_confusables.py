@@ -1,4 +1,4 @@
-"""Org names get the lookalike check vizier names get: "Аcme" (Cyrillic А) is not a new org."""
+"""Org names get the lookalike check vizier names get: "\u0410cme" (Cyrillic A) is not new."""
 
 from __future__ import annotations
 
