@@ -18,8 +18,10 @@ from ._errors import PlanError, QueryCancelled, QueryTimeout
 from ._exec._agg import AggOperator
 from ._exec._base import (
     DEFAULT_BATCH_ROWS,
+    DEFAULT_MEMORY_BREAKER_BYTES,
     DEFAULT_MEMORY_BUDGET_BYTES,
     ExecState,
+    MemoryBreaker,
     Operator,
     SourceOperator,
 )
@@ -103,8 +105,11 @@ class Carnot:
         call_metadata: Callable[[], list[tuple[str, str]]] | None = None,
         batch_rows: int = DEFAULT_BATCH_ROWS,
         default_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
+        memory_breaker_bytes: int = DEFAULT_MEMORY_BREAKER_BYTES,
     ) -> None:
         self.registry = registry
+        # One per engine (one engine per agent process): bounds all its queries together.
+        self.memory_breaker = MemoryBreaker(memory_breaker_bytes)
         self.table_store = table_store
         self.func_ctx = func_ctx or FunctionContext(
             registry=registry,
@@ -191,6 +196,7 @@ class Carnot:
             router=self.router,
             channel_factory=self.channel_factory,
             call_metadata=self.call_metadata,
+            breaker=self.memory_breaker,
         )
 
     def build(self, plan: plan_pb2.Plan) -> tuple[ExecState, list[Operator]]:
@@ -228,7 +234,7 @@ class Carnot:
 
     async def _execute(self, plan: plan_pb2.Plan, analyze: bool) -> ExecutionResult:
         started = time.perf_counter_ns()
-        _, operators = self.build(plan)
+        state, operators = self.build(plan)
         opened: list[Operator] = []
         failure: BaseException | None = None
         # GRPC sinks connect first, so that a failure opening any other operator (an unknown
@@ -256,6 +262,7 @@ class Carnot:
                     if isinstance(op, GRPCSinkOperator):
                         op.failure = reason
             await self._close(opened, suppress=failure is not None)
+            state.release_all()
         result = ExecutionResult()
         for op in operators:
             if isinstance(op, MemorySinkOperator):

@@ -39,6 +39,7 @@ __all__ = [
     "JWE_KEY_ALG",
     "MAX_RSA_KEY_BITS",
     "MIN_RSA_KEY_BITS",
+    "RSA_PUBLIC_EXPONENT",
     "JweEncryptor",
     "decrypt_compact",
     "encrypt_compact",
@@ -57,6 +58,8 @@ MIN_RSA_KEY_BITS = 2048
 # RSA cost grows with the cube of the modulus size: a client-chosen huge key would turn every
 # row batch into seconds of server CPU, so refuse anything beyond what real clients use.
 MAX_RSA_KEY_BITS = 16384
+# F4, the exponent of every key pxapi, the px CLI and standard generators make.
+RSA_PUBLIC_EXPONENT = 65537
 # Decompression bombs: a few kB of DEFLATE can expand to gigabytes. Row batches are far smaller
 # than this; callers with bigger payloads pass their own limit.
 DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024
@@ -79,6 +82,17 @@ def _check_rsa_size(bits: int) -> None:
         raise InvalidKeyError(f"RSA key is {bits} bits; at least {MIN_RSA_KEY_BITS} are required")
     if bits > MAX_RSA_KEY_BITS:
         raise InvalidKeyError(f"RSA key is {bits} bits; at most {MAX_RSA_KEY_BITS} are accepted")
+
+
+def _check_rsa_exponent(e: int) -> None:
+    # Small exponents (e = 3) open RSA to low-exponent attacks on badly padded or related
+    # messages; every real key generator uses F4. Refuse anything else, as NIST SP 800-56B
+    # allows and as most TLS stacks do.
+    if e != RSA_PUBLIC_EXPONENT:
+        shown = e if e.bit_length() <= 64 else f"of {e.bit_length()} bits"
+        raise InvalidKeyError(
+            f"RSA public exponent {shown} is not accepted; it must be {RSA_PUBLIC_EXPONENT}"
+        )
 
 
 def load_rsa_public_jwk(jwk: str | bytes | Mapping[str, Any]) -> rsa.RSAPublicKey:
@@ -119,8 +133,7 @@ def load_rsa_public_jwk(jwk: str | bytes | Mapping[str, Any]) -> rsa.RSAPublicKe
     except MalformedTokenError as exc:
         raise InvalidKeyError(str(exc)) from exc
     _check_rsa_size(n.bit_length())
-    if e < 3 or e % 2 == 0 or e >= n:
-        raise InvalidKeyError(f"RSA public exponent {e} is invalid")
+    _check_rsa_exponent(e)
     try:
         return rsa.RSAPublicNumbers(e, n).public_key()
     except ValueError as exc:
@@ -174,6 +187,7 @@ class JweEncryptor:
         if not isinstance(self.public_key, rsa.RSAPublicKey):
             raise InvalidKeyError("JWE recipient key must be an RSA public key")
         _check_rsa_size(self.public_key.key_size)
+        _check_rsa_exponent(self.public_key.public_numbers().e)
         object.__setattr__(self, "compression", _check_compression(self.compression))
 
     @classmethod

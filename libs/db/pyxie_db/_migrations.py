@@ -7,6 +7,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.pool import NullPool
 
 from ._engine import async_dsn
 
@@ -15,18 +16,23 @@ __all__ = ["MigrationError", "Migrations"]
 _ENV_PY = '''"""Alembic environment written by pyxie_db: per-service version table."""
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 config = context.config
-engine = create_engine(config.get_main_option("sqlalchemy.url"))
-with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        version_table=config.get_main_option("version_table"),
-        transaction_per_migration=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-engine.dispose()
+# NullPool: the connection is closed when the block ends, also when a migration fails (a pooled
+# one stayed open until the engine was garbage-collected).
+engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=NullPool)
+try:
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            version_table=config.get_main_option("version_table"),
+            transaction_per_migration=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+finally:
+    engine.dispose()
 '''
 
 
@@ -94,7 +100,7 @@ class Migrations:
         return heads[0]
 
     def current(self, dsn: str) -> str | None:
-        engine = create_engine(async_dsn(dsn))
+        engine = create_engine(async_dsn(dsn), poolclass=NullPool)
         try:
             with engine.connect() as conn:
                 if not inspect(conn).has_table(self.version_table):

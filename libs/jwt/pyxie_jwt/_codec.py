@@ -109,8 +109,14 @@ def _audience(payload: Mapping[str, Any], expected: str) -> str:
 
 
 def _claim_time(payload: Mapping[str, Any], name: str) -> datetime:
+    value = payload[name]
+    # RFC 7519: a NumericDate is a JSON number; "1700000000" (a string) or true is not one.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidClaimsError(
+            f"claim {name} must be a NumericDate (a JSON number), got {type(value).__name__}"
+        )
     try:
-        return datetime.fromtimestamp(int(payload[name]), UTC)
+        return datetime.fromtimestamp(int(value), UTC)
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidClaimsError(f"claim {name} is not a usable NumericDate") from exc
 
@@ -191,6 +197,15 @@ def _check_header(token: str) -> None:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError as exc:
         raise MalformedTokenError(f"not a JWT: {exc}") from exc
+    except jwt.InvalidTokenError as exc:
+        # PyJWT's header checks: `crit` naming extensions, a non-string `kid`.
+        raise MalformedTokenError(f"token header rejected: {exc}") from exc
+    # Pyxie understands no JWS extension, so a token that marks any as critical is refused
+    # (RFC 7515 §4.1.11), whatever a library version would let through.
+    if "crit" in header:
+        raise MalformedTokenError("token header has a 'crit' parameter; no extension is supported")
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise MalformedTokenError("token header parameter 'kid' must be a string")
     algorithm = header.get("alg")
     # Refuse before any key is involved: `none`, HS384/512, RS*/ES*/PS* and anything else.
     if algorithm != SIGNING_ALGORITHM:

@@ -164,6 +164,9 @@ _FOLD_FNS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+# The largest string constant folding may build (a script's own literals are bounded by the
+# script size limit; this bounds what they can be multiplied into).
+MAX_FOLDED_STRING_BYTES = 1 << 20
 
 
 def literal_type_of(value: object) -> DataType | None:
@@ -188,6 +191,15 @@ def fold_binary(name: str, display: str, left: PLit, right: PLit, loc: Loc) -> P
         )
     if name == "modulo" and right.value == 0:
         raise loc.error("integer modulo by zero in a constant expression")
+    if result_type is _S:
+        # Checked before building it: `s = s + s` thirty-two times would otherwise make the
+        # compiler build a 4 GiB string.
+        size = len(left.value.encode()) + len(right.value.encode())
+        if size > MAX_FOLDED_STRING_BYTES:
+            raise loc.error(
+                f"constant string expression would be {size} bytes; the limit is "
+                f"{MAX_FOLDED_STRING_BYTES} bytes"
+            )
     value = _FOLD_FNS[name](left.value, right.value)
     if result_type in (_I, _T) and not _INT64_MIN <= int(value) <= _INT64_MAX:
         raise loc.error(f"constant expression overflows INT64: {value}")

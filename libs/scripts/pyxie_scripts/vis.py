@@ -25,8 +25,22 @@ class ExecFunc:
     output_table_prefix: str
 
 
+def _malformed(err: Exception) -> CompilerError:
+    # A vis spec comes with the script, from whoever runs it: a missing key or a wrong type
+    # is the script's error, reported as such (never a KeyError out of the broker).
+    what = f"missing key {err}" if isinstance(err, KeyError) else str(err)
+    return CompilerError(f"vis spec is malformed: {what}")
+
+
 def variable_values(vis: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
     """Each variable's value: the override, else its default, else ''."""
+    try:
+        return _variable_values(vis, overrides)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise _malformed(err) from None
+
+
+def _variable_values(vis: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
     declared = {str(v["name"]): v for v in vis.get("variables", [])}
     unknown = set(overrides) - set(declared)
     if unknown:
@@ -62,6 +76,16 @@ def _func_args(func: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, 
 def exec_funcs_from_vis(
     vis: Mapping[str, Any], overrides: Mapping[str, str] | None = None
 ) -> list[ExecFunc]:
+    """The exec functions of a vis spec; CompilerError for a spec that is not one."""
+    if not isinstance(vis, Mapping):
+        raise CompilerError("vis spec is malformed: not a JSON object")
+    try:
+        return _exec_funcs(vis, overrides)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise _malformed(err) from None
+
+
+def _exec_funcs(vis: Mapping[str, Any], overrides: Mapping[str, str] | None) -> list[ExecFunc]:
     values = variable_values(vis, overrides or {})
     funcs: list[ExecFunc] = []
     for global_func in vis.get("globalFuncs", []):

@@ -1,8 +1,8 @@
 """``python -m pyxie_devstack up|down|status|demo|vizier up|down|status``.
 
 ``up``/``down``/``status`` drive the bare infrastructure (NATS, etcd, PostgreSQL) in the
-foreground; ``vizier`` the standalone vizier (detached, honcho-supervised); ``demo`` starts the
-vizier with the demo shop and queries its traffic with ``px``.
+foreground; ``vizier`` the standalone vizier (detached, supervised: crashed processes restart);
+``demo`` starts the vizier with the demo shop and queries its traffic with ``px``.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def _status(settings: DevstackSettings) -> int:
 
 
 def _serve(settings: DevstackSettings, component_name: str, host: str, allow: list[str]) -> int:
-    """Run one infrastructure server of the standalone vizier in the foreground (for honcho)."""
+    """Run one infrastructure server of the standalone vizier in the foreground (supervised)."""
     state = vizier_dir(settings.state_dir)
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     component: NatsServer | PostgresServer
@@ -139,8 +139,11 @@ def _serve(settings: DevstackSettings, component_name: str, host: str, allow: li
     with component:
         print(f"{component_name} ready at {component.endpoint.host}:{component.endpoint.port}")
         print(f"log {component.log_path}", flush=True)
-        while not stop_requested.wait(1.0):
-            pass
+        while not stop_requested.wait(0.5):
+            if component.exited():
+                # Exit too, so the supervisor restarts us (and with us, the server).
+                print(f"{component_name} exited; see {component.log_path}", flush=True)
+                return 1
     return 0
 
 
@@ -165,7 +168,10 @@ def _vizier(settings: DevstackSettings, args: argparse.Namespace) -> int:
     statuses = stack.status()
     for group in statuses:
         running += group.running
-        pids = ", ".join(f"{name} {pid or 'stopped'}" for name, pid in group.processes.items())
+        pids = ", ".join(
+            f"{name} {pid or 'stopped'} (restarts {group.restarts.get(name, 0)})"
+            for name, pid in group.processes.items()
+        )
         print(f"{group.name:<22} {'running' if group.running else 'stopped':<8} {pids}")
     if not statuses:
         print(f"no standalone vizier under {stack.dir}")

@@ -21,6 +21,8 @@ _READY_POLL_S = 0.1
 # A free port can be taken by another process between our probe and the server's bind; a few
 # fresh attempts make that race irrelevant in practice.
 _START_ATTEMPTS = 3
+# How long a restart waits for the previous run's ports to be released.
+_PORT_REUSE_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,12 @@ class Component(ABC, Generic[E]):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _choose_ports(self, fresh: bool) -> dict[str, int]:
-        """Reuse last run's ports when free, so endpoints stay stable across restarts."""
+        """Reuse last run's ports, so endpoints stay stable across restarts.
+
+        A server that was just killed may hold its ports for a moment (its process still
+        exiting): wait a little for them before giving them up, because clients configured
+        with the old address would otherwise never find the restarted server.
+        """
         record = self.dir / "ports.json"
         if not fresh:
             with contextlib.suppress(OSError, ValueError):
@@ -120,9 +127,14 @@ class Component(ABC, Generic[E]):
                     isinstance(previous, dict)
                     and set(previous) == set(self.port_names)
                     and len(set(previous.values())) == len(previous)
-                    and all(port_is_free(self.host, int(p)) for p in previous.values())
                 ):
-                    return {key: int(value) for key, value in previous.items()}
+                    deadline = time.monotonic() + _PORT_REUSE_WAIT_S
+                    while True:
+                        if all(port_is_free(self.host, int(p)) for p in previous.values()):
+                            return {key: int(value) for key, value in previous.items()}
+                        if time.monotonic() >= deadline:
+                            break
+                        time.sleep(_READY_POLL_S)
         ports: dict[str, int] = {}
         while len(ports) < len(self.port_names):
             port = free_port(self.host)
@@ -162,6 +174,10 @@ class Component(ABC, Generic[E]):
                 process.log_tail()
             )
         raise StartError(failure)
+
+    def exited(self) -> bool:
+        """True when the server process is gone (never started, stopped, or died)."""
+        return self._process is None or self._process.exited()
 
     def stop(self) -> None:
         """Graceful signal, then SIGKILL for the whole process group after the stop timeout."""

@@ -74,6 +74,24 @@ def _link_exists(name: str, netns: str | None = None) -> bool:
     return bool(_ip("-o", "link", "show", "dev", name, netns=netns, check=False).strip())
 
 
+def _delete_link(name: str) -> bool:
+    """Delete a link if it exists; True if we deleted it.
+
+    A veth's host end vanishes by itself, asynchronously, when its peer's namespace is
+    deleted: it may exist when checked and be gone when deleted ("Cannot find device").
+    What is already gone is what we wanted, so only a link that is still there is an error.
+    """
+    if not _link_exists(name):
+        return False
+    try:
+        _ip("link", "del", name)
+    except NetworkError:
+        if _link_exists(name):
+            raise
+        return False
+    return True
+
+
 class NodeNetwork:
     """The bridge and node namespaces of one stack (``tag`` keeps stacks apart)."""
 
@@ -165,15 +183,17 @@ class NodeNetwork:
         for name in record["namespaces"]:
             if name in existing:
                 # Deleting the namespace destroys its veth end, which takes the host end along.
-                _ip("netns", "del", name)
+                try:
+                    _ip("netns", "del", name)
+                except NetworkError:
+                    if name in self._existing_namespaces():
+                        raise
                 removed.append(name)
         for node in self.nodes:
             # The veth pairs are always ours, even inside a namespace we found existing.
-            if _link_exists(node.host_veth):
-                _ip("link", "del", node.host_veth)
+            _delete_link(node.host_veth)
         for bridge in record["bridges"]:
-            if _link_exists(bridge):
-                _ip("link", "del", bridge)
+            if _delete_link(bridge):
                 removed.append(bridge)
         self.record_path.unlink(missing_ok=True)
         return removed

@@ -1,11 +1,13 @@
-"""Process groups supervised by honcho, one detached supervisor per group.
+"""Process groups, one detached supervisor per group that restarts what exits.
 
-A group is a set of processes that live and die together (honcho's rule: when one exits, the
-others are stopped). ``start_group`` writes the group's spec (0600: it carries each process's
-environment, secrets included, so nothing secret ever appears on a command line), also renders
-it as a Procfile for people to read, and starts ``python -m pyxie_devstack supervise <spec>`` in
-a session of its own. That process runs honcho's ``Manager`` with a printer that writes each
-process's output to ``<logs>/<process>.log``.
+A group is a set of processes started together. ``start_group`` writes the group's spec (0600:
+it carries each process's environment, secrets included, so nothing secret ever appears on a
+command line), also renders it as a Procfile for people to read, and starts ``python -m
+pyxie_devstack supervise <spec>`` in a session of its own. The supervisor restarts each process
+that exits on its own, with exponential backoff, while the rest of the group keeps running (the
+kubelet's rule, not honcho's "one exits, all stop"); ``<group>.status.json`` counts the restarts.
+Each process's output goes to ``<logs>/<process>.log``, the supervisor's to
+``<logs>/<group>.supervisor.log``.
 
 Each command runs as ``sh -c 'echo {pid record} > <pid file>; exec <argv>'``: the shell records
 its own pid and then becomes the program, so ``down`` can find and stop any process even after
@@ -24,26 +26,41 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from pyxie_devstack._errors import DevstackError, StartError
 from pyxie_devstack._process import pid_alive, read_pid_file, stop_pid_group
 
 __all__ = [
+    "CRASH_LOOP_RESTARTS",
     "GroupSpec",
     "ProcessSpec",
+    "check_processes",
+    "crash_looping",
+    "ensure_group",
     "group_running",
     "process_pid",
+    "process_restarts",
+    "require_running",
     "run_group",
+    "spec_changed",
     "start_group",
     "stop_group",
 ]
 
-# How long a group's processes get between honcho's SIGTERM and its SIGKILL is honcho's own
-# KILL_WAIT (5 s); we wait a little longer for the supervisor before killing what is left.
+# How long a group's processes get between the supervisor's SIGTERM and its SIGKILL; stop_group
+# waits a little longer for the supervisor before killing what is left.
+_KILL_WAIT_S = 5.0
 _GROUP_STOP_TIMEOUT_S = 10.0
+# Restart backoff (the kubelet's shape, shorter for a dev stack): 1 s doubling up to 30 s, back
+# to 1 s once a process stayed up for a minute.
+_BACKOFF_START_S = 1.0
+_BACKOFF_MAX_S = 30.0
+_STABLE_AFTER_S = 60.0
+# A process that exited this many times in a row without staying up is crash-looping: `up`
+# reports it instead of waiting for its readiness.
+CRASH_LOOP_RESTARTS = 3
 _SUPERVISOR_START_TIMEOUT_S = 10.0
 _POLL_S = 0.05
 
@@ -81,6 +98,14 @@ class GroupSpec:
     @property
     def supervisor_pid_path(self) -> Path:
         return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def status_path(self) -> Path:
+        return self.run_dir / f"{self.name}.status.json"
+
+    @property
+    def supervisor_log_path(self) -> Path:
+        return self.log_dir / f"{self.name}.supervisor.log"
 
     def process_pid_path(self, process: str) -> Path:
         return self.run_dir / f"{self.name}.{process}.pid"
@@ -124,62 +149,154 @@ class GroupSpec:
         return "\n".join(lines) + "\n"
 
 
-class _PerProcessLogPrinter:
-    """honcho printer: each process's lines to its own log file, honcho's own to the group's."""
+@dataclass
+class _Child:
+    """One supervised process: its current incarnation and its restart history."""
 
-    def __init__(self, log_dir: Path, group: str) -> None:
-        self.log_dir = log_dir
-        self.group = group
-        self.width = 0  # honcho sets this; unused here
-        self._files: dict[str, TextIO] = {}
+    spec: ProcessSpec
+    popen: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    delay_s: float = 0.0
+    next_start: float = 0.0
+    last_exit: int | None = None
 
-    def _file(self, name: str) -> TextIO:
-        handle = self._files.get(name)
-        if handle is None:
-            file_name = f"{self.group}.supervisor.log" if name == "system" else f"{name}.log"
-            handle = open(self.log_dir / file_name, "a", encoding="utf-8")  # noqa: SIM115
-            self._files[name] = handle
-        return handle
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": self.popen.pid if self.popen is not None else None,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+        }
 
-    def write(self, message: Any) -> None:
-        data = message.data
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-        handle = self._file(message.name or "system")
-        if message.name == "system":
-            stamp = message.time.strftime("%H:%M:%S") if isinstance(message.time, datetime) else ""
-            text = f"{stamp} [{self.group}] {text}"
-        handle.write(text if text.endswith("\n") else text + "\n")
-        handle.flush()
+
+class _Supervisor:
+    """Runs a group's processes and restarts each one that exits, on its own, with backoff.
+
+    As the kubelet does for a pod's containers: a process that exits is started again after a
+    delay that doubles with every quick exit (``_BACKOFF_START_S`` up to ``_BACKOFF_MAX_S``) and
+    falls back to the shortest once the process ran ``_STABLE_AFTER_S``. The others keep running.
+    Each process writes straight to its own log file (no pipes through the supervisor, so a
+    grandchild holding a pipe can never keep the supervisor waiting).
+    """
+
+    def __init__(self, spec: GroupSpec) -> None:
+        self.spec = spec
+        self.children = [_Child(p) for p in spec.processes]
+        self.stopping = False
+        self._base_env = dict(os.environ)
+
+    def say(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        with open(self.spec.supervisor_log_path, "a", encoding="utf-8") as log:
+            log.write(f"{stamp} [{self.spec.name}] {text}\n")
+
+    def _write_status(self) -> None:
+        status = {c.spec.name: c.status() for c in self.children}
+        tmp = self.spec.status_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(status))
+        tmp.replace(self.spec.status_path)
+
+    def _start(self, child: _Child) -> None:
+        process = child.spec
+        log_path = self.spec.log_dir / f"{process.name}.log"
+        with open(log_path, "ab") as log:
+            child.popen = subprocess.Popen(
+                ["/bin/sh", "-c", self.spec.shell_command(process)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._base_env | dict(process.env),
+                cwd=process.cwd or None,
+                start_new_session=True,
+                close_fds=True,
+            )
+        child.started_at = time.monotonic()
+        self.say(f"{process.name} started (pid {child.popen.pid})")
+        self._write_status()
+
+    def _reap(self, child: _Child) -> None:
+        popen = child.popen
+        if popen is None or popen.poll() is None:
+            return
+        # Whatever the process left behind in its session goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(popen.pid, signal.SIGKILL)
+        child.popen = None
+        child.last_exit = popen.returncode
+        ran_s = time.monotonic() - child.started_at
+        if ran_s >= _STABLE_AFTER_S or child.delay_s == 0.0:
+            child.delay_s = _BACKOFF_START_S
+        else:
+            child.delay_s = min(child.delay_s * 2, _BACKOFF_MAX_S)
+        child.restarts += 1
+        child.next_start = time.monotonic() + child.delay_s
+        self.say(
+            f"{child.spec.name} exited with status {popen.returncode} after {ran_s:.1f}s; "
+            f"restart {child.restarts} in {child.delay_s:.0f}s"
+        )
+        self._write_status()
+
+    def run(self) -> int:
+        for child in self.children:
+            self._start(child)
+        while not self.stopping:
+            for child in self.children:
+                if self.stopping:
+                    break
+                self._reap(child)
+                if child.popen is None and time.monotonic() >= child.next_start:
+                    self._start(child)
+            time.sleep(_POLL_S * 2)
+        self.stop_all()
+        return 0
+
+    def stop_all(self) -> None:
+        live = [c.popen for c in self.children if c.popen is not None]
+        for popen in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _KILL_WAIT_S
+        while any(p.poll() is None for p in live) and time.monotonic() < deadline:
+            time.sleep(_POLL_S)
+        for popen in live:
+            # SIGKILL the whole session: the leader if overdue and anything it left behind.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+        for child in self.children:
+            if child.popen is not None:
+                self.say(f"{child.spec.name} stopped (status {child.popen.returncode})")
+                child.last_exit = child.popen.returncode
+                child.popen = None
+        self._write_status()
 
 
 def run_group(spec_path: Path, *, detach: bool = False) -> int:
-    """The supervisor's body (``python -m pyxie_devstack supervise``): honcho runs the group.
+    """The supervisor's body (``python -m pyxie_devstack supervise``).
 
     With ``detach`` it first forks and lets the parent exit, so whoever started it can reap
     that parent at once and the supervisor lives on in a session of its own.
     """
-    from honcho.manager import Manager
-
     spec = GroupSpec.from_json(spec_path.read_text())
     if detach:
         if os.fork() != 0:
             os._exit(0)
         os.setsid()
     own_argv0 = Path("/proc/self/cmdline").read_bytes().split(b"\0", 1)[0].decode()
-    spec.supervisor_pid_path.write_text(json.dumps({"pid": os.getpid(), "program": own_argv0}))
     spec.log_dir.mkdir(parents=True, exist_ok=True)
-    manager = Manager(printer=_PerProcessLogPrinter(spec.log_dir, spec.name))
-    base_env = dict(os.environ)
-    for process in spec.processes:
-        env = base_env | dict(process.env)
-        manager.add_process(
-            process.name, spec.shell_command(process), env=env, cwd=process.cwd or None
-        )
+    supervisor = _Supervisor(spec)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    spec.supervisor_pid_path.write_text(json.dumps({"pid": os.getpid(), "program": own_argv0}))
     try:
-        manager.loop()
+        return supervisor.run()
     finally:
+        supervisor.stop_all()
         spec.supervisor_pid_path.unlink(missing_ok=True)
-    return int(manager.returncode or 0)
 
 
 def _private_write(path: Path, text: str) -> None:
@@ -198,6 +315,47 @@ def process_pid(spec: GroupSpec, process: str) -> int | None:
     return read_pid_file(spec.process_pid_path(process))
 
 
+def process_restarts(spec: GroupSpec) -> dict[str, int]:
+    """How often the supervisor restarted each process of the group (0 when never)."""
+    try:
+        raw = json.loads(spec.status_path.read_text())
+    except (OSError, ValueError):
+        raw = {}
+    counts: dict[str, int] = {}
+    for process in spec.processes:
+        entry = raw.get(process.name) if isinstance(raw, dict) else None
+        counts[process.name] = int(entry.get("restarts", 0)) if isinstance(entry, dict) else 0
+    return counts
+
+
+def crash_looping(spec: GroupSpec) -> list[str]:
+    """Processes that are down and were restarted ``CRASH_LOOP_RESTARTS`` times or more."""
+    restarts = process_restarts(spec)
+    return [
+        name
+        for name in check_processes(spec)
+        if restarts.get(name, 0) >= CRASH_LOOP_RESTARTS or not group_running(spec)
+    ]
+
+
+def spec_changed(spec: GroupSpec) -> bool:
+    """True when the group runs from a spec other than ``spec`` (new ports, addresses, env)."""
+    try:
+        return spec.spec_path.read_text() != spec.to_json()
+    except OSError:
+        return True
+
+
+def ensure_group(spec: GroupSpec) -> int:
+    """Start the group, or restart it when it runs from another spec; the supervisor's pid.
+
+    A running group with a process down is left alone: its supervisor restarts that process.
+    """
+    if group_running(spec) and spec_changed(spec):
+        stop_group(spec)
+    return start_group(spec)
+
+
 def start_group(spec: GroupSpec) -> int:
     """Start the group's supervisor (detached) unless it runs; return the supervisor's pid."""
     running = read_pid_file(spec.supervisor_pid_path)
@@ -210,6 +368,7 @@ def start_group(spec: GroupSpec) -> int:
     for process in spec.processes:
         spec.process_pid_path(process.name).unlink(missing_ok=True)
     spec.supervisor_pid_path.unlink(missing_ok=True)
+    spec.status_path.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "pyxie_devstack", "supervise", "--detach", str(spec.spec_path)]
     log_path = spec.log_dir / f"{spec.name}.supervisor.log"
     with open(log_path, "ab") as log:
@@ -242,7 +401,7 @@ def start_group(spec: GroupSpec) -> int:
 
 
 def stop_group(spec: GroupSpec, timeout_s: float = _GROUP_STOP_TIMEOUT_S) -> bool:
-    """Stop the supervisor (honcho stops its processes), then anything left; True if it ran."""
+    """Stop the supervisor (it stops its processes), then anything left; True if it ran."""
     supervisor = read_pid_file(spec.supervisor_pid_path)
     if supervisor is not None:
         with contextlib.suppress(ProcessLookupError):
@@ -255,7 +414,7 @@ def stop_group(spec: GroupSpec, timeout_s: float = _GROUP_STOP_TIMEOUT_S) -> boo
         pid = process_pid(spec, process.name)
         if pid is not None:
             leftovers = True
-            # honcho starts each command as a session leader, so its pid is its group id.
+            # Each command runs as a session leader, so its pid is its group id.
             stop_pid_group(pid, signal.SIGTERM, timeout_s)
         spec.process_pid_path(process.name).unlink(missing_ok=True)
     if supervisor is not None and pid_alive(supervisor):

@@ -1,6 +1,7 @@
 """The standalone vizier: NATS, metadata, query broker, Kelvin and one PEM per simulated node.
 
-Every service is a separate process, supervised by honcho in groups (see ``supervise``):
+Every service is a separate process, supervised in groups (see ``supervise``; a process that
+exits is restarted alone, with backoff, on the same ports):
 
     infra         NATS (+ PostgreSQL for the demo app), via ``python -m pyxie_devstack serve``
     vizier        metadata, query broker, Kelvin
@@ -20,6 +21,7 @@ the namespaces it created. Everything lives under ``<state_dir>/vizier/``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -45,10 +47,11 @@ from pyxie_devstack.settings import DevstackSettings
 from pyxie_devstack.supervise import (
     GroupSpec,
     ProcessSpec,
-    check_processes,
+    crash_looping,
+    ensure_group,
     group_running,
     process_pid,
-    start_group,
+    process_restarts,
     stop_group,
 )
 from pyxie_devstack.vizier_state import (
@@ -130,6 +133,7 @@ class GroupStatus:
     name: str
     running: bool
     processes: dict[str, int | None]
+    restarts: dict[str, int] = field(default_factory=dict)
 
 
 def _serving(address: str) -> Callable[[], bool]:
@@ -366,10 +370,15 @@ class VizierStack:
 
     # -- ports and endpoints ------------------------------------------------------------------
 
-    def _port(self, preferred: int) -> int:
-        if preferred and port_is_free("127.0.0.1", preferred):
-            return preferred
+    def _port(self, *candidates: int | None) -> int:
+        for candidate in candidates:
+            if candidate and port_is_free("127.0.0.1", candidate):
+                return candidate
         return free_port()
+
+    @property
+    def _last_endpoints_path(self) -> Path:
+        return self.dir / "endpoints.last.json"
 
     def _planned_endpoints(self, nats_url: str) -> VizierEndpoints:
         try:
@@ -379,10 +388,21 @@ class VizierStack:
         vizier_up = any(g.name == "vizier" and group_running(g) for g in self.all_groups())
         if previous is not None and vizier_up:
             return replace(previous, nats=nats_url)
+
+        if previous is None:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                previous = VizierEndpoints.from_json(self._last_endpoints_path.read_text())
+
+        def port(address: str | None, preferred: int) -> str:
+            # The last run's port first: whoever kept its address (a connector, a client)
+            # finds the restarted service there.
+            last = int(address.rsplit(":", 1)[1]) if address else None
+            return f"127.0.0.1:{self._port(last, preferred)}"
+
         return VizierEndpoints(
-            broker=f"127.0.0.1:{self._port(self.options.broker_port)}",
-            metadata=f"127.0.0.1:{self._port(self.options.metadata_port)}",
-            kelvin=f"127.0.0.1:{self._port(self.options.kelvin_port)}",
+            broker=port(previous.broker if previous else None, self.options.broker_port),
+            metadata=port(previous.metadata if previous else None, self.options.metadata_port),
+            kelvin=port(previous.kelvin if previous else None, self.options.kelvin_port),
             nats=nats_url,
             nodes=tuple(NodeRecord(n.name, n.netns, n.ip) for n in self.nodes()),
             isolated_nodes=self.isolated,
@@ -402,13 +422,13 @@ class VizierStack:
             if ready():
                 return
             for group in groups:
-                dead = check_processes(group)
+                dead = crash_looping(group)
                 if dead:
                     logs = ", ".join(str(self.log_dir / f"{name}.log") for name in dead)
                     raise StartError(
-                        f"{what}: {', '.join(dead)} exited; see {logs}. What else runs keeps "
-                        "running: `vizier up` again restarts the missing groups, `vizier down` "
-                        "stops everything"
+                        f"{what}: {', '.join(dead)} keeps exiting; see {logs}. What else runs "
+                        "keeps running: `vizier up` again restarts the missing groups, "
+                        "`vizier down` stops everything"
                     )
             if time.monotonic() >= deadline:
                 raise StartError(
@@ -546,14 +566,8 @@ class VizierStack:
         return endpoints
 
     def _start(self, group: GroupSpec) -> None:
-        if group_running(group):
-            missing = check_processes(group)
-            if not missing:
-                return
-            # honcho stops a whole group when one process exits; a half-dead group is
-            # only possible mid-shutdown. Finish stopping it and start it afresh.
-            stop_group(group)
-        start_group(group)
+        # A running group's supervisor restarts its processes; only a changed spec restarts it.
+        ensure_group(group)
 
     def stop_group_named(self, name: str) -> bool:
         for group in self.all_groups():
@@ -565,13 +579,18 @@ class VizierStack:
         """Stop every group (demo first, infra last) and remove the namespaces; say what."""
         stopped = [g.name for g in reversed(self.all_groups()) if stop_group(g)]
         removed = self.network.down() if self.network.record_path.exists() else []
-        (self.dir / "endpoints.json").unlink(missing_ok=True)
+        # Kept aside (not where `px` looks for a running vizier) so the next `up` reuses the ports.
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / "endpoints.json").replace(self._last_endpoints_path)
         return stopped + removed
 
     def status(self) -> list[GroupStatus]:
         return [
             GroupStatus(
-                g.name, group_running(g), {p.name: process_pid(g, p.name) for p in g.processes}
+                g.name,
+                group_running(g),
+                {p.name: process_pid(g, p.name) for p in g.processes},
+                process_restarts(g),
             )
             for g in self.all_groups()
         ]

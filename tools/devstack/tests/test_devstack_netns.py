@@ -127,3 +127,28 @@ def test_down_leaves_a_namespace_it_did_not_create_but_removes_its_veth(tmp_path
     finally:
         subprocess.run(["ip", "netns", "del", f"{_TAG}-node1"], check=False)
         net.down()
+
+
+def test_down_tolerates_a_veth_that_vanishes_between_check_and_delete(
+    network: NodeNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host end of a veth goes away by itself, asynchronously, when its peer's namespace
+    is deleted: `down` may see it, then fail to delete it ("Cannot find device")."""
+    import pyxie_devstack.netns as netns_module
+
+    network.up()
+    real_exists = netns_module._link_exists
+    seen: set[str] = set()
+
+    def stale_once(name: str, netns: str | None = None) -> bool:
+        # The first check of each host veth answers as if it were still there.
+        if name.endswith("h") and name not in seen:
+            seen.add(name)
+            return True
+        return real_exists(name, netns)
+
+    monkeypatch.setattr(netns_module, "_link_exists", stale_once)
+    removed = network.down()
+    assert {f"{_TAG}-node1", f"{_TAG}-node2"} <= set(removed)
+    assert seen == {f"{_TAG}-n1h", f"{_TAG}-n2h"}
+    assert f"{_TAG}-n1h" not in _links() and f"{_TAG}-n2h" not in _links()

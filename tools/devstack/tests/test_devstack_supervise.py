@@ -1,4 +1,4 @@
-"""honcho-supervised process groups: pid records, per-process logs, stopping, secrets."""
+"""Supervised process groups: pid records, per-process logs, restarts, stopping, secrets."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from pyxie_devstack._process import pid_alive
 from pyxie_devstack.supervise import (
     GroupSpec,
     ProcessSpec,
+    crash_looping,
+    ensure_group,
     group_running,
     process_pid,
+    process_restarts,
     start_group,
     stop_group,
 )
@@ -83,14 +86,62 @@ def test_starting_a_running_group_again_changes_nothing(group: GroupSpec) -> Non
     assert process_pid(group, "one") == pid
 
 
-def test_when_one_process_dies_honcho_stops_the_group(group: GroupSpec) -> None:
+def test_a_process_that_dies_is_restarted_alone_and_counted(group: GroupSpec) -> None:
     start_group(group)
     one, two = process_pid(group, "one"), process_pid(group, "two")
     assert one is not None and two is not None
     os.kill(one, signal.SIGKILL)
-    assert _wait_until(lambda: not group_running(group))
-    assert not pid_alive(two)
-    assert "one stopped" in (group.log_dir / "pair.supervisor.log").read_text()
+    assert _wait_until(lambda: process_pid(group, "one") not in (None, one))
+    # The other process of the group never stopped, and the restart is counted.
+    assert process_pid(group, "two") == two and pid_alive(two)
+    assert group_running(group)
+    assert process_restarts(group) == {"one": 1, "two": 0}
+    assert "one exited with status -9" in group.supervisor_log_path.read_text()
+
+
+def test_a_crash_looping_process_backs_off(tmp_path: Path) -> None:
+    spec = GroupSpec(
+        "loop",
+        (ProcessSpec("quitter", (sys.executable, "-c", "raise SystemExit(3)")),),
+        tmp_path / "run",
+        tmp_path / "logs",
+    )
+    try:
+        start_group(spec)
+        assert _wait_until(lambda: process_restarts(spec)["quitter"] >= 2)
+        log = spec.supervisor_log_path.read_text()
+        assert "restart 1 in 1s" in log and "restart 2 in 2s" in log
+        assert _wait_until(lambda: crash_looping(spec) == ["quitter"])
+    finally:
+        stop_group(spec)
+
+
+def test_ensure_group_restarts_a_group_whose_spec_changed(group: GroupSpec) -> None:
+    first = start_group(group)
+    assert ensure_group(group) == first  # same spec: left alone
+    changed = GroupSpec(
+        group.name,
+        (group.processes[0], ProcessSpec("two", _SLEEPER, {"WHO": "two, moved"})),
+        group.run_dir,
+        group.log_dir,
+    )
+    second = ensure_group(changed)
+    assert second != first and not pid_alive(first)
+    two = process_pid(changed, "two")
+    assert two is not None
+    assert b"WHO=two, moved" in Path(f"/proc/{two}/environ").read_bytes()
+
+
+def test_a_supervisor_whose_children_were_killed_first_stops_on_sigterm(group: GroupSpec) -> None:
+    supervisor = start_group(group)
+    for process in group.processes:
+        pid = process_pid(group, process.name)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+    os.kill(supervisor, signal.SIGTERM)
+    # Gone well before stop_group's SIGKILL fallback (10 s) would be needed.
+    assert _wait_until(lambda: not pid_alive(supervisor), timeout_s=8.0)
+    assert not group_running(group)
 
 
 def test_stop_group_stops_everything_and_forgets_the_pids(group: GroupSpec) -> None:
@@ -107,7 +158,7 @@ def test_processes_of_a_killed_supervisor_are_still_stopped(group: GroupSpec) ->
     pids = [process_pid(group, p.name) for p in group.processes]
     os.kill(supervisor, signal.SIGKILL)
     assert _wait_until(lambda: not pid_alive(supervisor))
-    # honcho's children run in sessions of their own and survive their supervisor.
+    # The children run in sessions of their own and survive their supervisor.
     assert all(pid is not None and pid_alive(pid) for pid in pids)
     assert stop_group(group)
     assert [pid for pid in pids if pid is not None and pid_alive(pid)] == []

@@ -46,6 +46,33 @@ def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist([], schema=schema)
 
 
+# Bytes all running queries of one process may hold together (Kelvin, a PEM), whatever each
+# query's own budget says: Pixie issue #471's memory breaker.
+DEFAULT_MEMORY_BREAKER_BYTES = 2 << 30
+
+
+class MemoryBreaker:
+    """What every running query of one process holds; trips for the query that grows past it.
+
+    Each query also has its own budget; the breaker bounds their sum, so that several queries
+    within their budgets cannot together take the process down. The query whose growth crosses
+    the limit fails (QueryMemoryExceeded) and releases what it held; the others go on.
+    """
+
+    def __init__(self, limit_bytes: int) -> None:
+        if limit_bytes <= 0:
+            raise ValueError("the memory breaker limit must be positive")
+        self.limit_bytes = limit_bytes
+        self.held_bytes = 0
+
+    def adjust(self, delta: int) -> bool:
+        """Apply ``delta``; growth that would pass the limit is refused (False, not applied)."""
+        if delta > 0 and self.held_bytes + delta > self.limit_bytes:
+            return False
+        self.held_bytes = max(0, self.held_bytes + delta)
+        return True
+
+
 @dataclass
 class ExecState:
     """What every operator of one query shares: functions, tables, budget, routing."""
@@ -61,6 +88,7 @@ class ExecState:
     channel_factory: Callable[[str], Any] | None = None
     call_metadata: Callable[[], list[tuple[str, str]]] | None = None
     aborted_sources: set[int] = field(default_factory=set)
+    breaker: MemoryBreaker | None = None
     _held: dict[int, int] = field(default_factory=dict)
     _held_total: int = 0
     _labels: dict[int, str] = field(default_factory=dict)
@@ -68,6 +96,19 @@ class ExecState:
     def hold(self, op: Operator, nbytes: int) -> None:
         """Record that ``op`` now holds ``nbytes``; fail the query beyond the budget."""
         previous = self._held.get(op.node_id, 0)
+        breaker = self.breaker
+        if breaker is not None and not breaker.adjust(nbytes - previous):
+            # This query is the one that would take the process past the limit: it fails and
+            # gives back at once all it held, so the other queries never see the breaker.
+            breaker.adjust(-self._held_total)
+            self.breaker = None
+            raise QueryMemoryExceeded(
+                f"query {self.query_id or '(unnamed)'} stopped by the agent's memory breaker: "
+                f"all running queries together would hold more than "
+                f"{breaker.limit_bytes} bytes ({op.label} asked for {nbytes} bytes, "
+                f"this query held {self._held_total}); other queries continue, retry with a "
+                "smaller time range or more filtering"
+            )
         self._held[op.node_id] = nbytes
         self._held_total += nbytes - previous
         if nbytes > previous and self._held_total > self.memory_budget_bytes:
@@ -76,6 +117,13 @@ class ExecState:
                 f"{self.memory_budget_bytes} bytes: {op.label} holds {nbytes} bytes "
                 f"({self._held_total} bytes held by all operators)"
             )
+
+    def release_all(self) -> None:
+        """The query ended: give back to the breaker what its operators still held."""
+        if self.breaker is not None:
+            self.breaker.adjust(-self._held_total)
+        self._held.clear()
+        self._held_total = 0
 
     @property
     def held_bytes(self) -> int:

@@ -8,7 +8,7 @@ import pyarrow as pa
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_types import DataType, Relation, arrow_type, uint128_to_bytes
 
-from .._errors import PlanError
+from .._errors import PlanError, QueryMemoryExceeded
 from ..context import FunctionContext
 from ..registry import ArrowValue, RegistryError
 
@@ -33,9 +33,23 @@ def scalar_value(value: plan_pb2.ScalarValue) -> pa.Scalar:
     return pa.scalar(py, arrow)
 
 
+# The most bytes one column of one batch may take. Arrow's string and binary arrays hold at most
+# 2 GiB (their offsets are 32-bit); well before that, a constant broadcast over a batch would
+# take memory the query cannot account for.
+MAX_COLUMN_BYTES = 1 << 30
+
+
 def to_array(value: ArrowValue, length: int) -> pa.Array:
     """A function result as an array of the batch length (broadcast scalars, join chunks)."""
     if isinstance(value, pa.Scalar):
+        if value.is_valid and isinstance(value, pa.StringScalar | pa.BinaryScalar):
+            total = len(value.as_buffer()) * length
+            if total > MAX_COLUMN_BYTES:
+                raise QueryMemoryExceeded(
+                    f"a constant of {len(value.as_buffer())} bytes repeated over {length} rows "
+                    f"would make a column of {total} bytes; one column of a batch may hold at "
+                    f"most {MAX_COLUMN_BYTES} bytes"
+                )
         return pa.repeat(value, length)
     if isinstance(value, pa.ChunkedArray):
         return value.combine_chunks()

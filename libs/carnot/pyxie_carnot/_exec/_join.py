@@ -1,11 +1,15 @@
 """The join operator: inner, left/right/full outer and cross, with Pixie's zero filling.
 
-Both inputs are buffered (a blocking hash join through Arrow's join kernel). There are no nulls
-in Pixie: a row without a partner gets the zero value of each column of the missing side
-(0, 0.0, "", false, time 0, sixteen zero bytes), and both key columns are kept.
+Both inputs are buffered (a blocking hash join through Arrow's join kernel); the output is
+built and emitted in bounded pieces, each counted against the query's memory budget, so a
+join that multiplies rows streams instead of materialising the product. There are no nulls in
+Pixie: a row without a partner gets the zero value of each column of the missing side (0, 0.0,
+"", false, time 0, sixteen zero bytes), and both key columns are kept.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +30,10 @@ _ARROW_JOIN_TYPES = {
 }
 
 
+# The size of one output piece: large enough that per-piece overhead is negligible.
+_PIECE_BYTES = 8 << 20
+
+
 class JoinOperator(Operator):
     kind = "join"
 
@@ -39,6 +47,7 @@ class JoinOperator(Operator):
         self._outputs = [(o.parent_index, o.column_index) for o in spec.output_columns]
         self._buffers: list[list[pa.RecordBatch]] = [[], []]
         self._held = 0
+        self._row_bytes = 1
 
     def validate(self) -> None:
         if len(self.parents) != 2:
@@ -81,32 +90,89 @@ class JoinOperator(Operator):
             pa.Table.from_batches(self._buffers[i], schema=self.parents[i].schema) for i in (0, 1)
         ]
         self._buffers = [[], []]
-        joined = self._join(sides[0], sides[1])
+        rows = [max(1, side.num_rows) for side in sides]
+        self._row_bytes = sides[0].nbytes // rows[0] + sides[1].nbytes // rows[1] + 1
+        left = sides[0].rename_columns([f"l{i}" for i in range(sides[0].num_columns)])
+        right = sides[1].rename_columns([f"r{i}" for i in range(sides[1].num_columns)])
+        # The product is built and emitted piece by piece, each piece counted against the
+        # budget while it exists: what a join produces can be far larger than its inputs
+        # (2000 x 2000 rows), so counting only the inputs let it grow past any budget.
+        for piece in self._pieces(left, right):
+            for out in self._output(piece).to_batches(max_chunksize=self.state.batch_rows):
+                self.state.hold(self, self._held + out.nbytes)
+                self.emit(out)
+            self.state.hold(self, self._held)
         self.state.hold(self, 0)
-        for piece in joined.to_batches(max_chunksize=self.state.batch_rows):
-            self.emit(piece)
         self.emit(empty_batch(self.schema), eow=True, eos=True)
 
-    def _join(self, left: pa.Table, right: pa.Table) -> pa.Table:
-        # Positional names avoid collisions between the two sides.
-        left = left.rename_columns([f"l{i}" for i in range(left.num_columns)])
-        right = right.rename_columns([f"r{i}" for i in range(right.num_columns)])
+    def _chunk_rows(self, fanout: int) -> int:
+        """Rows of the driving side per piece, so that a piece has at most ``batch_rows`` rows
+        and about ``_PIECE_BYTES`` bytes (less under a small budget)."""
+        target = min(_PIECE_BYTES, max(1, self.state.memory_budget_bytes // 16))
+        piece_rows = min(self.state.batch_rows, max(1, target // max(1, self._row_bytes)))
+        return max(1, piece_rows // max(1, fanout))
+
+    @staticmethod
+    def _max_matches(table: pa.Table, column: str) -> int:
+        """An upper bound on how many rows of ``table`` one key can match: the count of the
+        most frequent value of the first key column (all keys matching implies this one)."""
+        if table.num_rows == 0:
+            return 0
+        counts = pc.value_counts(table.column(column).combine_chunks())
+        return int(pc.max(counts.field("counts")).as_py())
+
+    def _pieces(self, left: pa.Table, right: pa.Table) -> Iterator[pa.Table]:
         if self.join_type == plan_pb2.JOIN_TYPE_CROSS:
-            left_idx = np.repeat(np.arange(left.num_rows), right.num_rows)
-            right_idx = np.tile(np.arange(right.num_rows), left.num_rows)
-            joined = pa.Table.from_arrays(
-                [*left.take(pa.array(left_idx)).columns, *right.take(pa.array(right_idx)).columns],
-                names=[*left.column_names, *right.column_names],
-            )
-        else:
-            joined = left.join(
-                right,
-                keys=[f"l{li}" for li, _ in self._conditions],
-                right_keys=[f"r{ri}" for _, ri in self._conditions],
-                join_type=_ARROW_JOIN_TYPES[self.join_type],
+            step = self._chunk_rows(right.num_rows)
+            for start in range(0, left.num_rows, step):
+                count = min(step, left.num_rows - start)
+                left_idx = np.repeat(np.arange(start, start + count), right.num_rows)
+                right_idx = np.tile(np.arange(right.num_rows), count)
+                yield pa.Table.from_arrays(
+                    [
+                        *left.take(pa.array(left_idx)).columns,
+                        *right.take(pa.array(right_idx)).columns,
+                    ],
+                    names=[*left.column_names, *right.column_names],
+                )
+            return
+        left_keys = [f"l{li}" for li, _ in self._conditions]
+        right_keys = [f"r{ri}" for _, ri in self._conditions]
+
+        def join(a: pa.Table, b: pa.Table, how: str) -> pa.Table:
+            return a.join(
+                b,
+                keys=left_keys,
+                right_keys=right_keys,
+                join_type=how,
                 coalesce_keys=False,
                 use_threads=True,
             )
+
+        how = _ARROW_JOIN_TYPES[self.join_type]
+        if self.join_type == plan_pb2.JOIN_TYPE_RIGHT_OUTER:
+            # Each right row stands alone: drive by the right side.
+            step = self._chunk_rows(self._max_matches(left, left_keys[0]))
+            for start in range(0, max(right.num_rows, 1), step):
+                yield join(left, right.slice(start, step), how)
+            return
+        step = self._chunk_rows(self._max_matches(right, right_keys[0]))
+        per_chunk = "left outer" if self.join_type == plan_pb2.JOIN_TYPE_FULL_OUTER else how
+        for start in range(0, max(left.num_rows, 1), step):
+            yield join(left.slice(start, step), right, per_chunk)
+        if self.join_type == plan_pb2.JOIN_TYPE_FULL_OUTER:
+            # The right rows no left row matched, once, with the left columns empty.
+            unmatched = right.join(
+                left,
+                keys=right_keys,
+                right_keys=left_keys,
+                join_type="left anti",
+                use_threads=True,
+            )
+            if unmatched.num_rows:
+                yield join(left.slice(0, 0), unmatched, "right outer")
+
+    def _output(self, joined: pa.Table) -> pa.Table:
         arrays = []
         for (parent, index), column in zip(self._outputs, self.relation.columns, strict=True):
             values = joined.column(f"{'lr'[parent]}{index}")

@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_types import DataType
 
-from .._errors import PlanError
+from .._errors import PlanError, QueryMemoryExceeded
 from ._base import ExecState, Operator, empty_batch
 from ._expr import CompiledExpr, compile_expr, to_array
 
@@ -48,7 +48,20 @@ class MapOperator(Operator):
         self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
     ) -> None:
         rows = batch.num_rows
-        columns = [to_array(fn(batch), rows) for fn in self._exprs]
+        try:
+            columns = [to_array(fn(batch), rows) for fn in self._exprs]
+        except (pa.ArrowCapacityError, pa.ArrowMemoryError) as err:
+            # A function result too big for one Arrow array (2 GiB of strings) or for memory:
+            # the query asked for it, the engine is fine.
+            raise QueryMemoryExceeded(
+                f"{self.label}: a computed column is too large: {err}"
+            ) from None
+        except pa.ArrowInvalid as err:
+            if "cannot contain more than" not in str(err):
+                raise
+            raise QueryMemoryExceeded(
+                f"{self.label}: a computed column is too large: {err}"
+            ) from None
         self.emit(pa.RecordBatch.from_arrays(columns, schema=self.schema), eow, all_done)
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,13 @@ from pyxie_metadata.providers.local_config import (
 NODE = "test-node"
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 class Sleepers:
     """`python -c` sleepers whose command lines carry a per-test token."""
 
@@ -34,6 +42,15 @@ class Sleepers:
             [*prefix, sys.executable, "-c", "import time; time.sleep(300)", f"{self.token}-{role}"]
         )
         self.processes.append(process)
+        # Popen returns once the child forked, maybe before it exec'd: until then its command
+        # line is still ours and a scan cannot match it. Wait for the exec (a condition, with
+        # a hang guard), so every test sees its sleeper from the first scan.
+        marker = f"{self.token}-{role}".encode()
+        deadline = time.monotonic() + 30.0
+        while marker not in _cmdline(process.pid):
+            assert process.poll() is None, f"sleeper {role} exited with {process.returncode}"
+            assert time.monotonic() < deadline, f"sleeper {role} never exec'd"
+            time.sleep(0.01)
         return process.pid
 
     def kill(self, pid: int) -> None:

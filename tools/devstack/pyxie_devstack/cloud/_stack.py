@@ -1,9 +1,10 @@
 """The cloud control plane on one host: NATS, PostgreSQL, auth, vzmgr, vzconn and api.
 
-Two honcho-supervised groups (as the standalone vizier's): ``cloud-infra`` (NATS with
-JetStream, PostgreSQL) and ``cloud-services`` (the four services, started only once the infra
-answers, because a service that cannot reach its database at start exits and honcho then stops
-its whole group). Services share one PostgreSQL database; each keeps its own migration table.
+Two supervised groups (as the standalone vizier's; a process that exits is restarted alone, with
+backoff, on the same ports): ``cloud-infra`` (NATS with JetStream, PostgreSQL) and
+``cloud-services`` (the four services, started once the infra answers, so that they do not
+crash-loop while it starts). Services share one PostgreSQL database; each keeps its own
+migration table.
 TLS everywhere the public and the vizier bridge meet (api, vzconn) from the local CA in
 ``<state>/cloud/tls``. ``connect_local_vizier`` adds a third group, the standalone vizier's
 cloud_connector, registered with a deploy key (``px deploy --local``).
@@ -12,17 +13,22 @@ cloud_connector, registered with a deploy key (``px deploy --local``).
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pyxie_client.local import LocalStackError
 from pyxie_crypto import ensure_local_ca
+from pyxie_jwt import SigningKey, service_claims, sign_token
+from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
+from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2, vzmgr_pb2_grpc
 
 from pyxie_devstack._errors import DevstackError, StartError
 from pyxie_devstack._process import free_port, port_is_free
@@ -43,10 +49,11 @@ from pyxie_devstack.settings import DevstackSettings
 from pyxie_devstack.supervise import (
     GroupSpec,
     ProcessSpec,
-    check_processes,
+    crash_looping,
+    ensure_group,
     group_running,
     process_pid,
-    start_group,
+    process_restarts,
     stop_group,
 )
 
@@ -64,6 +71,7 @@ class GroupStatus:
     name: str
     running: bool
     pids: dict[str, int | None]
+    restarts: dict[str, int] = field(default_factory=dict)
 
 
 def _python_module(module: str, *args: str) -> tuple[str, ...]:
@@ -204,10 +212,10 @@ class CloudStack:
         deadline = time.monotonic() + self.ready_timeout_s
         while not ready():
             for group in groups:
-                dead = check_processes(group)
+                dead = crash_looping(group)
                 if dead:
                     logs = ", ".join(str(self.log_dir / f"{name}.log") for name in dead)
-                    raise StartError(f"{what}: {', '.join(dead)} exited; see {logs}")
+                    raise StartError(f"{what}: {', '.join(dead)} keeps exiting; see {logs}")
             if time.monotonic() >= deadline:
                 raise StartError(f"{what}: not ready after {self.ready_timeout_s:.0f}s")
             time.sleep(_READY_POLL_S)
@@ -264,11 +272,8 @@ class CloudStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _start(self, group: GroupSpec) -> None:
-        if group_running(group):
-            if not check_processes(group):
-                return
-            stop_group(group)
-        start_group(group)
+        # A running group's supervisor restarts its processes; only a changed spec restarts it.
+        ensure_group(group)
 
     def up(self, *, bootstrap: bool = True) -> CloudEndpoints:
         """Start what is not running, wait until every service is SERVING, bootstrap the demo."""
@@ -345,10 +350,21 @@ class CloudStack:
         return demo
 
     def restart_service(self, name: str) -> None:
-        """Kill one service process; honcho then stops the group, and it is started afresh."""
+        """Stop one service process; its supervisor starts it again (the others keep running).
+
+        Returns once the new process runs (not necessarily SERVING yet).
+        """
         spec = GroupSpec.from_json((self.run_dir / "cloud-services.json").read_text())
-        stop_group(spec)
-        start_group(spec)
+        old = process_pid(spec, name)
+        if old is None or not group_running(spec):
+            ensure_group(spec)
+            return
+        os.kill(old, signal.SIGTERM)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while process_pid(spec, name) in (None, old):
+            if time.monotonic() >= deadline:
+                raise StartError(f"{name} did not come back within {self.ready_timeout_s:.0f}s")
+            time.sleep(_READY_POLL_S)
 
     def down(self) -> list[str]:
         stopped = [g.name for g in reversed(self.all_groups()) if stop_group(g)]
@@ -357,7 +373,10 @@ class CloudStack:
     def status(self) -> list[GroupStatus]:
         return [
             GroupStatus(
-                g.name, group_running(g), {p.name: process_pid(g, p.name) for p in g.processes}
+                g.name,
+                group_running(g),
+                {p.name: process_pid(g, p.name) for p in g.processes},
+                process_restarts(g),
             )
             for g in self.all_groups()
         ]
@@ -403,6 +422,7 @@ class CloudStack:
         identity_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         group = self.connector_group(endpoints, deploy_key, cluster_name)
         fresh = not identity_path.exists()
+        # Restarts a connector that runs with another broker address or NATS URL.
         self._start(group)
         self._wait("vizier registration", identity_path.exists, [group])
         identity = json.loads(identity_path.read_text())
@@ -413,5 +433,49 @@ class CloudStack:
             stack.up()
             # The restarted vizier may listen elsewhere: point the connector at it afresh.
             stop_group(group)
-            start_group(self.connector_group(endpoints, deploy_key, cluster_name))
-        return str(identity["vizier_id"])
+            group = self.connector_group(endpoints, deploy_key, cluster_name)
+            self._start(group)
+        vizier_id = str(identity["vizier_id"])
+        self.wait_vizier_healthy(endpoints, vizier_id, [group])
+        return vizier_id
+
+    def vizier_info(self, endpoints: CloudEndpoints, vizier_id: str) -> vzmgr_pb2.VizierInfo:
+        """What the cloud (vzmgr) knows about a vizier: status and last heartbeat."""
+        token = sign_token(
+            service_claims(service_id="devstack", audience=endpoints.domain),
+            SigningKey(ensure_secret(self.dir / "jwt_signing_key", "hex")),
+        )
+        with grpc.insecure_channel(endpoints.vzmgr) as channel:
+            reply: vzmgr_pb2.VizierInfo = vzmgr_pb2_grpc.VZMgrServiceStub(channel).GetVizierInfo(
+                vzmgr_pb2.GetVizierInfoRequest(vizier_id=vizier_id),
+                metadata=(("authorization", f"bearer {token}"),),
+                timeout=_PROBE_TIMEOUT_S,
+            )
+        return reply
+
+    def wait_vizier_healthy(
+        self, endpoints: CloudEndpoints, vizier_id: str, groups: list[GroupSpec]
+    ) -> None:
+        """Wait for a heartbeat, sent after now, that says HEALTHY.
+
+        The connector's health checker reports HEALTHY only while the broker at the address it
+        was given answers, and heartbeats reach the cloud only over a live bridge: so this
+        proves both, where "registered" alone proved neither.
+        """
+        since_ns = time.time_ns()
+        last: list[str] = ["no answer from vzmgr"]
+
+        def healthy() -> bool:
+            try:
+                info = self.vizier_info(endpoints, vizier_id)
+            except grpc.RpcError as err:
+                last.append(f"vzmgr: {err.code().name} {err.details()}")
+                return False
+            status = cvmsgs_pb2.VizierStatus.Name(info.status)
+            last.append(f"{status} {info.status_message}".strip())
+            return info.last_heartbeat_ns > since_ns and info.status == cvmsgs_pb2.VZ_ST_HEALTHY
+
+        try:
+            self._wait("vizier healthy in the cloud", healthy, groups)
+        except StartError as exc:
+            raise StartError(f"{exc}; the cloud last saw: {last[-1]}") from None

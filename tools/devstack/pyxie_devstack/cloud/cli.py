@@ -21,7 +21,7 @@ __all__ = ["main"]
 
 
 def _serve(settings: DevstackSettings, what: str, directory: Path) -> int:
-    """One infrastructure server in the foreground, for honcho."""
+    """One infrastructure server in the foreground, for the group supervisor."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     component: NatsServer | PostgresServer
     if what == "nats":
@@ -35,8 +35,11 @@ def _serve(settings: DevstackSettings, what: str, directory: Path) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
     with component:
         print(f"{what} ready at {component.endpoint.host}:{component.endpoint.port}", flush=True)
-        while not stop_requested.wait(1.0):
-            pass
+        while not stop_requested.wait(0.5):
+            if component.exited():
+                # Exit too, so the supervisor restarts us (and with us, the server).
+                print(f"{what} exited; see {component.log_path}", flush=True)
+                return 1
     return 0
 
 
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         for status in statuses:
             running += status.running
             state = "running" if status.running else "stopped"
-            print(f"{status.name:<16} {state}  {status.pids}")
+            print(f"{status.name:<16} {state}  {status.pids}  restarts {status.restarts}")
         return 0 if statuses and running == len(statuses) else 3
     except (DevstackError, LocalStackError) as exc:
         print(f"pyxie_devstack cloud: {exc}", file=sys.stderr)

@@ -22,12 +22,14 @@ from google.protobuf.any_pb2 import Any as AnyPb
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import MaxPayloadError
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
 from pyxie_proto.cloud.subjects import passthrough_reply_subject, passthrough_request_subject
 from pyxie_service import (
     PermissionDenied,
+    ResourceExhausted,
     Unavailable,
     Unimplemented,
     error_for_code,
@@ -115,9 +117,18 @@ class PassthroughProxy:
         )
         finished = False
         try:
-            await self._nats.publish(
-                passthrough_request_subject(vizier_id), _pack(vizier_id, request)
-            )
+            packed = _pack(vizier_id, request)
+            try:
+                await self._nats.publish(passthrough_request_subject(vizier_id), packed)
+            except MaxPayloadError:
+                # The bridge carries at most the NATS max payload (1 MiB by default): a bigger
+                # request (a 3 MiB script, a 1 MiB JWK) is the caller's to shrink.
+                finished = True  # nothing reached the vizier, so there is nothing to cancel
+                raise ResourceExhausted(
+                    f"the request is {len(packed)} bytes once packed for the cluster; the "
+                    "cloud passes at most 1 MiB to a cluster (shorten the script or its "
+                    "arguments, or run it on the cluster directly)"
+                ) from None
             timeout = self._first_reply_seconds
             while True:
                 try:

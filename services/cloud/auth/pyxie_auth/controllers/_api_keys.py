@@ -14,6 +14,7 @@ from typing import Final
 
 from pyxie_jwt import AccessScope
 from pyxie_service import InvalidArgument, NotFound, Unauthenticated, get_logger
+from pyxie_service.text import check_text
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -91,8 +92,7 @@ class APIKeys:
         cluster_ids: list[uuid.UUID],
         expires_at: datetime | None,
     ) -> NewAPIKey:
-        if len(description) > _MAX_DESCRIPTION_CHARS:
-            raise InvalidArgument(f"description is longer than {_MAX_DESCRIPTION_CHARS} characters")
+        check_text(description, field="description", max_chars=_MAX_DESCRIPTION_CHARS)
         if expires_at is not None and expires_at <= self._clock():
             raise InvalidArgument("expiry must be in the future")
         key = API_KEY_PREFIX + str(uuid.uuid4())

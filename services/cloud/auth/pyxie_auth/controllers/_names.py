@@ -7,6 +7,7 @@ import unicodedata
 from typing import Final
 
 from pyxie_service import InvalidArgument
+from pyxie_service.confusables import skeleton
 
 __all__ = ["email_domain", "normalise_email", "normalise_org_name", "org_name_key"]
 
@@ -41,9 +42,12 @@ def normalise_org_name(raw: str) -> str:
 
 
 def org_name_key(name: str) -> str:
-    """What must be unique across orgs: the normalised name, case-folded (then NFKC again,
-    since case folding can produce compatibility characters)."""
-    return unicodedata.normalize("NFKC", normalise_org_name(name).casefold())
+    """What must be unique across orgs: the lookalike skeleton (Cyrillic/Greek lookalikes,
+    0/O, 1/l, rn/m...) of the case-folded normalised name, as vizier names get; then NFKC
+    again, since case folding can produce compatibility characters. Folded first, so that
+    names differing only in case (also "ILLINOIS" and "illinois") stay the same org."""
+    folded = unicodedata.normalize("NFKC", normalise_org_name(name).casefold())
+    return unicodedata.normalize("NFKC", skeleton(folded))
 
 
 def normalise_email(raw: str) -> str:

@@ -18,6 +18,7 @@ import grpc
 from google.protobuf import any_pb2
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import MaxPayloadError
 from prometheus_client import CollectorRegistry, Counter
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.subjects import (
@@ -260,5 +261,16 @@ class _Session:
             envelope = cvmsgs.V2CMessage(
                 vizier_id=self._vizier_id, session_id=message.session_id, msg=message.msg
             )
-            await self._bus.publish(v2c_subject(self._vizier_id, message.topic), envelope)
+            try:
+                await self._bus.publish(v2c_subject(self._vizier_id, message.topic), envelope)
+            except MaxPayloadError:
+                # One message over the NATS max payload must not end the bridge (this task's
+                # death closed the lanes): drop it, say so, keep the stream.
+                self._metrics.dropped.inc()
+                _log.warning(
+                    "bridge message over the NATS max payload dropped",
+                    topic=message.topic,
+                    size=envelope.ByteSize(),
+                )
+                continue
             self._metrics.messages.labels("v2c").inc()

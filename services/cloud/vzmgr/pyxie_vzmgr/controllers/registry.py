@@ -34,6 +34,7 @@ from pyxie_service import (
     Unauthenticated,
     get_logger,
 )
+from pyxie_service.text import check_text, for_log
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pyxie_vzmgr.controllers.deploy_keys import DeployKeyStore
@@ -60,6 +61,8 @@ NAME_ATTEMPTS: Final = 10
 # Key of the transaction-scoped advisory lock that serialises provisioning.
 _PROVISION_LOCK: Final = 0x767A6D67  # "vzmg"
 _DISCONNECTED: Final = "DISCONNECTED"
+# Kubernetes UIDs are 36 characters; anything far longer is not one.
+_MAX_CLUSTER_UID_CHARS: Final = 256
 _KEY_ASSOCIATED_DATA: Final = b"vizier_cluster_info.jwt_signing_key:"
 
 _log = get_logger("pyxie.vzmgr.registry")
@@ -181,6 +184,7 @@ class VizierRegistry:
             wanted = normalize_name(requested_name)
         except InvalidNameError as err:
             raise InvalidArgument(str(err)) from None
+        check_text(uid, field="cluster UID", max_chars=_MAX_CLUSTER_UID_CHARS)
         async with self._engine.begin() as conn:
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PROVISION_LOCK)))
             key = await DeployKeyStore.lookup_for_use(conn, deploy_key)
@@ -308,12 +312,14 @@ class VizierRegistry:
                     deploy_key_audit.insert().values(
                         key_id=audit.key_id,
                         org_id=audit.org_id,
-                        cluster_uid=uid,
-                        cluster_name=name,
+                        # What the caller sent is untrusted: escaped and bounded (a NUL
+                        # would make PostgreSQL refuse the row).
+                        cluster_uid=for_log(uid),
+                        cluster_name=for_log(name),
                         vizier_id=audit.vizier_id,
-                        peer=peer,
+                        peer=for_log(peer),
                         outcome=outcome,
-                        detail=detail,
+                        detail=for_log(detail),
                     )
                 )
         except Exception:

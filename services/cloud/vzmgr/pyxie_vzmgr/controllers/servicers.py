@@ -26,6 +26,7 @@ from pyxie_service import (
     current_claims,
     require_claims,
 )
+from pyxie_service.text import MAX_DESCRIPTION_CHARS, check_text
 
 from pyxie_vzmgr.controllers._time import from_ns, to_ns
 from pyxie_vzmgr.controllers.deploy_keys import DeployKey, DeployKeyStore
@@ -195,10 +196,14 @@ class DeploymentKeyServicer(pb_grpc.VZDeploymentKeyServiceServicer):
             user_id = parse_uuid(request.user_id, "user_id")
         if request.expires_at_ns < 0:
             raise InvalidArgument("expires_at_ns must be 0 (never) or a time in the future")
+        # The same rule as API-key descriptions (auth).
+        description = check_text(
+            request.description, field="description", max_chars=MAX_DESCRIPTION_CHARS
+        )
         key = await self._store.create(
             org_id=org_id,
             user_id=user_id,
-            description=request.description,
+            description=description,
             expires_at=from_ns(request.expires_at_ns),
         )
         return _deploy_key(key)

@@ -24,6 +24,7 @@ import grpc
 from google.protobuf import any_pb2
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import MaxPayloadError
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
@@ -40,6 +41,7 @@ _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 _OK: Final = grpc.StatusCode.OK.value[0]
 _CANCELLED: Final = grpc.StatusCode.CANCELLED.value[0]
 _INVALID_ARGUMENT: Final = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+_RESOURCE_EXHAUSTED: Final = grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
 
 _log = get_logger("pyxie.query_broker.passthrough")
 
@@ -143,6 +145,15 @@ class PassthroughProxy:
                 final = vpb.Status(code=_INVALID_ARGUMENT, message="empty passthrough request")
         except grpc.aio.AioRpcError as err:
             final = vpb.Status(code=err.code().value[0], message=err.details() or "")
+        except MaxPayloadError:
+            # A broker response bigger than the bridge carries (the NATS max payload, 1 MiB by
+            # default): the query ends with a status that says so, instead of the cloud
+            # waiting for a reply that can never be sent.
+            final = vpb.Status(
+                code=_RESOURCE_EXHAUSTED,
+                message="a result message exceeds the 1 MiB the cloud bridge carries; select "
+                "fewer or narrower columns, or query the cluster directly",
+            )
         except asyncio.CancelledError:
             final = vpb.Status(code=_CANCELLED, message="request cancelled")
             await self._reply(cvmsgs.V2CAPIStreamResponse(request_id=request_id, status=final))
