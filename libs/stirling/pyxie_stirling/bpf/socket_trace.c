@@ -22,9 +22,10 @@
 #ifndef MAX_CONNS
 #define MAX_CONNS 65536
 #endif
-/* iovec entries captured per readv/writev/sendmsg/recvmsg (each becomes one event). */
+/* iovec entries captured per readv/writev/sendmsg/recvmsg (each becomes one event). gRPC
+ * (grpcio) writes one HTTP/2 frame piece per iovec, a dozen or more per sendmsg. */
 #ifndef MAX_IOV
-#define MAX_IOV 4
+#define MAX_IOV 64
 #endif
 
 #define PYXIE_AF_INET 2
@@ -489,7 +490,6 @@ static __always_inline int io_exit(long ret) {
         return 0;
     }
     __u64 remaining = ret;
-#pragma unroll
     for (int i = 0; i < MAX_IOV; i++) {
         if (i >= io.iovcnt || remaining == 0)
             break;

@@ -21,6 +21,7 @@ from ._common import (
 )
 from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
+from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
 from ._mysql import MysqlParser, MysqlRecord
 from ._pgsql import PgsqlParser, PgsqlRecord
@@ -37,6 +38,8 @@ __all__ = [
     "Direction",
     "DnsParser",
     "DnsRecord",
+    "Http2Parser",
+    "Http2Record",
     "HttpParser",
     "HttpRecord",
     "MysqlParser",
@@ -56,6 +59,7 @@ __all__ = [
 
 _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.HTTP: HttpParser,
+    Protocol.HTTP2: Http2Parser,
     Protocol.PGSQL: PgsqlParser,
     Protocol.MYSQL: MysqlParser,
     Protocol.REDIS: RedisParser,

@@ -16,15 +16,21 @@ taken for it:
   ``$N\\r\\n`` with N matching.
 * DNS: with ``port_hint == 53`` any message that parses; otherwise a message that parses exactly
   to its last byte with standard opcode, 1-10 questions, class IN/CH/ANY and hostname-like labels.
+* HTTP/2: the client connection preface ``PRI * HTTP/2.0``; from the server, a chunk of whole
+  frames starting with a SETTINGS frame on stream 0. Last of all, a chunk that is exactly a
+  sequence of well-formed frames (a connection traced from its middle; its parser then reports
+  that it cannot decode it).
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, PostgreSQL, MySQL, Redis, TLS, DNS); the first match wins.
+The order is fixed (HTTP, HTTP/2, PostgreSQL, MySQL, Redis, TLS, DNS, mid-stream HTTP/2); the
+first match wins.
 """
 
 from __future__ import annotations
 
 from ._common import Direction, Protocol, Role
 from ._dns import parse_dns_message
+from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
 
 __all__ = ["infer_protocol", "infer_role"]
 
@@ -70,6 +76,22 @@ def _http_response(data: bytes) -> bool:
         and data.startswith((b"HTTP/1.0 ", b"HTTP/1.1 "))
         and data[9:12].isdigit()
         and data[12:13] in (b" ", b"\r", b"")
+    )
+
+
+def _http2_request(data: bytes) -> bool:
+    # The client connection preface (h2c with prior knowledge, or plaintext from TLS probes).
+    return len(data) >= 16 and data[:24] == CLIENT_PREFACE[: len(data[:24])]
+
+
+def _http2_response(data: bytes) -> bool:
+    # The server connection preface: a SETTINGS frame (not an ACK) on stream 0 first.
+    return (
+        len(data) >= 9
+        and data[3] == 4
+        and data[4] == 0
+        and data[5:9] == b"\0\0\0\0"
+        and looks_like_http2_frames(data)
     )
 
 
@@ -233,6 +255,8 @@ def infer_protocol(
     request, response = _sides(direction, role)
     if (request and _http_request(data)) or (response and _http_response(data)):
         return Protocol.HTTP
+    if (request and _http2_request(data)) or (response and _http2_response(data)):
+        return Protocol.HTTP2
     if (request and _pgsql_request(data)) or (response and _pgsql_response(data)):
         return Protocol.PGSQL
     if (request and _mysql_request(data)) or (response and _mysql_response(data)):
@@ -243,17 +267,23 @@ def infer_protocol(
         return Protocol.TLS
     if _dns(data, port_hint):
         return Protocol.DNS
+    if looks_like_http2_frames(data):
+        # HTTP/2 frames from the middle of a connection: its parser will say it cannot decode
+        # them (HPACK state unknown) instead of the connection going silently unparsed.
+        return Protocol.HTTP2
     return None
 
 
 _REQUEST_CHECKS = {
     Protocol.HTTP: _http_request,
+    Protocol.HTTP2: _http2_request,
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
 }
 _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,
+    Protocol.HTTP2: _http2_response,
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,

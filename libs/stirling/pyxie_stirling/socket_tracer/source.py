@@ -238,8 +238,18 @@ class SocketTraceSource(Source):
         except KeyError as exc:
             self.ctx.report_error(f"bad row for {table}: {exc}")
 
+    def _report_protocol_errors(self) -> None:
+        for protocol, (count, note) in sorted(self.tracker.take_protocol_errors().items()):
+            name = _PROTOCOL_NAMES.get(protocol, str(protocol))
+            self.ctx.report_error(
+                f"{name}: {count} connection parse error(s): {note}",
+                StatusCode.DATA_LOSS,
+                {"protocol": name, "errors": count},
+            )
+
     def take_batches(self) -> list[tuple[str, pa.RecordBatch]]:
         if self._tracker is not None:
+            self._report_protocol_errors()
             stats = self.buffer(CONN_STATS.name)
             for row in self._tracker.conn_stats_rows(self.ctx.clock.now_ns()):
                 stats.append(row)
@@ -253,6 +263,23 @@ class SocketTraceSource(Source):
         if self._program is not None:
             self._program.close()
             self._program = None
+
+
+# conn_stats protocol numbers -> names for stirling_error messages.
+_PROTOCOL_NAMES = {
+    1: "http",
+    2: "http2",
+    3: "mysql",
+    4: "cql",
+    5: "pgsql",
+    6: "dns",
+    7: "redis",
+    8: "nats",
+    9: "mongodb",
+    10: "kafka",
+    11: "mux",
+    12: "amqp",
+}
 
 
 def _alive(tgid: int) -> bool:
