@@ -83,8 +83,15 @@ NOTE_BAD_FRAME = "malformed HTTP/2 frame: parsing of this connection stopped"
 NOTE_HPACK = "HPACK decoding failed: parsing of this connection stopped"
 
 
-def looks_like_http2_frames(data: bytes, min_frames: int = 1) -> bool:
-    """Is ``data`` a whole sequence of well-formed HTTP/2 frames (no preface)?"""
+def looks_like_http2_frames(
+    data: bytes, min_frames: int = 1, *, partial_last: bool = False
+) -> bool:
+    """Is ``data`` a whole sequence of well-formed HTTP/2 frames (no preface)?
+
+    ``partial_last`` also accepts a last frame whose payload goes on past the chunk (writers such
+    as grpcio send a frame header and its payload as separate iovecs), and then asks for small
+    stream ids, which keeps random and other binary data out.
+    """
     pos = 0
     frames = 0
     n = len(data)
@@ -107,8 +114,12 @@ def looks_like_http2_frames(data: bytes, min_frames: int = 1) -> bool:
             return False
         if ftype == _GOAWAY and length < 8:
             return False
+        if partial_last and (sid_raw >= 1 << 20 or length > 1 << 14):
+            return False
         pos += _HEADER + length
         frames += 1
+    if partial_last and pos > n:
+        return frames >= min_frames
     return pos == n and frames >= min_frames
 
 

@@ -267,7 +267,7 @@ def infer_protocol(
         return Protocol.TLS
     if _dns(data, port_hint):
         return Protocol.DNS
-    if looks_like_http2_frames(data):
+    if looks_like_http2_frames(data, partial_last=True):
         # HTTP/2 frames from the middle of a connection: its parser will say it cannot decode
         # them (HPACK state unknown) instead of the connection going silently unparsed.
         return Protocol.HTTP2
