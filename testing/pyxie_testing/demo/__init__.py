@@ -3,7 +3,10 @@
 It exists to give the tracer realistic traffic: keep-alive and fresh connections, GETs and POSTs
 with JSON bodies, some 4xx/5xx errors, some slow requests, and SQL queries.
 
-    frontend (:8080)  --HTTP-->  orders (:8081)  --SQL-->  PostgreSQL
+    frontend (:8080)  --HTTP + gRPC (h2c)-->  orders (:8081)  --SQL-->  PostgreSQL
          ^
       loadgen
+
+Calls between the services carry a W3C ``traceparent`` (HTTP header, gRPC metadata). Product
+pages go over gRPC (``/pyxie.demo.Orders/GetProduct``; orders says where in ``GET /grpc``).
 """

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from ._grpc import serve_products
 from ._http import JSONHandler
 
 __all__ = ["serve_orders"]
@@ -50,10 +51,23 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             local.conn = conn
         return conn
 
+    def lookup(product_id: int) -> tuple[int, str, int] | None:
+        row = (
+            db()
+            .execute("SELECT id, name, price_cents FROM products WHERE id = %s", (product_id,))
+            .fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
+
+    grpc_server, grpc_port = serve_products(lookup, host)
+
     class Handler(JSONHandler):
         def do_GET(self) -> None:
             if self.path == "/health":
                 self.send_json(200, {"ok": True})
+            elif self.path == "/grpc":
+                # Where the gRPC product service listens (an ephemeral port).
+                self.send_json(200, {"port": grpc_port})
             elif self.path == "/products":
                 rows = db().execute("SELECT id, name, price_cents FROM products ORDER BY id")
                 self.send_json(
@@ -109,4 +123,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             else:
                 self.send_json(201, {"order_id": row[0] if row else None})
 
-    ThreadingHTTPServer((host, port), Handler).serve_forever()
+    try:
+        ThreadingHTTPServer((host, port), Handler).serve_forever()
+    finally:
+        grpc_server.stop(None)

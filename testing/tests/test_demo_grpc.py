@@ -1,0 +1,51 @@
+"""The demo shop's gRPC product lookup: real grpcio server and client, trace context carried."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from pyxie_testing.demo._grpc import (
+    GET_PRODUCT,
+    ProductClient,
+    decode_fields,
+    encode_fields,
+    new_traceparent,
+    serve_products,
+)
+
+
+def test_fields_round_trip() -> None:
+    fields: dict[int, int | str] = {1: 300, 2: "teapot", 3: 0}
+    assert decode_fields(encode_fields(fields)) == fields
+
+
+def test_product_lookup_over_h2c_with_traceparent() -> None:
+    seen: list[int] = []
+
+    def lookup(product_id: int) -> tuple[int, str, int] | None:
+        seen.append(product_id)
+        return (product_id, "mug", 1000) if product_id == 3 else None
+
+    server, port = serve_products(lookup, "127.0.0.1")
+    client = ProductClient("127.0.0.1", lambda: port)
+    traceparent = new_traceparent()
+    try:
+        assert client.get_product(3, traceparent) == {"id": 3, "name": "mug", "price": 1000}
+        assert client.get_product(9, traceparent) is None
+    finally:
+        server.stop(None)
+    assert seen == [3, 9]
+    version, trace_id, span_id, flags = traceparent.split("-")
+    assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "01")
+
+
+def test_bad_request_is_not_found_not_a_crash() -> None:
+    server, port = serve_products(lambda _id: None, "127.0.0.1")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(GET_PRODUCT, None, None)
+            with pytest.raises(grpc.RpcError) as info:
+                call(encode_fields({2: "not an id"}), timeout=5)
+    finally:
+        server.stop(None)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
