@@ -66,6 +66,7 @@ def test_captured_grpcio_exchange_gives_exact_rows() -> None:
     chunks = _captured()
     assert infer_protocol(chunks[0][1], EGRESS, Role.CLIENT) is Protocol.HTTP2
     parser = make_parser(Protocol.HTTP2, Role.CLIENT)
+    assert isinstance(parser, Http2Parser)
     rows = _run(parser, chunks)
     common = {
         "major_version": 2,

@@ -74,7 +74,7 @@ def test_plain_text_and_other_protocols_are_not_misdetected() -> None:
     others = [
         b"SSH-2.0-OpenSSH_9.6\r\n",
         b"220 smtp.example.com ESMTP ready\r\n",
-        b'INFO {"server_id":"x"}\r\n',
+        b'INFO {"x":1}\r\n',
         b"hello world",
         b'{"json": true}',
         b"\x00\x00\x00\x00",

@@ -16,6 +16,7 @@ __all__ = [
     "DNS_EVENTS",
     "HTTP_EVENTS",
     "MYSQL_EVENTS",
+    "NATS_EVENTS",
     "NETWORK_STATS",
     "PGSQL_EVENTS",
     "PROBE_STATUS",
@@ -126,6 +127,16 @@ REDIS_EVENTS = _table(
     sensitive=True,
 )
 
+NATS_EVENTS = _table(
+    "nats_events.beta",
+    "NATS messages",
+    *_COMMON8,
+    _c("cmd", D.STRING, desc="The name of the command"),
+    _c("body", D.STRING, desc="Option name and value pairs formatted as JSON"),
+    _c("resp", D.STRING, desc="The response to the command"),
+    sensitive=True,
+)
+
 CONN_STATS = _table(
     "conn_stats",
     "Connection-level stats: opens, closes and bytes per remote endpoint (cumulative counters)",
@@ -227,6 +238,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     MYSQL_EVENTS,
     PGSQL_EVENTS,
     REDIS_EVENTS,
+    NATS_EVENTS,
     CONN_STATS,
     PROCESS_STATS,
     NETWORK_STATS,

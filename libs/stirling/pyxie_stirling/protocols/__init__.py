@@ -24,6 +24,7 @@ from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
 from ._mysql import MysqlParser, MysqlRecord
+from ._nats import NatsParser, NatsRecord
 from ._pgsql import PgsqlParser, PgsqlRecord
 from ._redis import RedisParser, RedisRecord
 
@@ -44,6 +45,8 @@ __all__ = [
     "HttpRecord",
     "MysqlParser",
     "MysqlRecord",
+    "NatsParser",
+    "NatsRecord",
     "PgsqlParser",
     "PgsqlRecord",
     "Protocol",
@@ -64,6 +67,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.MYSQL: MysqlParser,
     Protocol.REDIS: RedisParser,
     Protocol.DNS: DnsParser,
+    Protocol.NATS: NatsParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

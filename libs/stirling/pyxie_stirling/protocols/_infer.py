@@ -20,10 +20,12 @@ taken for it:
   frames starting with a SETTINGS frame on stream 0. Last of all, a chunk that is exactly a
   sequence of well-formed frames (a connection traced from its middle; its parser then reports
   that it cannot decode it).
+* NATS: ``CONNECT {`` from the client or ``INFO {...server_id...`` from the server; from the
+  middle of a connection, a complete ``SUB`` line or ``PUB`` line with its payload.
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, HTTP/2, PostgreSQL, MySQL, Redis, TLS, DNS, mid-stream HTTP/2); the
-first match wins.
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, MySQL, Redis, TLS, DNS, mid-stream
+HTTP/2); the first match wins.
 """
 
 from __future__ import annotations
@@ -93,6 +95,27 @@ def _http2_response(data: bytes) -> bool:
         and data[5:9] == b"\0\0\0\0"
         and looks_like_http2_frames(data)
     )
+
+
+def _nats_request(data: bytes) -> bool:
+    # CONNECT {json}, or (a connection seen from its middle) a complete SUB / PUB line.
+    if data.startswith(b"CONNECT {"):
+        eol = data.find(b"\r\n")
+        return _printable(data[:eol] if eol >= 0 else data)
+    eol = data.find(b"\r\n", 0, 1024)
+    if eol < 0:
+        return False
+    words = data[:eol].split(b" ")
+    if words[0] == b"SUB" and len(words) in (3, 4):
+        return words[-1].isdigit() and _printable(data[:eol])
+    if words[0] == b"PUB" and len(words) in (3, 4) and words[-1].isdigit():
+        size = int(words[-1])
+        return data[eol + 2 + size : eol + 4 + size] == b"\r\n" and _printable(data[:eol])
+    return False
+
+
+def _nats_response(data: bytes) -> bool:
+    return data.startswith(b"INFO {") and b'"server_id"' in data[:1024]
 
 
 def _pgsql_request(data: bytes) -> bool:
@@ -259,6 +282,8 @@ def infer_protocol(
         return Protocol.HTTP2
     if (request and _pgsql_request(data)) or (response and _pgsql_response(data)):
         return Protocol.PGSQL
+    if (request and _nats_request(data)) or (response and _nats_response(data)):
+        return Protocol.NATS
     if (request and _mysql_request(data)) or (response and _mysql_response(data)):
         return Protocol.MYSQL
     if (request and _redis_request(data)) or (response and _redis_response(data)):
@@ -277,6 +302,7 @@ def infer_protocol(
 _REQUEST_CHECKS = {
     Protocol.HTTP: _http_request,
     Protocol.HTTP2: _http2_request,
+    Protocol.NATS: _nats_request,
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
@@ -284,6 +310,7 @@ _REQUEST_CHECKS = {
 _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,
     Protocol.HTTP2: _http2_response,
+    Protocol.NATS: _nats_response,
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,

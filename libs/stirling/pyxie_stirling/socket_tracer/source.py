@@ -23,6 +23,7 @@ from pyxie_types.tables import (
     DNS_EVENTS,
     HTTP_EVENTS,
     MYSQL_EVENTS,
+    NATS_EVENTS,
     PGSQL_EVENTS,
     REDIS_EVENTS,
 )
@@ -63,6 +64,7 @@ class SocketTraceSource(Source):
         MYSQL_EVENTS,
         REDIS_EVENTS,
         DNS_EVENTS,
+        NATS_EVENTS,
     )
     sampling_period_ns: ClassVar[int] = 200_000_000
     push_period_ns: ClassVar[int] = 1_000_000_000
