@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from pyxie_testing.demo._grpc import (
@@ -49,3 +51,18 @@ def test_bad_request_is_not_found_not_a_crash() -> None:
     finally:
         server.stop(None)
     assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_order_events_go_through_the_shops_own_nats_server() -> None:
+    from pyxie_testing.demo._events import OrderEvents
+
+    events = OrderEvents()
+    try:
+        for i in range(3):
+            events.publish(i, "buyer@example.com", new_traceparent())
+        deadline = time.monotonic() + 10
+        while events.delivered < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert events.delivered == 3
+    finally:
+        events.close()

@@ -4,9 +4,11 @@ It exists to give the tracer realistic traffic: keep-alive and fresh connections
 with JSON bodies, some 4xx/5xx errors, some slow requests, and SQL queries.
 
     frontend (:8080)  --HTTP + gRPC (h2c)-->  orders (:8081)  --SQL-->  PostgreSQL
-         ^
+         ^                                       |  --NATS--> its own nats-server --> mailer
       loadgen
 
 Calls between the services carry a W3C ``traceparent`` (HTTP header, gRPC metadata). Product
 pages go over gRPC (``/pyxie.demo.Orders/GetProduct``; orders says where in ``GET /grpc``).
+Each order is published on NATS (``shop.orders.created``, with the traceparent as a header) to
+a nats-server the orders process starts, and consumed by a subscriber in the same process.
 """

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from ._events import OrderEvents
 from ._grpc import serve_products
 from ._http import JSONHandler
 
@@ -60,6 +61,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
         return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
 
     grpc_server, grpc_port = serve_products(lookup, host)
+    events = OrderEvents()
 
     class Handler(JSONHandler):
         def do_GET(self) -> None:
@@ -121,9 +123,13 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             except psycopg.errors.ForeignKeyViolation:
                 self.send_json(422, {"error": "unknown product"})
             else:
-                self.send_json(201, {"order_id": row[0] if row else None})
+                order_id = row[0] if row else None
+                if order_id is not None:
+                    events.publish(order_id, order["email"], self.headers.get("traceparent"))
+                self.send_json(201, {"order_id": order_id})
 
     try:
         ThreadingHTTPServer((host, port), Handler).serve_forever()
     finally:
         grpc_server.stop(None)
+        events.close()
