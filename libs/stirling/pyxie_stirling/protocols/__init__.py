@@ -7,6 +7,7 @@ a parser made by ``make_parser`` and turns the finished ``Record``s into table r
 
 from __future__ import annotations
 
+from ._amqp import AmqpParser, AmqpRecord
 from ._common import (
     DEFAULT_STRING_LIMIT,
     MAX_BUFFER_BYTES,
@@ -35,6 +36,8 @@ __all__ = [
     "PENDING_REQUEST_TIMEOUT_NS",
     "SUPPORTED_PROTOCOLS",
     "TRUNCATED_SUFFIX",
+    "AmqpParser",
+    "AmqpRecord",
     "ConnectionParser",
     "Direction",
     "DnsParser",
@@ -68,6 +71,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.REDIS: RedisParser,
     Protocol.DNS: DnsParser,
     Protocol.NATS: NatsParser,
+    Protocol.AMQP: AmqpParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

@@ -22,14 +22,19 @@ taken for it:
   that it cannot decode it).
 * NATS: ``CONNECT {`` from the client or ``INFO {...server_id...`` from the server; from the
   middle of a connection, a complete ``SUB`` line or ``PUB`` line with its payload.
+* AMQP 0-9-1: the protocol header ``AMQP\\0\\0\\x09\\x01``; from the server, Connection.Start;
+  from the middle of a connection (near the end of the order), a chunk of whole frames with
+  known methods and frame-end octets.
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, MySQL, Redis, TLS, DNS, mid-stream
-HTTP/2); the first match wins.
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, DNS, mid-stream
+AMQP, mid-stream HTTP/2); the first match wins.
 """
 
 from __future__ import annotations
 
+from ._amqp import PROTOCOL_HEADER as _AMQP_HEADER
+from ._amqp import looks_like_amqp_frames
 from ._common import Direction, Protocol, Role
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
@@ -116,6 +121,19 @@ def _nats_request(data: bytes) -> bool:
 
 def _nats_response(data: bytes) -> bool:
     return data.startswith(b"INFO {") and b'"server_id"' in data[:1024]
+
+
+def _amqp_request(data: bytes) -> bool:
+    return data.startswith(_AMQP_HEADER)
+
+
+def _amqp_response(data: bytes) -> bool:
+    # Connection.Start (class 10, method 10) on channel 0 opens every server stream.
+    return (
+        data[:3] == b"\x01\x00\x00"
+        and data[7:11] == b"\x00\x0a\x00\x0a"
+        and (looks_like_amqp_frames(data))
+    )
 
 
 def _pgsql_request(data: bytes) -> bool:
@@ -284,6 +302,8 @@ def infer_protocol(
         return Protocol.PGSQL
     if (request and _nats_request(data)) or (response and _nats_response(data)):
         return Protocol.NATS
+    if (request and _amqp_request(data)) or (response and _amqp_response(data)):
+        return Protocol.AMQP
     if (request and _mysql_request(data)) or (response and _mysql_response(data)):
         return Protocol.MYSQL
     if (request and _redis_request(data)) or (response and _redis_response(data)):
@@ -292,6 +312,8 @@ def infer_protocol(
         return Protocol.TLS
     if _dns(data, port_hint):
         return Protocol.DNS
+    if looks_like_amqp_frames(data):
+        return Protocol.AMQP  # whole frames from the middle of a connection
     if looks_like_http2_frames(data, partial_last=True):
         # HTTP/2 frames from the middle of a connection: its parser will say it cannot decode
         # them (HPACK state unknown) instead of the connection going silently unparsed.
@@ -303,6 +325,7 @@ _REQUEST_CHECKS = {
     Protocol.HTTP: _http_request,
     Protocol.HTTP2: _http2_request,
     Protocol.NATS: _nats_request,
+    Protocol.AMQP: _amqp_request,
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
@@ -311,6 +334,7 @@ _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,
     Protocol.HTTP2: _http2_response,
     Protocol.NATS: _nats_response,
+    Protocol.AMQP: _amqp_response,
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,

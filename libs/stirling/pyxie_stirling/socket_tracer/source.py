@@ -19,6 +19,7 @@ from typing import ClassVar
 import pyarrow as pa
 from pyxie_types import TableSchema
 from pyxie_types.tables import (
+    AMQP_EVENTS,
     CONN_STATS,
     DNS_EVENTS,
     HTTP_EVENTS,
@@ -65,6 +66,7 @@ class SocketTraceSource(Source):
         REDIS_EVENTS,
         DNS_EVENTS,
         NATS_EVENTS,
+        AMQP_EVENTS,
     )
     sampling_period_ns: ClassVar[int] = 200_000_000
     push_period_ns: ClassVar[int] = 1_000_000_000
