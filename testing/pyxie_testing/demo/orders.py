@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import tempfile
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -11,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from ._events import OrderEvents
+from ._events import OrderEvents, ShipmentQueue
 from ._grpc import serve_products
 from ._http import JSONHandler
 
@@ -62,6 +63,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
 
     grpc_server, grpc_port = serve_products(lookup, host)
     events = OrderEvents()
+    shipments = ShipmentQueue.start(tempfile.mkdtemp(prefix="pyxie-demo-rabbitmq-"))
 
     class Handler(JSONHandler):
         def do_GET(self) -> None:
@@ -125,7 +127,10 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             else:
                 order_id = row[0] if row else None
                 if order_id is not None:
-                    events.publish(order_id, order["email"], self.headers.get("traceparent"))
+                    traceparent = self.headers.get("traceparent")
+                    events.publish(order_id, order["email"], traceparent)
+                    if shipments is not None:
+                        shipments.publish(order_id, traceparent)
                 self.send_json(201, {"order_id": order_id})
 
     try:
@@ -133,3 +138,5 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
     finally:
         grpc_server.stop(None)
         events.close()
+        if shipments is not None:
+            shipments.close()

@@ -1,8 +1,9 @@
-"""The demo shop's gRPC product lookup: real grpcio server and client, trace context carried."""
+"""The demo shop's gRPC, NATS and AMQP pieces with real servers and clients."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -66,3 +67,21 @@ def test_order_events_go_through_the_shops_own_nats_server() -> None:
         assert events.delivered == 3
     finally:
         events.close()
+
+
+@pytest.mark.slow
+def test_shipments_go_through_a_private_rabbitmq(tmp_path: Path) -> None:
+    from pyxie_testing.demo._events import ShipmentQueue
+
+    shipments = ShipmentQueue.start(str(tmp_path / "rabbitmq"))
+    if shipments is None:
+        pytest.skip("rabbitmq-server not installed (tools/setup_bpf.sh installs it)")
+    try:
+        for i in range(3):
+            shipments.publish(i, new_traceparent())
+        deadline = time.monotonic() + 60
+        while shipments.shipped < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert shipments.shipped == 3
+    finally:
+        shipments.close()
