@@ -116,10 +116,16 @@ def test_lost_bytes_resync_at_the_next_command() -> None:
 
 def test_garbage_is_counted_and_skipped() -> None:
     parser = NatsParser(Role.CLIENT)
-    parser.feed(EGRESS, b"HELLO there\r\nPUB x notanumber\r\nPING\r\n", 1)
+    parser.feed(EGRESS, b"HELLO there\r\nSUB s 1\r\nPUB x notanumber\r\nPING\r\n", 1)
     parser.feed(INGRESS, b"PONG\r\n", 2)
-    assert _rows(parser, []) == [("PING", "", "PONG")]
+    assert _rows(parser, []) == [("SUB", '{"subject":"s","sid":"1"}', ""), ("PING", "", "PONG")]
     assert parser.parse_errors == 2
+
+
+def test_redis_lookalike_replies_alone_make_no_rows() -> None:
+    parser = NatsParser(Role.CLIENT)
+    parser.feed(INGRESS, b"+OK\r\n-ERR unknown command 'FOO'\r\nPONG\r\n", 1)
+    assert _rows(parser, []) == []
 
 
 def test_inference_of_nats_and_not_of_lookalikes() -> None:

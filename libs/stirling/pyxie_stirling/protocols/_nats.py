@@ -5,6 +5,8 @@ followed by a payload of the announced size and a CRLF. Each message becomes one
 command name in ``cmd`` and its fields as JSON in ``body``, except replies: ``+OK``/``-ERR``
 answer the client's oldest waiting message when the client asked for them (``"verbose":true``
 in CONNECT) and PONG answers a PING from the other side; they go into that row's ``resp``.
+Replies to nothing are dropped, and a lone -ERR or PING counts only once a NATS-only message
+(INFO, CONNECT, PUB, SUB, MSG, ...) was seen: Redis says ``+OK`` and ``-ERR ...`` too.
 Messages that wait for a reply are emitted when it comes, or by ``flush()`` without it. A row's
 ``time_`` is when its message was seen (the table has no latency, so the reply's time is not
 kept: ``response_timestamp_ns`` stays 0).
@@ -80,6 +82,9 @@ class NatsParser(ConnectionParser):
         self._acks: deque[_Waiting] = deque()
         self._pings: dict[bool, deque[_Waiting]] = {True: deque(), False: deque()}
         self._resync = {True: False, False: False}  # skipping to the next command line
+        # Seen a NATS-only message (INFO, CONNECT, PUB, SUB, MSG, ...): until then a lone
+        # +OK / -ERR / PING / PONG could be another protocol's bytes and makes no row.
+        self._seen_nats = False
 
     def _looks_like_request(self, data: bytes) -> bool:
         word = data.split(b" ", 1)[0].split(b"\r", 1)[0].upper()
@@ -195,9 +200,16 @@ class NatsParser(ConnectionParser):
             waiting = self._pings[not is_request].popleft()
             self._emit(NatsRecord(waiting.ts, 0, waiting.cmd, waiting.body, "PONG"))
             return
+        if cmd in ("+OK", "PONG"):
+            self.unmatched_responses += 1  # a reply to nothing we saw: no row
+            return
         body = self._body(cmd, args, rest, headers, payload)
         if body is None:
             self.parse_errors += 1
+            return
+        if cmd not in ("-ERR", "PING"):
+            self._seen_nats = True
+        elif not self._seen_nats:
             return
         if cmd == "CONNECT":
             try:
