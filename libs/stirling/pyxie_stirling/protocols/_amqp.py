@@ -106,6 +106,15 @@ _METHODS: dict[tuple[int, int], tuple[str, ...]] = {
     (90, 31): (),
 }  # fmt: skip
 
+_Spec = tuple[tuple[str, str], ...]
+
+
+def _split(spec: tuple[str, ...]) -> _Spec:
+    return tuple((item.split(":")[0], item.split(":")[1]) for item in spec)
+
+
+_METHOD_SPECS: dict[tuple[int, int], _Spec] = {key: _split(v) for key, v in _METHODS.items()}
+
 # Synchronous methods and the replies that complete them.
 _REPLIES: dict[tuple[int, int], tuple[int, ...]] = {
     (10, 10): (11,), (10, 20): (21,), (10, 30): (31,), (10, 40): (41,), (10, 50): (51,),
@@ -123,6 +132,9 @@ _PROPERTIES = (
     "correlation_id:S", "reply_to:S", "expiration:S", "message_id:S", "timestamp:L", "type:S",
     "user_id:S", "app_id:S", "_reserved:S",
 )  # fmt: skip
+
+
+_PROPERTY_SPECS = _split(_PROPERTIES)
 
 
 class _Reader:
@@ -192,12 +204,11 @@ class _Reader:
             return None
         raise ValueError(f"field type {kind!r}")
 
-    def fields(self, spec: tuple[str, ...]) -> dict[str, object]:
+    def fields(self, spec: _Spec) -> dict[str, object]:
         out: dict[str, object] = {}
         bits = 0
         bit_index = 8
-        for item in spec:
-            name, kind = item.split(":")
+        for name, kind in spec:
             if kind == "b":
                 if bit_index == 8:
                     bits = self.uint(1)
@@ -370,7 +381,7 @@ class AmqpParser(ConnectionParser):
         if ftype == METHOD:
             reader = _Reader(payload)
             class_id, method_id = reader.uint(2), reader.uint(2)
-            spec = _METHODS.get((class_id, method_id))
+            spec = _METHOD_SPECS.get((class_id, method_id))
             if spec is None:
                 return _Frame(ftype, channel, class_id, method_id, "", ts)
             args = reader.fields(spec)
@@ -382,7 +393,7 @@ class AmqpParser(ConnectionParser):
             reader.uint(2)  # weight
             body_size = reader.uint(8)
             flags = reader.uint(2)
-            present = tuple(p for i, p in enumerate(_PROPERTIES) if flags & (1 << (15 - i)))
+            present = tuple(p for i, p in enumerate(_PROPERTY_SPECS) if flags & (1 << (15 - i)))
             props = reader.fields(present)
             msg = self._json({"class_id": class_id, "body_size": body_size, **props})
             return _Frame(ftype, channel, class_id, 0, msg, ts)
