@@ -44,6 +44,7 @@ class OrderEvents:
             [str(nats_server_binary()), "-a", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.delivered = 0
         self._loop = asyncio.new_event_loop()
@@ -65,14 +66,17 @@ class OrderEvents:
     async def _connect(self) -> None:
         url = f"nats://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 10
-        while True:
+        while True:  # wait for the server to listen (nats-py logs every refused attempt)
             try:
-                mailer = await nats.connect(url, name="mailer", allow_reconnect=True)
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                await writer.wait_closed()
                 break
-            except Exception:
+            except OSError:
                 if time.monotonic() > deadline:
                     raise
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.1)
+        mailer = await nats.connect(url, name="mailer", allow_reconnect=True)
 
         async def on_order(msg: Any) -> None:
             self.delivered += 1
