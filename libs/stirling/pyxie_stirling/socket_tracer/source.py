@@ -246,7 +246,7 @@ class SocketTraceSource(Source):
         for protocol, (count, note) in sorted(self.tracker.take_protocol_errors().items()):
             name = _PROTOCOL_NAMES.get(protocol, str(protocol))
             self.ctx.report_error(
-                f"{name}: {count} connection parse error(s): {note}",
+                f"{name}: {count} parse error(s) on traced connections: {note}",
                 StatusCode.DATA_LOSS,
                 {"protocol": name, "errors": count},
             )
