@@ -606,6 +606,14 @@ TRACEPOINT_PROBE(syscalls, sys_enter_recvmmsg) {
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_recvmmsg) { return mmsg_exit(args->ret); }
 
+/* ---- sendfile: file bytes go out without passing through user memory. Nothing to capture, but
+ * the bytes are counted and the stream position moves on, so parsers see a gap of the right size
+ * (an HTTP body sent with sendfile becomes a row with the body size and no body text). */
+TRACEPOINT_PROBE(syscalls, sys_enter_sendfile64) {
+    return io_enter(args->out_fd, 0, 0, DIR_EGRESS, 0, CALL_SENDFILE);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_sendfile64) { return io_exit(args->ret); }
+
 /* ---- close --------------------------------------------------------------------------------- */
 
 TRACEPOINT_PROBE(syscalls, sys_enter_close) {

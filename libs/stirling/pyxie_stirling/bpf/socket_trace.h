@@ -47,6 +47,7 @@ enum pyxie_role {
 enum pyxie_source_call {
     CALL_READ = 1, CALL_WRITE, CALL_READV, CALL_WRITEV, CALL_SENDTO, CALL_RECVFROM,
     CALL_SENDMSG, CALL_RECVMSG, CALL_SSL_READ, CALL_SSL_WRITE, CALL_SENDMMSG, CALL_RECVMMSG,
+    CALL_SENDFILE,
 };
 
 struct data_event_header {
