@@ -16,6 +16,7 @@ __all__ = [
     "CONN_STATS",
     "DNS_EVENTS",
     "HTTP_EVENTS",
+    "MUX_EVENTS",
     "MYSQL_EVENTS",
     "NATS_EVENTS",
     "NETWORK_STATS",
@@ -156,6 +157,15 @@ AMQP_EVENTS = _table(
     sensitive=True,
 )
 
+MUX_EVENTS = _table(
+    "mux_events",
+    "Mux request-response pair events",
+    *_COMMON8,
+    _c("req_type", D.INT64, desc="Mux request type"),
+    _LATENCY,
+    sensitive=True,
+)
+
 CONN_STATS = _table(
     "conn_stats",
     "Connection-level stats: opens, closes and bytes per remote endpoint (cumulative counters)",
@@ -259,6 +269,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     REDIS_EVENTS,
     NATS_EVENTS,
     AMQP_EVENTS,
+    MUX_EVENTS,
     CONN_STATS,
     PROCESS_STATS,
     NETWORK_STATS,

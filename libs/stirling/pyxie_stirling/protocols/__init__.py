@@ -24,6 +24,7 @@ from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
+from ._mux import MuxParser, MuxRecord
 from ._mysql import MysqlParser, MysqlRecord
 from ._nats import NatsParser, NatsRecord
 from ._pgsql import PgsqlParser, PgsqlRecord
@@ -46,6 +47,8 @@ __all__ = [
     "Http2Record",
     "HttpParser",
     "HttpRecord",
+    "MuxParser",
+    "MuxRecord",
     "MysqlParser",
     "MysqlRecord",
     "NatsParser",
@@ -72,6 +75,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.DNS: DnsParser,
     Protocol.NATS: NatsParser,
     Protocol.AMQP: AmqpParser,
+    Protocol.MUX: MuxParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

@@ -25,10 +25,13 @@ taken for it:
 * AMQP 0-9-1: the protocol header ``AMQP\\0\\0\\x09\\x01``; from the server, Connection.Start;
   from the middle of a connection (near the end of the order), a chunk of whole frames with
   known methods and frame-end octets.
+* Mux: a chunk of whole messages (4-byte size covering type, tag and body) with known types,
+  the first a Tinit/Tdispatch/Treq/Tping (client) or their R-message (server); late in the
+  order, since its check is only a size and a type byte.
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
 The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, DNS, mid-stream
-AMQP, mid-stream HTTP/2); the first match wins.
+AMQP, Mux, mid-stream HTTP/2); the first match wins.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ._amqp import looks_like_amqp_frames
 from ._common import Direction, Protocol, Role
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
+from ._mux import looks_like_mux
 
 __all__ = ["infer_protocol", "infer_role"]
 
@@ -134,6 +138,20 @@ def _amqp_response(data: bytes) -> bool:
         and data[7:11] == b"\x00\x0a\x00\x0a"
         and (looks_like_amqp_frames(data))
     )
+
+
+# Mux: a connection opens with Tinit (client) / Rinit; mid-stream, Tdispatch / Rdispatch and
+# pings are what flows.
+_MUX_REQUEST_TYPES = frozenset({68, 2, 1, 65})
+_MUX_RESPONSE_TYPES = frozenset({-68, -2, -1, -65})
+
+
+def _mux_request(data: bytes) -> bool:
+    return looks_like_mux(data, _MUX_REQUEST_TYPES)
+
+
+def _mux_response(data: bytes) -> bool:
+    return looks_like_mux(data, _MUX_RESPONSE_TYPES)
 
 
 def _pgsql_request(data: bytes) -> bool:
@@ -314,6 +332,8 @@ def infer_protocol(
         return Protocol.DNS
     if looks_like_amqp_frames(data):
         return Protocol.AMQP  # whole frames from the middle of a connection
+    if (request and _mux_request(data)) or (response and _mux_response(data)):
+        return Protocol.MUX
     if looks_like_http2_frames(data, partial_last=True):
         # HTTP/2 frames from the middle of a connection: its parser will say it cannot decode
         # them (HPACK state unknown) instead of the connection going silently unparsed.
@@ -326,6 +346,7 @@ _REQUEST_CHECKS = {
     Protocol.HTTP2: _http2_request,
     Protocol.NATS: _nats_request,
     Protocol.AMQP: _amqp_request,
+    Protocol.MUX: _mux_request,
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
@@ -335,6 +356,7 @@ _RESPONSE_CHECKS = {
     Protocol.HTTP2: _http2_response,
     Protocol.NATS: _nats_response,
     Protocol.AMQP: _amqp_response,
+    Protocol.MUX: _mux_response,
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,
