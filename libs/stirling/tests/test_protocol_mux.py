@@ -72,6 +72,8 @@ def test_server_side_and_inference() -> None:
     assert infer_protocol(TINIT, EGRESS, Role.CLIENT) is Protocol.MUX
     assert infer_protocol(RINIT, INGRESS, Role.CLIENT) is Protocol.MUX
     assert infer_protocol(TINIT, INGRESS, Role.UNKNOWN) is Protocol.MUX
+    assert infer_protocol(TINIT[:8], INGRESS, Role.SERVER) is Protocol.MUX  # header read first
+    assert infer_protocol(msg(2, 1, b"x")[:8], EGRESS, Role.CLIENT) is None
     assert infer_protocol(msg(2, 1, b"x")[:-1], EGRESS, Role.CLIENT) is None  # size mismatch
     assert infer_protocol(msg(99, 1), EGRESS, Role.CLIENT) is None  # unknown type
     parser = MuxParser(Role.SERVER)

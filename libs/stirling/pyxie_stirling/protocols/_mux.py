@@ -40,6 +40,10 @@ def _type(byte: int) -> int:
 
 def looks_like_mux(data: bytes, types: frozenset[int]) -> bool:
     """Whole Mux messages whose first has a type in ``types`` (and all have known types)."""
+    # A Tinit/Rinit (tag 1, the connection's opening) may come header first: readers often read
+    # the 8-byte header, then the body. Its header alone is specific enough.
+    if len(data) == 8 and _type(data[4]) in types & {TINIT, -TINIT} and data[5:8] == b"\0\0\x01":
+        return 4 <= int.from_bytes(data[:4], "big") <= 0xFFFF
     pos = 0
     first = True
     while pos < len(data):
