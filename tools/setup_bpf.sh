@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what Pyxie's eBPF collectors need on a Debian host, idempotently:
 #   - bcc (python3-bpfcc, bpfcc-tools) and Debian's kernel headers (linux-headers-amd64),
-#   - redis-server (the socket tracer's Redis test starts its own instance; the Debian unit is
-#     stopped and disabled right after the install so nothing listens on 6379),
+#   - redis-server and rabbitmq-server (the socket tracer's Redis and AMQP tests start their own
+#     instances; the Debian units are stopped and disabled right after the install so nothing
+#     listens on 6379/5672),
 #   - /lib/modules/$(uname -r)/{build,source} pointing at those headers when the running kernel
 #     ships none (bcc compiles against them; see the note on struct layouts in pyxie_stirling),
 #   - tracefs and debugfs mounted (tracepoint formats are read from there),
@@ -24,7 +25,7 @@ kernel="$(uname -r)"
 
 # 1. Debian packages: install only the missing ones.
 missing=()
-for pkg in python3-bpfcc bpfcc-tools linux-headers-amd64 redis-server; do
+for pkg in python3-bpfcc bpfcc-tools linux-headers-amd64 redis-server rabbitmq-server; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$pkg")
     fi
@@ -37,6 +38,13 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
     if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null; then
         systemctl disable --now redis-server >/dev/null 2>&1 || true
+    fi
+    if [[ " ${missing[*]} " == *" rabbitmq-server "* ]]; then
+        if command -v systemctl >/dev/null; then
+            systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+        fi
+        # Without systemd the init script may have started it: stop it (and its epmd).
+        service rabbitmq-server stop >/dev/null 2>&1 || true
     fi
 else
     say "packages already installed"

@@ -1,7 +1,14 @@
-"""Micro-benchmark: HTTP/1.1 keep-alive stream parsing, pyxie's HttpParser vs http.client.
+"""Micro-benchmark of the protocol parsers, each against a reference decoder of its protocol.
 
 Run: uv run --all-packages python testing/bench/protocol_parser_bench.py [exchanges]
 
+HTTP/1.1 (pyxie HttpParser vs http.client) and HTTP/2 + gRPC (pyxie Http2Parser vs the h2
+library's building blocks hyperframe + hpack, which frame and HPACK-decode both directions but
+neither pair streams nor render rows), AMQP (pyxie AmqpParser vs pika's frame decoder over the
+same pika-encoded frames) and NATS (pyxie NatsParser over both directions vs nats-py's client
+parser over the server's MSG stream only). Each section ends with our rate over the reference's.
+
+HTTP/1.1:
 The same byte stream (requests and JSON responses with Content-Length, delivered in 4 KiB chunks
 the way a socket tracer sees them) is parsed by our parser and, as the baseline, by the standard
 library's response parser (`http.client.HTTPResponse.begin()` + `read()`) over the responses.
@@ -18,6 +25,11 @@ import json
 import sys
 import time
 
+import h2.config
+import h2.connection
+import h2.events
+import hpack
+import hyperframe.frame
 from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
 CHUNK = 4096
@@ -108,8 +120,243 @@ def timed(fn: object, *args: object, **kwargs: object) -> tuple[int, float]:
     return count, best
 
 
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def build_grpc_stream(calls: int) -> list[tuple[Direction, bytes]]:
+    """Client-side chunks of ``calls`` unary gRPC calls on one h2c connection (h2-encoded)."""
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    server = h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+    )
+    client.initiate_connection()
+    server.initiate_connection()
+    out: list[tuple[Direction, bytes]] = []
+
+    def pump() -> None:
+        for _ in range(2):
+            data = client.data_to_send()
+            if data:
+                out.append((Direction.EGRESS, data))
+                _ack(server, server.receive_data(data))
+            data = server.data_to_send()
+            if data:
+                out.append((Direction.INGRESS, data))
+                _ack(client, client.receive_data(data))
+
+    pump()
+    for i in range(calls):
+        sid = client.get_next_available_stream_id()
+        client.send_headers(
+            sid,
+            [
+                (":method", "POST"),
+                (":scheme", "http"),
+                (":path", "/shop.Orders/GetProduct"),
+                (":authority", "orders:8081"),
+                ("content-type", "application/grpc"),
+                ("te", "trailers"),
+                ("traceparent", f"00-{i:032x}-{i:016x}-01"),
+            ],
+        )
+        client.send_data(sid, b"\0\0\0\0\x02\x08" + bytes([i % 100]), end_stream=True)
+        pump()
+        server.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")])
+        reply = b"\x08" + bytes([i % 100]) + b"\x12\x06teapot\x18\xe8\x07"
+        server.send_data(sid, b"\0" + len(reply).to_bytes(4, "big") + reply)
+        server.send_headers(sid, [("grpc-status", "0"), ("grpc-message", "")], end_stream=True)
+        pump()
+    return out
+
+
+def _ack(conn: h2.connection.H2Connection, events: list[h2.events.Event]) -> list[h2.events.Event]:
+    for event in events:
+        if isinstance(event, h2.events.DataReceived) and event.stream_id is not None:
+            conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+    return events
+
+
+def run_ours_h2(stream: list[tuple[Direction, bytes]]) -> int:
+    parser = make_parser(Protocol.HTTP2, Role.CLIENT)
+    count = 0
+    for ts, (direction, data) in enumerate(stream):
+        parser.feed(direction, data, ts)
+        for record in parser.records():
+            record.to_row()
+            count += 1
+    return count
+
+
+def run_h2_reference(stream: list[tuple[Direction, bytes]]) -> int:
+    # hyperframe frames + hpack decoders, one per direction (h2's own building blocks).
+    buffers = {Direction.EGRESS: bytearray(), Direction.INGRESS: bytearray()}
+    decoders = {Direction.EGRESS: hpack.Decoder(), Direction.INGRESS: hpack.Decoder()}
+    count = 0
+    for direction, data in stream:
+        buf = buffers[direction]
+        buf += data
+        if direction is Direction.EGRESS and buf.startswith(PREFACE):
+            del buf[: len(PREFACE)]
+        pos = 0
+        while len(buf) - pos >= 9:
+            frame, length = hyperframe.frame.Frame.parse_frame_header(
+                memoryview(buf)[pos : pos + 9]
+            )
+            if len(buf) - pos - 9 < length:
+                break
+            frame.parse_body(memoryview(buf)[pos + 9 : pos + 9 + length])
+            pos += 9 + length
+            if isinstance(frame, hyperframe.frame.HeadersFrame):
+                decoders[direction].decode(frame.data)
+            if direction is Direction.INGRESS and "END_STREAM" in frame.flags:
+                count += 1
+        del buf[:pos]
+    return count
+
+
+def build_amqp_stream(messages: int) -> list[tuple[Direction, bytes]]:
+    """Publish + deliver + ack per message and a Queue.Declare round trip every 10, pika-encoded."""
+    import pika.frame
+    import pika.spec
+
+    def method(channel: int, m: object) -> bytes:
+        return bytes(pika.frame.Method(channel, m).marshal())
+
+    props = pika.spec.BasicProperties(content_type="application/json", headers={"tp": "00-1"})
+    out: list[tuple[Direction, bytes]] = [(Direction.EGRESS, b"AMQP\x00\x00\x09\x01")]
+    for i in range(messages):
+        body = b'{"order_id":%d}' % i
+        if i % 10 == 0:
+            out.append((Direction.EGRESS, method(1, pika.spec.Queue.Declare(queue="orders"))))
+            out.append((Direction.INGRESS, method(1, pika.spec.Queue.DeclareOk("orders", i, 1))))
+        publish = method(1, pika.spec.Basic.Publish(routing_key="orders"))
+        header = bytes(pika.frame.Header(1, len(body), props).marshal())
+        out.append((Direction.EGRESS, publish + header + bytes(pika.frame.Body(1, body).marshal())))
+        deliver = method(1, pika.spec.Basic.Deliver("ctag", i + 1, False, "", "orders"))
+        out.append(
+            (Direction.INGRESS, deliver + header + bytes(pika.frame.Body(1, body).marshal()))
+        )
+        out.append((Direction.EGRESS, method(1, pika.spec.Basic.Ack(i + 1))))
+    return out
+
+
+def run_ours_generic(protocol: Protocol, stream: list[tuple[Direction, bytes]]) -> int:
+    parser = make_parser(protocol, Role.CLIENT)
+    count = 0
+    for ts, (direction, data) in enumerate(stream):
+        parser.feed(direction, data, ts)
+        for record in parser.records():
+            record.to_row()
+            count += 1
+    return count
+
+
+def run_pika_reference(stream: list[tuple[Direction, bytes]]) -> int:
+    import pika.frame
+
+    count = 0
+    for _, data in stream:
+        pos = 0
+        while pos < len(data):
+            used, frame = pika.frame.decode_frame(data[pos:])
+            if not used:
+                break
+            pos += used
+            if frame is not None:
+                count += 1
+    return count
+
+
+def bench_amqp(messages: int) -> None:
+    stream = build_amqp_stream(messages)
+    n_ours, t_ours = timed(run_ours_generic, Protocol.AMQP, stream)
+    n_ref, t_ref = timed(run_pika_reference, stream)
+    mb = sum(len(d) for _, d in stream) / 1e6
+    print(f"\nAMQP: {messages} published+delivered messages, stream {mb:.1f} MB (best of 3)")
+    print(f"pyxie AmqpParser, frames+pair+to_row: {len(stream) / t_ours:>10,.0f} chunks/s"
+          f" ({n_ours} rows)")  # fmt: skip
+    print(f"pika.frame.decode_frame (reference):  {len(stream) / t_ref:>10,.0f} chunks/s"
+          f" ({n_ref} frames)")  # fmt: skip
+    print(f"ratio pyxie/pika: {t_ref / t_ours:.2f}")
+
+
+def build_nats_stream(messages: int) -> list[tuple[Direction, bytes]]:
+    out: list[tuple[Direction, bytes]] = [
+        (Direction.INGRESS, b'INFO {"server_id":"bench","proto":1,"headers":true}\r\n'),
+        (Direction.EGRESS, b'CONNECT {"verbose":false,"lang":"bench"}\r\nSUB orders 1\r\n'),
+    ]
+    for i in range(messages):
+        body = b'{"order_id":%d}' % i
+        out.append((Direction.EGRESS, b"PUB orders %d\r\n%s\r\n" % (len(body), body)))
+        out.append((Direction.INGRESS, b"MSG orders 1 %d\r\n%s\r\n" % (len(body), body)))
+    return out
+
+
+def run_nats_reference(stream: list[tuple[Direction, bytes]]) -> int:
+    import asyncio
+
+    from nats.protocol.parser import Parser
+
+    class _Client:
+        count = 0
+
+        async def _process_msg(self, *args: object) -> None:
+            self.count += 1
+
+        async def _process_info(self, *args: object) -> None:
+            pass
+
+        async def _process_ping(self) -> None:
+            pass
+
+        async def _process_pong(self) -> None:
+            pass
+
+        async def _process_err(self, *args: object) -> None:
+            pass
+
+    async def run() -> int:
+        client = _Client()
+        parser = Parser(client)
+        for direction, data in stream:
+            if direction is Direction.INGRESS:
+                await parser.parse(data)
+        return client.count
+
+    return asyncio.run(run())
+
+
+def bench_nats(messages: int) -> None:
+    stream = build_nats_stream(messages)
+    n_ours, t_ours = timed(run_ours_generic, Protocol.NATS, stream)
+    n_ref, t_ref = timed(run_nats_reference, stream)
+    print(f"\nNATS: {messages} PUB + {messages} MSG (best of 3)")
+    print(f"pyxie NatsParser, both directions + to_row: {n_ours / t_ours:>10,.0f} rows/s")
+    print(f"nats-py Parser, server MSGs (reference):    {n_ref / t_ref:>10,.0f} msgs/s")
+    print(f"ratio pyxie/nats-py: {(n_ours / t_ours) / (n_ref / t_ref):.2f}")
+
+
 def main() -> None:
     exchanges = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    bench_http1(exchanges)
+    bench_http2(exchanges // 4)
+    bench_amqp(exchanges // 4)
+    bench_nats(exchanges)
+
+
+def bench_http2(calls: int) -> None:
+    stream = build_grpc_stream(calls)
+    n_ours, t_ours = timed(run_ours_h2, stream)
+    n_ref, t_ref = timed(run_h2_reference, stream)
+    assert n_ours == n_ref == calls, (n_ours, n_ref)
+    mb = sum(len(d) for _, d in stream) / 1e6
+    print(f"\nHTTP/2 gRPC unary calls: {calls}, stream: {mb:.1f} MB (best of 3)")
+    print(f"pyxie Http2Parser, frames+HPACK+pair+to_row: {n_ours / t_ours:>10,.0f} calls/s")
+    print(f"hyperframe + hpack decode (reference):       {n_ref / t_ref:>10,.0f} calls/s")
+    print(f"ratio pyxie/reference: {(n_ours / t_ours) / (n_ref / t_ref):.2f}")
+
+
+def bench_http1(exchanges: int) -> None:
     requests, responses, req_ends, resp_ends = build_stream(exchanges)
     stream = interleave(requests, responses, req_ends, resp_ends)
     n_parse, t_parse = timed(run_ours, stream, rows=False)

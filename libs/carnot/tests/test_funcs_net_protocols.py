@@ -63,3 +63,20 @@ def test_protocol_lookup_tables() -> None:
     assert call("amqp_frame_type_name", pa.scalar(8)).as_py() == "Heartbeat"
     assert call("mux_frame_type_name", pa.scalar(-2)).as_py() == "Rdispatch"
     assert len(call("protocol_name", pa.array([], pa.int64()))) == 0
+
+
+def test_amqp_method_name_from_class_and_method() -> None:
+    classes = pa.array([10, 50, 60, 60, 0, 60], pa.int64())
+    methods = pa.array([10, 10, 40, 71, 0, 999], pa.int64())
+    assert call("amqp_method_name", classes, methods).to_pylist() == [
+        "ConnectionStart",
+        "QueueDeclare",
+        "BasicPublish",
+        "BasicGetOk",
+        "",
+        "",
+    ]
+    assert call("amqp_method_name", pa.scalar(20), pa.scalar(41)).as_py() == "ChannelCloseOk"
+    assert call("amqp_method_name", pa.array([60], pa.int64()), pa.scalar(80)).to_pylist() == [
+        "BasicAck"
+    ]

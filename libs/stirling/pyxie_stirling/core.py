@@ -70,6 +70,7 @@ class StatusCode(enum.IntEnum):
     FAILED_PRECONDITION = 9
     INTERNAL = 13
     UNAVAILABLE = 14
+    DATA_LOSS = 15
 
 
 _ZERO: dict[DataType, object] = {

@@ -17,6 +17,9 @@ _DNS_QUERY = (
     struct.pack(">HHHHHH", 0xBEEF, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\0" + b"\0\x01\0\x01"
 )
 
+# A SETTINGS frame (stream 0) with SETTINGS_MAX_CONCURRENT_STREAMS = 100.
+_H2_SETTINGS = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
+
 SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", Protocol.HTTP),
     (b"POST /api HTTP/1.0\r\n", Protocol.HTTP),
@@ -28,6 +31,7 @@ SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", Protocol.REDIS),
     (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", Protocol.TLS),
     (_DNS_QUERY, Protocol.DNS),
+    (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _H2_SETTINGS, Protocol.HTTP2),
 ]
 
 
@@ -45,6 +49,7 @@ def test_client_first_bytes_are_recognised(data: bytes, protocol: Protocol) -> N
         (b"-ERR unknown command\r\n", Protocol.REDIS),
         (b"R" + struct.pack(">ii", 8, 0), Protocol.PGSQL),
         (b"\x0d\x00\x00\x00\x0a8.0.36\x00\x01\x02\x03\x04\x05", Protocol.MYSQL),
+        (_H2_SETTINGS + b"\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x0f\x00\x01", Protocol.HTTP2),
     ],
 )
 def test_server_first_bytes_are_recognised_on_the_response_side(
@@ -69,8 +74,7 @@ def test_plain_text_and_other_protocols_are_not_misdetected() -> None:
     others = [
         b"SSH-2.0-OpenSSH_9.6\r\n",
         b"220 smtp.example.com ESMTP ready\r\n",
-        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-        b'INFO {"server_id":"x"}\r\n',
+        b'INFO {"x":1}\r\n',
         b"hello world",
         b'{"json": true}',
         b"\x00\x00\x00\x00",

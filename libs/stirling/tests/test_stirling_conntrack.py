@@ -207,3 +207,20 @@ def test_format_addr_unmaps_ipv4_in_ipv6() -> None:
     assert format_addr(10, bytes(10) + b"\xff\xff" + bytes([127, 0, 0, 1])) == "127.0.0.1"
     assert format_addr(10, bytes(15) + b"\x01") == "::1"
     assert format_addr(0, bytes(16)) == ""
+
+
+def test_parse_errors_are_collected_per_protocol_with_the_parsers_note(
+    tracker: ConnTracker,
+) -> None:
+    # An HTTP/2 connection seen from its middle: a HEADERS frame of stream 5, no preface.
+    frames = b"\x00\x00\x03\x01\x04\x00\x00\x00\x05\x82\x86\x84"
+    tracker.handle_raw(control(2))
+    tracker.handle_raw(data(0, frames, 0, GEN + 1))
+    assert tracker.collect_records(0) == []
+    errors = tracker.take_protocol_errors()
+    assert list(errors) == [2]  # HTTP2
+    count, note = errors[2]
+    assert count == 1 and "start not seen" in note
+    tracker.handle_raw(data(0, frames, len(frames), GEN + 2))
+    tracker.collect_records(0)
+    assert tracker.take_protocol_errors() == {}  # already reported, the parser is dead

@@ -12,10 +12,13 @@ from ._types import SemanticType as S
 
 __all__ = [
     "ALL_TABLES",
+    "AMQP_EVENTS",
     "CONN_STATS",
     "DNS_EVENTS",
     "HTTP_EVENTS",
+    "MUX_EVENTS",
     "MYSQL_EVENTS",
+    "NATS_EVENTS",
     "NETWORK_STATS",
     "PGSQL_EVENTS",
     "PROBE_STATUS",
@@ -126,6 +129,43 @@ REDIS_EVENTS = _table(
     sensitive=True,
 )
 
+NATS_EVENTS = _table(
+    "nats_events.beta",
+    "NATS messages",
+    *_COMMON8,
+    _c("cmd", D.STRING, desc="The name of the command"),
+    _c("body", D.STRING, desc="Option name and value pairs formatted as JSON"),
+    _c("resp", D.STRING, desc="The response to the command"),
+    sensitive=True,
+)
+
+AMQP_EVENTS = _table(
+    "amqp_events",
+    "AMQP request-response pair events",
+    *_COMMON8,
+    _c(
+        "frame_type", D.INT64, desc="AMQP request command (1 method, 2 header, 3 body, 8 heartbeat)"
+    ),
+    _c("channel", D.INT64, desc="AMQP channel"),
+    _c("req_class_id", D.INT64, desc="AMQP request class id"),
+    _c("req_method_id", D.INT64, desc="AMQP request method id"),
+    _c("resp_class_id", D.INT64, desc="AMQP response class id"),
+    _c("resp_method_id", D.INT64, desc="AMQP response method id"),
+    _c("req_msg", D.STRING, desc="AMQP request message (JSON)"),
+    _c("resp_msg", D.STRING, desc="AMQP response message (JSON)"),
+    _LATENCY,
+    sensitive=True,
+)
+
+MUX_EVENTS = _table(
+    "mux_events",
+    "Mux request-response pair events",
+    *_COMMON8,
+    _c("req_type", D.INT64, desc="Mux request type"),
+    _LATENCY,
+    sensitive=True,
+)
+
 CONN_STATS = _table(
     "conn_stats",
     "Connection-level stats: opens, closes and bytes per remote endpoint (cumulative counters)",
@@ -227,6 +267,9 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     MYSQL_EVENTS,
     PGSQL_EVENTS,
     REDIS_EVENTS,
+    NATS_EVENTS,
+    AMQP_EVENTS,
+    MUX_EVENTS,
     CONN_STATS,
     PROCESS_STATS,
     NETWORK_STATS,

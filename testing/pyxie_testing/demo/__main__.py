@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
 
 from .frontend import serve_frontend
 from .loadgen import run_loadgen
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.role == "orders" and not args.dsn:
         parser.error("orders needs --dsn or DEMO_ORDERS_DSN")
+    # SIGTERM (honcho, `vizier down`) unwinds like Ctrl-C, so orders stops the nats-server and
+    # RabbitMQ it started (they run in their own sessions and would outlive it otherwise).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if args.role == "frontend":
             serve_frontend(args.port, args.orders_url)

@@ -52,9 +52,13 @@ class KeepAliveClient:
             self._local.conn = conn
         return conn
 
-    def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, payload: Any = None, traceparent: str | None = None
+    ) -> tuple[int, Any]:
         body = json.dumps(payload).encode() if payload is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        if traceparent is not None:
+            headers["traceparent"] = traceparent
         for attempt in range(2):  # a kept-alive connection may have been closed by the server
             conn = self._conn()
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import tempfile
 import threading
 import time
 from http.server import ThreadingHTTPServer
@@ -11,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from ._events import OrderEvents, ShipmentQueue
+from ._grpc import serve_products
 from ._http import JSONHandler
 
 __all__ = ["serve_orders"]
@@ -50,10 +53,25 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             local.conn = conn
         return conn
 
+    def lookup(product_id: int) -> tuple[int, str, int] | None:
+        row = (
+            db()
+            .execute("SELECT id, name, price_cents FROM products WHERE id = %s", (product_id,))
+            .fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
+
+    grpc_server, grpc_port = serve_products(lookup, host)
+    events = OrderEvents()
+    shipments = ShipmentQueue.start(tempfile.mkdtemp(prefix="pyxie-demo-rabbitmq-"))
+
     class Handler(JSONHandler):
         def do_GET(self) -> None:
             if self.path == "/health":
                 self.send_json(200, {"ok": True})
+            elif self.path == "/grpc":
+                # Where the gRPC product service listens (an ephemeral port).
+                self.send_json(200, {"port": grpc_port})
             elif self.path == "/products":
                 rows = db().execute("SELECT id, name, price_cents FROM products ORDER BY id")
                 self.send_json(
@@ -107,6 +125,18 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             except psycopg.errors.ForeignKeyViolation:
                 self.send_json(422, {"error": "unknown product"})
             else:
-                self.send_json(201, {"order_id": row[0] if row else None})
+                order_id = row[0] if row else None
+                if order_id is not None:
+                    traceparent = self.headers.get("traceparent")
+                    events.publish(order_id, order["email"], traceparent)
+                    if shipments is not None:
+                        shipments.publish(order_id, traceparent)
+                self.send_json(201, {"order_id": order_id})
 
-    ThreadingHTTPServer((host, port), Handler).serve_forever()
+    try:
+        ThreadingHTTPServer((host, port), Handler).serve_forever()
+    finally:
+        grpc_server.stop(None)
+        events.close()
+        if shipments is not None:
+            shipments.close()

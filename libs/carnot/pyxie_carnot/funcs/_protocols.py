@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyxie_types import DataType, SemanticType
 
 from ..context import FunctionContext
@@ -69,6 +70,38 @@ _KAFKA_API_KEYS = dict(enumerate((
 )))  # fmt: skip
 
 _AMQP_FRAME_TYPES = {1: "Method", 2: "Header", 3: "Body", 8: "Heartbeat"}
+
+# AMQP 0-9-1 methods by (class id, method id): "<Class><Method>" as in the spec's names.
+_AMQP_CLASSES = {10: "Connection", 20: "Channel", 40: "Exchange", 50: "Queue", 60: "Basic",
+                 85: "Confirm", 90: "Tx"}  # fmt: skip
+_AMQP_METHODS: dict[tuple[int, int], str] = {
+    (10, 10): "Start", (10, 11): "StartOk", (10, 20): "Secure", (10, 21): "SecureOk",
+    (10, 30): "Tune", (10, 31): "TuneOk", (10, 40): "Open", (10, 41): "OpenOk",
+    (10, 50): "Close", (10, 51): "CloseOk", (10, 60): "Blocked", (10, 61): "Unblocked",
+    (20, 10): "Open", (20, 11): "OpenOk", (20, 20): "Flow", (20, 21): "FlowOk",
+    (20, 40): "Close", (20, 41): "CloseOk",
+    (40, 10): "Declare", (40, 11): "DeclareOk", (40, 20): "Delete", (40, 21): "DeleteOk",
+    (40, 30): "Bind", (40, 31): "BindOk", (40, 40): "Unbind", (40, 51): "UnbindOk",
+    (50, 10): "Declare", (50, 11): "DeclareOk", (50, 20): "Bind", (50, 21): "BindOk",
+    (50, 30): "Purge", (50, 31): "PurgeOk", (50, 40): "Delete", (50, 41): "DeleteOk",
+    (50, 50): "Unbind", (50, 51): "UnbindOk",
+    (60, 10): "Qos", (60, 11): "QosOk", (60, 20): "Consume", (60, 21): "ConsumeOk",
+    (60, 30): "Cancel", (60, 31): "CancelOk", (60, 40): "Publish", (60, 50): "Return",
+    (60, 60): "Deliver", (60, 70): "Get", (60, 71): "GetOk", (60, 72): "GetEmpty",
+    (60, 80): "Ack", (60, 90): "Reject", (60, 100): "RecoverAsync", (60, 110): "Recover",
+    (60, 111): "RecoverOk", (60, 120): "Nack",
+    (85, 10): "Select", (85, 11): "SelectOk",
+    (90, 10): "Select", (90, 11): "SelectOk", (90, 20): "Commit", (90, 21): "CommitOk",
+    (90, 30): "Rollback", (90, 31): "RollbackOk",
+}  # fmt: skip
+_AMQP_NAMES = {c * 1000 + m: _AMQP_CLASSES[c] + name for (c, m), name in _AMQP_METHODS.items()}
+
+
+def _amqp_method_name(_: FunctionContext, class_id: Any, method_id: Any) -> Arg:
+    # One code per (class, method) pair, then a lookup per distinct code.
+    code = pc.add(pc.multiply(norm(class_id), 1000), norm(method_id))
+    return map_distinct(lambda c: _AMQP_NAMES.get(c, ""), code, pa.string())
+
 
 # Finagle Mux message types: T-messages positive, R-messages their negation.
 _MUX_TYPES = {
@@ -160,3 +193,11 @@ def register(registry: Registry) -> None:
             f"{what} ('' if unknown). Example: {example}",
             semantic=semantic,
         )
+    registry.register_scalar(
+        "amqp_method_name",
+        (i, i),
+        s,
+        _amqp_method_name,
+        "Name of an AMQP method from its class id and method id ('' if unknown). "
+        "Example: px.amqp_method_name(50, 10) gives 'QueueDeclare'",
+    )

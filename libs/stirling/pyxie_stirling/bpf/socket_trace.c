@@ -22,9 +22,10 @@
 #ifndef MAX_CONNS
 #define MAX_CONNS 65536
 #endif
-/* iovec entries captured per readv/writev/sendmsg/recvmsg (each becomes one event). */
+/* iovec entries captured per readv/writev/sendmsg/recvmsg (each becomes one event). gRPC
+ * (grpcio) writes one HTTP/2 frame piece per iovec, a dozen or more per sendmsg. */
 #ifndef MAX_IOV
-#define MAX_IOV 4
+#define MAX_IOV 64
 #endif
 
 #define PYXIE_AF_INET 2
@@ -489,7 +490,6 @@ static __always_inline int io_exit(long ret) {
         return 0;
     }
     __u64 remaining = ret;
-#pragma unroll
     for (int i = 0; i < MAX_IOV; i++) {
         if (i >= io.iovcnt || remaining == 0)
             break;
@@ -547,6 +547,72 @@ TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg) {
     return msg_enter(args->fd, (__u64)args->msg, DIR_INGRESS, CALL_RECVMSG);
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg) { return io_exit(args->ret); }
+
+/* ---- sendmmsg / recvmmsg: several messages per call (glibc's resolver sends its A and AAAA
+ * queries with one sendmmsg). The exit value is the number of messages; the kernel wrote each
+ * message's byte count into its mmsghdr.msg_len. Up to MAX_MMSG messages of MAX_MMSG_IOV iovecs
+ * each are captured; bytes past those iovecs are accounted for (not captured). */
+#ifndef MAX_MMSG
+#define MAX_MMSG 8
+#endif
+#define MAX_MMSG_IOV 2
+#define MMSGHDR_SIZE 64 /* struct mmsghdr: msghdr (56) + msg_len (4) + padding */
+
+static __always_inline int mmsg_exit(long ret) {
+    __u64 id = bpf_get_current_pid_tgid();
+    struct pending_io *pio = pending_ios.lookup(&id);
+    if (!pio)
+        return 0;
+    struct pending_io io = *pio;
+    pending_ios.delete(&id);
+    if (ret <= 0)
+        return 0;
+    struct conn_key key = {.tgid = id >> 32, .fd = io.fd};
+    struct conn_info *ci = conns.lookup(&key);
+    if (!ci)
+        return 0;
+    for (int i = 0; i < MAX_MMSG; i++) {
+        if (i >= ret || i >= io.iovcnt)
+            break;
+        __u64 hdr = io.buf + i * MMSGHDR_SIZE;
+        __u64 iov_fields[2] = {};
+        __u32 msg_len = 0;
+        if (bpf_probe_read_user(iov_fields, sizeof(iov_fields), (void *)(hdr + 16)) != 0 ||
+            bpf_probe_read_user(&msg_len, sizeof(msg_len), (void *)(hdr + 56)) != 0)
+            break;
+        __u64 remaining = msg_len;
+        for (int j = 0; j < MAX_MMSG_IOV; j++) {
+            if (j >= iov_fields[1] || remaining == 0)
+                break;
+            struct user_iovec iov = {};
+            if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(iov_fields[0] + j * sizeof(iov))) != 0)
+                break;
+            __u64 n = iov.len < remaining ? iov.len : remaining;
+            emit_data(id, io.fd, ci, iov.base, (__u32)n, io.direction, 0, io.call);
+            remaining -= n;
+        }
+        if (remaining > 0)
+            emit_data(id, io.fd, ci, 0, (__u32)remaining, io.direction, 0, io.call);
+    }
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_sendmmsg) {
+    return io_enter(args->fd, (__u64)args->mmsg, args->vlen, DIR_EGRESS, 1, CALL_SENDMMSG);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_sendmmsg) { return mmsg_exit(args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_enter_recvmmsg) {
+    return io_enter(args->fd, (__u64)args->mmsg, args->vlen, DIR_INGRESS, 1, CALL_RECVMMSG);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_recvmmsg) { return mmsg_exit(args->ret); }
+
+/* ---- sendfile: file bytes go out without passing through user memory. Nothing to capture, but
+ * the bytes are counted and the stream position moves on, so parsers see a gap of the right size
+ * (an HTTP body sent with sendfile becomes a row with the body size and no body text). */
+TRACEPOINT_PROBE(syscalls, sys_enter_sendfile64) {
+    return io_enter(args->out_fd, 0, 0, DIR_EGRESS, 0, CALL_SENDFILE);
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_sendfile64) { return io_exit(args->ret); }
 
 /* ---- close --------------------------------------------------------------------------------- */
 

@@ -46,7 +46,8 @@ enum pyxie_role {
 /* The call that produced a data event (for debugging and the probe_status table). */
 enum pyxie_source_call {
     CALL_READ = 1, CALL_WRITE, CALL_READV, CALL_WRITEV, CALL_SENDTO, CALL_RECVFROM,
-    CALL_SENDMSG, CALL_RECVMSG, CALL_SSL_READ, CALL_SSL_WRITE,
+    CALL_SENDMSG, CALL_RECVMSG, CALL_SSL_READ, CALL_SSL_WRITE, CALL_SENDMMSG, CALL_RECVMMSG,
+    CALL_SENDFILE,
 };
 
 struct data_event_header {

@@ -7,6 +7,7 @@ a parser made by ``make_parser`` and turns the finished ``Record``s into table r
 
 from __future__ import annotations
 
+from ._amqp import AmqpParser, AmqpRecord
 from ._common import (
     DEFAULT_STRING_LIMIT,
     MAX_BUFFER_BYTES,
@@ -21,8 +22,11 @@ from ._common import (
 )
 from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
+from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
+from ._mux import MuxParser, MuxRecord
 from ._mysql import MysqlParser, MysqlRecord
+from ._nats import NatsParser, NatsRecord
 from ._pgsql import PgsqlParser, PgsqlRecord
 from ._redis import RedisParser, RedisRecord
 
@@ -33,14 +37,22 @@ __all__ = [
     "PENDING_REQUEST_TIMEOUT_NS",
     "SUPPORTED_PROTOCOLS",
     "TRUNCATED_SUFFIX",
+    "AmqpParser",
+    "AmqpRecord",
     "ConnectionParser",
     "Direction",
     "DnsParser",
     "DnsRecord",
+    "Http2Parser",
+    "Http2Record",
     "HttpParser",
     "HttpRecord",
+    "MuxParser",
+    "MuxRecord",
     "MysqlParser",
     "MysqlRecord",
+    "NatsParser",
+    "NatsRecord",
     "PgsqlParser",
     "PgsqlRecord",
     "Protocol",
@@ -56,10 +68,14 @@ __all__ = [
 
 _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.HTTP: HttpParser,
+    Protocol.HTTP2: Http2Parser,
     Protocol.PGSQL: PgsqlParser,
     Protocol.MYSQL: MysqlParser,
     Protocol.REDIS: RedisParser,
     Protocol.DNS: DnsParser,
+    Protocol.NATS: NatsParser,
+    Protocol.AMQP: AmqpParser,
+    Protocol.MUX: MuxParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

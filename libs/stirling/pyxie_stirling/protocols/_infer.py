@@ -16,15 +16,32 @@ taken for it:
   ``$N\\r\\n`` with N matching.
 * DNS: with ``port_hint == 53`` any message that parses; otherwise a message that parses exactly
   to its last byte with standard opcode, 1-10 questions, class IN/CH/ANY and hostname-like labels.
+* HTTP/2: the client connection preface ``PRI * HTTP/2.0``; from the server, a chunk of whole
+  frames starting with a SETTINGS frame on stream 0. Last of all, a chunk that is exactly a
+  sequence of well-formed frames (a connection traced from its middle; its parser then reports
+  that it cannot decode it).
+* NATS: ``CONNECT {`` from the client or ``INFO {...server_id...`` from the server; from the
+  middle of a connection, a complete ``SUB`` line or ``PUB`` line with its payload.
+* AMQP 0-9-1: the protocol header ``AMQP\\0\\0\\x09\\x01``; from the server, Connection.Start;
+  from the middle of a connection (near the end of the order), a chunk of whole frames with
+  known methods and frame-end octets.
+* Mux: a chunk of whole messages (4-byte size covering type, tag and body) with known types,
+  the first a Tinit/Tdispatch/Treq/Tping (client) or their R-message (server); late in the
+  order, since its check is only a size and a type byte.
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, PostgreSQL, MySQL, Redis, TLS, DNS); the first match wins.
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, DNS, mid-stream
+AMQP, Mux, mid-stream HTTP/2); the first match wins.
 """
 
 from __future__ import annotations
 
+from ._amqp import PROTOCOL_HEADER as _AMQP_HEADER
+from ._amqp import looks_like_amqp_frames
 from ._common import Direction, Protocol, Role
 from ._dns import parse_dns_message
+from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
+from ._mux import looks_like_mux
 
 __all__ = ["infer_protocol", "infer_role"]
 
@@ -71,6 +88,70 @@ def _http_response(data: bytes) -> bool:
         and data[9:12].isdigit()
         and data[12:13] in (b" ", b"\r", b"")
     )
+
+
+def _http2_request(data: bytes) -> bool:
+    # The client connection preface (h2c with prior knowledge, or plaintext from TLS probes).
+    return len(data) >= 16 and data[:24] == CLIENT_PREFACE[: len(data[:24])]
+
+
+def _http2_response(data: bytes) -> bool:
+    # The server connection preface: a SETTINGS frame (not an ACK) on stream 0 first.
+    return (
+        len(data) >= 9
+        and data[3] == 4
+        and data[4] == 0
+        and data[5:9] == b"\0\0\0\0"
+        and looks_like_http2_frames(data)
+    )
+
+
+def _nats_request(data: bytes) -> bool:
+    # CONNECT {json}, or (a connection seen from its middle) a complete SUB / PUB line.
+    if data.startswith(b"CONNECT {"):
+        eol = data.find(b"\r\n")
+        return _printable(data[:eol] if eol >= 0 else data)
+    eol = data.find(b"\r\n", 0, 1024)
+    if eol < 0:
+        return False
+    words = data[:eol].split(b" ")
+    if words[0] == b"SUB" and len(words) in (3, 4):
+        return words[-1].isdigit() and _printable(data[:eol])
+    if words[0] == b"PUB" and len(words) in (3, 4) and words[-1].isdigit():
+        size = int(words[-1])
+        return data[eol + 2 + size : eol + 4 + size] == b"\r\n" and _printable(data[:eol])
+    return False
+
+
+def _nats_response(data: bytes) -> bool:
+    return data.startswith(b"INFO {") and b'"server_id"' in data[:1024]
+
+
+def _amqp_request(data: bytes) -> bool:
+    return data.startswith(_AMQP_HEADER)
+
+
+def _amqp_response(data: bytes) -> bool:
+    # Connection.Start (class 10, method 10) on channel 0 opens every server stream.
+    return (
+        data[:3] == b"\x01\x00\x00"
+        and data[7:11] == b"\x00\x0a\x00\x0a"
+        and (looks_like_amqp_frames(data))
+    )
+
+
+# Mux: a connection opens with Tinit (client) / Rinit; mid-stream, Tdispatch / Rdispatch and
+# pings are what flows.
+_MUX_REQUEST_TYPES = frozenset({68, 2, 1, 65})
+_MUX_RESPONSE_TYPES = frozenset({-68, -2, -1, -65})
+
+
+def _mux_request(data: bytes) -> bool:
+    return looks_like_mux(data, _MUX_REQUEST_TYPES)
+
+
+def _mux_response(data: bytes) -> bool:
+    return looks_like_mux(data, _MUX_RESPONSE_TYPES)
 
 
 def _pgsql_request(data: bytes) -> bool:
@@ -233,8 +314,14 @@ def infer_protocol(
     request, response = _sides(direction, role)
     if (request and _http_request(data)) or (response and _http_response(data)):
         return Protocol.HTTP
+    if (request and _http2_request(data)) or (response and _http2_response(data)):
+        return Protocol.HTTP2
     if (request and _pgsql_request(data)) or (response and _pgsql_response(data)):
         return Protocol.PGSQL
+    if (request and _nats_request(data)) or (response and _nats_response(data)):
+        return Protocol.NATS
+    if (request and _amqp_request(data)) or (response and _amqp_response(data)):
+        return Protocol.AMQP
     if (request and _mysql_request(data)) or (response and _mysql_response(data)):
         return Protocol.MYSQL
     if (request and _redis_request(data)) or (response and _redis_response(data)):
@@ -243,17 +330,33 @@ def infer_protocol(
         return Protocol.TLS
     if _dns(data, port_hint):
         return Protocol.DNS
+    if looks_like_amqp_frames(data):
+        return Protocol.AMQP  # whole frames from the middle of a connection
+    if (request and _mux_request(data)) or (response and _mux_response(data)):
+        return Protocol.MUX
+    if looks_like_http2_frames(data, partial_last=True):
+        # HTTP/2 frames from the middle of a connection: its parser will say it cannot decode
+        # them (HPACK state unknown) instead of the connection going silently unparsed.
+        return Protocol.HTTP2
     return None
 
 
 _REQUEST_CHECKS = {
     Protocol.HTTP: _http_request,
+    Protocol.HTTP2: _http2_request,
+    Protocol.NATS: _nats_request,
+    Protocol.AMQP: _amqp_request,
+    Protocol.MUX: _mux_request,
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
 }
 _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,
+    Protocol.HTTP2: _http2_response,
+    Protocol.NATS: _nats_response,
+    Protocol.AMQP: _amqp_response,
+    Protocol.MUX: _mux_response,
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,

@@ -71,6 +71,7 @@ class Connection:
     next_position: list[int] = field(default_factory=lambda: [0, 0])
     bytes_sent: int = 0
     bytes_recv: int = 0
+    reported_errors: int = 0  # the parser's parse_errors already added to protocol_errors
 
     def stats_key(self) -> tuple[bytes, str, int, int]:
         return (self.upid, self.remote_addr, self.remote_port, self.role)
@@ -122,6 +123,8 @@ class ConnTracker:
         self.events = 0
         self.lost_bytes = 0
         self.parse_failures = 0
+        # Parse errors per protocol not yet reported: protocol -> (count, last error note).
+        self.protocol_errors: dict[int, tuple[int, str]] = {}
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -323,6 +326,11 @@ class ConnTracker:
 
     # -- output ---------------------------------------------------------------------------------
 
+    def take_protocol_errors(self) -> dict[int, tuple[int, str]]:
+        """Parse errors per protocol since the last call: protocol -> (count, last note)."""
+        out, self.protocol_errors = self.protocol_errors, {}
+        return out
+
     def collect_records(
         self, now_wall_ns: int, *, flush: bool = False
     ) -> list[tuple[str, dict[str, object]]]:
@@ -348,6 +356,13 @@ class ConnTracker:
     def _rows_of(
         self, conn: Connection, parser: ParserLike, out: list[tuple[str, dict[str, object]]]
     ) -> None:
+        # Once per connection and sampling period, not per event.
+        errors = getattr(parser, "parse_errors", 0)
+        if errors > conn.reported_errors:
+            count, _ = self.protocol_errors.get(conn.protocol, (0, ""))
+            note = getattr(parser, "error_note", "") or "malformed or unparseable traffic"
+            self.protocol_errors[conn.protocol] = (count + errors - conn.reported_errors, note)
+            conn.reported_errors = errors
         for record in parser.records():
             try:
                 row = record.to_row()

@@ -19,10 +19,13 @@ from typing import ClassVar
 import pyarrow as pa
 from pyxie_types import TableSchema
 from pyxie_types.tables import (
+    AMQP_EVENTS,
     CONN_STATS,
     DNS_EVENTS,
     HTTP_EVENTS,
+    MUX_EVENTS,
     MYSQL_EVENTS,
+    NATS_EVENTS,
     PGSQL_EVENTS,
     REDIS_EVENTS,
 )
@@ -63,6 +66,9 @@ class SocketTraceSource(Source):
         MYSQL_EVENTS,
         REDIS_EVENTS,
         DNS_EVENTS,
+        NATS_EVENTS,
+        AMQP_EVENTS,
+        MUX_EVENTS,
     )
     sampling_period_ns: ClassVar[int] = 200_000_000
     push_period_ns: ClassVar[int] = 1_000_000_000
@@ -238,8 +244,18 @@ class SocketTraceSource(Source):
         except KeyError as exc:
             self.ctx.report_error(f"bad row for {table}: {exc}")
 
+    def _report_protocol_errors(self) -> None:
+        for protocol, (count, note) in sorted(self.tracker.take_protocol_errors().items()):
+            name = _PROTOCOL_NAMES.get(protocol, str(protocol))
+            self.ctx.report_error(
+                f"{name}: {count} parse error(s) on traced connections: {note}",
+                StatusCode.DATA_LOSS,
+                {"protocol": name, "errors": count},
+            )
+
     def take_batches(self) -> list[tuple[str, pa.RecordBatch]]:
         if self._tracker is not None:
+            self._report_protocol_errors()
             stats = self.buffer(CONN_STATS.name)
             for row in self._tracker.conn_stats_rows(self.ctx.clock.now_ns()):
                 stats.append(row)
@@ -253,6 +269,23 @@ class SocketTraceSource(Source):
         if self._program is not None:
             self._program.close()
             self._program = None
+
+
+# conn_stats protocol numbers -> names for stirling_error messages.
+_PROTOCOL_NAMES = {
+    1: "http",
+    2: "http2",
+    3: "mysql",
+    4: "cql",
+    5: "pgsql",
+    6: "dns",
+    7: "redis",
+    8: "nats",
+    9: "mongodb",
+    10: "kafka",
+    11: "mux",
+    12: "amqp",
+}
 
 
 def _alive(tgid: int) -> bool:
