@@ -8,6 +8,8 @@ from pyxie_service import NatsBus, Service, get_logger, run_service
 
 from pyxie_api.app import build_backends, build_service, https_files, server_certificate
 from pyxie_api.controllers.http import OidcProvider, build_http_app, start_http_server
+from pyxie_api.controllers.passthrough import PassthroughProxy
+from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
 _log = get_logger("pyxie.api")
@@ -29,6 +31,23 @@ async def wire(settings: ApiSettings) -> Service:
     if settings.http_enabled:
         provider = await OidcProvider.discover(settings) if settings.oidc_issuer else None
         app = build_http_app(settings, backends, provider=provider)
+        ui_proxy = PassthroughProxy(
+            bus.client,
+            first_reply_seconds=settings.passthrough_first_reply_seconds,
+            idle_seconds=settings.passthrough_idle_seconds,
+        )
+        register_ui_routes(
+            app,
+            UiDeps(
+                backends,
+                parts.authenticator,
+                parts.directory,
+                ui_proxy,
+                ui_dir=settings.ui_dir,
+                oidc_enabled=provider is not None,
+                scripts=bundled_scripts,
+            ),
+        )
         tls = None
         if certificate is not None:
             cert_file, key_file = https_files(settings)
