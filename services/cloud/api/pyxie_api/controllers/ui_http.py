@@ -348,9 +348,9 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
             raise _HttpError(401, "your session has ended; sign in again") from None
 
     def handler(
-        route: Callable[[Request, Caller], Awaitable[HTTPResponse]],
-    ) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
-        async def wrapped(request: Request) -> HTTPResponse:
+        route: Callable[[Request, Caller], Awaitable[HTTPResponse | None]],
+    ) -> Callable[..., Coroutine[Any, Any, HTTPResponse | None]]:
+        async def wrapped(request: Request, **_path_params: str) -> HTTPResponse | None:
             try:
                 caller = await session(request)
                 with acting_as(caller):
@@ -465,7 +465,7 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
         await deploy_keys.Delete(_key_id(request), None)  # type: ignore[arg-type]
         return json_response({"deleted": True})
 
-    async def execute(request: Request, caller: Caller) -> HTTPResponse:
+    async def execute(request: Request, caller: Caller) -> HTTPResponse | None:
         exec_request = _execute_request(_body(request))
         encrypted = exec_request.HasField("encryption_options")
         cluster_id = exec_request.cluster_id
@@ -496,9 +496,9 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
             except asyncio.CancelledError:
                 raise
         await response.eof()
-        return response  # type: ignore[no-any-return]
+        return None  # already answered by the stream above
 
-    routes: list[tuple[str, str, Callable[[Request, Caller], Awaitable[HTTPResponse]]]] = [
+    routes: list[tuple[str, str, Callable[[Request, Caller], Awaitable[HTTPResponse | None]]]] = [
         ("GET", "/api/ui/session", whoami),
         ("GET", "/api/ui/clusters", clusters),
         ("GET", "/api/ui/scripts", scripts),
