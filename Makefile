@@ -6,8 +6,8 @@ PYTEST ?= $(UV) run --all-packages pytest
 # Every package of ours except tests and generated protobuf code is type-checked strictly.
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
-.PHONY: help setup setup-bpf demo demo-stop e2e test test-fast lint proto proto-check clean \
-	bazel-test bazel-build-files
+.PHONY: help setup setup-bpf setup-ui demo demo-stop e2e test test-fast lint proto proto-check clean \
+	bazel-test bazel-build-files ui ui-test
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -19,6 +19,8 @@ help:
 	@echo "make proto      regenerate the protobuf code from proto/**/*.proto"
 	@echo "make bazel-test bazel test //... offline (Debian's Bazel; tools/setup_bazel.sh)"
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
+	@echo "make ui         build the web UI (ui/dist, served by the cloud's api)"
+	@echo "make ui-test    browser tests of the UI against a throwaway cloud + vizier (root + bcc)"
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -66,6 +68,17 @@ bazel-test: setup
 
 bazel-build-files:
 	python3 tools/bazel/gen_build.py
+
+setup-ui:
+	bash tools/setup_ui.sh
+
+ui:
+	cd ui && npm ci --no-audit --no-fund && npm run build
+
+# Brings up its own cloud + vizier (state dir under /tmp, netns tag pxui), runs Playwright with
+# Debian's chromium, and stops everything it started.
+ui-test: setup setup-ui ui
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(UV) run --all-packages python testing/ui/run
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

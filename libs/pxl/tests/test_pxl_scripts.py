@@ -39,6 +39,7 @@ EXPECTED = [
     "pods",
     "redis_data",
     "schemas",
+    "service_map",
     "service_stats",
     "slow_http_requests",
     "services",

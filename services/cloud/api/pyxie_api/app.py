@@ -24,6 +24,7 @@ from pyxie_api.controllers.passthrough import (
     PassthroughProxy,
     VizierPassthroughServicer,
 )
+from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
 __all__ = [
@@ -56,7 +57,9 @@ async def build(settings: ApiSettings) -> Service:
     certificate = server_certificate(settings)
     backends, channels = build_backends(settings)
     bus = await NatsBus.connect(settings.nats_url, name="api")
-    service = _grpc_service(settings, backends, bus.client, certificate)
+    service, authenticator, directory, proxy = _grpc_service(
+        settings, backends, bus.client, certificate
+    )
 
     async def close_channels() -> None:
         for channel in channels:
@@ -67,6 +70,18 @@ async def build(settings: ApiSettings) -> Service:
     if settings.http_enabled:
         provider = await OidcProvider.discover(settings) if settings.oidc_issuer else None
         app = build_http_app(settings, backends, provider=provider)
+        register_ui_routes(
+            app,
+            UiDeps(
+                backends,
+                authenticator,
+                directory,
+                proxy,
+                ui_dir=settings.ui_dir,
+                oidc_enabled=provider is not None,
+                scripts=bundled_scripts,
+            ),
+        )
         tls = None
         if certificate is not None:
             cert_file, key_file = https_files(settings)
@@ -135,7 +150,7 @@ def _grpc_service(
     backends: CloudBackends,
     nats: NatsPublisher,
     certificate: IssuedCertificate | None,
-) -> Service:
+) -> tuple[Service, Authenticator, ClusterDirectory, PassthroughProxy]:
     verifier = settings.token_verifier()
     authenticator = Authenticator(backends, verifier, cache_seconds=settings.auth_cache_seconds)
     directory = ClusterDirectory(backends)
@@ -175,7 +190,7 @@ def _grpc_service(
     credentials = None
     if certificate is not None:
         credentials = grpc.ssl_server_credentials([(certificate.key_pem, certificate.cert_pem)])
-    return Service(
+    service = Service(
         settings,
         registrations,
         name="api",
@@ -185,3 +200,4 @@ def _grpc_service(
         server_credentials=credentials,
         extra_interceptors=(middleware,),
     )
+    return service, authenticator, directory, proxy

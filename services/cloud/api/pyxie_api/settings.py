@@ -51,6 +51,9 @@ class ApiSettings(ServiceSettings):
     # Origins allowed to POST to the login endpoints (the UI's); empty = same host only.
     http_allowed_origins: tuple[str, ...] = ()
 
+    # The built web UI (`ui/dist` after `make ui`), served at `/`; empty = no UI.
+    ui_dir: Path | None = None
+
     # OpenID Connect provider for browser login; empty issuer = password login only.
     oidc_issuer: str = ""
     oidc_client_id: str = ""

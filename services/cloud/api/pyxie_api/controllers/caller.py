@@ -11,11 +11,12 @@ answers INTERNAL "Auth middleware failed: …" for it; pxapi surfaces either cod
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -32,6 +33,7 @@ __all__ = [
     "AuthMiddleware",
     "Authenticator",
     "Caller",
+    "acting_as",
     "current_caller",
 ]
 
@@ -101,6 +103,16 @@ def current_caller() -> Caller:
     return caller
 
 
+@contextlib.contextmanager
+def acting_as(caller: Caller) -> Iterator[None]:
+    """Run servicer code for `caller` outside a gRPC call (the web UI's HTTP handlers)."""
+    reset = _caller.set(caller)
+    try:
+        yield
+    finally:
+        _caller.reset(reset)
+
+
 def _narrower_scope(a: str, b: AccessScope) -> AccessScope:
     try:
         first = AccessScope(a) if a else AccessScope.ADMIN
@@ -131,6 +143,10 @@ class Authenticator:
         """Drop cached callers of an org (after one of its keys was deleted)."""
         for digest in [d for d, caller in self._cache.items() if caller.org_id == org_id]:
             del self._cache[digest]
+
+    def forget_token(self, token: str) -> None:
+        """Drop a bearer token's cached caller (after a logout revoked it)."""
+        self._cache.pop(hashlib.sha256(b"t" + token.encode()).digest(), None)
 
     def token_expiry(self, token: str) -> float:
         """Expiry (Unix seconds) of a Pyxie token this api can verify."""
