@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from api_support import VZ_A1, ApiHarness
+from pyxie_api.testing import VZ_A1, ApiHarness
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import nats
 import pytest
-from api_support import ORG_A, USER_A, VZ_A1, VZ_B1, ApiHarness, http_table
+from pyxie_api.controllers.caller import Authenticator
+from pyxie_api.controllers.clusters import ClusterDirectory
 from pyxie_api.controllers.http import build_http_app, start_http_server
 from pyxie_api.controllers.passthrough import PassthroughProxy
 from pyxie_api.controllers.ui_http import UiDeps, register_ui_routes
+from pyxie_api.testing import ORG_A, USER_A, VZ_A1, VZ_B1, ApiHarness, http_table
 from pyxie_crypto import ensure_local_ca, generate_rsa_private_key, rsa_public_jwk
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 
@@ -43,8 +45,12 @@ async def web(
         app,
         UiDeps(
             api.backends,
-            api.parts.authenticator,
-            api.parts.directory,
+            Authenticator(
+                api.backends,
+                api.settings.token_verifier(),
+                cache_seconds=api.settings.auth_cache_seconds,
+            ),
+            ClusterDirectory(api.backends),
             proxy,
             ui_dir=ui_dir,
             oidc_enabled=False,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from auth_support import Auth
+from pyxie_auth.testing import Auth
 from pyxie_proto.cloud.authpb import auth_pb2 as apb
 
 

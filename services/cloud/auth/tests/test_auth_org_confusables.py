@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from auth_support import Auth
+from pyxie_auth.testing import Auth
 from pyxie_auth.controllers._names import org_name_key
 
 

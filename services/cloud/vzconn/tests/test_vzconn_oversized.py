@@ -14,7 +14,7 @@ from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2 as pb
 from pyxie_proto.cloud.vzconnpb import vzconn_pb2_grpc as pb_grpc
 from pyxie_service import NatsBus
-from vzconn_support import CloudFactory, pack, register_message
+from pyxie_vzconn.testing import CloudFactory, pack, register_message
 
 
 async def test_an_oversized_message_is_dropped_and_the_next_one_still_flows(

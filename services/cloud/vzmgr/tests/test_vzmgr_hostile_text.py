@@ -12,7 +12,7 @@ import grpc
 import psycopg
 import pytest
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2 as pb
-from vzmgr_support import Cloud
+from pyxie_vzmgr.testing import Cloud
 
 
 @pytest.mark.parametrize(
