@@ -100,13 +100,16 @@ def _secret_as_config_map(obj: Obj) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": obj["metadata"]["name"], "namespace": obj["metadata"].get("namespace")},
+        "metadata": {
+            "name": obj["metadata"]["name"],
+            "namespace": obj["metadata"].get("namespace"),
+        },
         "data": data,
     }
 
 
 def pod_name(plane: str, workload: str) -> str:
-    """The podman pod of a chart workload: ``pyxie-nats`` of the cloud -> ``pyxie-cloud-nats-pod-0``."""
+    """The podman pod of a workload: the cloud's ``pyxie-nats`` -> ``pyxie-cloud-nats-pod-0``."""
     return f"{_renamed(plane, workload)}-pod-0"
 
 
@@ -145,7 +148,10 @@ def to_podman(objects: list[Obj], plane: str = "") -> list[Obj]:
                     }
                 )
                 pod_spec.setdefault("volumes", []).append(
-                    {"name": template["metadata"]["name"], "persistentVolumeClaim": {"claimName": claim}}
+                    {
+                        "name": template["metadata"]["name"],
+                        "persistentVolumeClaim": {"claimName": claim},
+                    }
                 )
             obj = deployment
         elif kind == "Secret":
@@ -154,7 +160,9 @@ def to_podman(objects: list[Obj], plane: str = "") -> list[Obj]:
             obj = copy.deepcopy(obj)
         if obj.get("kind") in ("Deployment", "Pod"):
             obj["metadata"]["name"] = _renamed(plane, obj["metadata"]["name"])
-            pod_spec = obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else obj["spec"]
+            pod_spec = (
+                obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else obj["spec"]
+            )
             _fix_pod(pod_spec)
             _secret_refs_to_config_maps(pod_spec)
         converted.append(obj)
@@ -238,7 +246,7 @@ class Podman:
         if not self.manifest.exists():
             return []
         self._run("kube", "down", str(self.manifest), check=False)
-        record = {"volumes": [], "pods": []}
+        record: dict[str, list[str]] = {"volumes": [], "pods": []}
         if self._volumes_file.exists():
             record = json.loads(self._volumes_file.read_text())
         # `kube down` stops at the first pod it cannot find (a half-played file): be thorough.
@@ -258,8 +266,14 @@ class Podman:
     @classmethod
     def container_id(cls, pod: str, container: str) -> str:
         out = cls._run(
-            "ps", "-a", "--filter", f"pod={pod}", "--filter", f"name={pod}-{container}",
-            "--format", "{{.ID}}",
+            "ps",
+            "-a",
+            "--filter",
+            f"pod={pod}",
+            "--filter",
+            f"name={pod}-{container}",
+            "--format",
+            "{{.ID}}",
         ).stdout.split()
         if not out:
             raise PodmanError(f"no container {container} in pod {pod}")

@@ -80,6 +80,8 @@ def render(chart: str, values: Obj, *, namespace: str, release: str = "pyxie") -
         os.unlink(values_path)
     if proc.returncode != 0:
         # Helm's message names the offending value; the values file path is noise.
-        message = proc.stderr.strip().replace(str(charts_dir()) + "/", "")
+        message = proc.stderr.strip().replace(f"{charts_dir() / chart}: {chart}:", "").strip()
+        if message.startswith("- at"):
+            message = f"invalid values for the {chart} chart:\n{message}"
         raise RenderError(message or f"rendering {chart} failed (exit {proc.returncode})")
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
