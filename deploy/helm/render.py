@@ -57,7 +57,9 @@ def load_values(files: list[str], sets: list[str], set_files: list[str]) -> dict
     return values
 
 
-def render(chart_dir: str, values: dict[str, Any], name: str, namespace: str) -> list[dict[str, Any]]:
+def render(
+    chart_dir: str, values: dict[str, Any], name: str, namespace: str
+) -> list[dict[str, Any]]:
     from helm_python import Chart
 
     chart = Chart.load(chart_dir)

@@ -92,7 +92,9 @@ def run(*argv: str | Path, env: dict[str, str] | None = None, capture: bool = Fa
     )
     if proc.returncode != 0:
         detail = (proc.stderr or "")[-4000:] if capture else ""
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(map(str, argv))}\n{detail}")
+        raise SystemExit(
+            f"command failed ({proc.returncode}): {' '.join(map(str, argv))}\n{detail}"
+        )
     return proc.stdout or ""
 
 
@@ -302,8 +304,18 @@ def podman_build(context: Path, tag: str, text: str) -> bool:
     """Build; True when every step came from the layer cache."""
     (context / "Containerfile").write_text(text)
     proc = subprocess.run(
-        ["podman", "build", "--runtime", "runc", "--layers", "-t", tag, "-f",
-         str(context / "Containerfile"), str(context)],
+        [
+            "podman",
+            "build",
+            "--runtime",
+            "runc",
+            "--layers",
+            "-t",
+            tag,
+            "-f",
+            str(context / "Containerfile"),
+            str(context),
+        ],
         env=os.environ | podman_env(),
         check=False,
         text=True,
@@ -340,7 +352,9 @@ def build_service(service: Service, base: str, ver: str, rev: str) -> Built:
     ):
         notes.append("app staged")
     tag = f"{REGISTRY}/pyxie-{service.name}:{ver}"
-    cached = podman_build(context, tag, containerfile(service, base, labels_for(service.name, ver, rev)))
+    cached = podman_build(
+        context, tag, containerfile(service, base, labels_for(service.name, ver, rev))
+    )
     return Built(tag, time.monotonic() - start, cached, notes)
 
 
@@ -350,8 +364,16 @@ def build_service(service: Service, base: str, ver: str, rev: str) -> Built:
 def locked(package: str) -> str:
     """``name==version`` of a package as the lock pins it (through the devstack's closure)."""
     text = run(
-        uv(), "export", "--package", "pyxie-devstack", "--no-dev", "--frozen", "--no-hashes",
-        "--no-header", "--no-annotate", capture=True,
+        uv(),
+        "export",
+        "--package",
+        "pyxie-devstack",
+        "--no-dev",
+        "--frozen",
+        "--no-hashes",
+        "--no-header",
+        "--no-annotate",
+        capture=True,
     )
     for line in text.splitlines():
         if line.split("==")[0].strip() == package:
