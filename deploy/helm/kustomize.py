@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from render import render, validate  # noqa: E402
+from render import render, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "k8s" / "base"
@@ -55,7 +55,9 @@ def strip_namespace(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def split() -> dict[str, list[dict[str, Any]]]:
-    cloud = render(str(ROOT / "k8s/charts/pyxie-cloud"), {"namespace": {"create": False}}, "pyxie", "pyxie")
+    cloud = render(
+        str(ROOT / "k8s/charts/pyxie-cloud"), {"namespace": {"create": False}}, "pyxie", "pyxie"
+    )
     vizier = render(
         str(ROOT / "k8s/charts/pyxie-vizier"),
         {
@@ -120,7 +122,9 @@ def check_overlays() -> list[str]:
         objects = [o for o in yaml.safe_load_all(proc.stdout) if o]
         bad = validate(objects, "1.30.0")
         problems += [f"{overlay.name}: {b}" for b in bad]
-        print(f"overlay {overlay.name}: {len(objects)} objects, {len(bad)} invalid", file=sys.stderr)
+        print(
+            f"overlay {overlay.name}: {len(objects)} objects, {len(bad)} invalid", file=sys.stderr
+        )
     return problems
 
 

@@ -73,7 +73,7 @@ DEPS = ("postgres", "nats", "etcd")
 class Built:
     image: str
     seconds: float
-    cached: bool
+    cached: str  # "all", "none" or "<reused>/<steps> steps"
     notes: list[str] = field(default_factory=list)
 
 
@@ -155,7 +155,7 @@ def build_base() -> Built:
     start = time.monotonic()
     if image_exists(tag):
         podman("tag", tag, f"{REGISTRY}/pyxie-base:latest")
-        return Built(tag, time.monotonic() - start, cached=True)
+        return Built(tag, time.monotonic() - start, cached="all")
     if shutil.which("mmdebstrap") is None:
         raise SystemExit("mmdebstrap is missing: run tools/setup_deploy.sh")
     BUILD.mkdir(parents=True, exist_ok=True)
@@ -192,7 +192,7 @@ def build_base() -> Built:
     )
     tarball.unlink()
     podman("tag", tag, f"{REGISTRY}/pyxie-base:latest")
-    return Built(tag, time.monotonic() - start, cached=False)
+    return Built(tag, time.monotonic() - start, cached="none")
 
 
 # -- per-service staging -------------------------------------------------------------------------
@@ -300,8 +300,8 @@ def labels_for(name: str, ver: str, rev: str) -> dict[str, str]:
     }
 
 
-def podman_build(context: Path, tag: str, text: str) -> bool:
-    """Build; True when every step came from the layer cache."""
+def podman_build(context: Path, tag: str, text: str) -> str:
+    """Build; how many steps came from the layer cache ("all" when every one did)."""
     (context / "Containerfile").write_text(text)
     proc = subprocess.run(
         [
@@ -324,9 +324,9 @@ def podman_build(context: Path, tag: str, text: str) -> bool:
     )
     if proc.returncode != 0:
         raise SystemExit(f"podman build {tag} failed:\n{proc.stdout[-6000:]}")
-    steps = [ln for ln in proc.stdout.splitlines() if ln.startswith("STEP ")]
+    steps = len([ln for ln in proc.stdout.splitlines() if ln.startswith("STEP ")]) - 1  # not FROM
     cached = proc.stdout.count("--> Using cache")
-    return cached >= len(steps) - 1  # FROM is not a cached step
+    return "all" if cached >= steps else f"{cached}/{steps} steps"
 
 
 def build_service(service: Service, base: str, ver: str, rev: str) -> Built:
@@ -462,7 +462,8 @@ def main() -> int:
     total = time.monotonic()
     ver, rev = version(), revision()
     base = build_base()
-    say(f"base {base.image} ({'cached' if base.cached else f'built in {base.seconds:.0f}s'})")
+    how = "cached" if base.cached == "all" else f"built in {base.seconds:.0f}s"
+    say(f"base {base.image} ({how})")
     results = [base]
     for service in SERVICES:
         if service.name in chosen:
@@ -472,10 +473,12 @@ def main() -> int:
         if dep in chosen:
             results.append(build_dep(dep, base.image, ver, rev))
             say(f"{results[-1].image}: {results[-1].seconds:.1f}s {' '.join(results[-1].notes)}")
-    print(f"{'IMAGE':<44} {'SIZE':>9}  {'BUILD':>7}  LAYERS")
+    print(f"{'IMAGE':<44} {'SIZE':>9}  {'BUILD':>7}  LAYER CACHE")
     for built in results:
         size = image_size(built.image) / 1e6
-        how = "reused" if built.cached else "rebuilt"
+        how = {"all": "every layer reused", "none": "built"}.get(
+            built.cached, f"reused {built.cached}"
+        )
         print(f"{built.image:<44} {size:>7.1f}MB  {built.seconds:>6.1f}s  {how}")
     print(f"images: {len(results)} built in {time.monotonic() - total:.0f}s (revision {rev})")
     return 0
