@@ -178,6 +178,9 @@ def build_base() -> Built:
         '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*',
         "bookworm",
         tarball,
+        # Off Debian (e.g. an Ubuntu CI runner) name the Debian mirror explicitly; needs
+        # debian-archive-keyring.
+        *([os.environ["PYXIE_DEBIAN_MIRROR"]] if os.environ.get("PYXIE_DEBIAN_MIRROR") else []),
     )
     podman(
         "import",
