@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -94,7 +95,7 @@ def _cluster(endpoints: Any, ca: bytes, api_key: str) -> tuple[str, str]:
     creds = grpc.ssl_channel_credentials(root_certificates=ca)
     with grpc.secure_channel(endpoints.api, creds) as channel:
         reply = cpb_grpc.VizierClusterInfoStub(channel).GetClusterInfo(
-            cpb.GetClusterInfoRequest(), metadata=[("pixie-api-key", api_key)], timeout=10
+            cpb.GetClusterInfoRequest(), metadata=(("pixie-api-key", api_key),), timeout=10
         )
     for cluster in reply.clusters:
         number = (cluster.id.high_bits << 64) | cluster.id.low_bits
@@ -186,10 +187,8 @@ def _stop_pid(pid: int) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def down(state: Path) -> list[str]:
