@@ -13,7 +13,10 @@ marker="$venv/.complete-v1"
 [[ -f "$marker" ]] && exit 0
 
 base="${PYXIE_HELM_BASE_PYTHON:-}"
-if [[ -z "$base" ]] && command -v python3.12 >/dev/null 2>&1; then base="$(command -v python3.12)"; fi
+# (a pyenv shim exists even when no 3.12 is selected: ask the interpreter itself)
+if [[ -z "$base" ]] && python3.12 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then
+    base="$(python3.12 -c 'import sys; print(sys.executable)')"
+fi
 if [[ -z "$base" ]] && command -v pyenv >/dev/null 2>&1; then
     v="$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$)' | sort -V | tail -1 || true)"
     [[ -n "$v" ]] && base="$(pyenv root)/versions/$v/bin/python"
