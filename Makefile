@@ -7,7 +7,8 @@ PYTEST ?= $(UV) run --all-packages pytest
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
 .PHONY: help setup setup-bpf setup-ui demo demo-stop e2e test test-fast lint proto proto-check clean \
-	bazel-test bazel-build-files ui ui-test
+	bazel-test bazel-build-files ui ui-test \
+	setup-deploy images kube-render kube-demo kube-demo-stop kube-check
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -21,6 +22,13 @@ help:
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
 	@echo "make ui         build the web UI (ui/dist, served by the cloud's api)"
 	@echo "make ui-test    browser tests of the UI against a throwaway cloud + vizier (root + bcc)"
+
+	@echo "make setup-deploy  podman, runc, mmdebstrap, skopeo, kubectl, the Helm tool venv (root)"
+	@echo "make images     build every service image with podman (shared Debian base)"
+	@echo "make kube-render  render both charts with Helm, validate every object, build kustomize"
+	@echo "make kube-demo  play the charts with podman here: cloud, vizier (eBPF), demo shop"
+	@echo "make kube-demo-stop  stop everything make kube-demo started"
+	@echo "make kube-check the kube checks (charts, images, podman run, pxapi): testing/compat/kube/run"
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -79,6 +87,28 @@ ui:
 # Debian's chromium, and stops everything it started.
 ui-test: setup setup-ui ui
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(UV) run --all-packages python testing/ui/run
+
+setup-deploy:
+	bash tools/setup_deploy.sh
+
+images: setup
+	$(UV) run --all-packages python deploy/images/build.py
+
+kube-render:
+	bash deploy/helm/setup.sh
+	.tools/helm-venv/bin/python deploy/helm/render.py k8s/charts/pyxie-cloud --validate -o /dev/null
+	.tools/helm-venv/bin/python deploy/helm/render.py k8s/charts/pyxie-vizier --validate -o /dev/null \
+		--set deployKey=px-dep-00000000000000000000 --set cloudAddr=cloud.example.com:51600
+	.tools/helm-venv/bin/python deploy/helm/kustomize.py --check
+
+kube-demo: setup images
+	$(UV) run --all-packages python -m pyxie_cli.kube.demo up
+
+kube-demo-stop: setup
+	$(UV) run --all-packages python -m pyxie_cli.kube.demo down
+
+kube-check: setup
+	testing/compat/kube/run
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -32,7 +32,7 @@ from pyxie_cli.cloud._credentials import CloudCredentials, CredentialsError, loa
 
 __all__ = ["COMMANDS", "CloudCommandError", "register", "run"]
 
-COMMANDS = ("auth", "api-key", "deploy-key", "get", "deploy")
+COMMANDS = ("auth", "api-key", "deploy-key", "get", "deploy", "delete")
 _TIMEOUT_S = 15.0
 # How long `px auth login` waits for the browser to come back.
 _BROWSER_WAIT_S = 300.0
@@ -263,7 +263,14 @@ def _get_viziers(args: argparse.Namespace, out: TextIO) -> int:
 
 def _deploy_local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.local:
-        raise CloudCommandError("only `px deploy --local` (the standalone vizier) is supported")
+        # The vizier chart onto the current kubectl context, or onto this host (--podman).
+        from pyxie_cli.kube import KubeError
+        from pyxie_cli.kube.deploy import deploy
+
+        try:
+            return deploy(args, out, err)
+        except KubeError as exc:
+            raise CloudCommandError(str(exc)) from None
     # The standalone vizier's processes are the devstack's: an optional extra of the CLI
     # (`pyxie-cli[devstack]`), so that installing `px` alone brings no database or broker.
     try:
@@ -284,7 +291,9 @@ def _deploy_local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         def say(line: str) -> None:
             err.write(line + "\n")
 
-        vizier_id = CloudStack(settings, say=say).connect_local_vizier(key, args.cluster_name)
+        vizier_id = CloudStack(settings, say=say).connect_local_vizier(
+            key, args.cluster_name or "local"
+        )
     except (DevstackError, LocalStackError) as exc:
         raise CloudCommandError(str(exc)) from None
     out.write(f"Vizier {vizier_id} registered; `px get viziers` shows its status\n")
@@ -345,11 +354,17 @@ def register(sub: Any) -> None:
         common(viziers)
         viziers.add_argument("-o", "--output", choices=["table", "json"], default="table")
 
-    deploy = sub.add_parser("deploy", help="connect a vizier to the cloud")
+    deploy = sub.add_parser(
+        "deploy", help="deploy a vizier (Kubernetes, --podman on this host, or --local)"
+    )
     common(deploy)
     deploy.add_argument("--local", action="store_true", help="the standalone vizier here")
     deploy.add_argument("-k", "--deploy-key", default="")
-    deploy.add_argument("-u", "--cluster-name", default="local")
+    deploy.add_argument("-u", "--cluster-name", default="")
+    delete = sub.add_parser("delete", help="remove the vizier `px deploy` made")
+    from pyxie_cli.kube.deploy import add_arguments
+
+    add_arguments(deploy, delete)
     deploy.add_argument("--wait", type=float, default=0.0, help="seconds to wait for HEALTHY")
 
 
@@ -369,6 +384,14 @@ def run(
             return _get_viziers(args, out)
         if args.command == "deploy":
             return _deploy_local(args, out, err)
+        if args.command == "delete":
+            from pyxie_cli.kube import KubeError
+            from pyxie_cli.kube.deploy import delete
+
+            try:
+                return delete(args, out, err)
+            except KubeError as exc:
+                raise CloudCommandError(str(exc)) from None
     except (CloudCommandError, CredentialsError) as exc:
         err.write(f"px: {exc}\n")
         return 1
