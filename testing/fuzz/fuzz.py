@@ -70,8 +70,7 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
 
         return pxl, (CompilerError,)
     if name == "vis":
-        from pyxie_pxl.errors import CompilerError
-        from pyxie_pxl.vis import exec_funcs_from_vis
+        from pyxie_scripts import VisSpecError, exec_funcs_from_vis
 
         def vis(data: bytes) -> None:
             try:
@@ -81,7 +80,7 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
             if isinstance(spec, dict):
                 exec_funcs_from_vis(spec, {"start_time": "-5m"})
 
-        return vis, (CompilerError,)
+        return vis, (VisSpecError,)
     if name in ("http", "pgsql", "mysql", "redis", "dns"):
         from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
@@ -178,6 +177,7 @@ def _child(name: str, runs: int, report: Path) -> None:
     with atheris.instrument_imports(
         include=[
             "pyxie_pxl",
+            "pyxie_scripts",
             "pyxie_stirling",
             "pyxie_jwt",
             "pyxie_crypto",

@@ -25,11 +25,11 @@ class ExecFunc:
     output_table_prefix: str
 
 
-def _malformed(err: Exception) -> CompilerError:
+def _malformed(err: Exception) -> VisSpecError:
     # A vis spec comes with the script, from whoever runs it: a missing key or a wrong type
     # is the script's error, reported as such (never a KeyError out of the broker).
     what = f"missing key {err}" if isinstance(err, KeyError) else str(err)
-    return CompilerError(f"vis spec is malformed: {what}")
+    return VisSpecError(f"vis spec is malformed: {what}")
 
 
 def variable_values(vis: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
@@ -76,9 +76,9 @@ def _func_args(func: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, 
 def exec_funcs_from_vis(
     vis: Mapping[str, Any], overrides: Mapping[str, str] | None = None
 ) -> list[ExecFunc]:
-    """The exec functions of a vis spec; CompilerError for a spec that is not one."""
+    """The exec functions of a vis spec; VisSpecError for a spec that is not one."""
     if not isinstance(vis, Mapping):
-        raise CompilerError("vis spec is malformed: not a JSON object")
+        raise VisSpecError("vis spec is malformed: not a JSON object")
     try:
         return _exec_funcs(vis, overrides)
     except (KeyError, TypeError, AttributeError) as err:

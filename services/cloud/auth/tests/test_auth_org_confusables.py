@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from pyxie_auth.testing import Auth
 from pyxie_auth.controllers._names import org_name_key
+from pyxie_auth.testing import Auth
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pyxie_pxl.errors import CompilerError
-from pyxie_pxl.vis import exec_funcs_from_vis
+from pyxie_scripts import VisSpecError, exec_funcs_from_vis
 
 
 @pytest.mark.parametrize(
@@ -25,7 +24,7 @@ from pyxie_pxl.vis import exec_funcs_from_vis
     ],
 )
 def test_a_malformed_vis_spec_is_a_compiler_error(spec: dict[str, Any]) -> None:
-    with pytest.raises(CompilerError, match="vis spec"):
+    with pytest.raises(VisSpecError, match="vis spec"):
         exec_funcs_from_vis(spec)
 
 
