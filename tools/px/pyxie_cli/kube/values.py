@@ -6,11 +6,14 @@ prefers Pixie's own ports) on the same host.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pyxie_devstack.cloud import CloudEndpoints
+
+if TYPE_CHECKING:
+    # Only the kube demo and checks (a workspace checkout) use these; installing `px` alone
+    # brings neither the devstack nor grpcio-health-checking.
+    from pyxie_devstack.cloud import CloudEndpoints
 
 __all__ = ["PODMAN_CLOUD_VALUES", "PODMAN_VIZIER_VALUES", "api_serving", "cloud_endpoints"]
 
@@ -45,6 +48,8 @@ PODMAN_VIZIER_VALUES: dict[str, Any] = {
 
 def cloud_endpoints(values: dict[str, Any], host: str = "localhost") -> CloudEndpoints:
     ports = values["ports"]
+    from pyxie_devstack.cloud import CloudEndpoints
+
     return CloudEndpoints(
         api=f"{host}:{ports['api']}",
         api_http=f"{host}:{ports['apiHttp']}",
@@ -58,6 +63,8 @@ def cloud_endpoints(values: dict[str, Any], host: str = "localhost") -> CloudEnd
 
 def api_serving(endpoints: CloudEndpoints, ca: bytes) -> bool:
     """The cloud api answers gRPC health over TLS, trusting ``ca``."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
     creds = grpc.ssl_channel_credentials(root_certificates=ca)
     try:
         with grpc.secure_channel(endpoints.api, creds) as channel:
