@@ -28,11 +28,9 @@ from pyxie_cli._target import Target, mint_vizier_token
 from pyxie_client import PxLError, ScriptError, VizierClient
 from pyxie_crypto import decrypt_compact, generate_rsa_private_key, rsa_public_jwk
 from pyxie_devstack import DevstackSettings
-from pyxie_devstack._probes import agent_statuses
 from pyxie_devstack.supervise import process_pid
 from pyxie_devstack.vizier import VizierOptions, VizierStack
-from pyxie_devstack.vizier_state import VizierEndpoints, read_signing_key
-from pyxie_jwt import SigningKey
+from pyxie_devstack.vizier_state import VizierEndpoints
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 
@@ -253,32 +251,24 @@ def test_result_over_the_row_limit_is_cut_and_the_limit_reported(stack: Stack) -
     assert any("max_output_rows_per_table=5" in note for note in result.notes)
 
 
-def test_a_killed_pem_leaves_the_plan_and_comes_back_after_restart(px_env: Stack) -> None:
+def test_a_killed_pem_is_restarted_by_its_supervisor_and_its_data_flows_again(
+    px_env: Stack,
+) -> None:
+    # The devstack's supervisor restarts a crashed process by itself (as the kubelet does), so
+    # a PEM killed with SIGKILL comes back without anyone running `vizier up`.
     stack = px_env
-    node1, node2 = stack.endpoints.nodes
+    _node1, node2 = stack.endpoints.nodes
     group = next(g for g in stack.vizier.all_groups() if g.name == f"pem-{node2.name}")
     pid = process_pid(group, group.processes[0].name)
     assert pid is not None
-    key = SigningKey(read_signing_key(stack.state_dir))
     os.kill(pid, signal.SIGKILL)
+    killed_at_ns = time.time_ns()
 
-    # Within 60 s the node2 PEM is gone from the agents and queries answer from node1 alone.
-    def node2_expired() -> bool | None:
-        hosts = {s.info.host_info.hostname for s in agent_statuses(stack.endpoints.metadata, key)}
-        return True if node2.name not in hosts else None
+    def restarted() -> int | None:
+        new_pid = process_pid(group, group.processes[0].name)
+        return new_pid if new_pid is not None and new_pid != pid else None
 
-    _poll("node2 PEM expiring", node2_expired, timeout_s=60)
-
-    def node1_answers() -> list[dict[str, Any]] | None:
-        rows = _http_rows()
-        wanted = f"demo/frontend-{node1.name}"
-        return rows if any(r["destination"] == wanted for r in rows) else None
-
-    rows = _poll("a query answered without node2", node1_answers, timeout_s=60)
-    assert not any(r["destination"] == f"demo/orders-{node2.name}" for r in rows)
-
-    restarted_at_ns = time.time_ns()
-    stack.vizier.up()  # idempotent: restarts only the missing PEM group, waits for its tracer
+    _poll("node2 PEM restarted by its supervisor", restarted, timeout_s=60)
 
     def node2_back() -> list[dict[str, Any]] | None:
         _fresh_requests(f"http://{node2.ip}:8081/products")
@@ -286,7 +276,7 @@ def test_a_killed_pem_leaves_the_plan_and_comes_back_after_restart(px_env: Stack
             r
             for r in _http_rows()
             if r["destination"] == f"demo/orders-{node2.name}"
-            and _time_ns(r["time_"]) >= restarted_at_ns
+            and _time_ns(r["time_"]) >= killed_at_ns
         ]
         return rows or None
 
