@@ -17,7 +17,7 @@ Per member (``[tool.uv.workspace] members`` of the root pyproject):
   suite's markers (``tools/bazel/pytest_main.py``), as ``make test-fast``.
   Its deps are the workspace packages the test files mention (imports, ``-m pyxie_x``
   subprocesses), plus ``pyxie_testing`` whose fixtures the root conftest loads.
-  Members whose test files are all marked slow/root/bpf/e2e get none; so do the members in
+  Members whose test files are all marked slow, root, bpf or e2e get none; so do the members in
   ``EXCLUDED_TESTS`` (with the reason).
 * ``proto/`` also gets a ``genrule`` running the project's protoc (grpcio-tools, mypy-protobuf)
   over every ``.proto`` into ``proto/generated/``, and a ``py_test`` that the output equals the
@@ -128,7 +128,7 @@ def _scan_tests(root: Path, member: Member) -> None:
 def _is_fast(source: str) -> bool:
     """Whether a test module has a test that the fast suite could select.
 
-    A module-level ``pytestmark`` naming slow/root/bpf/e2e deselects the whole file; per-test
+    A module-level ``pytestmark`` naming slow, root, bpf or e2e deselects the whole file; per-test
     marks are left to pytest's ``-m`` at run time.
     """
     tree = ast.parse(source)
