@@ -21,13 +21,13 @@ from pyxie_devstack._errors import DevstackError
 from pyxie_devstack._http import PROBE_ERRORS, get_json
 from pyxie_devstack._process import read_pid_file, stop_pid_group
 from pyxie_devstack.demo import run_demo, run_vizier_demo
-from pyxie_devstack.etcd_server import EtcdServer
+from pyxie_devstack.etcd_server import EtcdClusterMember, EtcdServer, read_cluster_plan
 from pyxie_devstack.nats_server import NatsServer
 from pyxie_devstack.postgres_server import PostgresServer
 from pyxie_devstack.settings import DevstackSettings, load_settings
 from pyxie_devstack.stack import InfraStack
 from pyxie_devstack.supervise import run_group
-from pyxie_devstack.vizier import VizierOptions, VizierStack
+from pyxie_devstack.vizier import VizierOptions, VizierStack, etcd_cluster_plan_path
 from pyxie_devstack.vizier_state import vizier_dir
 
 _COMPONENTS = (
@@ -114,13 +114,21 @@ def _status(settings: DevstackSettings) -> int:
     return 0 if running == len(_COMPONENTS) else 3  # 3: "not running", as LSB status uses
 
 
-def _serve(settings: DevstackSettings, component_name: str, host: str, allow: list[str]) -> int:
+def _serve(
+    settings: DevstackSettings, component_name: str, host: str, allow: list[str], member: str
+) -> int:
     """Run one infrastructure server of the standalone vizier in the foreground (supervised)."""
     state = vizier_dir(settings.state_dir)
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    component: NatsServer | PostgresServer
+    component: NatsServer | PostgresServer | EtcdClusterMember
     if component_name == "nats":
         component = NatsServer(state, host=host, start_timeout_s=settings.start_timeout_s)
+    elif component_name == "etcd":
+        cluster = read_cluster_plan(etcd_cluster_plan_path(state))
+        (me,) = [m for m in cluster if m.name == member]
+        component = EtcdClusterMember(
+            state, me, cluster, host=host, start_timeout_s=settings.start_timeout_s
+        )
     else:
         component = PostgresServer(
             state,
@@ -204,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     vizier.add_argument("--no-netns", action="store_true", help="one node: the host")
     vizier.add_argument("--no-demo-app", action="store_true", help="no demo shop processes")
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
-    serve.add_argument("component", choices=["nats", "postgres"])
+    serve.add_argument("component", choices=["nats", "postgres", "etcd"])
+    serve.add_argument("--member", default="", help="etcd member name (etcd)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--allow", action="append", default=[], help="client CIDR (postgres)")
     supervise = sub.add_parser("supervise", help=argparse.SUPPRESS)
@@ -222,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "vizier":
             return _vizier(settings, args)
         if args.command == "serve":
-            return _serve(settings, args.component, args.host, args.allow)
+            return _serve(settings, args.component, args.host, args.allow, args.member)
         if args.command == "supervise":
             return run_group(args.spec, detach=args.detach)
         if args.infra_only:

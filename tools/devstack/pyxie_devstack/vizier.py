@@ -37,9 +37,10 @@ from pyxie_jwt import VIZIER_AUDIENCE, SigningKey, service_claims, sign_token
 from pyxie_proto.vizier.metadatapb import metadata_pb2
 
 from pyxie_devstack._errors import DevstackError, StartError
-from pyxie_devstack._http import PROBE_ERRORS
+from pyxie_devstack._http import PROBE_ERRORS, get_json
 from pyxie_devstack._probes import agent_statuses, grpc_serving, http_answers
 from pyxie_devstack._process import free_port, port_is_free
+from pyxie_devstack.etcd_server import EtcdMember, plan_cluster
 from pyxie_devstack.nats_server import NatsServer
 from pyxie_devstack.netns import NodeNetwork, SimulatedNode, netns_inode, netns_supported
 from pyxie_devstack.postgres_server import PostgresServer, create_database
@@ -117,6 +118,10 @@ class VizierOptions:
     # "kelvin", "pem" for every PEM, "pem-<node>" for one).
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     ready_timeout_s: float = 180.0
+    # Metadata's KV store: "sqlite" (one file) or "etcd" (a cluster of `etcd_members` members
+    # in the infra group, each supervised and restarted on its own ports, as Pixie runs it).
+    kv_backend: str = "sqlite"
+    etcd_members: int = 3
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -138,6 +143,11 @@ class GroupStatus:
 
 def _serving(address: str) -> Callable[[], bool]:
     return lambda: grpc_serving(address)
+
+
+def etcd_cluster_plan_path(state: Path) -> Path:
+    """Where the vizier's etcd members and their fixed ports are recorded."""
+    return state / "etcd-cluster.json"
 
 
 def _python_module(module: str, *args: str) -> tuple[str, ...]:
@@ -217,7 +227,31 @@ class VizierStack:
             if self.isolated:
                 argv = (*argv, "--allow", f"{self.options.subnet}.0/24")
             processes.append(ProcessSpec("postgres", argv, env))
+        for member in self.etcd_members():
+            serve_etcd = _python_module("pyxie_devstack", "serve", "etcd", "--member", member.name)
+            processes.append(ProcessSpec(member.name, serve_etcd, env))
         return self._group("infra", processes)
+
+    def etcd_members(self) -> list[EtcdMember]:
+        """The etcd cluster metadata uses (none with the SQLite backend)."""
+        if self.options.kv_backend != "etcd":
+            return []
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return plan_cluster(etcd_cluster_plan_path(self.dir), self.options.etcd_members)
+
+    def etcd_healthy(self) -> bool:
+        """True when a majority of the etcd cluster is up and has a leader."""
+        for member in self.etcd_members():
+            try:
+                health = get_json(f"http://127.0.0.1:{member.client_port}/health")
+            except PROBE_ERRORS:
+                continue
+            if health.get("health") == "true":
+                return True
+        return False
+
+    def etcd_endpoints(self) -> str:
+        return ",".join(f"127.0.0.1:{m.client_port}" for m in self.etcd_members())
 
     def _service_env(self, key: str, nats_url: str) -> dict[str, str]:
         return {
@@ -239,6 +273,8 @@ class VizierStack:
             "PL_GRPC_PORT": metadata_port,
             "PL_KV_PATH": str(self.dir / "metadata" / "kv.sqlite"),
         }
+        if self.options.kv_backend == "etcd":
+            metadata_env |= {"PL_KV_BACKEND": "etcd", "PL_ETCD_ENDPOINT": self.etcd_endpoints()}
         broker_env = base | {
             "PL_GRPC_PORT": broker_port,
             "PL_METADATA_ADDRESS": endpoints.metadata,
@@ -519,6 +555,8 @@ class VizierStack:
             return bool(url)
 
         self._wait("NATS", nats_ready, [infra])
+        if self.etcd_members():
+            self._wait("etcd quorum", self.etcd_healthy, [infra])
         endpoints = self._planned_endpoints(nats_url[-1])
         write_endpoints(self.settings.state_dir, endpoints)
 

@@ -1,4 +1,10 @@
-"""The etcd backend (`etcd-sdk-python`, module `pyetcd`): TTL through leases."""
+"""The etcd backend (`etcd-sdk-python`, module `pyetcd`): TTL through leases.
+
+`PL_ETCD_ENDPOINT` may name several members (`host:port,host:port,...`): calls then fail over
+to another member when one is down, as Pixie's metadata does against its etcd cluster. While a
+cluster has lost quorum every call fails with `KVStoreError`; callers retry on their own
+schedule and succeed again once a majority is back.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,12 @@ import pyetcd.exceptions
 
 from pyxie_metadata.kvstore._protocol import KVStoreError, prefix_end
 
-__all__ = ["DEFAULT_ETCD_TIMEOUT_SECONDS", "EtcdKVStore", "parse_etcd_endpoint"]
+__all__ = [
+    "DEFAULT_ETCD_TIMEOUT_SECONDS",
+    "EtcdKVStore",
+    "parse_etcd_endpoint",
+    "parse_etcd_endpoints",
+]
 
 _T = TypeVar("_T")
 
@@ -26,6 +37,13 @@ _WORKER_THREADS: Final = 4
 # etcd's range_end "\0" means "every key >= key".
 _UNBOUNDED: Final = b"\0"
 _DEFAULT_PORT: Final = 2379
+# How long a member that failed a call is skipped before it is tried again.
+_MEMBER_RETRY_SECONDS: Final = 2.0
+_FAILOVER_ERRORS: Final = (
+    pyetcd.exceptions.ConnectionFailedError,
+    pyetcd.exceptions.ConnectionTimeoutError,
+    pyetcd.exceptions.NoServerAvailableError,
+)
 
 
 def parse_etcd_endpoint(endpoint: str) -> tuple[str, int]:
@@ -36,22 +54,43 @@ def parse_etcd_endpoint(endpoint: str) -> tuple[str, int]:
     return parts.hostname, parts.port or _DEFAULT_PORT
 
 
+def parse_etcd_endpoints(endpoints: str) -> list[tuple[str, int]]:
+    """A comma-separated list of members -> [(host, port), ...] (at least one)."""
+    members = [parse_etcd_endpoint(part.strip()) for part in endpoints.split(",") if part.strip()]
+    if not members:
+        raise ValueError(f"no etcd endpoint in {endpoints!r} (want host:port[,host:port...])")
+    return members
+
+
 class EtcdKVStore:
     """`KVStore` over etcd v3. Each `set_with_ttl` grants a lease of its own, as Pixie does."""
 
-    def __init__(self, client: Any, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, client: Any, executor: ThreadPoolExecutor, *, members: int = 1) -> None:
         self._client = client
         self._executor = executor
+        self._members = members
         self._closed = False
 
     @classmethod
     async def open(
         cls, endpoint: str, *, rpc_timeout: float = DEFAULT_ETCD_TIMEOUT_SECONDS
     ) -> EtcdKVStore:
-        host, port = parse_etcd_endpoint(endpoint)
+        members = parse_etcd_endpoints(endpoint)
         executor = ThreadPoolExecutor(max_workers=_WORKER_THREADS, thread_name_prefix="pyxie-etcd")
-        client = pyetcd.Etcd3Client(host=host, port=port, timeout=rpc_timeout)
-        store = cls(client, executor)
+        client: Any
+        if len(members) == 1:
+            host, port = members[0]
+            client = pyetcd.Etcd3Client(host=host, port=port, timeout=rpc_timeout)
+        else:
+            client = pyetcd.MultiEndpointEtcd3Client(
+                endpoints=[
+                    pyetcd.Endpoint(host, port, secure=False, time_retry=_MEMBER_RETRY_SECONDS)
+                    for host, port in members
+                ],
+                timeout=rpc_timeout,
+                failover=True,
+            )
+        store = cls(client, executor, members=len(members))
         try:
             # Fail at start, not at the first agent registration, when etcd is unreachable.
             await store._run(lambda etcd: etcd.status())
@@ -66,10 +105,16 @@ class EtcdKVStore:
         loop = asyncio.get_running_loop()
 
         def call() -> _T:
-            try:
-                return operation(self._client)
-            except (pyetcd.exceptions.Etcd3Exception, grpc.RpcError) as exc:
-                raise KVStoreError(f"etcd: {exc}") from exc
+            # A failed member is marked by the client; the next attempt goes to another one.
+            for attempt in range(self._members):
+                try:
+                    return operation(self._client)
+                except _FAILOVER_ERRORS as exc:
+                    if attempt + 1 == self._members:
+                        raise KVStoreError(f"etcd: {_describe(exc)}") from exc
+                except (pyetcd.exceptions.Etcd3Exception, grpc.RpcError) as exc:
+                    raise KVStoreError(f"etcd: {_describe(exc)}") from exc
+            raise AssertionError("unreachable")  # pragma: no cover
 
         return await loop.run_in_executor(self._executor, call)
 
@@ -136,3 +181,7 @@ class EtcdKVStore:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._client.close)
         self._executor.shutdown(wait=True)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
