@@ -12,6 +12,7 @@ from pyxie_crypto import IssuedCertificate, ensure_local_ca
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
+from pyxie_service.ratelimit import FailureLimiter
 
 from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
 from pyxie_api.controllers.caller import Authenticator, AuthMiddleware
@@ -152,7 +153,15 @@ def _grpc_service(
     certificate: IssuedCertificate | None,
 ) -> tuple[Service, Authenticator, ClusterDirectory, PassthroughProxy]:
     verifier = settings.token_verifier()
-    authenticator = Authenticator(backends, verifier, cache_seconds=settings.auth_cache_seconds)
+    limiter = FailureLimiter(
+        "credential checks from this address",
+        max_failures=settings.failed_credentials_per_minute,
+        window_s=60.0,
+        lockout_s=settings.failed_credentials_lockout_seconds,
+    )
+    authenticator = Authenticator(
+        backends, verifier, cache_seconds=settings.auth_cache_seconds, limiter=limiter
+    )
     directory = ClusterDirectory(backends)
     proxy = PassthroughProxy(
         nats,

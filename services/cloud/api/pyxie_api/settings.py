@@ -35,6 +35,13 @@ class ApiSettings(ServiceSettings):
     # Augmented tokens are cached for this long per credential: the auth service is asked at
     # most once per key per window. Short, so that a deleted key stops working quickly.
     auth_cache_seconds: float = Field(default=10.0, ge=0)
+    # Brute-force limits. A client address that fails this many credential checks (API keys,
+    # tokens) within a minute is refused unchecked for `failed_credentials_lockout_seconds`;
+    # an email with this many wrong passwords within 5 minutes is locked for 5 minutes.
+    failed_credentials_per_minute: int = Field(default=30, ge=1)
+    failed_credentials_lockout_seconds: float = Field(default=60.0, ge=0)
+    failed_logins_per_email: int = Field(default=5, ge=1)
+    failed_logins_per_address: int = Field(default=20, ge=1)
 
     # Passthrough: the vizier answers a request quickly (its broker compiles first); silence
     # this long before the first reply means it is not reachable.

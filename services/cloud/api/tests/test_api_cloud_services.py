@@ -173,3 +173,34 @@ async def test_health_service_needs_no_credentials(api: ApiHarness) -> None:
     async with api.channel() as channel:
         reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize("api", [{"failed_credentials_per_minute": 5}], indirect=True)
+async def test_key_guessing_locks_out_the_address_but_not_verified_keys(api: ApiHarness) -> None:
+    """The attack: guess API keys from one address. After the limit, every new credential
+    from it is refused unchecked (RESOURCE_EXHAUSTED), even a real key; a key that was already
+    verified (cached) keeps working, so a busy legitimate client is not cut off."""
+    async with api.channel() as channel:
+        clusters = cpb_grpc.VizierClusterInfoStub(channel)
+        await clusters.GetClusterInfo(cpb.GetClusterInfoRequest(), metadata=_key(api.key_a))
+        for guess in range(5):
+            with pytest.raises(grpc.aio.AioRpcError) as wrong:
+                await clusters.GetClusterInfo(
+                    cpb.GetClusterInfoRequest(), metadata=_key(f"px-api-{guess:032d}")
+                )
+            assert wrong.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.aio.AioRpcError) as locked:
+            await clusters.GetClusterInfo(
+                cpb.GetClusterInfoRequest(),
+                metadata=_key(api.key_b),  # a real key, never seen
+            )
+        assert locked.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "too many failed credential checks" in (locked.value.details() or "")
+        # Login is limited the same way.
+        with pytest.raises(grpc.aio.AioRpcError) as login:
+            await cpb_grpc.AuthServiceStub(channel).Login(
+                cpb.LoginRequest(), metadata=_key(api.key_b)
+            )
+        assert login.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        still = await clusters.GetClusterInfo(cpb.GetClusterInfoRequest(), metadata=_key(api.key_a))
+    assert len(still.clusters) == 3

@@ -171,3 +171,22 @@ async def test_oidc_callback_exchanges_code_with_verifier_then_logs_in(
         "/api/auth/oidc/callback", params={"code": "the-code", "state": params["state"]}
     )
     assert again.status_code == 400
+
+
+async def test_password_guessing_locks_the_account_even_for_the_right_password(
+    web: httpx.AsyncClient,
+) -> None:
+    """The attack: try passwords until one works. After five wrong ones the account answers
+    429 for five minutes, also to the right password, and says when to try again."""
+    for guess in range(5):
+        wrong = await web.post(
+            "/api/auth/login", json={"email": "ada@x.test", "password": f"guess {guess}"}
+        )
+        assert wrong.status_code == 401
+    right = await web.post(
+        "/api/auth/login", json={"email": "ADA@x.test", "password": "correct horse"}
+    )
+    assert right.status_code == 429
+    assert "too many failed logins for this account" in right.json()["error"]
+    assert int(right.headers["Retry-After"]) > 0
+    assert not right.headers.get_list("set-cookie")

@@ -25,6 +25,8 @@ import grpc
 from pyxie_jwt import AccessScope, APIUserClaims, InvalidTokenError, TokenVerifier, UserClaims
 from pyxie_proto.cloud.authpb import auth_pb2
 from pyxie_service import PermissionDenied, ServiceError, Unauthenticated, get_logger
+from pyxie_service.audit import audit
+from pyxie_service.ratelimit import FailureLimiter
 
 from pyxie_api.controllers.backends import CloudBackends, call_backend
 
@@ -132,12 +134,15 @@ class Authenticator:
         *,
         cache_seconds: float,
         clock: Callable[[], float] = time.time,
+        limiter: FailureLimiter | None = None,
     ) -> None:
         self._backends = backends
         self._verifier = verifier
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._cache: OrderedDict[bytes, Caller] = OrderedDict()
+        # Failed credential checks per client address: a guesser is locked out for a while.
+        self._limiter = limiter
 
     def forget_org(self, org_id: str) -> None:
         """Drop cached callers of an org (after one of its keys was deleted)."""
@@ -155,7 +160,25 @@ class Authenticator:
         except InvalidTokenError:
             raise Unauthenticated("invalid auth token") from None
 
-    async def authenticate(self, metadata: Sequence[tuple[str, Any]]) -> Caller:
+    async def authenticate(self, metadata: Sequence[tuple[str, Any]], source: str = "") -> Caller:
+        """The caller behind the credentials in `metadata`.
+
+        `source` is the client's address: once it has failed too many checks, credentials it
+        presents that are not already verified are refused unchecked (RESOURCE_EXHAUSTED).
+        """
+        try:
+            return await self._authenticate(metadata, source)
+        except Unauthenticated as exc:
+            if self._limiter is not None and source and self._limiter.failed(source):
+                audit(
+                    "credential.check",
+                    "refused",
+                    actor=source,
+                    reason=f"too many failed credential checks; last: {exc.message}",
+                )
+            raise
+
+    async def _authenticate(self, metadata: Sequence[tuple[str, Any]], source: str) -> Caller:
         api_keys = [v for k, v in metadata if k == API_KEY_METADATA_KEY and isinstance(v, str)]
         bearers = [v for k, v in metadata if k == "authorization" and isinstance(v, str)]
         if len(api_keys) > 1 or len(bearers) > 1:
@@ -168,7 +191,7 @@ class Authenticator:
                 # Deploy keys only register viziers (with vzconn); never accepted here.
                 _log.warning("deploy key presented to the api", prefix=key[:11])
                 raise Unauthenticated("invalid API key")
-            return await self._cached(b"k" + key.encode(), lambda: self._for_api_key(key))
+            return await self._cached(b"k" + key.encode(), lambda: self._for_api_key(key), source)
         if bearers:
             scheme, _, token = bearers[0].strip().partition(" ")
             token = token.strip()
@@ -176,15 +199,19 @@ class Authenticator:
                 raise Unauthenticated("send 'authorization: bearer <token>' or pixie-api-key")
             if token.startswith(_DEPLOY_KEY_PREFIX):
                 raise Unauthenticated("invalid auth token")
-            return await self._cached(b"t" + token.encode(), lambda: self._for_token(token))
+            return await self._cached(b"t" + token.encode(), lambda: self._for_token(token), source)
         raise Unauthenticated("missing credentials: send pixie-api-key or a bearer token")
 
-    async def _cached(self, credential: bytes, fetch: Callable[[], Awaitable[Caller]]) -> Caller:
+    async def _cached(
+        self, credential: bytes, fetch: Callable[[], Awaitable[Caller]], source: str = ""
+    ) -> Caller:
         digest = hashlib.sha256(credential).digest()
         now = self._clock()
         hit = self._cache.get(digest)
         if hit is not None and hit.expires_at > now:
             return hit
+        if self._limiter is not None and source:
+            self._limiter.check(source)
         caller = await fetch()
         if self._cache_seconds > 0:
             ttl_end = min(caller.expires_at, now + self._cache_seconds)
@@ -292,16 +319,29 @@ class AuthMiddleware(_ServerInterceptor):
         if handler is None or method not in self.methods or method in self._public:
             return handler  # type: ignore[return-value]
         metadata = tuple(handler_call_details.invocation_metadata or ())
-        return _wrap(handler, lambda: self._authenticator.authenticate(metadata))
+        return _wrap(handler, lambda source: self._authenticator.authenticate(metadata, source))
 
 
-def _wrap(handler: _Handler, authenticate: Callable[[], Awaitable[Caller]]) -> _Handler:
-    """The handler with the caller authenticated first (unary-unary and unary-stream)."""
+def client_address(peer: str) -> str:
+    """`ipv4:1.2.3.4:5678` / `ipv6:[::1]:5678` -> the address without the port."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rpartition("]")[0].lstrip("[") or rest
+    if kind == "ipv4":
+        return rest.rpartition(":")[0] or rest
+    return peer
+
+
+def _wrap(handler: _Handler, authenticate: Callable[[str], Awaitable[Caller]]) -> _Handler:
+    """The handler with the caller authenticated first (unary-unary and unary-stream).
+
+    The client's address is read from the context at the start of the call (never after).
+    """
     if handler.unary_unary is not None:
         inner_unary: Any = handler.unary_unary
 
         async def unary(request: Any, context: _Context) -> Any:
-            _caller.set(await authenticate())
+            _caller.set(await authenticate(client_address(context.peer())))
             result = inner_unary(request, context)
             return await result if inspect.isawaitable(result) else result
 
@@ -312,7 +352,7 @@ def _wrap(handler: _Handler, authenticate: Callable[[], Awaitable[Caller]]) -> _
         inner_stream: Any = handler.unary_stream
 
         async def stream(request: Any, context: _Context) -> AsyncIterator[Any]:
-            _caller.set(await authenticate())
+            _caller.set(await authenticate(client_address(context.peer())))
             async for response in inner_stream(request, context):
                 yield response
 

@@ -30,6 +30,8 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pyxie_proto.cloud.authpb import auth_pb2
 from pyxie_service import ServiceError, get_logger
+from pyxie_service.audit import audit
+from pyxie_service.ratelimit import FailureLimiter, TooManyFailures
 from sanic import Request, Sanic, json, redirect
 from sanic.response import HTTPResponse
 
@@ -165,6 +167,19 @@ class LoginRoutes:
         self._provider = provider
         self._post_login_redirect = settings.http_post_login_redirect
         self._allowed_origins = frozenset(settings.http_allowed_origins)
+        # Password guessing: per account (email) and per client address.
+        self._email_limiter = FailureLimiter(
+            "logins for this account",
+            max_failures=settings.failed_logins_per_email,
+            window_s=300.0,
+            lockout_s=300.0,
+        )
+        self._address_limiter = FailureLimiter(
+            "logins from this address",
+            max_failures=settings.failed_logins_per_address,
+            window_s=300.0,
+            lockout_s=300.0,
+        )
         self._pending = _PendingLogins()
 
     def add_to(self, app: Sanic[Any, Any]) -> None:
@@ -184,13 +199,27 @@ class LoginRoutes:
         email, password = body.get("email"), body.get("password")
         if not isinstance(email, str) or not isinstance(password, str) or not email:
             return _error(400, "send email and password")
+        account, address = email.strip().lower(), request.ip or ""
+        try:
+            self._email_limiter.check(account)
+            self._address_limiter.check(address)
+        except TooManyFailures as exc:
+            audit("login", "refused", actor=address, target=account, reason=exc.message)
+            response = _error(429, exc.message)
+            response.headers["Retry-After"] = str(max(1, int(exc.retry_after_s)))
+            return response
         try:
             login = await self._auth(
                 "PasswordLogin", auth_pb2.PasswordLoginRequest(email=email, password=password)
             )
         except ServiceError as exc:
             _log.info("password login refused", reason=exc.message)
+            self._email_limiter.failed(account)
+            self._address_limiter.failed(address)
+            audit("login", "refused", actor=address, target=account, reason=exc.message)
             return _error(401, "wrong email or password")
+        self._email_limiter.succeeded(account)
+        audit("login", "allowed", actor=address, target=account, user_id=login.user.user_id)
         response = json(_user_json(login))
         _set_session(response, login.token, login.expires_at_ns)
         return response

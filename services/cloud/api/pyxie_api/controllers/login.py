@@ -13,7 +13,7 @@ from pyxie_proto.cloud.authpb import auth_pb2
 from pyxie_service import InvalidArgument, ServiceError, Unauthenticated
 
 from pyxie_api.controllers.backends import CloudBackends, call_backend
-from pyxie_api.controllers.caller import API_KEY_METADATA_KEY, Authenticator
+from pyxie_api.controllers.caller import API_KEY_METADATA_KEY, Authenticator, client_address
 
 __all__ = ["LOGIN_METHOD", "LoginServicer"]
 
@@ -31,18 +31,19 @@ class LoginServicer(cpb_grpc.AuthServiceServicer):
 
     async def Login(self, request: cpb.LoginRequest, context: _Context) -> cpb.LoginReply:
         metadata = tuple(context.invocation_metadata() or ())
+        source = client_address(context.peer())
         if not request.access_token:
             if not any(key == API_KEY_METADATA_KEY for key, _ in metadata):
                 raise InvalidArgument("send an access_token or a pixie-api-key header")
             caller = await self._authenticator.authenticate(
-                [(k, v) for k, v in metadata if k == API_KEY_METADATA_KEY]
+                [(k, v) for k, v in metadata if k == API_KEY_METADATA_KEY], source
             )
             return cpb.LoginReply(token=caller.token, expires_at=int(caller.expires_at))
         if _looks_like_jwt(request.access_token):
             # A Pyxie login token pasted into `px auth login --manual`: valid if auth still
             # accepts it (user exists, not logged out); it is returned as is.
             await self._authenticator.authenticate(
-                [("authorization", f"bearer {request.access_token}")]
+                [("authorization", f"bearer {request.access_token}")], source
             )
             expires = self._authenticator.token_expiry(request.access_token)
             return cpb.LoginReply(token=request.access_token, expires_at=int(expires))
