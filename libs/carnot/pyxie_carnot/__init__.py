@@ -14,6 +14,7 @@ from ._errors import (
     QueryTimeout,
     RemoteExecutionError,
     TransferError,
+    UpstreamSilent,
     status_code_of,
 )
 from ._exec._base import DEFAULT_BATCH_ROWS, DEFAULT_MEMORY_BUDGET_BYTES
@@ -46,6 +47,7 @@ __all__ = [
     "ResultSinkServer",
     "SourceItem",
     "TransferError",
+    "UpstreamSilent",
     "batch_from_ipc",
     "batch_to_ipc",
     "run_plan",

@@ -20,6 +20,7 @@ from ._exec._base import (
     DEFAULT_BATCH_ROWS,
     DEFAULT_MEMORY_BREAKER_BYTES,
     DEFAULT_MEMORY_BUDGET_BYTES,
+    DEFAULT_SOURCE_SILENCE_S,
     ExecState,
     MemoryBreaker,
     Operator,
@@ -106,8 +107,10 @@ class Carnot:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         default_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
         memory_breaker_bytes: int = DEFAULT_MEMORY_BREAKER_BYTES,
+        source_silence_s: float = DEFAULT_SOURCE_SILENCE_S,
     ) -> None:
         self.registry = registry
+        self.source_silence_s = source_silence_s
         # One per engine (one engine per agent process): bounds all its queries together.
         self.memory_breaker = MemoryBreaker(memory_breaker_bytes)
         self.table_store = table_store
@@ -197,6 +200,7 @@ class Carnot:
             channel_factory=self.channel_factory,
             call_metadata=self.call_metadata,
             breaker=self.memory_breaker,
+            source_silence_s=self.source_silence_s,
         )
 
     def build(self, plan: plan_pb2.Plan) -> tuple[ExecState, list[Operator]]:

@@ -12,6 +12,7 @@ __all__ = [
     "QueryTimeout",
     "RemoteExecutionError",
     "TransferError",
+    "UpstreamSilent",
     "status_code_of",
 ]
 
@@ -38,6 +39,10 @@ class QueryMemoryExceeded(CarnotError):
 
 class TransferError(CarnotError):
     """Sending row batches to another agent or to the query broker failed."""
+
+
+class UpstreamSilent(TransferError):
+    """Agents that feed this query sent nothing for too long (one may have died mid-query)."""
 
 
 class RemoteExecutionError(TransferError):

@@ -16,7 +16,9 @@ from pyxie_carnot import (
     Carnot,
     ResultSinkServer,
     TransferError,
+    UpstreamSilent,
     batch_from_ipc,
+    status_code_of,
 )
 from pyxie_carnot.plan_builder import PlanBuilder
 from pyxie_carnot.registry import Registry
@@ -268,3 +270,30 @@ async def test_a_stream_without_initiate_conn_is_refused() -> None:
         response = await stub.TransferResultChunk(requests())
     assert not response.success
     assert "initiate_conn" in response.message
+
+
+async def test_a_sender_that_never_reports_fails_the_query_with_a_clear_error() -> None:
+    """One of two PEMs dies before sending anything: the receiving Kelvin must not wait
+    forever (the broker would only cancel after minutes) but fail, saying why."""
+    registry = _registry()
+    router = ResultSinkServer()
+    store = TableStore()
+    store.add_table(LAT)
+    store.append("lat", _batch(0, 100))
+
+    kb = PlanBuilder(registry, query_id="silent")
+    source = kb.grpc_source(LAT.relation, expected_senders=2)
+    kb.memory_sink(source, "out")
+    pb = PlanBuilder(registry, query_id="silent")
+    src = pb.memory_source("lat", LAT.relation)
+
+    async with _Server(router) as server:
+        pb.grpc_sink(src, server.address, source_id=source.id)
+        kelvin = Carnot(registry, router=router, source_silence_s=1.0)
+        pem = Carnot(registry, store)
+        outcome, _ = await asyncio.gather(
+            kelvin.execute(kb.plan()), pem.execute(pb.plan()), return_exceptions=True
+        )
+    assert isinstance(outcome, UpstreamSilent), outcome
+    assert "1 of 2 agents feeding this query sent nothing for 1 s" in str(outcome)
+    assert status_code_of(outcome) == grpc.StatusCode.UNAVAILABLE.value[0]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BATCH_ROWS",
     "DEFAULT_MEMORY_BUDGET_BYTES",
+    "DEFAULT_SOURCE_SILENCE_S",
     "ExecState",
     "Operator",
     "SourceOperator",
@@ -40,6 +41,9 @@ DEFAULT_MEMORY_BUDGET_BYTES = 1 << 30
 # Rows per batch read from the table store: large enough that per-batch Python overhead is
 # negligible next to the Arrow kernels, small enough that a limit stops a scan early.
 DEFAULT_BATCH_ROWS = 1 << 17
+# Upstream silence that fails a query (below the broker's 180 s producer timeout, so the
+# client hears why instead of a generic cancellation).
+DEFAULT_SOURCE_SILENCE_S = 60.0
 
 
 def empty_batch(schema: pa.Schema) -> pa.RecordBatch:
@@ -89,6 +93,9 @@ class ExecState:
     call_metadata: Callable[[], list[tuple[str, str]]] | None = None
     aborted_sources: set[int] = field(default_factory=set)
     breaker: MemoryBreaker | None = None
+    # A GRPC source fails the query when its upstream agents send nothing for this long: an
+    # agent that died (or was frozen, or cut off) mid-query never sends its end of stream.
+    source_silence_s: float = DEFAULT_SOURCE_SILENCE_S
     _held: dict[int, int] = field(default_factory=dict)
     _held_total: int = 0
     _labels: dict[int, str] = field(default_factory=dict)

@@ -9,7 +9,7 @@ import pyarrow as pa
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_types import DataType
 
-from .._errors import PlanError
+from .._errors import PlanError, UpstreamSilent
 from ..registry import RegistryError
 from ._base import ExecState, SourceOperator, empty_batch
 from ._expr import scalar_value
@@ -159,7 +159,15 @@ class GRPCSourceOperator(SourceOperator):
             self.emit_source(empty_batch(self.schema), eow=True, eos=True)
             return False
         assert self._queue is not None
-        item = await self._queue.get()
+        try:
+            item = await asyncio.wait_for(self._queue.get(), self.state.source_silence_s)
+        except TimeoutError:
+            missing = self.expected_senders - self._finished_senders
+            raise UpstreamSilent(
+                f"{self.label}: {missing} of {self.expected_senders} agents feeding this query "
+                f"sent nothing for {self.state.source_silence_s:.0f} s (an agent may have "
+                "restarted or lost its network); retry the query"
+            ) from None
         if item.error is not None:
             raise item.error
         if item.eos:
