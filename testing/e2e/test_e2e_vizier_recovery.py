@@ -51,6 +51,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VizierStack]:
         broker_port=0,
         metadata_port=0,
         kelvin_port=0,
+        # Small per-query budgets so one query can blow its budget cheaply here.
+        service_env={
+            "kelvin": {"PL_QUERY_MEMORY_BUDGET_MB": "64"},
+            "pem": {"PL_QUERY_MEMORY_BUDGET_MB": "64"},
+        },
     )
     vizier = VizierStack(DevstackSettings(state_dir=state), options, say=lambda _line: None)
     try:
@@ -163,6 +168,47 @@ def test_a_script_that_would_build_gigabytes_fails_alone(stack: VizierStack) -> 
     assert "constant string expression would be" in str(failed)
     assert not isinstance(answered, BaseException), answered
     assert answered.tables["procs"].num_rows > 0  # type: ignore[attr-defined]
+
+
+def test_a_query_over_its_memory_budget_fails_alone_while_another_client_is_answered(
+    stack: VizierStack,
+) -> None:
+    """A cross join of every process sample with every other one, twice, is far over the
+    64 MiB budget even on a young vizier (hundreds of samples cubed): it fails with RESOURCE_EXHAUSTED and a message, and a second client's query that
+    runs at the same time is answered."""
+    _eventually("queries before the test", _answers(stack))
+    state = stack.settings.state_dir
+    key = SigningKey(read_signing_key(state))
+    token = sign_token(service_claims(service_id="test", audience=VIZIER_AUDIENCE), key)
+    hog = VizierClient(read_endpoints(state).broker, token=token)
+    other = VizierClient(read_endpoints(state).broker, token=token)
+    cross = """
+import px
+a = px.DataFrame(table='process_stats', start_time='-5m')
+a.k = 1
+b = px.DataFrame(table='process_stats', start_time='-5m')
+b.k = 1
+c = px.DataFrame(table='process_stats', start_time='-5m')
+c.k = 1
+j = a.merge(b, how='inner', left_on='k', right_on='k', suffixes=['', '_b'])
+j = j.merge(c, how='inner', left_on='k', right_on='k', suffixes=['', '_c'])
+px.display(j, 'everything_thrice')
+"""
+
+    async def both() -> list[object]:
+        return await asyncio.gather(
+            asyncio.wait_for(hog.execute(cross), 120),
+            asyncio.wait_for(other.execute(_PROCS), 120),
+            return_exceptions=True,
+        )
+
+    failed, answered = _LOOP.run_until_complete(both())
+    assert isinstance(failed, ClientError), failed
+    assert "memory" in str(failed) and "budget" in str(failed), str(failed)
+    assert not isinstance(answered, BaseException), answered
+    assert answered.tables["procs"].num_rows > 0  # type: ignore[attr-defined]
+    # And the vizier keeps answering afterwards.
+    _eventually("queries after the over-budget one", _answers(stack))
 
 
 def test_down_then_up_keeps_the_service_ports(stack: VizierStack) -> None:
