@@ -174,8 +174,9 @@ def test_a_query_over_its_memory_budget_fails_alone_while_another_client_is_answ
     stack: VizierStack,
 ) -> None:
     """A cross join of every process sample with every other one, twice, is far over the
-    64 MiB budget even on a young vizier (hundreds of samples cubed): it fails with RESOURCE_EXHAUSTED and a message, and a second client's query that
-    runs at the same time is answered."""
+    64 MiB budget even on a young vizier (hundreds of samples cubed): it fails with
+    RESOURCE_EXHAUSTED and a message, and a second client's query running at the same time is
+    answered."""
     _eventually("queries before the test", _answers(stack))
     state = stack.settings.state_dir
     key = SigningKey(read_signing_key(state))
