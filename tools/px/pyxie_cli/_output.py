@@ -3,6 +3,13 @@
 JSON and CSV follow the Pixie CLI: every row carries the name of its table (``_tableName``), so
 one stream can hold several tables. Values keep their type in JSON (ints, floats, bools); times
 are RFC 3339 with nanoseconds, UPIDs ``asid:pid:start``, other 128-bit ids UUID-style hex.
+
+Captured traffic is attacker-controlled (anyone who can send a request to a traced service
+chooses its path, headers and body), so every medium gets values neutralised for it: in table
+mode control characters (terminal escape sequences), bidirectional overrides and other
+invisible format characters are shown escaped (``\x1b``, ``\u202e``); in CSV a text cell that
+a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or CR) is
+prefixed with ``'``; JSON escapes control characters itself.
 """
 
 from __future__ import annotations
@@ -86,18 +93,38 @@ def _rows(table: pa.Table, relation: Relation | None, human: bool) -> Iterator[l
     yield from (list(row) for row in zip(*columns, strict=True))
 
 
+def _visible(text: str) -> str:
+    """Control and format characters escaped, so a value cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 def _clip(text: str) -> str:
-    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    text = _visible(text)
     return text if len(text) <= _MAX_CELL_CHARS else text[: _MAX_CELL_CHARS - 1] + "…"
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate (`=HYPERLINK(...)`) is made plain text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _write_table(result: ScriptResult, out: TextIO) -> None:
     for index, (name, table) in enumerate(result.tables.items()):
         if index:
             out.write("\n")
-        out.write(f"{name} ({table.num_rows} row{'s' if table.num_rows != 1 else ''})\n")
-        names = table.column_names
+        plural = "s" if table.num_rows != 1 else ""
+        out.write(f"{_visible(name)} ({table.num_rows} row{plural})\n")
         rows = _rows(table, result.relations.get(name), True)
+        names = [_clip(n) for n in table.column_names]
         cells = [[_clip(str(v)) for v in row] for row in rows]
         widths = [max([len(n)] + [len(row[i]) for row in cells]) for i, n in enumerate(names)]
         header = "  ".join(n.upper().ljust(w) for n, w in zip(names, widths, strict=True))
@@ -121,9 +148,9 @@ def _write_csv(result: ScriptResult, out: TextIO) -> None:
     for index, (name, table) in enumerate(result.tables.items()):
         if index:
             out.write("\n")
-        writer.writerow([TABLE_NAME_KEY, *table.column_names])
+        writer.writerow([TABLE_NAME_KEY, *(_csv_cell(c) for c in table.column_names)])
         for row in _rows(table, result.relations.get(name), False):
-            writer.writerow([name, *row])
+            writer.writerow([_csv_cell(name), *(_csv_cell(v) for v in row)])
 
 
 def write_result(result: ScriptResult, out: TextIO, fmt: OutputFormat) -> None:

@@ -279,3 +279,54 @@ def test_scripts_list_shows_bundled_scripts_with_descriptions() -> None:
     listed = dict(line.split(None, 1) for line in out.splitlines())
     assert listed["px/http_data"] == "HTTP Data"
     assert "px/service_stats" in listed
+
+
+def _hostile_result() -> ScriptResult:
+    """Values an attacker chose by sending requests to a traced service."""
+    table = pa.table(
+        {
+            "req_path": [
+                "/\x1b]0;pwned\x07\x1b[2J\x1b[31mred",  # set title, clear screen, colour
+                '=HYPERLINK("http://evil.test","click")',
+                "/\u202etxt.exe",  # right-to-left override
+                "-2+3",
+                "@SUM(A1)",
+            ],
+            "n": pa.array([1, 2, 3, 4, 5], pa.int64()),
+        }
+    )
+    return ScriptResult(
+        query_id="q-h",
+        tables={"http": table},
+        relations={
+            "http": Relation.of(Column("req_path", DataType.STRING), Column("n", DataType.INT64))
+        },
+    )
+
+
+def test_table_output_escapes_terminal_control_and_bidi_characters(local_stack: Path) -> None:
+    code, out, _ = _run(["run", "px/http_data"], _Recorder(_hostile_result()))
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "\\x1b]0;pwned\\x07" in out
+    assert "/\\u202etxt.exe" in out
+
+
+def test_csv_output_defuses_spreadsheet_formulas(local_stack: Path) -> None:
+    code, out, _ = _run(["run", "px/http_data", "-o", "csv"], _Recorder(_hostile_result()))
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    paths = [row[1] for row in rows[1:]]
+    assert paths[1] == '\'=HYPERLINK("http://evil.test","click")'
+    assert paths[3] == "'-2+3" and paths[4] == "'@SUM(A1)"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    # Numbers stay numbers.
+    assert [row[2] for row in rows[1:]] == ["1", "2", "3", "4", "5"]
+
+
+def test_json_output_keeps_values_exact_but_escapes_control_characters(local_stack: Path) -> None:
+    code, out, _ = _run(["run", "px/http_data", "-o", "json"], _Recorder(_hostile_result()))
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    first = json.loads(out.splitlines()[0])
+    assert first["req_path"].startswith("/\x1b]0;pwned\x07")
