@@ -9,11 +9,13 @@ one that inserts the row). A failing sink is logged and never breaks the caller'
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
+import json
 import threading
-from collections.abc import Callable, Mapping
-from typing import Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Literal, cast
 
 from pyxie_service.log import get_logger
 
@@ -23,6 +25,9 @@ __all__ = [
     "AuditSink",
     "add_audit_sink",
     "audit",
+    "event_from_json",
+    "event_to_json",
+    "publishing_sink",
     "remove_audit_sink",
 ]
 
@@ -110,3 +115,76 @@ def audit(
         except Exception:
             _log.exception("audit sink failed", action=action, sink=repr(sink))
     return event
+
+
+_in_flight: set[asyncio.Task[None]] = set()
+_OUTCOMES: frozenset[str] = frozenset({"allowed", "refused", "applied", "failed"})
+
+
+def event_to_json(event: AuditEvent) -> bytes:
+    """The wire form of an event between services (NATS)."""
+    record = dataclasses.asdict(event)
+    record["at"] = event.at.isoformat()
+    return json.dumps(record, ensure_ascii=True).encode()
+
+
+def event_from_json(data: bytes) -> AuditEvent:
+    """An event from its wire form; ValueError when it is not one."""
+    raw = json.loads(data)
+    if not isinstance(raw, dict):
+        raise ValueError("an audit event is a JSON object")
+    texts = {
+        k: raw.get(k, "") for k in ("action", "outcome", "actor", "target", "org_id", "reason")
+    }
+    if not all(isinstance(v, str) for v in texts.values()) or not texts["action"]:
+        raise ValueError("audit event fields must be strings and action must be set")
+    if texts["outcome"] not in _OUTCOMES:
+        raise ValueError(f"unknown audit outcome {texts['outcome']!r}")
+    details = raw.get("details") or {}
+    if not isinstance(details, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in details.items()
+    ):
+        raise ValueError("audit details must map strings to strings")
+    at = datetime.datetime.fromisoformat(str(raw.get("at")))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=datetime.UTC)
+    return AuditEvent(
+        action=texts["action"],
+        outcome=cast(AuditOutcome, texts["outcome"]),
+        actor=texts["actor"],
+        target=texts["target"],
+        org_id=texts["org_id"],
+        reason=texts["reason"],
+        details=details,
+        at=at,
+    )
+
+
+def publishing_sink(
+    publish: Callable[[bytes], Awaitable[None]], loop: asyncio.AbstractEventLoop
+) -> AuditSink:
+    """A sink that sends each event (JSON) with `publish` on `loop` (e.g. to NATS).
+
+    `audit()` may be called from any thread; the publish runs on the service's loop and a
+    failure is logged, never raised into the caller.
+    """
+
+    async def send(event: AuditEvent) -> None:
+        try:
+            await publish(event_to_json(event))
+        except Exception:
+            _log.exception("audit event not published", action=event.action)
+
+    def sink(event: AuditEvent) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            task = loop.create_task(send(event))
+            _in_flight.add(task)  # a task nobody references may be collected before it runs
+            task.add_done_callback(_in_flight.discard)
+        else:
+            asyncio.run_coroutine_threadsafe(send(event), loop)
+
+    return sink

@@ -30,6 +30,7 @@ from typing import Final, NamedTuple
 from pyxie_proto.vizier.subjects import PASSTHROUGH_REQUEST_TOPIC, REPLY_TOPIC_PREFIX, reply_topic
 
 __all__ = [
+    "AUDIT_EVENTS_SUBJECT",
     "HEARTBEAT_TOPIC",
     "PASSTHROUGH_REQUEST_TOPIC",
     "REGISTER_ACK_TOPIC",
@@ -49,6 +50,9 @@ __all__ = [
     "shard_of",
     "v2c_subject",
 ]
+
+# Security audit events of every cloud service (JSON, see `pyxie_service.audit`), stored by auth.
+AUDIT_EVENTS_SUBJECT: Final = "audit.events"
 
 REGISTER_TOPIC: Final = "register"
 REGISTER_ACK_TOPIC: Final = "registerAck"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
@@ -11,7 +13,9 @@ import grpc
 from pyxie_crypto import IssuedCertificate, ensure_local_ca
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
+from pyxie_proto.cloud.subjects import AUDIT_EVENTS_SUBJECT
 from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
+from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_sink
 from pyxie_service.ratelimit import FailureLimiter
 
 from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
@@ -67,6 +71,12 @@ async def build(settings: ApiSettings) -> Service:
             await channel.close(None)
 
     service.add_closer("nats", bus.drain)
+    # Security events go to the cloud's audit log (stored by auth) over NATS.
+    audit_sink = publishing_sink(
+        lambda data: bus.client.publish(AUDIT_EVENTS_SUBJECT, data), asyncio.get_running_loop()
+    )
+    add_audit_sink(audit_sink)
+    service.add_closer("audit sink", _async(lambda: remove_audit_sink(audit_sink)))
     service.add_closer("backend channels", close_channels)
     if settings.http_enabled:
         provider = await OidcProvider.discover(settings) if settings.oidc_issuer else None
@@ -210,3 +220,10 @@ def _grpc_service(
         extra_interceptors=(middleware,),
     )
     return service, authenticator, directory, proxy
+
+
+def _async(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        action()
+
+    return run

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from argon2 import PasswordHasher
+from nats.aio.msg import Msg
 from pyxie_db import open_migrated, session_factory
-from pyxie_service import Service
+from pyxie_proto.cloud.subjects import AUDIT_EVENTS_SUBJECT
+from pyxie_service import BackgroundTask, NatsBus, Service
+from pyxie_service.audit import add_audit_sink, remove_audit_sink
 
 from pyxie_auth.controllers import (
     Accounts,
@@ -19,6 +24,7 @@ from pyxie_auth.controllers import (
     auth_registration,
     utc_now,
 )
+from pyxie_auth.controllers._audit import AuditLog, AuditServicer, audit_registration
 from pyxie_auth.oidc import IdentityProvider, OIDCProvider
 from pyxie_auth.schema import MIGRATIONS
 from pyxie_auth.settings import AuthSettings
@@ -73,6 +79,7 @@ async def build(
         clock=clock,
     )
     api_keys = APIKeys(sessions, clock=clock)
+    audit_log = AuditLog(sessions)
     service = Service(
         settings,
         [
@@ -86,8 +93,37 @@ async def build(
                 )
             ),
             api_key_registration(APIKeyServicer(accounts, api_keys, tokens)),
+            audit_registration(AuditServicer(audit_log, accounts, tokens)),
         ],
         name="auth",
     )
     service.add_closer("postgres", engine.dispose)
+    add_audit_sink(audit_log.sink)
+
+    async def stop_auditing() -> None:
+        remove_audit_sink(audit_log.sink)
+        await audit_log.flush()
+
+    service.add_closer("audit log", stop_auditing)
+    if settings.audit_events_from_nats:
+        # In the background: auth serves logins while NATS is down (its events still reach the
+        # table through the sink above) and picks up the other services' events once it is up.
+        service.add_task(
+            BackgroundTask(
+                "audit events from nats", lambda: _receive_audit_events(settings, audit_log)
+            )
+        )
     return service
+
+
+async def _receive_audit_events(settings: AuthSettings, audit_log: AuditLog) -> None:
+    bus = await NatsBus.connect(settings.nats_url, name="auth")
+    try:
+
+        async def on_event(message: Msg) -> None:
+            await audit_log.on_message(message.data)
+
+        await bus.client.subscribe(AUDIT_EVENTS_SUBJECT, cb=on_event)
+        await asyncio.Event().wait()  # until the service stops (cancellation)
+    finally:
+        await bus.drain()

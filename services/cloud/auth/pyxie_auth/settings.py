@@ -52,6 +52,9 @@ class AuthSettings(ServiceSettings):
         default=int(API_USER_TOKEN_LIFETIME.total_seconds()), gt=0
     )
     invite_lifetime_seconds: int = Field(default=int(_INVITE_LIFETIME.total_seconds()), gt=0)
+    # Store the audit events other cloud services publish on NATS (`PL_NATS_URL`); off, only
+    # this service's own events reach the audit table.
+    audit_events_from_nats: bool = True
 
     @field_validator("database_key")
     @classmethod

@@ -16,6 +16,7 @@ import httpx2
 from argon2 import PasswordHasher
 from pyxie_crypto import DataKey
 from pyxie_jwt import SigningKey, service_claims, sign_token
+from pyxie_proto.cloud.auditpb import audit_pb2_grpc
 from pyxie_proto.cloud.authpb import auth_pb2 as apb
 from pyxie_proto.cloud.authpb import auth_pb2_grpc as apb_grpc
 from pyxie_service import Service
@@ -45,9 +46,16 @@ def fast_password_hasher() -> PasswordHasher:
 
 
 def settings_for_tests(
-    dsn: str, *, cloud_key: SigningKey, domain: str = DOMAIN, oidc_issuer: str | None = None
+    dsn: str,
+    *,
+    cloud_key: SigningKey,
+    domain: str = DOMAIN,
+    oidc_issuer: str | None = None,
+    nats_url: str | None = None,
 ) -> AuthSettings:
     return AuthSettings(
+        audit_events_from_nats=nats_url is not None,
+        nats_url=nats_url or "nats://127.0.0.1:4222",
         grpc_host="127.0.0.1",
         grpc_port=0,
         metrics_enabled=False,
@@ -68,9 +76,12 @@ async def running_auth(
     domain: str = DOMAIN,
     identity_provider: IdentityProvider | None = None,
     clock: Clock = utc_now,
+    nats_url: str | None = None,
 ) -> AsyncIterator[Service]:
-    """auth built by `build` (which migrates `dsn`) on a free loopback port, stopped on exit."""
-    settings = settings_for_tests(dsn, cloud_key=cloud_key, domain=domain)
+    """auth built by `build` (which migrates `dsn`) on a free loopback port, stopped on exit.
+
+    With `nats_url`, it also stores the audit events published there."""
+    settings = settings_for_tests(dsn, cloud_key=cloud_key, domain=domain, nats_url=nats_url)
     service = await build(
         settings,
         identity_provider=identity_provider,
@@ -99,6 +110,10 @@ class Auth:
     @property
     def keys(self) -> Any:
         return apb_grpc.APIKeyServiceStub(self.channel)
+
+    @property
+    def audit(self) -> Any:
+        return audit_pb2_grpc.AuditServiceStub(self.channel)
 
     def service_metadata(self, user_token: str | None = None) -> tuple[tuple[str, str], ...]:
         token = sign_token(service_claims(service_id="api", audience=DOMAIN), self.key)

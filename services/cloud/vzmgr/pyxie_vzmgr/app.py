@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from pyxie_db import open_migrated
+from pyxie_proto.cloud.subjects import AUDIT_EVENTS_SUBJECT
 from pyxie_service import NatsBus, Service
+from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_sink
 
 from pyxie_vzmgr.controllers import (
     DeployKeyStore,
@@ -44,7 +49,20 @@ async def build(settings: VzmgrSettings) -> Service:
     # Closers run last-registered first: the listener stops before NATS and the pool go.
     service.add_closer("database", engine.dispose)
     service.add_closer("nats", bus.drain)
+    # Security events go to the cloud's audit log (stored by auth) over NATS.
+    audit_sink = publishing_sink(
+        lambda data: bus.client.publish(AUDIT_EVENTS_SUBJECT, data), asyncio.get_running_loop()
+    )
+    add_audit_sink(audit_sink)
+    service.add_closer("audit sink", _async(lambda: remove_audit_sink(audit_sink)))
     service.add_closer("heartbeats", heartbeats.stop)
     service.add_task(monitor.task)
     await heartbeats.start()
     return service
+
+
+def _async(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        action()
+
+    return run

@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 
 import grpc
 from pyxie_jwt import SigningKey, service_claims, sign_token
+from pyxie_proto.cloud.auditpb import audit_pb2_grpc
 from pyxie_proto.cloud.authpb import auth_pb2_grpc
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2_grpc
 from pyxie_service import error_for_status
@@ -72,6 +73,7 @@ class CloudBackends:
     vzmgr: vzmgr_pb2_grpc.VZMgrServiceAsyncStub
     deploy_keys: vzmgr_pb2_grpc.VZDeploymentKeyServiceAsyncStub
     tokens: ServiceTokenSource
+    audit: audit_pb2_grpc.AuditServiceAsyncStub | None = None
 
     @classmethod
     def from_channels(
@@ -83,6 +85,7 @@ class CloudBackends:
             vzmgr=vzmgr_pb2_grpc.VZMgrServiceStub(vzmgr),
             deploy_keys=vzmgr_pb2_grpc.VZDeploymentKeyServiceStub(vzmgr),
             tokens=tokens,
+            audit=audit_pb2_grpc.AuditServiceStub(auth),
         )
 
     def metadata(self, user_token: str = "") -> Metadata:

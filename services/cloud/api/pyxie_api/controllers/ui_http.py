@@ -35,6 +35,7 @@ import grpc
 from pyxie_crypto import CryptoError, load_rsa_public_jwk
 from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
+from pyxie_proto.cloud.auditpb import audit_pb2
 from pyxie_proto.cloud.authpb import auth_pb2
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
 from pyxie_service import ServiceError, get_logger
@@ -465,6 +466,42 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
         await deploy_keys.Delete(_key_id(request), None)  # type: ignore[arg-type]
         return json_response({"deleted": True})
 
+    async def audit_events(request: Request, caller: Caller) -> HTTPResponse:
+        """The org's security events, newest first (org admins only; auth checks it)."""
+        backends = deps.backends
+        if backends.audit is None:
+            raise _HttpError(404, "this cloud keeps no audit log")
+        try:
+            limit = int(request.args.get("limit", "100"))
+        except ValueError:
+            raise _HttpError(400, "limit must be a number") from None
+        reply = await call_backend(
+            "auth",
+            backends.audit.ListAuditEvents(
+                audit_pb2.ListAuditEventsRequest(
+                    limit=limit, action=str(request.args.get("action", ""))
+                ),
+                metadata=backends.metadata(caller.token),
+                timeout=backends.timeout,
+            ),
+        )
+        return json_response(
+            {
+                "events": [
+                    {
+                        "atNs": event.at_ns,
+                        "action": event.action,
+                        "outcome": event.outcome,
+                        "actor": event.actor,
+                        "target": event.target,
+                        "reason": event.reason,
+                        "details": dict(event.details),
+                    }
+                    for event in reply.events
+                ]
+            }
+        )
+
     async def execute(request: Request, caller: Caller) -> HTTPResponse | None:
         exec_request = _execute_request(_body(request))
         encrypted = exec_request.HasField("encryption_options")
@@ -509,6 +546,7 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
         ("GET", "/api/ui/deploy-keys", list_deploy_keys),
         ("POST", "/api/ui/deploy-keys", create_deploy_key),
         ("DELETE", "/api/ui/deploy-keys/<key_id>", delete_deploy_key),
+        ("GET", "/api/ui/audit", audit_events),
     ]
     for method, path, route in routes:
         app.add_route(handler(route), path, methods=[method], name=f"ui_{route.__name__}")

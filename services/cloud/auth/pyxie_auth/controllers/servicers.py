@@ -12,10 +12,12 @@ from pyxie_proto.cloud.authpb import auth_pb2_grpc as apb_grpc
 from pyxie_service import (
     FailedPrecondition,
     InvalidArgument,
+    ServiceError,
     ServiceRegistration,
     Unauthenticated,
     get_logger,
 )
+from pyxie_service.audit import audit
 
 from pyxie_auth.controllers._accounts import Accounts
 from pyxie_auth.controllers._api_keys import APIKeys, parse_access_scope, parse_cluster_ids
@@ -177,7 +179,21 @@ class AuthServicer(apb_grpc.AuthServiceServicer):
         self, request: apb.GetAugmentedTokenForAPIKeyRequest, context: _Context
     ) -> apb.AugmentedToken:
         require_service()
-        row = await self._api_keys.use(request.api_key.strip())
+        try:
+            row = await self._api_keys.use(request.api_key.strip())
+        except ServiceError as exc:
+            # Only a prefix of what was presented: enough to spot a pattern, useless to replay.
+            audit(
+                "apikey.use", "refused", actor="", target=request.api_key[:11], reason=exc.message
+            )
+            raise
+        audit(
+            "apikey.use",
+            "allowed",
+            actor=str(row.user_id),
+            target=str(row.id),
+            org_id=str(row.org_id),
+        )
         scope = AccessScope(row.scope)
         cluster_ids = tuple(str(cluster_id) for cluster_id in row.cluster_ids)
         minted = self._tokens.api_user_token(
@@ -243,6 +259,14 @@ class APIKeyServicer(apb_grpc.APIKeyServiceServicer):
             cluster_ids=cluster_ids,
             expires_at=_from_ns(request.expires_at_ns),
         )
+        audit(
+            "apikey.create",
+            "allowed",
+            actor=str(caller.user_id),
+            target=str(created.row.id),
+            org_id=str(org_id),
+            scope=created.row.scope,
+        )
         return _api_key(created.row, created.key)
 
     async def List(
@@ -266,6 +290,13 @@ class APIKeyServicer(apb_grpc.APIKeyServiceServicer):
             row = await self._api_keys.get(org_id, key_id)
             caller.require_covers(row.cluster_ids, "delete keys")
         await self._api_keys.delete(org_id, key_id)
+        audit(
+            "apikey.delete",
+            "allowed",
+            actor=str(caller.user_id),
+            target=str(key_id),
+            org_id=str(org_id),
+        )
         return apb.DeleteAPIKeyResponse()
 
 

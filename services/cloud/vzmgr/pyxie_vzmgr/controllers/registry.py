@@ -34,6 +34,7 @@ from pyxie_service import (
     Unauthenticated,
     get_logger,
 )
+from pyxie_service.audit import audit as audit_event
 from pyxie_service.text import check_text, for_log
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -326,6 +327,22 @@ class VizierRegistry:
             # The caller's answer stands; an operator must see that the audit trail has a gap.
             _log.exception("could not write the deploy key audit row", outcome=outcome)
             raise
+        finally:
+            # The cloud-wide audit log (org admins read it through auth) gets it too.
+            audit_event(
+                "vizier.register",
+                "refused"
+                if outcome == "rejected"
+                else "failed"
+                if outcome == "error"
+                else "allowed",
+                actor=for_log(peer),
+                target=str(audit.vizier_id or "") or for_log(uid),
+                org_id=str(audit.org_id or ""),
+                reason=for_log(detail),
+                how=outcome,
+                deploy_key_id=str(audit.key_id or ""),
+            )
 
     # --- keys -----------------------------------------------------------------------------------
 
