@@ -195,9 +195,14 @@ def _run(
         return EXIT_SCRIPT_ERROR
     except ScriptError as exc:
         if exc.code == _GRPC_UNAVAILABLE:
+            hint = (
+                "is it running? `python -m pyxie_devstack vizier status` shows the local one"
+                if target.direct
+                else "the vizier may be restarting or disconnected from the cloud: retry "
+                "shortly, and see `px get viziers` for its status"
+            )
             err.write(
-                f"error: cannot reach the vizier at {target.describe()}: {exc.message}\n"
-                "is it running? `python -m pyxie_devstack vizier status` shows the local one\n"
+                f"error: cannot reach the vizier at {target.describe()}: {exc.message}\n{hint}\n"
             )
             return EXIT_UNAVAILABLE
         err.write(f"error: {exc.message}\n")
