@@ -96,7 +96,7 @@ class KubernetesBackend:
             method,
             config.host + path,
             header_params=headers,
-            body=json.dumps(body) if body is not None else None,
+            body=body,
         )
         response.read()  # type: ignore[no-untyped-call]
         raw = response.data or b""
