@@ -100,7 +100,7 @@ def recorded_api() -> Iterator[tuple[RecordedApi, k8s.ApiClient]]:
     try:
         yield api, client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
         server.shutdown()
         server.server_close()
         thread.join()
