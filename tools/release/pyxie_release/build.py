@@ -18,7 +18,9 @@ import pathlib
 import subprocess
 import tarfile
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from packaging.version import InvalidVersion, Version
 
 from pyxie_release.keys import ReleaseKeys, SigningKey
 from pyxie_release.registry import push_image
@@ -146,16 +148,92 @@ def publish_manifest(
     manifest: ReleaseManifest,
     *,
     extra_targets: Mapping[str, bytes] | None = None,
-    latest: bool = True,
+    latest: Literal["newest", "this"] = "newest",
     **signers: Any,
 ) -> None:
     """Publish `manifest` (and `extra_targets`) as TUF targets in one new targets version.
-    `signers` are passed to `ReleaseRepository.add_targets` (only the scenarios use them)."""
+
+    `latest.json` then names the newest published version (`latest="this"`: this one, even if
+    older; only the rollback scenario does that). `signers` are passed to
+    `ReleaseRepository.add_targets` (only the scenarios use them)."""
     files = dict(extra_targets or {})
     files[manifest_target(manifest.version)] = manifest.to_json()
-    if latest:
-        files[LATEST_TARGET] = json.dumps({"version": manifest.version}).encode()
+    newest = manifest.version
+    if latest == "newest" and LATEST_TARGET in repository.target_names():
+        current = json.loads(repository.target_paths(LATEST_TARGET)[0].read_bytes())["version"]
+        if Version(current) > Version(newest):
+            newest = current
+    files[LATEST_TARGET] = json.dumps({"version": newest}).encode()
     repository.add_targets(files, **signers)
+    write_artifact_index(repository)
+
+
+ARTIFACT_INDEX = "manifest.json"
+
+
+def _target_url(repository: ReleaseRepository, name: str) -> str:
+    """A target's file, relative to the repository root (where `manifest.json` lies)."""
+    path = repository.target_paths(name)[0]
+    return path.relative_to(repository.path).as_posix()
+
+
+def write_artifact_index(repository: ReleaseRepository) -> None:
+    """Pixie's artifact manifest (`manifest.json`: a JSON array of `ArtifactSet` in protobuf
+    JSON, newest first, and `manifest.json.sha256`) for every release in the repository, for
+    the cloud's artifact tracker. It is an unsigned index, as in Pixie: what a vizier deploys is
+    verified against the TUF metadata, not against this file. URLs are relative to it."""
+    vizier: list[tuple[Version, dict[str, Any]]] = []
+    cli: list[tuple[Version, dict[str, Any]]] = []
+    operator: list[tuple[Version, dict[str, Any]]] = []
+    for name in repository.target_names():
+        if not name.startswith("releases/"):
+            continue
+        try:
+            manifest = ReleaseManifest.from_json(repository.target_paths(name)[0].read_bytes())
+            version = Version(manifest.version)
+        except (ValueError, KeyError, InvalidVersion):
+            continue
+        stamp = manifest.created.replace("+00:00", "Z") or "1970-01-01T00:00:00Z"
+
+        def entry(
+            kind: str, target: str, sha256: str, stamp: str = stamp, text: str = manifest.version
+        ) -> dict[str, Any]:
+            return {
+                "timestamp": stamp,
+                "commitHash": "",
+                "versionStr": text,
+                "availableArtifacts": [kind],
+                "changelog": "",
+                "availableArtifactMirrors": [
+                    {
+                        "artifactType": kind,
+                        "sha256": sha256,
+                        "urls": [_target_url(repository, target)],
+                    }
+                ],
+            }
+
+        chart = manifest.chart
+        vizier.append(
+            (version, entry("AT_CONTAINER_SET_TEMPLATE_YAMLS", chart["target"], chart["sha256"]))
+        )
+        release_sha = hashlib.sha256(repository.target_paths(name)[0].read_bytes()).hexdigest()
+        operator.append((version, entry("AT_CONTAINER_SET_LINUX_AMD64", name, release_sha)))
+        if manifest.cli_wheel:
+            wheel = manifest.cli_wheel
+            cli.append((version, entry("AT_LINUX_AMD64", wheel["target"], wheel["sha256"])))
+    doc = [
+        {
+            "name": set_name,
+            "artifact": [item for _, item in sorted(items, key=lambda x: x[0], reverse=True)],
+        }
+        for set_name, items in (("vizier", vizier), ("cli", cli), ("operator", operator))
+    ]
+    data = json.dumps(doc, indent=2).encode() + b"\n"
+    (repository.path / ARTIFACT_INDEX).write_bytes(data)
+    (repository.path / f"{ARTIFACT_INDEX}.sha256").write_text(
+        hashlib.sha256(data).hexdigest() + "\n"
+    )
 
 
 def build_release(

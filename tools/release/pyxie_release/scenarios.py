@@ -267,7 +267,7 @@ class ReleaseLab:
         elif name == "rollback":
             older = str(min(Version(running_version), Version(good.version)))
             offered = _older(older)
-            publish_manifest(repo, dataclasses.replace(good, version=offered))
+            publish_manifest(repo, dataclasses.replace(good, version=offered), latest="this")
         elif name == "cloud-unlisted-image":
             publish_manifest(repo, dataclasses.replace(good, version=offered))
             requested = {

@@ -6,6 +6,7 @@ read by python-tuf's ngclient. Images are tiny one-file OCI images (no base imag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 import shutil
@@ -102,3 +103,18 @@ def test_release_cli_verify_prints_release_or_refusal(
     assert json.loads(capsys.readouterr().out)["version"] == "1.1.0"
     assert main([*args, "--running", "9.0.0"]) == 3
     assert "older than the running version 9.0.0" in capsys.readouterr().err
+
+
+def test_release_artifact_index_is_pixies_manifest_newest_first(lab: ReleaseLab) -> None:
+    data = (lab.repository.path / "manifest.json").read_bytes()
+    digest = (lab.repository.path / "manifest.json.sha256").read_text().strip()
+    assert hashlib.sha256(data).hexdigest() == digest
+    sets = {item["name"]: item for item in json.loads(data)}
+    assert set(sets) == {"vizier", "cli", "operator"}
+    vizier = sets["vizier"]["artifact"]
+    assert [a["versionStr"] for a in vizier][:2] == ["1.1.0", "1.0.0"]
+    mirror = vizier[0]["availableArtifactMirrors"][0]
+    assert mirror["artifactType"] == "AT_CONTAINER_SET_TEMPLATE_YAMLS"
+    assert mirror["sha256"] == lab.manifests["1.1.0"].chart["sha256"]
+    chart = (lab.repository.path / mirror["urls"][0]).read_bytes()
+    assert hashlib.sha256(chart).hexdigest() == mirror["sha256"]
