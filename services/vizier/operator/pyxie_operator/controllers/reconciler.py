@@ -15,7 +15,7 @@ One ``tick(spec)`` does, in order:
 3. **etcd**: metadata's etcd without a leader (quorum lost) for ``etcd_grace_seconds`` is
    recovered from its own data without user action.
 4. **cloud**: an unreachable cloud address is reported (the connector keeps retrying).
-5. **other viziers** in the same cluster are surfaced.
+5. **other viziers** in the same cluster are surfaced (reason and list; the phase is kept).
 
 The phase is Deploying/Updating until every component runs, then Healthy, or Degraded with the
 first problem as reason and message.
@@ -125,9 +125,11 @@ class Reconciler:
                     f"cannot reach the cloud at {spec.cloud_addr}: {unreachable}; retrying",
                 )
             )
+        # Surfaced, not a fault of this vizier: shown when nothing worse is, phase unchanged.
+        warnings: list[tuple[str, str]] = []
         status.other_viziers = self.backend.other_viziers()
         if status.other_viziers:
-            problems.append(
+            warnings.append(
                 (
                     "SecondVizier",
                     "another vizier runs in this cluster: " + ", ".join(status.other_viziers),
@@ -142,8 +144,8 @@ class Reconciler:
             status.phase = "Degraded"
         else:
             status.phase = "Healthy"
-        if problems:
-            status.reason, status.message = problems[0]
+        if problems or warnings:
+            status.reason, status.message = (problems or warnings)[0]
         elif status.phase in ("Updating", "Deploying"):
             status.reason, status.message = "Rollout", f"starting release {status.version}"
         else:
