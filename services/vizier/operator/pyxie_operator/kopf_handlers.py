@@ -26,7 +26,7 @@ _settings = OperatorSettings(backend="kubernetes")  # type: ignore[call-arg]  # 
 
 def _client() -> k8s.ApiClient:
     try:
-        k8s_config.load_incluster_config()
+        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
     except k8s_config.ConfigException:
         k8s_config.load_kube_config()  # type: ignore[no-untyped-call]
     return k8s.ApiClient()
