@@ -10,7 +10,8 @@ import base64
 from collections.abc import Iterator
 
 import pytest
-from pyxie_cli.kube import render
+from pyxie_cli.kube import KubeError, render
+from pyxie_cli.kube._render import helm_python
 from pyxie_operator.backends.kubernetes import STATUS_CONFIG_MAP, KubernetesBackend
 from pyxie_operator.controllers.backend import EtcdHealth
 from pyxie_operator.controllers.reconciler import Reconciler, Timing
@@ -19,6 +20,15 @@ from pyxie_operator.testing import FakeReleases, RecordedApi, recorded, recorded
 from pyxie_release.verify import VerifiedRelease
 from pyxie_service.audit import AuditEvent, add_audit_sink, remove_audit_sink
 
+
+def _helm() -> bool:
+    try:
+        return helm_python().exists()
+    except KubeError:
+        return False
+
+
+needs_helm = pytest.mark.skipif(not _helm(), reason="Helm tool venv missing (deploy/helm/setup.sh)")
 COMPONENTS = ("nats", "metadata", "query-broker", "kelvin", "cloud-connector", "pem", "etcd")
 REGISTRY = "reg.example:5000"
 VIZIER = "/apis/pyxie.dev/v1alpha1/namespaces/pl/viziers/pyxie"
@@ -94,6 +104,7 @@ def test_the_recorded_vizier_parses_and_a_bad_one_names_its_field() -> None:
         VizierSpec.from_resource(bad)
 
 
+@needs_helm
 def test_a_verified_update_is_applied_by_digest_with_server_side_apply(
     cluster: tuple[RecordedApi, KubernetesBackend, Etcd], audited: list[AuditEvent]
 ) -> None:
