@@ -159,6 +159,9 @@ class Reconciler:
         self, spec: VizierSpec, status: VizierStatus, problems: list[tuple[str, str]]
     ) -> bool:
         if spec.version == status.version and self.backend.deployed():
+            if status.update_state.startswith("refused"):
+                # The spec is back on the running release: the refused request is withdrawn.
+                status.update_state = f"running {status.version}; withdrawn: {status.update_state}"
             self._refused = None
             return False
         request = (spec.version, tuple(sorted(spec.requested_images.items())))
