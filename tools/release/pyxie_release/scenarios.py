@@ -6,8 +6,9 @@ repository served over HTTP. `lab.build(version)` makes a real signed release;
 (attacked) repository is served, the version offered, the images the cloud asks for, and the
 words the refusal must contain. Every attack works on its own copy of the repository, served
 on its own port, so a refused attack never changes the good repository; verify each attack
-with a fresh TUF cache (`attack.cache_dir`), as one attack (a root rotation) is remembered
-by the cache that saw it.
+with its own TUF cache (`attack.cache_dir`: empty, except for `replayed-metadata`, whose cache
+already holds the newer timestamp), as one attack (a root rotation) is remembered by the cache
+that saw it.
 
 Attacks (`ATTACKS`):
 - `tampered-manifest`: the release manifest's bytes changed in the repository, not re-signed.
@@ -19,6 +20,8 @@ Attacks (`ATTACKS`):
 - `expired-timestamp`: a release whose timestamp metadata has expired (freeze attack).
 - `rollback`: a correctly signed release older than the running version.
 - `cloud-unlisted-image`: the cloud asks for an image that the signed release does not name.
+- `replayed-metadata`: the repository serves an older (validly signed) timestamp than the
+  client has already seen, hiding a newer release (TUF's rollback protection).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ ATTACKS = (
     "expired-timestamp",
     "rollback",
     "cloud-unlisted-image",
+    "replayed-metadata",
 )
 # Words the refusal reason of each attack contains.
 EXPECTED_REASON = {
@@ -74,6 +78,7 @@ EXPECTED_REASON = {
     "expired-timestamp": "expired",
     "rollback": "older than the running version",
     "cloud-unlisted-image": "has no image for",
+    "replayed-metadata": "older than already seen",
 }
 TINY_SERVICES = ("query-broker", "kelvin", "pem")
 
@@ -83,7 +88,7 @@ class Attack:
     name: str
     repository_url: str
     trusted_root: pathlib.Path
-    cache_dir: pathlib.Path  # fresh and empty: use it for this attack only
+    cache_dir: pathlib.Path  # this attack's own TUF cache: use it for this attack only
     registry: str
     version: str
     running_version: str | None
@@ -275,6 +280,15 @@ class ReleaseLab:
                 service: f"{self.address}/{good.images[service].repository}@"
                 f"{good.images[service].digest}",
             }
+        elif name == "replayed-metadata":
+            # The client saw the timestamp of a newer release; the repository replays the old.
+            old_timestamp = (repo.metadata_dir / "timestamp.json").read_bytes()
+            publish_manifest(repo, dataclasses.replace(good, version=offered))
+            seen = base / "cache" / "metadata"
+            seen.mkdir(parents=True)
+            shutil.copyfile(self.trusted_root, seen / "root.json")
+            shutil.copyfile(repo.metadata_dir / "timestamp.json", seen / "timestamp.json")
+            (repo.metadata_dir / "timestamp.json").write_bytes(old_timestamp)
         cache_dir = base / "cache"
         try:
             with serve_repository(repo.path) as url:
