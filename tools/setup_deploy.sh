@@ -22,6 +22,11 @@ if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The package's own service (0.0.0.0:5000) is not used: pyxie_release starts its registries on
+# 127.0.0.1 with their own storage. Stop it where systemd started it on install.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+fi
 bash "$repo_root/deploy/helm/setup.sh"
 bash "$repo_root/tools/setup_bpf.sh"
 say "ok: podman $(podman --version | awk '{print $3}'), $(kubectl version --client 2>/dev/null | head -1)"
