@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 from pyxie_release.__main__ import main
+from pyxie_release.registry import free_port
+from pyxie_release.repository import serve_repository
 from pyxie_release.scenarios import ATTACKS, ReleaseLab
 from pyxie_release.verify import UpdateRefused, verify_release
 
@@ -118,3 +120,40 @@ def test_release_artifact_index_is_pixies_manifest_newest_first(lab: ReleaseLab)
     assert mirror["sha256"] == lab.manifests["1.1.0"].chart["sha256"]
     chart = (lab.repository.path / mirror["urls"][0]).read_bytes()
     assert hashlib.sha256(chart).hexdigest() == mirror["sha256"]
+
+
+def test_release_cli_builds_a_release_that_verifies(
+    lab: ReleaseLab, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, keys = tmp_path / "repo", tmp_path / "keys"
+    args = ["build", "--version", "3.0.0", "--registry", lab.address, "--repo", str(repo)]
+    args += ["--keys", str(keys), "--tiny-images", "--only", "pem,kelvin", "--no-cli-wheel"]
+    assert main(args) == 0
+    assert "release 3.0.0: 2 signed images published" in capsys.readouterr().out
+    with serve_repository(repo) as url:
+        release = verify_release(
+            repository_url=url,
+            trusted_root=repo / "metadata" / "1.root.json",
+            cache_dir=tmp_path / "cache",
+            registry=lab.address,
+            version=None,
+            running_version="2.9.9",
+            signing_public_key=(keys / "cosign.pub").read_bytes(),
+        )
+    assert (release.version, sorted(release.images)) == ("3.0.0", ["kelvin", "pem"])
+    # The lab's image key did not sign these images: its public key refuses them.
+    with serve_repository(repo) as url, pytest.raises(UpdateRefused, match="another key"):
+        verify_release(
+            repository_url=url,
+            trusted_root=repo / "metadata" / "1.root.json",
+            cache_dir=tmp_path / "cache2",
+            registry=lab.address,
+            version="3.0.0",
+            running_version=None,
+            signing_public_key=lab.signing_public_key,
+        )
+
+
+def test_release_unreachable_repository_is_refused(lab: ReleaseLab, tmp_path: pathlib.Path) -> None:
+    with pytest.raises(UpdateRefused, match="cannot be reached"):
+        lab.verify(tmp_path / "cache", repository_url=f"http://127.0.0.1:{free_port()}")
