@@ -22,6 +22,8 @@ Attacks (`ATTACKS`):
 - `cloud-unlisted-image`: the cloud asks for an image that the signed release does not name.
 - `replayed-metadata`: the repository serves an older (validly signed) timestamp than the
   client has already seen, hiding a newer release (TUF's rollback protection).
+- `moved-signature`: another service's signed image, with its valid signature, copied into this
+  service's repository and named by the release (the signature names the other repository).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import json
 import pathlib
 import secrets
 import shutil
@@ -49,6 +52,7 @@ from pyxie_release.registry import (
     LocalRegistry,
     RegistryClient,
     push_image,
+    signature_tag,
     start_registry,
     write_tiny_image,
 )
@@ -66,6 +70,7 @@ ATTACKS = (
     "rollback",
     "cloud-unlisted-image",
     "replayed-metadata",
+    "moved-signature",
 )
 # Words the refusal reason of each attack contains.
 EXPECTED_REASON = {
@@ -79,6 +84,7 @@ EXPECTED_REASON = {
     "rollback": "older than the running version",
     "cloud-unlisted-image": "has no image for",
     "replayed-metadata": "older than already seen",
+    "moved-signature": "is for another image",
 }
 TINY_SERVICES = ("query-broker", "kelvin", "pem")
 
@@ -289,6 +295,14 @@ class ReleaseLab:
             shutil.copyfile(self.trusted_root, seen / "root.json")
             shutil.copyfile(repo.metadata_dir / "timestamp.json", seen / "timestamp.json")
             (repo.metadata_dir / "timestamp.json").write_bytes(old_timestamp)
+        elif name == "moved-signature":
+            donor = next(n for n in sorted(good.images) if n != service)
+            moved = good.images[donor]
+            target = image_repository(service)
+            self._copy_image(moved.repository, target, moved.digest)
+            images = dict(good.images)
+            images[service] = ImageRef(target, moved.digest)
+            publish_manifest(repo, dataclasses.replace(good, version=offered, images=images))
         cache_dir = base / "cache"
         try:
             with serve_repository(repo.path) as url:
@@ -306,6 +320,20 @@ class ReleaseLab:
         finally:
             for path, data in restore:
                 path.write_bytes(data)
+
+    def _copy_image(self, source: str, target: str, digest: str) -> None:
+        """Copy `source@digest` and its signature attachment into `target`, byte for byte."""
+        client = RegistryClient(self.address)
+        for reference in (digest, signature_tag(digest)):
+            manifest = client.manifest(source, reference)
+            assert manifest is not None, f"{source}:{reference} is missing"
+            doc = json.loads(manifest)
+            for blob in [doc["config"], *doc.get("layers", [])]:
+                data = client.blob(source, blob["digest"])
+                assert data is not None
+                client.put_blob(target, data)
+            tag = reference if reference != digest else f"moved-{secrets.token_hex(4)}"
+            client.put_manifest(target, tag, manifest, doc["mediaType"])
 
     def _blob_path(self, digest: str) -> pathlib.Path:
         assert self.registry is not None

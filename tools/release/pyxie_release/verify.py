@@ -218,6 +218,15 @@ def _strip_registry(reference: str) -> str:
     return reference
 
 
+def _repository_of(reference: str) -> str:
+    """`host[:port]/repo[:tag][@digest]` -> `repo`."""
+    name = _strip_registry(reference.partition("@")[0] + "@")[:-1]
+    last = name.rsplit("/", 1)
+    if ":" in last[-1]:
+        last[-1] = last[-1].split(":", 1)[0]
+    return "/".join(last)
+
+
 def _load_public_key(pem: bytes) -> ec.EllipticCurvePublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
@@ -273,9 +282,12 @@ def _check_image(
             critical = json.loads(payload)["critical"]
             names = critical["image"]["docker-manifest-digest"] == digest
             typed = critical["type"] == SIGNATURE_TYPE
+            identity = _repository_of(str(critical["identity"]["docker-reference"]))
         except (ValueError, KeyError, TypeError):
             continue
-        if names and typed:
+        # The signed identity must be this repository (any registry: mirrors are fine), so a
+        # signature made for another image cannot vouch for this one.
+        if names and typed and identity == repository:
             return
     if signed_by_key:
         raise UpdateRefused(
