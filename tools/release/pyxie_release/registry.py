@@ -273,6 +273,17 @@ class RegistryClient:
         self._send("PUT", f"{location}{separator}digest={digest}", data, "application/octet-stream")
         return digest
 
+    def mount_blob(self, repository: str, digest: str, source: str) -> bool:
+        """Cross-repository mount of `source`'s blob `digest` (no data moves); False when the
+        registry did not mount it."""
+        url = f"{self.base}/v2/{repository}/blobs/uploads/?mount={digest}&from={source}"
+        request = urllib.request.Request(url, data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return int(response.status) == 201
+        except (urllib.error.URLError, OSError):
+            return False
+
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> None:
         self._send("PUT", f"{self.base}/v2/{repository}/manifests/{reference}", data, media_type)
 

@@ -329,6 +329,8 @@ class ReleaseLab:
             assert manifest is not None, f"{source}:{reference} is missing"
             doc = json.loads(manifest)
             for blob in [doc["config"], *doc.get("layers", [])]:
+                if client.mount_blob(target, blob["digest"], source):
+                    continue
                 data = client.blob(source, blob["digest"])
                 assert data is not None
                 client.put_blob(target, data)
