@@ -14,9 +14,10 @@ import pytest
 from google.protobuf import any_pb2
 from pyxie_artifact_tracker.testing import running_artifact_tracker
 from pyxie_jwt import SigningKey
+from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_service import NatsBus
-from pyxie_vzmgr.controllers.updates import is_outdated
+from pyxie_vzmgr.controllers.updates import ReleaseWatcher, is_outdated
 from pyxie_vzmgr.testing import Cloud, eventually, running_vzmgr
 
 
@@ -135,3 +136,35 @@ async def test_vzmgr_offers_the_latest_release_once_to_lagging_viziers(
         finally:
             await bus.drain()
             await channel.close(None)
+
+
+async def test_vzmgr_release_watcher_without_releases_or_tracker(tmp_path: pathlib.Path) -> None:
+    url = _manifest(tmp_path, "1.2.0")
+    async with (
+        running_artifact_tracker() as empty,
+        running_artifact_tracker(manifest_url=url) as full,
+    ):
+        for address, expected in ((full.address, "1.2.0"), (empty.address, "")):
+            channel = grpc.aio.insecure_channel(address)
+            try:
+                watcher = ReleaseWatcher(cpb_grpc.ArtifactTrackerStub(channel))
+                watcher.latest = "0.5.0"
+
+                async def learned(
+                    watcher: ReleaseWatcher = watcher, expected: str = expected
+                ) -> bool:
+                    await watcher.tick()
+                    return watcher.latest == expected
+
+                await eventually(learned)
+            finally:
+                await channel.close(None)
+    # Tracker gone: the last known release stays, nothing raises.
+    channel = grpc.aio.insecure_channel(empty.address)
+    try:
+        watcher = ReleaseWatcher(cpb_grpc.ArtifactTrackerStub(channel))
+        watcher.latest = "1.2.0"
+        await watcher.tick()
+        assert watcher.latest == "1.2.0"
+    finally:
+        await channel.close(None)

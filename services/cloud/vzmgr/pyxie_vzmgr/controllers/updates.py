@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+import grpc
 from google.protobuf import any_pb2
 from packaging.version import InvalidVersion, Version
 from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
@@ -51,14 +52,22 @@ class ReleaseWatcher:
         self.latest = ""
 
     async def tick(self) -> None:
-        reply = await self._tracker.GetArtifactList(
-            cpb.GetArtifactListRequest(
-                artifact_name="vizier",
-                artifact_type=cpb.AT_CONTAINER_SET_TEMPLATE_YAMLS,
-                limit=1,
-            ),
-            timeout=_TRACKER_TIMEOUT_SECONDS,
-        )
+        """One poll. No `vizier` artifact (NOT_FOUND) means no release; an unreachable tracker
+        keeps the last known release (logged, retried on the next tick)."""
+        try:
+            reply = await self._tracker.GetArtifactList(
+                cpb.GetArtifactListRequest(
+                    artifact_name="vizier",
+                    artifact_type=cpb.AT_CONTAINER_SET_TEMPLATE_YAMLS,
+                    limit=1,
+                ),
+                timeout=_TRACKER_TIMEOUT_SECONDS,
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
+                _log.warning("artifact tracker not answering", code=exc.code().name)
+                return
+            reply = cpb.ArtifactSet()
         latest = reply.artifact[0].version_str if reply.artifact else ""
         if latest != self.latest:
             _log.info("latest vizier release", version=latest, previous=self.latest)
