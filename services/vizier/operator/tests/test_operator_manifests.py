@@ -89,3 +89,42 @@ def test_chart_values_follow_the_spec_over_the_backend_base() -> None:
         "prod",
     )
     assert base == {"ports": {"nats": 1}, "metadata": {"provider": "local"}}
+
+
+def test_the_crd_declares_exactly_the_spec_and_status_the_operator_uses() -> None:
+    from pathlib import Path
+
+    import yaml
+    from pyxie_operator.controllers.resource import GROUP, KIND, PLURAL, VERSION, VizierStatus
+
+    crd_file = Path(__file__).resolve().parents[4] / "k8s" / "operator" / "crd.yaml"
+    if not crd_file.exists():  # Bazel's sandbox holds only this package's files
+        pytest.skip("k8s/operator is not in this sandbox")
+    crd = yaml.safe_load(crd_file.read_text())
+    assert crd["spec"]["group"] == GROUP and crd["spec"]["names"]["plural"] == PLURAL
+    assert crd["spec"]["names"]["kind"] == KIND
+    (version,) = crd["spec"]["versions"]
+    assert version["name"] == VERSION and "status" in version["subresources"]
+    schema = version["schema"]["openAPIV3Schema"]["properties"]
+    spec = schema["spec"]
+    assert set(spec["required"]) == {"version", "cloudAddr", "deployKeySecretRef"}
+    assert set(spec["properties"]) == {
+        "version",
+        "cloudAddr",
+        "cloudCACert",
+        "deployKeySecretRef",
+        "clusterName",
+        "dataAccess",
+        "pemMemoryLimit",
+        "metadataStore",
+        "requestedImages",
+    }
+    assert set(schema["status"]["properties"]) == set(VizierStatus().to_dict())
+    assert schema["status"]["properties"]["phase"]["enum"] == [
+        "Pending",
+        "Deploying",
+        "Updating",
+        "Healthy",
+        "Degraded",
+        "Failed",
+    ]
