@@ -8,7 +8,7 @@ STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*
 
 .PHONY: help setup setup-bpf setup-ui demo demo-stop e2e test test-fast lint proto proto-check clean \
 	bazel-test bazel-build-files ui ui-test \
-	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check
+	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check update-check
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -30,6 +30,7 @@ help:
 	@echo "make kube-demo-stop  stop everything make kube-demo started"
 	@echo "make kube-check the kube checks (charts, images, podman run, pxapi): testing/compat/kube/run"
 	@echo "make chaos-check kill -9 each component of a cloud + vizier; all heal by themselves"
+	@echo "make update-check  signed updates + auto-repair by the operator on podman: testing/compat/update/run"
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -113,6 +114,9 @@ kube-check: setup
 
 chaos-check: setup
 	testing/chaos/run
+
+update-check: setup images
+	testing/compat/update/run
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -181,6 +181,8 @@ class CloudEndpoints:
     vzconn: str
     nats: str
     domain: str
+    # Empty in state files written before the artifact tracker joined the cloud devstack.
+    artifact_tracker: str = ""
 
     @classmethod
     def from_json(cls, text: str) -> CloudEndpoints:

@@ -37,6 +37,7 @@ __all__ = [
     "REGISTER_TOPIC",
     "REPLY_TOPIC_PREFIX",
     "SHARD_COUNT",
+    "VIZIER_UPDATE_TOPIC",
     "V2CSubject",
     "c2v_subject",
     "c2v_subscription",
@@ -57,6 +58,8 @@ AUDIT_EVENTS_SUBJECT: Final = "audit.events"
 REGISTER_TOPIC: Final = "register"
 REGISTER_ACK_TOPIC: Final = "registerAck"
 HEARTBEAT_TOPIC: Final = "heartbeat"
+# Cloud -> vizier: `UpdateOrInstallVizierRequest`, a newer release is offered (Pixie's topic).
+VIZIER_UPDATE_TOPIC: Final = "VizierUpdate"
 
 # Shards are one byte of the vizier id.
 SHARD_COUNT: Final = 256

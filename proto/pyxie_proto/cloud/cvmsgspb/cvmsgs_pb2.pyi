@@ -99,6 +99,18 @@ class VizierHeartbeat(_message.Message):
     vizier_version: str
     def __init__(self, vizier_id: _Optional[str] = ..., time: _Optional[int] = ..., sequence_number: _Optional[int] = ..., status: _Optional[_Union[VizierStatus, str]] = ..., status_message: _Optional[str] = ..., num_nodes: _Optional[int] = ..., num_instrumented_nodes: _Optional[int] = ..., vizier_version: _Optional[str] = ...) -> None: ...
 
+class UpdateOrInstallVizierRequest(_message.Message):
+    __slots__ = ("vizier_id", "version", "token", "redeploy_etcd")
+    VIZIER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REDEPLOY_ETCD_FIELD_NUMBER: _ClassVar[int]
+    vizier_id: str
+    version: str
+    token: str
+    redeploy_etcd: bool
+    def __init__(self, vizier_id: _Optional[str] = ..., version: _Optional[str] = ..., token: _Optional[str] = ..., redeploy_etcd: _Optional[bool] = ...) -> None: ...
+
 class C2VAPIStreamRequest(_message.Message):
     __slots__ = ("request_id", "token", "exec_req", "hc_req", "cancel_req")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -18,6 +18,7 @@ from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
 from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_sink
 from pyxie_service.ratelimit import FailureLimiter
 
+from pyxie_api.controllers.artifacts import ARTIFACT_METHODS, ArtifactTrackerProxy
 from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
 from pyxie_api.controllers.caller import Authenticator, AuthMiddleware
 from pyxie_api.controllers.clusters import ClusterDirectory, ClusterInfoServicer
@@ -46,6 +47,7 @@ SERVED_SERVICES: Final = (
     "px.cloudapi.APIKeyManager",
     "px.cloudapi.VizierDeploymentKeyManager",
     "px.cloudapi.AuthService",
+    "px.cloudapi.ArtifactTracker",
     "px.api.vizierpb.VizierService",
 )
 API_CERT_NAME: Final = "api"
@@ -61,9 +63,11 @@ async def build(settings: ApiSettings) -> Service:
     """
     certificate = server_certificate(settings)
     backends, channels = build_backends(settings)
+    artifacts = _channel(settings.artifact_tracker_addr, settings.internal_ca_file)
+    channels.append(artifacts)
     bus = await NatsBus.connect(settings.nats_url, name="api")
     service, authenticator, directory, proxy = _grpc_service(
-        settings, backends, bus.client, certificate
+        settings, backends, bus.client, certificate, ArtifactTrackerProxy(artifacts)
     )
 
     async def close_channels() -> None:
@@ -161,6 +165,7 @@ def _grpc_service(
     backends: CloudBackends,
     nats: NatsPublisher,
     certificate: IssuedCertificate | None,
+    artifacts: ArtifactTrackerProxy,
 ) -> tuple[Service, Authenticator, ClusterDirectory, PassthroughProxy]:
     verifier = settings.token_verifier()
     limiter = FailureLimiter(
@@ -201,11 +206,17 @@ def _grpc_service(
             lambda s: cpb_grpc.add_AuthServiceServicer_to_server(login, s),
         ),
         ServiceRegistration(
+            "px.cloudapi.ArtifactTracker",
+            lambda s: cpb_grpc.add_ArtifactTrackerServicer_to_server(artifacts, s),
+        ),
+        ServiceRegistration(
             "px.api.vizierpb.VizierService",
             lambda s: vpb_grpc.add_VizierServiceServicer_to_server(passthrough, s),
         ),
     ]
-    middleware = AuthMiddleware(authenticator, SERVED_SERVICES, public_methods=(LOGIN_METHOD,))
+    middleware = AuthMiddleware(
+        authenticator, SERVED_SERVICES, public_methods=(LOGIN_METHOD, *ARTIFACT_METHODS)
+    )
     credentials = None
     if certificate is not None:
         credentials = grpc.ssl_server_credentials([(certificate.key_pem, certificate.cert_pem)])

@@ -22,6 +22,8 @@ class ApiSettings(ServiceSettings):
 
     auth_addr: str = "127.0.0.1:50100"
     vzmgr_addr: str = "127.0.0.1:51800"
+    # px.cloudapi.ArtifactTracker is forwarded here (Pixie's artifact-tracker port).
+    artifact_tracker_addr: str = "127.0.0.1:50750"
     # PEM CA that internal services' certificates chain to; empty = plaintext inside the cloud.
     internal_ca_file: Path | None = None
 

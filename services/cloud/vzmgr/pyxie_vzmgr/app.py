@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import grpc
 from pyxie_db import open_migrated
+from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.cloud.subjects import AUDIT_EVENTS_SUBJECT
-from pyxie_service import NatsBus, Service
+from pyxie_service import BackgroundTask, NatsBus, Service
 from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_sink
 
 from pyxie_vzmgr.controllers import (
@@ -19,6 +21,7 @@ from pyxie_vzmgr.controllers import (
     VizierRegistry,
     VZMgrServicer,
 )
+from pyxie_vzmgr.controllers.updates import ReleaseWatcher, UpdateOfferer
 from pyxie_vzmgr.schema import MIGRATIONS
 from pyxie_vzmgr.settings import VzmgrSettings
 
@@ -30,7 +33,21 @@ async def build(settings: VzmgrSettings) -> Service:
     engine = await open_migrated(MIGRATIONS, settings.database_url.get_secret_value())
     bus = await NatsBus.connect(settings.nats_url, name="vzmgr")
     registry = VizierRegistry(engine, settings.at_rest_cipher())
-    heartbeats = HeartbeatListener(bus, registry, settings.shards())
+    tracker: grpc.aio.Channel | None = None
+    watcher: ReleaseWatcher | None = None
+    offerer: UpdateOfferer | None = None
+    if settings.artifact_tracker_addr:
+        tracker = grpc.aio.insecure_channel(settings.artifact_tracker_addr)
+        watcher = ReleaseWatcher(cpb_grpc.ArtifactTrackerStub(tracker))
+        offerer = UpdateOfferer(
+            bus, watcher, offer_interval_seconds=settings.update_offer_interval_seconds
+        )
+    heartbeats = HeartbeatListener(
+        bus,
+        registry,
+        settings.shards(),
+        on_heartbeat=offerer.on_heartbeat if offerer is not None else None,
+    )
     monitor = StatusMonitor(
         registry,
         interval_seconds=settings.status_monitor_interval_seconds,
@@ -57,6 +74,16 @@ async def build(settings: VzmgrSettings) -> Service:
     service.add_closer("audit sink", _async(lambda: remove_audit_sink(audit_sink)))
     service.add_closer("heartbeats", heartbeats.stop)
     service.add_task(monitor.task)
+    if watcher is not None and tracker is not None:
+        channel = tracker
+        service.add_closer("artifact tracker channel", lambda: channel.close(None))
+        service.add_task(
+            BackgroundTask.periodic(
+                "vzmgr-release-watcher",
+                watcher.tick,
+                interval_seconds=settings.release_poll_seconds,
+            )
+        )
     await heartbeats.start()
     return service
 

@@ -39,6 +39,12 @@ class VzmgrSettings(ServiceSettings):
     # handles; the defaults take all of them.
     vizier_shard_min: Shard = 0
     vizier_shard_max: Shard = 255
+    # The artifact tracker (host:port) whose latest vizier release is offered to viziers that
+    # report an older version; empty = no offers. Polled every `release_poll_seconds` (Pixie:
+    # 1 min); a vizier is offered the same version again after `update_offer_interval_seconds`.
+    artifact_tracker_addr: str = ""
+    release_poll_seconds: Seconds = 60.0
+    update_offer_interval_seconds: Seconds = 300.0
 
     @field_validator("database_key")
     @classmethod

@@ -19,6 +19,7 @@ from pyxie_service import BackgroundTask, NatsBus, Service, get_logger
 from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, BridgeTiming
 from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
 from pyxie_cloud_connector.controllers.health import HealthChecker
+from pyxie_cloud_connector.controllers.operator_status import with_operator_status
 from pyxie_cloud_connector.settings import ConnectorSettings
 from pyxie_cloud_connector.state import VizierIdentity, load_identity, save_identity
 
@@ -103,7 +104,7 @@ class CloudConnector:
             cluster_uid=settings.effective_cluster_uid(),
             cluster_name=settings.effective_cluster_name(),
             vizier_version=settings.vizier_version,
-            health=self.health.report,
+            health=with_operator_status(self.health.report, settings.operator_status_file),
             timing=BridgeTiming(
                 register_timeout_seconds=settings.register_timeout_seconds,
                 heartbeat_interval_seconds=settings.heartbeat_interval_seconds,

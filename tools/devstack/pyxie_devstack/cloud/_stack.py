@@ -61,7 +61,14 @@ __all__ = ["DEFAULT_DOMAIN", "CloudStack", "GroupStatus"]
 
 DEFAULT_DOMAIN = "pyxie.local"
 # Pixie's ports; a busy one (a second stack, tests) is replaced by a free one.
-_PREFERRED_PORTS = {"auth": 50100, "api": 51200, "api_http": 51280, "vzconn": 51600, "vzmgr": 51800}
+_PREFERRED_PORTS = {
+    "auth": 50100,
+    "api": 51200,
+    "api_http": 51280,
+    "vzconn": 51600,
+    "vzmgr": 51800,
+    "artifact_tracker": 50750,
+}
 _READY_POLL_S = 0.2
 _PROBE_TIMEOUT_S = 2.0
 
@@ -166,6 +173,14 @@ class CloudStack:
                 "PL_GRPC_PORT": port(endpoints.vzmgr),
                 "PL_DATABASE_URL": dsn,
                 "PL_DATABASE_KEY": database_key,
+                "PL_ARTIFACT_TRACKER_ADDR": endpoints.artifact_tracker,
+            },
+            # The release manifest to track: PL_ARTIFACT_MANIFEST_URL from the environment
+            # (or `extra_env`); without one the tracker lists nothing.
+            "artifact_tracker": base
+            | {
+                "PL_GRPC_PORT": port(endpoints.artifact_tracker),
+                "PL_ARTIFACT_MANIFEST_URL": os.environ.get("PL_ARTIFACT_MANIFEST_URL", ""),
             },
             "vzconn": base
             | {
@@ -182,10 +197,16 @@ class CloudStack:
                 "PL_HTTP_PORT": port(endpoints.api_http),
                 "PL_AUTH_ADDR": endpoints.auth,
                 "PL_VZMGR_ADDR": endpoints.vzmgr,
+                "PL_ARTIFACT_TRACKER_ADDR": endpoints.artifact_tracker,
                 "PL_TLS_CA_DIR": tls,
             },
         }
-        module = {"auth": "pyxie_auth", "vzmgr": "pyxie_vzmgr", "vzconn": "pyxie_vzconn"}
+        module = {
+            "auth": "pyxie_auth",
+            "vzmgr": "pyxie_vzmgr",
+            "vzconn": "pyxie_vzconn",
+            "artifact_tracker": "pyxie_artifact_tracker",
+        }
         processes = [
             ProcessSpec(
                 name,
@@ -245,7 +266,8 @@ class CloudStack:
             previous = None
         chosen: dict[str, int] = {}
         for name, preferred in _PREFERRED_PORTS.items():
-            old = int(getattr(previous, name).rsplit(":", 1)[1]) if previous else None
+            recorded = getattr(previous, name, "") if previous else ""
+            old = int(recorded.rsplit(":", 1)[1]) if recorded else None
             for candidate in (old, preferred):
                 if (
                     candidate
@@ -267,6 +289,7 @@ class CloudStack:
             vzconn=f"localhost:{chosen['vzconn']}",
             nats=nats_url,
             domain=self.domain,
+            artifact_tracker=f"127.0.0.1:{chosen['artifact_tracker']}",
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -309,9 +332,12 @@ class CloudStack:
         for name, address, tls in (
             ("auth", endpoints.auth, False),
             ("vzmgr", endpoints.vzmgr, False),
+            ("artifact tracker", endpoints.artifact_tracker, False),
             ("vzconn", endpoints.vzconn, True),
             ("api", endpoints.api, True),
         ):
+            if not address:  # a stack started before the artifact tracker existed
+                continue
 
             def serving(address: str = address, tls: bool = tls) -> bool:
                 if tls and not ca.exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from nats.aio.subscription import Subscription
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
@@ -20,8 +20,16 @@ _log = get_logger("pyxie.vzmgr.status")
 class HeartbeatListener:
     """Applies `VizierHeartbeat`s published by vzconn as `V2CMessage`s."""
 
-    def __init__(self, bus: NatsBus, registry: VizierRegistry, shards: Iterable[int]) -> None:
+    def __init__(
+        self,
+        bus: NatsBus,
+        registry: VizierRegistry,
+        shards: Iterable[int],
+        *,
+        on_heartbeat: Callable[[str, cvmsgs.VizierHeartbeat], Awaitable[object]] | None = None,
+    ) -> None:
         self._bus = bus
+        self._on_heartbeat = on_heartbeat
         self._registry = registry
         self._subjects = heartbeat_subjects(shards)
         self._subscriptions: list[Subscription] = []
@@ -66,6 +74,9 @@ class HeartbeatListener:
             return
         if not await self._registry.record_heartbeat(vizier_id, beat):
             _log.info("heartbeat from an unknown vizier", vizier_id=subject_vizier)
+            return
+        if self._on_heartbeat is not None:
+            await self._on_heartbeat(subject_vizier, beat)
 
 
 class StatusMonitor:
