@@ -175,7 +175,7 @@ px.export(df, px.otel.Data(resource={'service.name': 'x'},
 
 
 def test_unknown_plugin_attribute(compile_pxl: Callable[..., LogicalPlan]) -> None:
-    with pytest.raises(CompilerError, match="'px.plugin' has no attribute 'start'"):
+    with pytest.raises(CompilerError, match=r"'px\.plugin' has no attribute 'start'"):
         compile_pxl("import px\nx = px.plugin.start\n")
 
 
