@@ -24,6 +24,7 @@ from pyxie_api.controllers.passthrough import (
     PassthroughProxy,
     VizierPassthroughServicer,
 )
+from pyxie_api.controllers.plugins import PluginProxyServicer
 from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
@@ -41,6 +42,7 @@ SERVED_SERVICES: Final = (
     "px.cloudapi.APIKeyManager",
     "px.cloudapi.VizierDeploymentKeyManager",
     "px.cloudapi.AuthService",
+    "px.cloudapi.PluginService",
     "px.api.vizierpb.VizierService",
 )
 API_CERT_NAME: Final = "api"
@@ -57,8 +59,11 @@ async def build(settings: ApiSettings) -> Service:
     certificate = server_certificate(settings)
     backends, channels = build_backends(settings)
     bus = await NatsBus.connect(settings.nats_url, name="api")
+    plugin_channel = _channel(settings.plugin_addr, settings.internal_ca_file)
+    channels.append(plugin_channel)
+    plugins = PluginProxyServicer(cpb_grpc.PluginServiceStub(plugin_channel), backends.tokens)
     service, authenticator, directory, proxy = _grpc_service(
-        settings, backends, bus.client, certificate
+        settings, backends, bus.client, certificate, plugins
     )
 
     async def close_channels() -> None:
@@ -150,6 +155,7 @@ def _grpc_service(
     backends: CloudBackends,
     nats: NatsPublisher,
     certificate: IssuedCertificate | None,
+    plugins: PluginProxyServicer,
 ) -> tuple[Service, Authenticator, ClusterDirectory, PassthroughProxy]:
     verifier = settings.token_verifier()
     authenticator = Authenticator(backends, verifier, cache_seconds=settings.auth_cache_seconds)
@@ -180,6 +186,10 @@ def _grpc_service(
         ServiceRegistration(
             "px.cloudapi.AuthService",
             lambda s: cpb_grpc.add_AuthServiceServicer_to_server(login, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.PluginService",
+            lambda s: cpb_grpc.add_PluginServiceServicer_to_server(plugins, s),
         ),
         ServiceRegistration(
             "px.api.vizierpb.VizierService",

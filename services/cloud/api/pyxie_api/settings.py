@@ -22,6 +22,7 @@ class ApiSettings(ServiceSettings):
 
     auth_addr: str = "127.0.0.1:50100"
     vzmgr_addr: str = "127.0.0.1:51800"
+    plugin_addr: str = "127.0.0.1:50600"
     # PEM CA that internal services' certificates chain to; empty = plaintext inside the cloud.
     internal_ca_file: Path | None = None
 
