@@ -39,4 +39,4 @@ def test_preset_compiles_to_one_otel_export_to_the_plugin_endpoint(
     assert sinks[0].endpoint.url == "collector:4317"
     assert dict(sinks[0].endpoint.headers) == {"api-key": "k"}
     assert sinks[0].metrics or sinks[0].spans
-    assert [a.name for a in sinks[0].resource][0] == "service.name"
+    assert sinks[0].resource[0].name == "service.name"
