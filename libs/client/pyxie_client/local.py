@@ -181,6 +181,8 @@ class CloudEndpoints:
     vzconn: str
     nats: str
     domain: str
+    # The plugin service (PluginService, cron-script sync); "" in endpoints recorded before it.
+    plugin: str = ""
 
     @classmethod
     def from_json(cls, text: str) -> CloudEndpoints:

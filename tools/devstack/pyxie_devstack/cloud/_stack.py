@@ -1,4 +1,4 @@
-"""The cloud control plane on one host: NATS, PostgreSQL, auth, vzmgr, vzconn and api.
+"""The cloud control plane on one host: NATS, PostgreSQL, auth, vzmgr, vzconn, plugin and api.
 
 Two supervised groups (as the standalone vizier's; a process that exits is restarted alone, with
 backoff, on the same ports): ``cloud-infra`` (NATS with JetStream, PostgreSQL) and
@@ -61,7 +61,14 @@ __all__ = ["DEFAULT_DOMAIN", "CloudStack", "GroupStatus"]
 
 DEFAULT_DOMAIN = "pyxie.local"
 # Pixie's ports; a busy one (a second stack, tests) is replaced by a free one.
-_PREFERRED_PORTS = {"auth": 50100, "api": 51200, "api_http": 51280, "vzconn": 51600, "vzmgr": 51800}
+_PREFERRED_PORTS = {
+    "auth": 50100,
+    "plugin": 50600,
+    "api": 51200,
+    "api_http": 51280,
+    "vzconn": 51600,
+    "vzmgr": 51800,
+}
 _READY_POLL_S = 0.2
 _PROBE_TIMEOUT_S = 2.0
 
@@ -167,6 +174,13 @@ class CloudStack:
                 "PL_DATABASE_URL": dsn,
                 "PL_DATABASE_KEY": database_key,
             },
+            "plugin": base
+            | {
+                "PL_GRPC_PORT": port(endpoints.plugin),
+                "PL_DATABASE_URL": dsn,
+                "PL_DATABASE_KEY": database_key,
+                "PL_VZMGR_ADDR": endpoints.vzmgr,
+            },
             "vzconn": base
             | {
                 "PL_GRPC_HOST": "0.0.0.0",
@@ -182,10 +196,16 @@ class CloudStack:
                 "PL_HTTP_PORT": port(endpoints.api_http),
                 "PL_AUTH_ADDR": endpoints.auth,
                 "PL_VZMGR_ADDR": endpoints.vzmgr,
+                "PL_PLUGIN_ADDR": endpoints.plugin,
                 "PL_TLS_CA_DIR": tls,
             },
         }
-        module = {"auth": "pyxie_auth", "vzmgr": "pyxie_vzmgr", "vzconn": "pyxie_vzconn"}
+        module = {
+            "auth": "pyxie_auth",
+            "vzmgr": "pyxie_vzmgr",
+            "plugin": "pyxie_plugin",
+            "vzconn": "pyxie_vzconn",
+        }
         processes = [
             ProcessSpec(
                 name,
@@ -245,7 +265,8 @@ class CloudStack:
             previous = None
         chosen: dict[str, int] = {}
         for name, preferred in _PREFERRED_PORTS.items():
-            old = int(getattr(previous, name).rsplit(":", 1)[1]) if previous else None
+            recorded = getattr(previous, name, "") if previous else ""
+            old = int(recorded.rsplit(":", 1)[1]) if recorded else None
             for candidate in (old, preferred):
                 if (
                     candidate
@@ -264,6 +285,7 @@ class CloudStack:
             api_http=f"localhost:{chosen['api_http']}",
             auth=f"127.0.0.1:{chosen['auth']}",
             vzmgr=f"127.0.0.1:{chosen['vzmgr']}",
+            plugin=f"127.0.0.1:{chosen['plugin']}",
             vzconn=f"localhost:{chosen['vzconn']}",
             nats=nats_url,
             domain=self.domain,
@@ -309,9 +331,12 @@ class CloudStack:
         for name, address, tls in (
             ("auth", endpoints.auth, False),
             ("vzmgr", endpoints.vzmgr, False),
+            ("plugin", endpoints.plugin, False),
             ("vzconn", endpoints.vzconn, True),
             ("api", endpoints.api, True),
         ):
+            if not address:
+                continue  # a stack recorded before the service existed (restart it to add it)
 
             def serving(address: str = address, tls: bool = tls) -> bool:
                 if tls and not ca.exists():
