@@ -28,6 +28,7 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.cloud import cronscripts
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.subjects import c2v_subject, v2c_subject
+from pyxie_proto.uuidpb import uuid_pb2
 from pyxie_service import Service
 
 from pyxie_plugin.app import build
@@ -41,6 +42,7 @@ __all__ = [
     "PluginCloud",
     "RunningPlugin",
     "StaticDirectory",
+    "create_retention_script",
     "enable_otel_plugin",
     "eventually",
     "running_plugin",
@@ -276,6 +278,36 @@ async def enable_otel_plugin(
     )
     listed = await stub.GetRetentionScripts(cpb.GetRetentionScriptsRequest(), metadata=metadata)
     return [s for s in listed.scripts if s.plugin_id == OPENTELEMETRY_PLUGIN_ID]
+
+
+async def create_retention_script(
+    channel: grpc.aio.Channel,
+    metadata: Metadata,
+    *,
+    name: str,
+    contents: str,
+    frequency_s: int = 10,
+    cluster_ids: Sequence[str] = (),
+    plugin_id: str = OPENTELEMETRY_PLUGIN_ID,
+) -> str:
+    """Add a retention script (the plugin must be enabled); returns its id."""
+    stub = cpb_grpc.PluginServiceStub(channel)
+    created = await stub.CreateRetentionScript(
+        cpb.CreateRetentionScriptRequest(
+            script_name=name,
+            contents=contents,
+            frequency_s=frequency_s,
+            plugin_id=plugin_id,
+            cluster_ids=[_uuid_pb(c) for c in cluster_ids],
+        ),
+        metadata=metadata,
+    )
+    return str(uuid.UUID(int=(created.id.high_bits << 64) | created.id.low_bits))
+
+
+def _uuid_pb(text: str) -> uuid_pb2.UUID:
+    value = uuid.UUID(text).int
+    return uuid_pb2.UUID(high_bits=value >> 64, low_bits=value & ((1 << 64) - 1))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 30.0) -> None:

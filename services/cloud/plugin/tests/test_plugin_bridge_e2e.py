@@ -20,7 +20,13 @@ from google.protobuf import any_pb2
 from pyxie_cloud_connector.testing import FakeBroker, Stack
 from pyxie_crypto import CertificateAuthority
 from pyxie_jwt import SigningKey
-from pyxie_plugin.testing import Credentials, enable_otel_plugin, eventually, running_plugin
+from pyxie_plugin.testing import (
+    Credentials,
+    create_retention_script,
+    enable_otel_plugin,
+    eventually,
+    running_plugin,
+)
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud import cronscripts
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
@@ -150,13 +156,25 @@ async def test_enabled_plugin_scripts_reach_the_vizier_over_the_bridge_and_check
                         export_url="collector.example.com:4317",
                         headers={"api-key": SECRET},
                     )
+
+                    async def arrived() -> bool:
+                        return len(store.scripts) == len(scripts) == 3
+
+                    await eventually(arrived)
+                    own = await create_retention_script(
+                        channel,
+                        Credentials(key).user(org),
+                        name="only here",
+                        contents="import px\n",
+                        cluster_ids=[vizier_id],
+                    )
+
+                    async def own_arrived() -> bool:
+                        return own in store.scripts
+
+                    await eventually(own_arrived)
                 finally:
                     await channel.close(None)
-
-                async def arrived() -> bool:
-                    return len(store.scripts) == len(scripts) == 3
-
-                await eventually(arrived)
                 endpoint = yaml.safe_load(next(iter(store.scripts.values())).configs)
                 assert endpoint["otelEndpointConfig"]["headers"] == {"api-key": SECRET}
                 # The vizier's checksum sync agrees with what the pushes delivered.
