@@ -1,7 +1,8 @@
 """The cron-script sync across the real bridge: plugin service → cloud NATS → vzconn (TLS) →
-cloud_connector → vizier NATS, with the real vzmgr (PostgreSQL) telling the plugin service
-which viziers an org has. The vizier's script store is a small fake on the vizier's NATS (the
-query broker's cron runner is the boundary)."""
+cloud_connector → vizier NATS → the query broker's cron-script runner → metadata's
+CronScriptStoreService (its real store over SQLite), with the real vzmgr (PostgreSQL) telling
+the plugin service which viziers an org has. Faked: the broker's MetadataService (agents and
+schemas; only the cron store matters here) and the broker's health for the connector."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from google.protobuf import any_pb2
 from pyxie_cloud_connector.testing import FakeBroker, Stack
 from pyxie_crypto import CertificateAuthority
 from pyxie_jwt import SigningKey
+from pyxie_metadata.controllers.cron_scripts import CronScriptStore, CronScriptStoreServicer
+from pyxie_metadata.kvstore import SqliteKVStore
 from pyxie_plugin.testing import (
     Credentials,
     create_retention_script,
@@ -28,9 +31,9 @@ from pyxie_plugin.testing import (
     running_plugin,
 )
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
-from pyxie_proto.cloud import cronscripts
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
-from pyxie_proto.vizier.subjects import c2v_subject, v2c_subject
+from pyxie_query_broker.app import QueryBroker
+from pyxie_query_broker.testing import FakeMetadata, broker_settings
 from pyxie_service import NatsBus
 from pyxie_vzconn.testing import running_vzconn
 from pyxie_vzmgr.testing import running_vzmgr
@@ -54,52 +57,6 @@ def _pack(message: Any) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed
-
-
-class VizierScriptStore:
-    """The vizier end: applies `CronScriptsUpdates` from vizier NATS and acks each one."""
-
-    def __init__(self, bus: NatsBus) -> None:
-        self.bus = bus
-        self.scripts: dict[str, cvmsgs.CronScript] = {}
-
-    async def start(self) -> None:
-        await self.bus.client.subscribe(c2v_subject(cronscripts.UPDATES_TOPIC), cb=self._on_update)
-        await self.bus.client.flush()
-
-    async def _on_update(self, raw: Any) -> None:
-        update = cvmsgs.CronScriptUpdate()
-        cvmsgs.C2VMessage.FromString(raw.data).msg.Unpack(update)
-        reply = cvmsgs.CronScriptUpdateResponse()
-        if update.HasField("upsert_req"):
-            script = update.upsert_req.script
-            self.scripts[str(uuid.UUID(int=(script.id.high_bits << 64) | script.id.low_bits))] = (
-                script
-            )
-            reply.upsert_resp.SetInParent()
-        else:
-            sid = update.delete_req.script_id
-            self.scripts.pop(str(uuid.UUID(int=(sid.high_bits << 64) | sid.low_bits)), None)
-            reply.delete_resp.SetInParent()
-        topic = cronscripts.updates_response_topic(update.request_id)
-        await self.bus.client.publish(
-            v2c_subject(topic), cvmsgs.V2CMessage(msg=_pack(reply)).SerializeToString()
-        )
-
-    async def cloud_checksum(self) -> str:
-        topic = uuid.uuid4().hex
-        sub = await self.bus.client.subscribe(
-            c2v_subject(cronscripts.checksum_response_topic(topic)), max_msgs=1
-        )
-        request = cvmsgs.GetCronScriptsChecksumRequest(topic=topic)
-        await self.bus.client.publish(
-            v2c_subject(cronscripts.CHECKSUM_REQUEST_TOPIC),
-            cvmsgs.V2CMessage(msg=_pack(request)).SerializeToString(),
-        )
-        raw = await sub.next_msg(timeout=30)
-        reply = cvmsgs.GetCronScriptsChecksumResponse()
-        cvmsgs.C2VMessage.FromString(raw.data).msg.Unpack(reply)
-        return str(reply.checksum)
 
 
 async def test_enabled_plugin_scripts_reach_the_vizier_over_the_bridge_and_checksums_agree(
@@ -134,8 +91,19 @@ async def test_enabled_plugin_scripts_reach_the_vizier_over_the_bridge_and_check
                 vzmgr, vzconn, key, ca, ca_dir, cloud_bus, vizier_bus, vizier_nats.url,
                 broker, broker_port, tmp_path,
             )  # fmt: skip
-            store = VizierScriptStore(vizier_bus)
-            await store.start()
+            kv = await SqliteKVStore.open(tmp_path / "vizier-kv.sqlite")
+            store = CronScriptStore(kv)
+            vizier_key = SigningKey.generate()
+            metadata = FakeMetadata(vizier_key)  # type: ignore[abstract]  # a test fake
+            metadata.extra.append(CronScriptStoreServicer(store).registration())
+            metadata_address = await metadata.start(broker_settings(vizier_key))
+            metadata_channel = grpc.aio.insecure_channel(metadata_address)
+            query_broker = QueryBroker(
+                broker_settings(vizier_key, vizier_nats.url, cron_script_poll_seconds=0.5),
+                bus=vizier_bus,
+                metadata_channel=metadata_channel,
+            )
+            await query_broker.start()
             try:
                 connector = await stack.start_connector(
                     stack.settings(deploy_key=await stack.deploy_key(str(org)))
@@ -158,7 +126,10 @@ async def test_enabled_plugin_scripts_reach_the_vizier_over_the_bridge_and_check
                     )
 
                     async def arrived() -> bool:
-                        return len(store.scripts) == len(scripts) == 3
+                        stored = await store.scripts()
+                        return len(stored) == len(scripts) == 3 and set(stored) <= set(
+                            query_broker.cron_scripts.scheduled()
+                        )
 
                     await eventually(arrived)
                     own = await create_retention_script(
@@ -170,20 +141,29 @@ async def test_enabled_plugin_scripts_reach_the_vizier_over_the_bridge_and_check
                     )
 
                     async def own_arrived() -> bool:
-                        return own in store.scripts
+                        return own in await store.scripts()
 
                     await eventually(own_arrived)
                 finally:
                     await channel.close(None)
-                endpoint = yaml.safe_load(next(iter(store.scripts.values())).configs)
+                stored = await store.scripts()
+                endpoint = yaml.safe_load(next(iter(stored.values())).configs)
                 assert endpoint["otelEndpointConfig"]["headers"] == {"api-key": SECRET}
-                # The vizier's checksum sync agrees with what the pushes delivered.
-                assert await store.cloud_checksum() == cronscripts.cron_scripts_checksum(
-                    store.scripts
-                )
+                # The runner's checksum sync with the cloud agrees with what it stored: a
+                # script the pushes missed (written only to the cloud's answer) is repaired.
+                await store.delete(own)
+
+                async def repaired() -> bool:
+                    return own in await store.scripts()
+
+                await eventually(repaired)
             finally:
+                await query_broker.stop()
+                await metadata_channel.close(None)
                 for connector in stack.connectors:
                     await connector.stop()
+                await metadata.stop()
+                await kv.close()
     finally:
         await cloud_bus.drain()
         await vizier_bus.drain()
