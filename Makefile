@@ -8,7 +8,7 @@ STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*
 
 .PHONY: help setup setup-bpf setup-ui demo demo-stop e2e test test-fast lint proto proto-check clean \
 	bazel-test bazel-build-files ui ui-test \
-	setup-deploy images kube-render kube-demo kube-demo-stop kube-check
+	setup-deploy images kube-render kube-demo kube-demo-stop kube-check otel-check
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -29,6 +29,7 @@ help:
 	@echo "make kube-demo  play the charts with podman here: cloud, vizier (eBPF), demo shop"
 	@echo "make kube-demo-stop  stop everything make kube-demo started"
 	@echo "make kube-check the kube checks (charts, images, podman run, pxapi): testing/compat/kube/run"
+	@echo "make otel-check the OpenTelemetry export checks (px.export, cron scripts, budgets; root + bcc)"
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -109,6 +110,11 @@ kube-demo-stop: setup
 
 kube-check: setup
 	testing/compat/kube/run
+
+# px.export / cron scripts / export budgets against a real vizier with traced demo traffic and
+# an OTLP receiver; needs root and bcc (tools/setup_bpf.sh). testing/compat/otel/run
+otel-check: setup
+	testing/compat/otel/run
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -1,13 +1,13 @@
 """The OpenTelemetry export sink (``px.export``): rows to OTLP metrics and spans over gRPC.
 
 Each input batch becomes OTLP export requests (rows grouped by their resource attributes, at
-most ``_ROWS_PER_REQUEST`` rows per request), sent to the collector's
-``MetricsService/Export`` and ``TraceService/Export`` between batches (the executor drains sinks
-after every source step) and at the end. Sending retries retryable statuses with exponential
-backoff. Two budgets bound what one vizier can ship:
+most ``_ROWS_PER_REQUEST`` rows and about ``_MAX_REQUEST_BYTES`` per request), sent to the
+collector's ``MetricsService/Export`` and ``TraceService/Export`` between batches (the
+executor drains sinks after every source step) and at the end. Sending retries retryable
+statuses with exponential backoff. Two budgets bound what one vizier can ship:
 
 * per export: the OTLP bytes one run of the sink may send (``max_export_bytes``, else the
-  engine's default); checked before a request is queued, so an oversized export stops early;
+  engine's default); checked before a request is queued: what fits is sent, then it stops;
 * per org and minute: an ``OTelExportBudget`` shared by every query of the engine.
 
 Over a budget, or when the collector stays unreachable, the sink raises ``OTelExportError``;
@@ -52,6 +52,9 @@ __all__ = [
 DEFAULT_EXPORT_BYTES: Final = 64 << 20
 DEFAULT_ORG_BYTES_PER_MINUTE: Final = 256 << 20
 _ROWS_PER_REQUEST: Final = 1000
+# Collectors refuse large messages (4 MiB by default); small requests also let a budget stop an
+# export part way instead of refusing its first request.
+_MAX_REQUEST_BYTES: Final = 64 << 10
 _DEFAULT_TIMEOUT_S: Final = 5
 _SCOPE: Final = common_pb2.InstrumentationScope(name="pyxie", version="0.1.0")
 # OTLP/gRPC: these codes are worth retrying (the spec's list).
@@ -199,6 +202,7 @@ class OTelExportSinkOperator(Operator):
         self.sent_requests = 0
         self._channel: grpc.aio.Channel | None = None
         self._stopped = False
+        self._budget_error: OTelExportError | None = None
 
     def _allows_empty_relation(self) -> bool:
         return True
@@ -318,52 +322,67 @@ class OTelExportSinkOperator(Operator):
         )
 
     def _requests(self, batch: pa.RecordBatch) -> list[Message]:
+        """Requests of at most _ROWS_PER_REQUEST rows, split further until each is at most
+        _MAX_REQUEST_BYTES (a request of one row may be larger)."""
         columns = _Columns(batch)
         requests: list[Message] = []
-        for start in range(0, batch.num_rows, _ROWS_PER_REQUEST):
-            rows = range(start, min(start + _ROWS_PER_REQUEST, batch.num_rows))
-            groups = self._resource_groups(columns, rows)
-            if self.spec.metrics:
-                requests.append(
-                    metrics_service_pb2.ExportMetricsServiceRequest(
-                        resource_metrics=[
-                            metrics_pb2.ResourceMetrics(
-                                resource=self._resource(key),
-                                scope_metrics=[
-                                    metrics_pb2.ScopeMetrics(
-                                        scope=_SCOPE,
-                                        metrics=[
-                                            self._metric(m, columns, group)
-                                            for m in self.spec.metrics
-                                        ],
-                                    )
-                                ],
-                            )
-                            for key, group in groups.items()
-                        ]
-                    )
+        pending = [
+            range(start, min(start + _ROWS_PER_REQUEST, batch.num_rows))
+            for start in range(0, batch.num_rows, _ROWS_PER_REQUEST)
+        ]
+        while pending:
+            rows = pending.pop(0)
+            chunk = self._chunk_requests(columns, rows)
+            if len(rows) > 1 and any(r.ByteSize() > _MAX_REQUEST_BYTES for r in chunk):
+                middle = rows.start + len(rows) // 2
+                pending[:0] = [range(rows.start, middle), range(middle, rows.stop)]
+                continue
+            requests.extend(chunk)
+        return requests
+
+    def _chunk_requests(self, columns: _Columns, rows: range) -> list[Message]:
+        requests: list[Message] = []
+        groups = self._resource_groups(columns, rows)
+        if self.spec.metrics:
+            requests.append(
+                metrics_service_pb2.ExportMetricsServiceRequest(
+                    resource_metrics=[
+                        metrics_pb2.ResourceMetrics(
+                            resource=self._resource(key),
+                            scope_metrics=[
+                                metrics_pb2.ScopeMetrics(
+                                    scope=_SCOPE,
+                                    metrics=[
+                                        self._metric(m, columns, group) for m in self.spec.metrics
+                                    ],
+                                )
+                            ],
+                        )
+                        for key, group in groups.items()
+                    ]
                 )
-            if self.spec.spans:
-                requests.append(
-                    trace_service_pb2.ExportTraceServiceRequest(
-                        resource_spans=[
-                            trace_pb2.ResourceSpans(
-                                resource=self._resource(key),
-                                scope_spans=[
-                                    trace_pb2.ScopeSpans(
-                                        scope=_SCOPE,
-                                        spans=[
-                                            self._span(s, columns, row)
-                                            for s in self.spec.spans
-                                            for row in group
-                                        ],
-                                    )
-                                ],
-                            )
-                            for key, group in groups.items()
-                        ]
-                    )
+            )
+        if self.spec.spans:
+            requests.append(
+                trace_service_pb2.ExportTraceServiceRequest(
+                    resource_spans=[
+                        trace_pb2.ResourceSpans(
+                            resource=self._resource(key),
+                            scope_spans=[
+                                trace_pb2.ScopeSpans(
+                                    scope=_SCOPE,
+                                    spans=[
+                                        self._span(s, columns, row)
+                                        for s in self.spec.spans
+                                        for row in group
+                                    ],
+                                )
+                            ],
+                        )
+                        for key, group in groups.items()
+                    ]
                 )
+            )
         return requests
 
     # ------------------------------------------------------------ lifecycle
@@ -371,21 +390,20 @@ class OTelExportSinkOperator(Operator):
     def process(
         self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
     ) -> None:
-        if batch.num_rows:
+        if batch.num_rows and self._budget_error is None:
             for request in self._requests(batch):
                 size = request.ByteSize()
                 total = self.sent_bytes + self._pending_bytes + size
                 if total > self.max_bytes:
-                    self._stopped = True
-                    self._pending.clear()
-                    self._pending_bytes = 0
-                    raise OTelExportError(
+                    # What is queued still goes out (drain), then the export stops.
+                    self._budget_error = OTelExportError(
                         f"OTel export stopped: the export byte budget of {self.max_bytes} bytes "
-                        f"was exceeded ({self.sent_bytes} bytes sent in {self.sent_requests} "
-                        f"requests, the next request needs {size} more); export less data "
+                        f"was exceeded ({self.sent_bytes + self._pending_bytes} bytes sent or "
+                        f"queued, the next request needs {size} more); export less data "
                         "(filter or aggregate) or raise the export limit",
                         _RESOURCE_EXHAUSTED,
                     )
+                    break
                 self._pending.append(request)
                 self._pending_bytes += size
             self.state.hold(self, self._pending_bytes)
@@ -426,6 +444,9 @@ class OTelExportSinkOperator(Operator):
             self.sent_bytes += size
             self.sent_requests += 1
             self.state.hold(self, max(self._pending_bytes, 0))
+        if self._budget_error is not None:
+            self._stopped = True
+            raise self._budget_error
 
     async def _send(self, request: Message) -> None:
         if self._channel is None:
