@@ -193,3 +193,15 @@ def test_export_is_planned_on_kelvin(compile_pxl: Callable[..., LogicalPlan]) ->
     for pem in ("pem1", "pem2"):
         ops = [n.op.WhichOneof("op") for f in by_agent[pem].fragments for n in f.nodes]
         assert "otel_sink" not in ops
+
+
+def test_explain_names_the_export_but_not_header_values(
+    compile_pxl: Callable[..., LogicalPlan],
+) -> None:
+    from pyxie_pxl.explain import explain_distributed
+    from pyxie_pxl.planner import AgentInfo
+
+    agents = [AgentInfo("pem1", False, frozenset({"http_events"}))]
+    text = explain_distributed(compile_pxl(_GOOD).distribute(agents, "broker:50300"))
+    assert "OTelExportSink collector:4317" in text and "headers=[api-key]" in text
+    assert "s3cret" not in text
