@@ -33,6 +33,7 @@ import yaml
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import Error as NatsError
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.cloud import cronscripts
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
@@ -170,8 +171,14 @@ class CronScriptRunner:
                 )
             while True:
                 if self._bus is not None:
-                    with contextlib.suppress(TimeoutError):
+                    try:
                         await self._sync_with_cloud()
+                    except TimeoutError:
+                        pass  # no cloud (a standalone vizier) or it is slow: next poll
+                    except (grpc.aio.AioRpcError, NatsError, OSError, ValueError) as err:
+                        _log.warning(
+                            "cron script sync with the cloud failed", error=type(err).__name__
+                        )
                 await asyncio.sleep(self._poll_seconds)
                 with contextlib.suppress(grpc.aio.AioRpcError):
                     self._apply(await self._load())
