@@ -8,7 +8,7 @@ STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*
 
 .PHONY: help setup setup-bpf setup-ui demo demo-stop e2e test test-fast lint proto proto-check clean \
 	bazel-test bazel-build-files ui ui-test \
-	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check update-check
+	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check update-check otel-check
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -31,6 +31,8 @@ help:
 	@echo "make kube-check the kube checks (charts, images, podman run, pxapi): testing/compat/kube/run"
 	@echo "make chaos-check kill -9 each component of a cloud + vizier; all heal by themselves"
 	@echo "make update-check  signed updates + auto-repair by the operator on podman: testing/compat/update/run"
+
+	@echo "make otel-check the OpenTelemetry export checks (px.export, cron scripts, budgets; root + bcc)"
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -117,6 +119,11 @@ chaos-check: setup
 
 update-check: setup images
 	testing/compat/update/run
+
+# px.export / cron scripts / export budgets against a real vizier with traced demo traffic and
+# an OTLP receiver; needs root and bcc (tools/setup_bpf.sh). testing/compat/otel/run
+otel-check: setup
+	testing/compat/otel/run
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

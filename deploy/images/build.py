@@ -60,6 +60,7 @@ SERVICES = (
     Service("vzmgr", "pyxie-vzmgr", "pyxie_vzmgr", "cloud"),
     Service("vzconn", "pyxie-vzconn", "pyxie_vzconn", "cloud"),
     Service("artifact-tracker", "pyxie-artifact-tracker", "pyxie_artifact_tracker", "cloud"),
+    Service("plugin", "pyxie-plugin", "pyxie_plugin", "cloud"),
     Service("query-broker", "pyxie-query-broker", "pyxie_query_broker", "vizier"),
     Service("metadata", "pyxie-metadata", "pyxie_metadata", "vizier"),
     Service("kelvin", "pyxie-kelvin", "pyxie_kelvin", "vizier"),

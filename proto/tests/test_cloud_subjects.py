@@ -57,3 +57,11 @@ def test_single_token_topics_are_valid(topic: str) -> None:
 @pytest.mark.parametrize("topic", ["", "a.b", "*", ">", "a b", "x" * 257, "reply-\n"])
 def test_topics_that_would_escape_the_viziers_namespace_are_refused(topic: str) -> None:
     assert not subjects.is_valid_topic(topic)
+
+
+def test_v2c_topic_subscription_covers_every_vizier_and_refuses_a_wildcard_topic() -> None:
+    assert (
+        subjects.v2c_topic_subscription("GetCronScriptsRequest") == "v2c.*.*.GetCronScriptsRequest"
+    )
+    with pytest.raises(ValueError, match="not a bridge topic"):
+        subjects.v2c_topic_subscription("a.>")

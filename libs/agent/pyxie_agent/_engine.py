@@ -10,13 +10,23 @@ import os
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
-from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Carnot, FunctionContext, Registry
+from pyxie_carnot import (
+    DEFAULT_EXPORT_BYTES,
+    DEFAULT_MEMORY_BUDGET_BYTES,
+    DEFAULT_ORG_BYTES_PER_MINUTE,
+    Carnot,
+    FunctionContext,
+    OTelExportBudget,
+    Registry,
+)
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot.udtfs import CRON_SCRIPT_HISTORY_EXTRA
 from pyxie_jwt import SigningKey
 from pyxie_table_store import TableStore
 
 from ._auth import ServiceCallCredentials
+from ._cron_history import MetadataCronScriptHistory
 from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S, ChannelFactory, QueryRunner
 from ._router import StatsCollectingRouter
 from .agent import AgentConfig
@@ -42,6 +52,11 @@ class EngineOptions:
     channel_factory: ChannelFactory | None = None
     # Where the query runner reports its metrics (the service's registry).
     metrics_registry: CollectorRegistry | None = None
+    # host:port of the metadata service (px.GetCronScriptHistory asks it); "" = not reachable.
+    metadata_address: str = ""
+    # px.export limits (see pyxie_carnot's OTel export sink).
+    otel_export_bytes: int = DEFAULT_EXPORT_BYTES
+    otel_org_bytes_per_minute: int = DEFAULT_ORG_BYTES_PER_MINUTE
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,10 @@ def build_agent_engine(
     )
     if table_store is not None:
         context.table_schemas = table_store.schemas
+    if options.metadata_address:
+        context.extras[CRON_SCRIPT_HISTORY_EXTRA] = MetadataCronScriptHistory(
+            options.metadata_address, credentials
+        )
     carnot = Carnot(
         registry,
         table_store,
@@ -86,6 +105,8 @@ def build_agent_engine(
         channel_factory=channel_factory,
         call_metadata=credentials,
         default_memory_budget_bytes=options.query_memory_budget_bytes,
+        otel_budget=OTelExportBudget(options.otel_org_bytes_per_minute),
+        otel_export_bytes=options.otel_export_bytes,
     )
     runner = QueryRunner(
         carnot,

@@ -52,8 +52,16 @@ class SinkTarget:
     address: str
     grpc_source_id: int | None = None
     table_name: str | None = None
+    # An OTel export sink's report address (the broker): only stats or the error go there.
+    report_only: bool = False
+
+    @property
+    def to_broker(self) -> bool:
+        return self.table_name is not None or self.report_only
 
     def initiate(self) -> result_sink_pb2.InitiateConnection:
+        if self.report_only:
+            return result_sink_pb2.InitiateConnection()
         if self.grpc_source_id is not None:
             return result_sink_pb2.InitiateConnection(grpc_source_id=self.grpc_source_id)
         return result_sink_pb2.InitiateConnection(table_name=self.table_name or "")
@@ -63,6 +71,9 @@ def grpc_sink_targets(plan: plan_pb2.Plan) -> list[SinkTarget]:
     targets: list[SinkTarget] = []
     for fragment in plan.fragments:
         for node in fragment.nodes:
+            if node.op.WhichOneof("op") == "otel_sink" and node.op.otel_sink.report_address:
+                targets.append(SinkTarget(node.op.otel_sink.report_address, report_only=True))
+                continue
             if node.op.WhichOneof("op") != "grpc_sink":
                 continue
             sink = node.op.grpc_sink
@@ -162,9 +173,13 @@ class QueryRunner:
             self._forget(query_id)
             return
         except Exception as err:
-            # The engine has already sent ExecutionError on the sink streams it had open.
+            # The engine has already sent ExecutionError on the sink streams it had open; an
+            # OTel export's report address has no stream, so it is told here.
             self.failed += 1
             _log.warning("query failed", query_id=query_id, error=str(err))
+            reports = list({t.address: t for t in targets if t.report_only}.values())
+            if reports:
+                await self._send_error(query_id, reports, err)
             self._forget(query_id)
             return
         self.completed += 1
@@ -200,7 +215,7 @@ class QueryRunner:
     ) -> None:
         if not own.agent_id:
             own.agent_id = self.agent_id
-        result_addresses = _distinct(t.address for t in targets if t.table_name is not None)
+        result_addresses = _distinct(t.address for t in targets if t.to_broker)
         if result_addresses:
             stats = [own]
             if self._router is not None:

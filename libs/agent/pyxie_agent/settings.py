@@ -6,7 +6,11 @@ import socket
 
 from prometheus_client import CollectorRegistry
 from pydantic import Field
-from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES
+from pyxie_carnot import (
+    DEFAULT_EXPORT_BYTES,
+    DEFAULT_MEMORY_BUDGET_BYTES,
+    DEFAULT_ORG_BYTES_PER_MINUTE,
+)
 from pyxie_service import ServiceSettings
 
 from ._engine import EngineOptions
@@ -56,6 +60,12 @@ class AgentSettings(ServiceSettings):
     result_rpc_timeout_s: float = Field(default=DEFAULT_RESULT_RPC_TIMEOUT_S, gt=0)
     # How long a result-producing agent waits for the stats of the agents that fed it.
     stats_wait_s: float = Field(default=DEFAULT_STATS_WAIT_S, ge=0)
+    # PL_METADATA_ADDRESS: the metadata service (Kelvin's px.GetCronScriptHistory); "" = none.
+    metadata_address: str = ""
+    # px.export on this agent: OTLP bytes one export may send unless its plan says less, and
+    # the bytes per minute each org may export through this agent.
+    otel_export_max_bytes: int = Field(default=DEFAULT_EXPORT_BYTES, gt=0)
+    otel_org_bytes_per_minute: int = Field(default=DEFAULT_ORG_BYTES_PER_MINUTE, gt=0)
 
     def resolved_host_ip(self) -> str:
         return self.host_ip or detect_host_ip()
@@ -91,4 +101,7 @@ class AgentSettings(ServiceSettings):
             result_rpc_timeout_s=self.result_rpc_timeout_s,
             stats_wait_s=self.stats_wait_s,
             metrics_registry=metrics_registry,
+            metadata_address=self.metadata_address,
+            otel_export_bytes=self.otel_export_max_bytes,
+            otel_org_bytes_per_minute=self.otel_org_bytes_per_minute,
         )

@@ -26,18 +26,29 @@ from ._exec._grpc import (
     batch_from_ipc,
     batch_to_ipc,
 )
+from ._exec._otel import (
+    DEFAULT_EXPORT_BYTES,
+    DEFAULT_ORG_BYTES_PER_MINUTE,
+    OTelExportBudget,
+    OTelExportError,
+    RetryPolicy,
+)
 from .context import FunctionContext
 from .registry import Registry
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
+    "DEFAULT_EXPORT_BYTES",
     "DEFAULT_MEMORY_BUDGET_BYTES",
+    "DEFAULT_ORG_BYTES_PER_MINUTE",
     "KEEPALIVE_OPTIONS",
     "MAX_MESSAGE_BYTES",
     "Carnot",
     "CarnotError",
     "ExecutionResult",
     "FunctionContext",
+    "OTelExportBudget",
+    "OTelExportError",
     "PlanError",
     "QueryCancelled",
     "QueryMemoryExceeded",
@@ -45,6 +56,7 @@ __all__ = [
     "Registry",
     "RemoteExecutionError",
     "ResultSinkServer",
+    "RetryPolicy",
     "SourceItem",
     "TransferError",
     "UpstreamSilent",

@@ -28,6 +28,7 @@ from ._exec._base import (
 )
 from ._exec._grpc import ResultSinkServer
 from ._exec._join import JoinOperator
+from ._exec._otel import DEFAULT_EXPORT_BYTES, OTelExportBudget, OTelExportSinkOperator, RetryPolicy
 from ._exec._sinks import GRPCSinkOperator, MemorySinkOperator
 from ._exec._sources import (
     EmptySourceOperator,
@@ -55,6 +56,7 @@ _OPERATORS: dict[str, type[Operator]] = {
     "grpc_sink": GRPCSinkOperator,
     "udtf_source": UDTFSourceOperator,
     "empty_source": EmptySourceOperator,
+    "otel_sink": OTelExportSinkOperator,
 }
 _ARITY = {
     "memory_source": 0,
@@ -108,6 +110,9 @@ class Carnot:
         default_memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET_BYTES,
         memory_breaker_bytes: int = DEFAULT_MEMORY_BREAKER_BYTES,
         source_silence_s: float = DEFAULT_SOURCE_SILENCE_S,
+        otel_budget: OTelExportBudget | None = None,
+        otel_export_bytes: int = DEFAULT_EXPORT_BYTES,
+        otel_retry: RetryPolicy | None = None,
     ) -> None:
         self.registry = registry
         self.source_silence_s = source_silence_s
@@ -128,6 +133,10 @@ class Carnot:
         self.call_metadata = call_metadata
         self.batch_rows = batch_rows
         self.default_memory_budget_bytes = default_memory_budget_bytes
+        # Shared by every query of this engine: the per-org OTel export bytes per minute.
+        self.otel_budget = otel_budget or OTelExportBudget()
+        self.otel_export_bytes = otel_export_bytes
+        self.otel_retry = otel_retry or RetryPolicy()
         self._running: dict[str, asyncio.Task[ExecutionResult]] = {}
         self._cancelled: set[str] = set()
         # Why a running query's task was cancelled (timeout or cancel), told to its GRPC sinks.
@@ -201,6 +210,9 @@ class Carnot:
             call_metadata=self.call_metadata,
             breaker=self.memory_breaker,
             source_silence_s=self.source_silence_s,
+            otel_budget=self.otel_budget,
+            otel_export_bytes=self.otel_export_bytes,
+            otel_retry=self.otel_retry,
         )
 
     def build(self, plan: plan_pb2.Plan) -> tuple[ExecState, list[Operator]]:
@@ -250,7 +262,9 @@ class Carnot:
                 op.open()
                 await op.open_async()
             sources = [op for op in operators if isinstance(op, SourceOperator)]
-            sinks = [op for op in operators if isinstance(op, GRPCSinkOperator)]
+            sinks = [
+                op for op in operators if isinstance(op, GRPCSinkOperator | OTelExportSinkOperator)
+            ]
             await self._run_sources(sources, sinks)
         except BaseException as err:
             failure = err
@@ -275,7 +289,9 @@ class Carnot:
         return result
 
     async def _run_sources(
-        self, sources: list[SourceOperator], sinks: list[GRPCSinkOperator]
+        self,
+        sources: list[SourceOperator],
+        sinks: list[GRPCSinkOperator | OTelExportSinkOperator],
     ) -> None:
         async def run(source: SourceOperator) -> None:
             while await source.step():

@@ -64,6 +64,9 @@ def status_code_of(error: BaseException) -> int:
     """The gRPC status code number that describes why a query failed with ``error``."""
     if isinstance(error, RemoteExecutionError):
         return error.code
+    code = getattr(error, "grpc_code", None)
+    if isinstance(error, CarnotError) and isinstance(code, int):
+        return code
     if isinstance(error, QueryMemoryExceeded):
         return _RESOURCE_EXHAUSTED
     if isinstance(error, QueryTimeout):

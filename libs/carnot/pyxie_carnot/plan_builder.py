@@ -280,6 +280,9 @@ class PlanBuilder:
             spec.table_name = table_name or ""
         return self._add([parent], plan_pb2.Operator(grpc_sink=spec), parent.relation)
 
+    def otel_sink(self, parent: Node, spec: plan_pb2.OTelExportSinkOperator) -> Node:
+        return self._add([parent], plan_pb2.Operator(otel_sink=spec), parent.relation)
+
     def plan(
         self, *, memory_budget_bytes: int = 0, timeout_ns: int = 0, analyze: bool = False
     ) -> plan_pb2.Plan:

@@ -139,7 +139,8 @@ class UDTFDef:
     name: str
     args: tuple[UDTFArg, ...]
     relation: Relation
-    fn: Callable[..., pa.Table]
+    # Returns the table, or an awaitable of it (functions that ask another service).
+    fn: Callable[..., Any]
     doc: str
     executor: UDTFExecutor = UDTFExecutor.ONE_KELVIN
 

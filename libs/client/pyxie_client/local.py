@@ -183,6 +183,8 @@ class CloudEndpoints:
     domain: str
     # Empty in state files written before the artifact tracker joined the cloud devstack.
     artifact_tracker: str = ""
+    # The plugin service (PluginService, cron-script sync); "" in endpoints recorded before it.
+    plugin: str = ""
 
     @classmethod
     def from_json(cls, text: str) -> CloudEndpoints:

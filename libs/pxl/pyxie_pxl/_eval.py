@@ -18,7 +18,7 @@ from pyxie_scripts import ExecFunc
 from pyxie_types import DataType, SemanticType, TableSchema
 from pyxie_types.catalog import FunctionCatalog
 
-from . import _methods, _px
+from . import _methods, _otel, _px
 from ._parse import ParsedModule, parse_pxl
 from ._resolve import Resolver, fold_binary, fold_unary, literal_type_of
 from ._values import (
@@ -105,7 +105,8 @@ _FALSE_STRINGS = {"false", "f", "no", "n", "0"}
 
 @dataclass
 class ModuleResult:
-    sinks: list[ResultSinkOp] = field(default_factory=list)
+    # Result tables (ResultSinkOp) and OTel exports (OTelExportSinkOp), in script order.
+    sinks: list[Operator] = field(default_factory=list)
 
 
 class _Return(Exception):
@@ -165,7 +166,9 @@ class Evaluator:
         self._stack: list[_Frame] = []
         # User functions being evaluated: PxL has no branches, so any recursion never ends.
         self._active_calls: list[UserFunction] = []
+        self.otel_defaults = _otel.OTelDefaults()
         self.px = _px.make_px_module(self)
+        self.px.attrs.update(_otel.make_otel_modules(self, lambda: self.otel_defaults))
 
     # ---------------------------------------------------------------- entry points
 
@@ -453,8 +456,12 @@ class Evaluator:
                 if key_node is None:
                     raise loc.error("dict unpacking is not supported in PxL")
                 key = self._eval(key_node, frame)
+                if isinstance(key, PLit) and key.data_type in (DataType.INT64, DataType.FLOAT64):
+                    # Number keys (px.otel.metric.Summary's quantile_values) keep their text.
+                    out[str(key.value)] = self._eval(value_node, frame)
+                    continue
                 if not (isinstance(key, PLit) and key.data_type is DataType.STRING):
-                    raise self.loc(key_node).error("dict keys must be strings")
+                    raise self.loc(key_node).error("dict keys must be strings or numbers")
                 out[key.value] = self._eval(value_node, frame)
             return out
         raise loc.error(f"{type(node).__name__} expressions are not supported in PxL")
@@ -646,6 +653,10 @@ class Evaluator:
             unique = f"{name}_{suffix}"
         self._sink_names[unique] = 1
         self.result.sinks.append(ResultSinkOp((frame.op,), name=unique))
+
+    def add_export(self, node: Operator) -> None:
+        """An OTel export sink (px.export)."""
+        self.result.sinks.append(node)
 
 
 def _check_depth(expr: Expr, loc: Loc) -> None:

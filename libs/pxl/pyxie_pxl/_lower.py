@@ -28,6 +28,8 @@ from .ir import (
     MapOp,
     MemorySourceOp,
     Operator,
+    OTelAttr,
+    OTelExportSinkOp,
     ResultSinkOp,
     UDTFSourceOp,
     UnionOp,
@@ -250,6 +252,74 @@ def _grpc_sink(node: GRPCSinkOp, ctx: LoweringContext) -> plan_pb2.Operator:
     )
 
 
+def _otel_attrs(attrs: Sequence[OTelAttr], relation: Relation) -> list[plan_pb2.OTelAttribute]:
+    return [
+        plan_pb2.OTelAttribute(name=a.name, column_index=relation.index(a.value))
+        if a.is_column
+        else plan_pb2.OTelAttribute(name=a.name, string_value=a.value)
+        for a in attrs
+    ]
+
+
+def _otel_sink(node: OTelExportSinkOp, ctx: LoweringContext) -> plan_pb2.Operator:
+    spec, relation = node.spec, node.parent.relation
+
+    def index(column: str) -> int:
+        return relation.index(column) if column else -1
+
+    metrics = []
+    for metric in spec.metrics:
+        out = plan_pb2.OTelMetric(
+            name=metric.name,
+            description=metric.description,
+            unit=metric.unit,
+            attributes=_otel_attrs(metric.attributes, relation),
+            time_column_index=index(metric.time_column),
+        )
+        if metric.kind == "gauge":
+            out.gauge.value_column_index = index(metric.value_column)
+        else:
+            out.summary.count_column_index = index(metric.value_column)
+            out.summary.sum_column_index = index(metric.sum_column)
+            out.summary.quantiles.extend(
+                plan_pb2.OTelSummary.Quantile(quantile=q, value_column_index=index(c))
+                for q, c in metric.quantiles
+            )
+        metrics.append(out)
+    spans = []
+    for span in spec.spans:
+        out_span = plan_pb2.OTelSpan(
+            attributes=_otel_attrs(span.attributes, relation),
+            start_time_column_index=index(span.start_time_column),
+            end_time_column_index=index(span.end_time_column),
+            trace_id_column_index=index(span.trace_id_column),
+            span_id_column_index=index(span.span_id_column),
+            parent_span_id_column_index=index(span.parent_span_id_column),
+            kind=span.kind,
+        )
+        if span.name.is_column:
+            out_span.name_column_index = index(span.name.value)
+        else:
+            out_span.name_string = span.name.value
+        spans.append(out_span)
+    return plan_pb2.Operator(
+        otel_sink=plan_pb2.OTelExportSinkOperator(
+            endpoint=plan_pb2.OTelEndpoint(
+                url=spec.url,
+                headers=dict(spec.headers),
+                insecure=spec.insecure,
+                timeout_s=spec.timeout_s,
+            ),
+            resource=_otel_attrs(spec.resource, relation),
+            metrics=metrics,
+            spans=spans,
+            report_address=ctx.result_address or "",
+            max_export_bytes=spec.max_export_bytes,
+            org_id=spec.org_id,
+        )
+    )
+
+
 _LOWERERS: dict[type[Operator], Callable[[Any, LoweringContext], plan_pb2.Operator]] = {
     MemorySourceOp: _memory_source,
     UDTFSourceOp: _udtf_source,
@@ -263,6 +333,7 @@ _LOWERERS: dict[type[Operator], Callable[[Any, LoweringContext], plan_pb2.Operat
     UnionOp: _union,
     ResultSinkOp: _result_sink,
     GRPCSinkOp: _grpc_sink,
+    OTelExportSinkOp: _otel_sink,
 }
 
 

@@ -20,6 +20,7 @@ from pyxie_types.catalog import FunctionCatalog
 
 from ._eval import Evaluator
 from ._lower import LoweringContext, NodeIds, lower_plan
+from ._otel import OTelDefaults
 from ._parse import parse_pxl
 from ._rules import (
     DEFAULT_MAX_OUTPUT_ROWS,
@@ -38,6 +39,7 @@ __all__ = [
     "DataAccess",
     "ExecFunc",
     "LogicalPlan",
+    "OTelDefaults",
     "QueryFlags",
     "library_sources",
     "parse_query_flags",
@@ -115,6 +117,8 @@ class CompileOptions:
     # Default for scripts that do not set #px:set max_output_rows_per_table.
     max_output_rows_per_table: int = DEFAULT_MAX_OUTPUT_ROWS
     query_id: str = ""
+    # px.export's defaults: a plugin's endpoint and window, the export byte limits.
+    otel: OTelDefaults = field(default_factory=OTelDefaults)
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,7 @@ class Compiler:
         evaluator = Evaluator(
             self.catalog, self.schemas, now_ns=now_ns, library_sources=self._libraries
         )
+        evaluator.otel_defaults = options.otel
         module_globals = evaluator.run_module(module)
         if options.exec_funcs:
             evaluator.run_exec_funcs(module_globals, options.exec_funcs)

@@ -116,6 +116,14 @@ def _describe(node: plan_pb2.PlanNode) -> str:
         if sink.WhichOneof("destination") == "table_name":
             return f"GRPCSink {sink.address} table={sink.table_name!r}"
         return f"GRPCSink {sink.address} -> #{sink.grpc_source_id}"
+    if which == "otel_sink":
+        otel = op.otel_sink
+        # Header names only: their values are the export target's secrets.
+        headers = ", ".join(sorted(otel.endpoint.headers))
+        return (
+            f"OTelExportSink {otel.endpoint.url} metrics={[m.name for m in otel.metrics]} "
+            f"spans={len(otel.spans)} headers=[{headers}]"
+        )
     return f"{which}"
 
 

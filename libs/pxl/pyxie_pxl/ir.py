@@ -35,6 +35,11 @@ __all__ = [
     "LiteralExpr",
     "MapOp",
     "MemorySourceOp",
+    "OTelAttr",
+    "OTelExportSinkOp",
+    "OTelExportSpec",
+    "OTelMetricSpec",
+    "OTelSpanSpec",
     "Operator",
     "ResultSinkOp",
     "UDTFSourceOp",
@@ -360,6 +365,89 @@ class GRPCSinkOp(Operator):
 
     def _derive(self) -> Relation:
         return self.parent.relation
+
+
+@dataclass(frozen=True, slots=True)
+class OTelAttr:
+    """An OTel attribute: a constant string, or the value of ``column`` in each row."""
+
+    name: str
+    value: str
+    is_column: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OTelMetricSpec:
+    name: str
+    kind: str  # "gauge" | "summary"
+    time_column: str
+    attributes: tuple[OTelAttr, ...] = ()
+    description: str = ""
+    unit: str = ""
+    # gauge: the value column; summary: the count column.
+    value_column: str = ""
+    sum_column: str = ""
+    quantiles: tuple[tuple[float, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OTelSpanSpec:
+    name: OTelAttr  # attribute name unused; a constant span name or a name column
+    start_time_column: str
+    end_time_column: str
+    attributes: tuple[OTelAttr, ...] = ()
+    trace_id_column: str = ""
+    span_id_column: str = ""
+    parent_span_id_column: str = ""
+    kind: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class OTelExportSpec:
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    insecure: bool
+    timeout_s: int
+    resource: tuple[OTelAttr, ...]
+    metrics: tuple[OTelMetricSpec, ...] = ()
+    spans: tuple[OTelSpanSpec, ...] = ()
+    max_export_bytes: int = 0
+    org_id: str = ""
+
+    def columns(self) -> set[str]:
+        """Every input column the export reads."""
+        used: set[str] = {a.value for a in self.resource if a.is_column}
+        for metric in self.metrics:
+            used |= {a.value for a in metric.attributes if a.is_column}
+            used |= {metric.time_column, metric.value_column, metric.sum_column}
+            used |= {column for _, column in metric.quantiles}
+        for span in self.spans:
+            used |= {a.value for a in span.attributes if a.is_column}
+            if span.name.is_column:
+                used.add(span.name.value)
+            used |= {
+                span.start_time_column,
+                span.end_time_column,
+                span.trace_id_column,
+                span.span_id_column,
+                span.parent_span_id_column,
+            }
+        used.discard("")
+        return used
+
+
+@dataclass(frozen=True, eq=False)
+class OTelExportSinkOp(Operator):
+    """``px.export(df, px.otel.Data(...))``: the parent's rows leave as OTLP metrics/spans."""
+
+    spec: OTelExportSpec = field(kw_only=True)
+
+    def _derive(self) -> Relation:
+        parent = self.parent.relation
+        missing = sorted(c for c in self.spec.columns() if c not in parent)
+        if missing:
+            raise IRValidationError(f"otel export: column(s) {missing} not in input")
+        return parent
 
 
 # ------------------------------------------------------------------------------ traversal

@@ -50,6 +50,7 @@ __all__ = [
     "reply_topic",
     "shard_of",
     "v2c_subject",
+    "v2c_topic_subscription",
 ]
 
 # Security audit events of every cloud service (JSON, see `pyxie_service.audit`), stored by auth.
@@ -126,6 +127,13 @@ def parse_v2c_subject(subject: str) -> V2CSubject | None:
     if len(parts) != 4 or parts[0] != _V2C:
         return None
     return V2CSubject(parts[1], parts[2], parts[3])
+
+
+def v2c_topic_subscription(topic: str) -> str:
+    """Every vizier's messages of one `topic` (a cloud service's subscription)."""
+    if not is_valid_topic(topic):
+        raise ValueError(f"{topic!r} is not a bridge topic")
+    return f"{_V2C}.*.*.{topic}"
 
 
 def heartbeat_subjects(shards: Iterable[int]) -> list[str]:

@@ -24,6 +24,7 @@ from ..registry import Registry
 
 if TYPE_CHECKING:
     from ._grpc import ResultSinkServer
+    from ._otel import OTelExportBudget, RetryPolicy
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -96,6 +97,10 @@ class ExecState:
     # A GRPC source fails the query when its upstream agents send nothing for this long: an
     # agent that died (or was frozen, or cut off) mid-query never sends its end of stream.
     source_silence_s: float = DEFAULT_SOURCE_SILENCE_S
+    # px.export: the engine's per-org budget, the default per-export bytes, the retry policy.
+    otel_budget: OTelExportBudget = field(default=None)  # type: ignore[assignment]
+    otel_export_bytes: int = 64 << 20
+    otel_retry: RetryPolicy = field(default=None)  # type: ignore[assignment]
     _held: dict[int, int] = field(default_factory=dict)
     _held_total: int = 0
     _labels: dict[int, str] = field(default_factory=dict)

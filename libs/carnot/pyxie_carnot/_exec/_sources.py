@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pyarrow as pa
@@ -131,6 +132,8 @@ class UDTFSourceOperator(SourceOperator):
 
     async def generate(self) -> bool:
         table = self.udtf.fn(self.state.func_ctx, **self.args)
+        if inspect.isawaitable(table):
+            table = await table
         batches = table.to_batches(max_chunksize=self.state.batch_rows)
         for batch in batches:
             self.emit_source(_conform(batch, self.schema))

@@ -16,12 +16,22 @@ from pyxie_types import Column, DataType, Relation, SemanticType
 from ..context import FunctionContext
 from ..registry import Registry, UDTFArg, UDTFDef, UDTFExecutor
 from ._agent_status import AGENT_STATUS_EXTRA, AgentStatus, AgentStatusProvider, StaticAgentStatus
+from ._cron_history import (
+    CRON_SCRIPT_HISTORY_EXTRA,
+    CRON_SCRIPT_HISTORY_RELATION,
+    CronScriptHistoryProvider,
+    CronScriptRun,
+    get_cron_script_history,
+)
 
 __all__ = [
     "AGENT_STATUS_EXTRA",
+    "CRON_SCRIPT_HISTORY_EXTRA",
     "VERSION_EXTRA",
     "AgentStatus",
     "AgentStatusProvider",
+    "CronScriptHistoryProvider",
+    "CronScriptRun",
     "StaticAgentStatus",
     "register_all",
 ]
@@ -223,6 +233,15 @@ _UDTFS: tuple[
         AGENT_STATUS_RELATION,
         _get_agent_status,
         "Registered agents and their health. Example: px.display(px.GetAgentStatus())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetCronScriptHistory",
+        (),
+        CRON_SCRIPT_HISTORY_RELATION,
+        get_cron_script_history,
+        "The last runs of the vizier's cron scripts (plugins, retention scripts) with their "
+        "error or stats. Example: px.display(px.GetCronScriptHistory())",
         UDTFExecutor.ONE_KELVIN,
     ),
     (

@@ -89,7 +89,7 @@ class PlanNode(_message.Message):
     def __init__(self, id: _Optional[int] = ..., parents: _Optional[_Iterable[int]] = ..., op: _Optional[_Union[Operator, _Mapping]] = ..., output_relation: _Optional[_Union[_types_pb2.Relation, _Mapping]] = ...) -> None: ...
 
 class Operator(_message.Message):
-    __slots__ = ("memory_source", "map", "filter", "limit", "agg", "join", "union", "memory_sink", "grpc_source", "grpc_sink", "udtf_source", "empty_source")
+    __slots__ = ("memory_source", "map", "filter", "limit", "agg", "join", "union", "memory_sink", "grpc_source", "grpc_sink", "udtf_source", "empty_source", "otel_sink")
     MEMORY_SOURCE_FIELD_NUMBER: _ClassVar[int]
     MAP_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
@@ -102,6 +102,7 @@ class Operator(_message.Message):
     GRPC_SINK_FIELD_NUMBER: _ClassVar[int]
     UDTF_SOURCE_FIELD_NUMBER: _ClassVar[int]
     EMPTY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    OTEL_SINK_FIELD_NUMBER: _ClassVar[int]
     memory_source: MemorySourceOperator
     map: MapOperator
     filter: FilterOperator
@@ -114,7 +115,8 @@ class Operator(_message.Message):
     grpc_sink: GRPCSinkOperator
     udtf_source: UDTFSourceOperator
     empty_source: EmptySourceOperator
-    def __init__(self, memory_source: _Optional[_Union[MemorySourceOperator, _Mapping]] = ..., map: _Optional[_Union[MapOperator, _Mapping]] = ..., filter: _Optional[_Union[FilterOperator, _Mapping]] = ..., limit: _Optional[_Union[LimitOperator, _Mapping]] = ..., agg: _Optional[_Union[AggregateOperator, _Mapping]] = ..., join: _Optional[_Union[JoinOperator, _Mapping]] = ..., union: _Optional[_Union[UnionOperator, _Mapping]] = ..., memory_sink: _Optional[_Union[MemorySinkOperator, _Mapping]] = ..., grpc_source: _Optional[_Union[GRPCSourceOperator, _Mapping]] = ..., grpc_sink: _Optional[_Union[GRPCSinkOperator, _Mapping]] = ..., udtf_source: _Optional[_Union[UDTFSourceOperator, _Mapping]] = ..., empty_source: _Optional[_Union[EmptySourceOperator, _Mapping]] = ...) -> None: ...
+    otel_sink: OTelExportSinkOperator
+    def __init__(self, memory_source: _Optional[_Union[MemorySourceOperator, _Mapping]] = ..., map: _Optional[_Union[MapOperator, _Mapping]] = ..., filter: _Optional[_Union[FilterOperator, _Mapping]] = ..., limit: _Optional[_Union[LimitOperator, _Mapping]] = ..., agg: _Optional[_Union[AggregateOperator, _Mapping]] = ..., join: _Optional[_Union[JoinOperator, _Mapping]] = ..., union: _Optional[_Union[UnionOperator, _Mapping]] = ..., memory_sink: _Optional[_Union[MemorySinkOperator, _Mapping]] = ..., grpc_source: _Optional[_Union[GRPCSourceOperator, _Mapping]] = ..., grpc_sink: _Optional[_Union[GRPCSinkOperator, _Mapping]] = ..., udtf_source: _Optional[_Union[UDTFSourceOperator, _Mapping]] = ..., empty_source: _Optional[_Union[EmptySourceOperator, _Mapping]] = ..., otel_sink: _Optional[_Union[OTelExportSinkOperator, _Mapping]] = ...) -> None: ...
 
 class ScalarValue(_message.Message):
     __slots__ = ("data_type", "bool_value", "int64_value", "float64_value", "string_value", "time64_ns_value", "uint128_value")
@@ -304,3 +306,113 @@ class GRPCSinkOperator(_message.Message):
     grpc_source_id: int
     table_name: str
     def __init__(self, address: _Optional[str] = ..., grpc_source_id: _Optional[int] = ..., table_name: _Optional[str] = ...) -> None: ...
+
+class OTelExportSinkOperator(_message.Message):
+    __slots__ = ("endpoint", "resource", "metrics", "spans", "report_address", "max_export_bytes", "org_id")
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    SPANS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    MAX_EXPORT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    endpoint: OTelEndpoint
+    resource: _containers.RepeatedCompositeFieldContainer[OTelAttribute]
+    metrics: _containers.RepeatedCompositeFieldContainer[OTelMetric]
+    spans: _containers.RepeatedCompositeFieldContainer[OTelSpan]
+    report_address: str
+    max_export_bytes: int
+    org_id: str
+    def __init__(self, endpoint: _Optional[_Union[OTelEndpoint, _Mapping]] = ..., resource: _Optional[_Iterable[_Union[OTelAttribute, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[OTelMetric, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[OTelSpan, _Mapping]]] = ..., report_address: _Optional[str] = ..., max_export_bytes: _Optional[int] = ..., org_id: _Optional[str] = ...) -> None: ...
+
+class OTelEndpoint(_message.Message):
+    __slots__ = ("url", "headers", "insecure", "timeout_s")
+    class HeadersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    URL_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_FIELD_NUMBER: _ClassVar[int]
+    INSECURE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    headers: _containers.ScalarMap[str, str]
+    insecure: bool
+    timeout_s: int
+    def __init__(self, url: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., insecure: _Optional[bool] = ..., timeout_s: _Optional[int] = ...) -> None: ...
+
+class OTelAttribute(_message.Message):
+    __slots__ = ("name", "column_index", "string_value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    column_index: int
+    string_value: str
+    def __init__(self, name: _Optional[str] = ..., column_index: _Optional[int] = ..., string_value: _Optional[str] = ...) -> None: ...
+
+class OTelMetric(_message.Message):
+    __slots__ = ("name", "description", "unit", "attributes", "time_column_index", "gauge", "summary")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    TIME_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    GAUGE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    unit: str
+    attributes: _containers.RepeatedCompositeFieldContainer[OTelAttribute]
+    time_column_index: int
+    gauge: OTelGauge
+    summary: OTelSummary
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., unit: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[OTelAttribute, _Mapping]]] = ..., time_column_index: _Optional[int] = ..., gauge: _Optional[_Union[OTelGauge, _Mapping]] = ..., summary: _Optional[_Union[OTelSummary, _Mapping]] = ...) -> None: ...
+
+class OTelGauge(_message.Message):
+    __slots__ = ("value_column_index",)
+    VALUE_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    value_column_index: int
+    def __init__(self, value_column_index: _Optional[int] = ...) -> None: ...
+
+class OTelSummary(_message.Message):
+    __slots__ = ("count_column_index", "sum_column_index", "quantiles")
+    class Quantile(_message.Message):
+        __slots__ = ("quantile", "value_column_index")
+        QUANTILE_FIELD_NUMBER: _ClassVar[int]
+        VALUE_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+        quantile: float
+        value_column_index: int
+        def __init__(self, quantile: _Optional[float] = ..., value_column_index: _Optional[int] = ...) -> None: ...
+    COUNT_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SUM_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    QUANTILES_FIELD_NUMBER: _ClassVar[int]
+    count_column_index: int
+    sum_column_index: int
+    quantiles: _containers.RepeatedCompositeFieldContainer[OTelSummary.Quantile]
+    def __init__(self, count_column_index: _Optional[int] = ..., sum_column_index: _Optional[int] = ..., quantiles: _Optional[_Iterable[_Union[OTelSummary.Quantile, _Mapping]]] = ...) -> None: ...
+
+class OTelSpan(_message.Message):
+    __slots__ = ("name_string", "name_column_index", "attributes", "start_time_column_index", "end_time_column_index", "trace_id_column_index", "span_id_column_index", "parent_span_id_column_index", "kind")
+    NAME_STRING_FIELD_NUMBER: _ClassVar[int]
+    NAME_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PARENT_SPAN_ID_COLUMN_INDEX_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    name_string: str
+    name_column_index: int
+    attributes: _containers.RepeatedCompositeFieldContainer[OTelAttribute]
+    start_time_column_index: int
+    end_time_column_index: int
+    trace_id_column_index: int
+    span_id_column_index: int
+    parent_span_id_column_index: int
+    kind: int
+    def __init__(self, name_string: _Optional[str] = ..., name_column_index: _Optional[int] = ..., attributes: _Optional[_Iterable[_Union[OTelAttribute, _Mapping]]] = ..., start_time_column_index: _Optional[int] = ..., end_time_column_index: _Optional[int] = ..., trace_id_column_index: _Optional[int] = ..., span_id_column_index: _Optional[int] = ..., parent_span_id_column_index: _Optional[int] = ..., kind: _Optional[int] = ...) -> None: ...

@@ -24,35 +24,62 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as pyxie__proto_dot_api_dot_vizierpb_dot_vizierapi__pb2
+from pyxie_proto.uuidpb import uuid_pb2 as pyxie__proto_dot_uuidpb_dot_uuid__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'pyxie_proto/cloud/cvmsgspb/cvmsgs.proto\x12\x14pyxie.cloud.cvmsgspb\x1a\x19google/protobuf/any.proto\x1a(pyxie_proto/api/vizierpb/vizierapi.proto\"V\n\nV2CMessage\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12!\n\x03msg\x18\x03 \x01(\x0b\x32\x14.google.protobuf.Any\"B\n\nC2VMessage\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12!\n\x03msg\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\"\x84\x01\n\x15RegisterVizierRequest\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x15\n\rjwt_key_proof\x18\x02 \x01(\t\x12\x13\n\x0b\x63luster_uid\x18\x03 \x01(\t\x12\x14\n\x0c\x63luster_name\x18\x04 \x01(\t\x12\x16\n\x0evizier_version\x18\x05 \x01(\t\"\xcf\x01\n\x11RegisterVizierAck\x12>\n\x06status\x18\x01 \x01(\x0e\x32..pyxie.cloud.cvmsgspb.RegisterVizierAck.Status\x12\x13\n\x0bvizier_name\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"T\n\x06Status\x12\x0e\n\nST_UNKNOWN\x10\x00\x12\t\n\x05ST_OK\x10\x01\x12\x17\n\x13ST_FAILED_NOT_FOUND\x10\x02\x12\x16\n\x12ST_FAILED_REJECTED\x10\x03\"\xe2\x01\n\x0fVizierHeartbeat\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x0c\n\x04time\x18\x02 \x01(\x03\x12\x17\n\x0fsequence_number\x18\x03 \x01(\x03\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".pyxie.cloud.cvmsgspb.VizierStatus\x12\x16\n\x0estatus_message\x18\x05 \x01(\t\x12\x11\n\tnum_nodes\x18\x06 \x01(\x05\x12\x1e\n\x16num_instrumented_nodes\x18\x07 \x01(\x05\x12\x16\n\x0evizier_version\x18\x08 \x01(\t\"h\n\x1cUpdateOrInstallVizierRequest\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x15\n\rredeploy_etcd\x18\x04 \x01(\x08\"\xf1\x01\n\x13\x43\x32VAPIStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x39\n\x08\x65xec_req\x18\x03 \x01(\x0b\x32%.px.api.vizierpb.ExecuteScriptRequestH\x00\x12\x35\n\x06hc_req\x18\x04 \x01(\x0b\x32#.px.api.vizierpb.HealthCheckRequestH\x00\x12>\n\ncancel_req\x18\x05 \x01(\x0b\x32(.pyxie.cloud.cvmsgspb.C2VAPIStreamCancelH\x00\x42\x05\n\x03msg\"\x14\n\x12\x43\x32VAPIStreamCancel\"\xd2\x01\n\x14V2CAPIStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12;\n\texec_resp\x18\x02 \x01(\x0b\x32&.px.api.vizierpb.ExecuteScriptResponseH\x00\x12\x37\n\x07hc_resp\x18\x03 \x01(\x0b\x32$.px.api.vizierpb.HealthCheckResponseH\x00\x12)\n\x06status\x18\x04 \x01(\x0b\x32\x17.px.api.vizierpb.StatusH\x00\x42\x05\n\x03msg*\xb7\x01\n\x0cVizierStatus\x12\x11\n\rVZ_ST_UNKNOWN\x10\x00\x12\x11\n\rVZ_ST_HEALTHY\x10\x01\x12\x13\n\x0fVZ_ST_UNHEALTHY\x10\x02\x12\x16\n\x12VZ_ST_DISCONNECTED\x10\x03\x12\x12\n\x0eVZ_ST_UPDATING\x10\x04\x12\x13\n\x0fVZ_ST_CONNECTED\x10\x05\x12\x17\n\x13VZ_ST_UPDATE_FAILED\x10\x06\x12\x12\n\x0eVZ_ST_DEGRADED\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'pyxie_proto/cloud/cvmsgspb/cvmsgs.proto\x12\x14pyxie.cloud.cvmsgspb\x1a\x19google/protobuf/any.proto\x1a(pyxie_proto/api/vizierpb/vizierapi.proto\x1a\x1dpyxie_proto/uuidpb/uuid.proto\"V\n\nV2CMessage\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12!\n\x03msg\x18\x03 \x01(\x0b\x32\x14.google.protobuf.Any\"B\n\nC2VMessage\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12!\n\x03msg\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\"\x84\x01\n\x15RegisterVizierRequest\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x15\n\rjwt_key_proof\x18\x02 \x01(\t\x12\x13\n\x0b\x63luster_uid\x18\x03 \x01(\t\x12\x14\n\x0c\x63luster_name\x18\x04 \x01(\t\x12\x16\n\x0evizier_version\x18\x05 \x01(\t\"\xcf\x01\n\x11RegisterVizierAck\x12>\n\x06status\x18\x01 \x01(\x0e\x32..pyxie.cloud.cvmsgspb.RegisterVizierAck.Status\x12\x13\n\x0bvizier_name\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"T\n\x06Status\x12\x0e\n\nST_UNKNOWN\x10\x00\x12\t\n\x05ST_OK\x10\x01\x12\x17\n\x13ST_FAILED_NOT_FOUND\x10\x02\x12\x16\n\x12ST_FAILED_REJECTED\x10\x03\"\xe2\x01\n\x0fVizierHeartbeat\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x0c\n\x04time\x18\x02 \x01(\x03\x12\x17\n\x0fsequence_number\x18\x03 \x01(\x03\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".pyxie.cloud.cvmsgspb.VizierStatus\x12\x16\n\x0estatus_message\x18\x05 \x01(\t\x12\x11\n\tnum_nodes\x18\x06 \x01(\x05\x12\x1e\n\x16num_instrumented_nodes\x18\x07 \x01(\x05\x12\x16\n\x0evizier_version\x18\x08 \x01(\t\"h\n\x1cUpdateOrInstallVizierRequest\x12\x11\n\tvizier_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\r\n\x05token\x18\x03 \x01(\t\x12\x15\n\rredeploy_etcd\x18\x04 \x01(\x08\"\xf1\x01\n\x13\x43\x32VAPIStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x39\n\x08\x65xec_req\x18\x03 \x01(\x0b\x32%.px.api.vizierpb.ExecuteScriptRequestH\x00\x12\x35\n\x06hc_req\x18\x04 \x01(\x0b\x32#.px.api.vizierpb.HealthCheckRequestH\x00\x12>\n\ncancel_req\x18\x05 \x01(\x0b\x32(.pyxie.cloud.cvmsgspb.C2VAPIStreamCancelH\x00\x42\x05\n\x03msg\"\x14\n\x12\x43\x32VAPIStreamCancel\"\xd2\x01\n\x14V2CAPIStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12;\n\texec_resp\x18\x02 \x01(\x0b\x32&.px.api.vizierpb.ExecuteScriptResponseH\x00\x12\x37\n\x07hc_resp\x18\x03 \x01(\x0b\x32$.px.api.vizierpb.HealthCheckResponseH\x00\x12)\n\x06status\x18\x04 \x01(\x0b\x32\x17.px.api.vizierpb.StatusH\x00\x42\x05\n\x03msg\"_\n\nCronScript\x12\x1b\n\x02id\x18\x01 \x01(\x0b\x32\x0f.px.uuidpb.UUID\x12\x0e\n\x06script\x18\x02 \x01(\t\x12\x0f\n\x07\x63onfigs\x18\x03 \x01(\t\x12\x13\n\x0b\x66requency_s\x18\x04 \x01(\x03\".\n\x1dGetCronScriptsChecksumRequest\x12\r\n\x05topic\x18\x01 \x01(\t\"2\n\x1eGetCronScriptsChecksumResponse\x12\x10\n\x08\x63hecksum\x18\x01 \x01(\t\"&\n\x15GetCronScriptsRequest\x12\r\n\x05topic\x18\x01 \x01(\t\"\xb6\x01\n\x16GetCronScriptsResponse\x12J\n\x07scripts\x18\x01 \x03(\x0b\x32\x39.pyxie.cloud.cvmsgspb.GetCronScriptsResponse.ScriptsEntry\x1aP\n\x0cScriptsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12/\n\x05value\x18\x02 \x01(\x0b\x32 .pyxie.cloud.cvmsgspb.CronScript:\x02\x38\x01\"U\n!RegisterOrUpdateCronScriptRequest\x12\x30\n\x06script\x18\x01 \x01(\x0b\x32 .pyxie.cloud.cvmsgspb.CronScript\"$\n\"RegisterOrUpdateCronScriptResponse\"=\n\x17\x44\x65leteCronScriptRequest\x12\"\n\tscript_id\x18\x01 \x01(\x0b\x32\x0f.px.uuidpb.UUID\"\x1a\n\x18\x44\x65leteCronScriptResponse\"\xd4\x01\n\x10\x43ronScriptUpdate\x12M\n\nupsert_req\x18\x01 \x01(\x0b\x32\x37.pyxie.cloud.cvmsgspb.RegisterOrUpdateCronScriptRequestH\x00\x12\x43\n\ndelete_req\x18\x02 \x01(\x0b\x32-.pyxie.cloud.cvmsgspb.DeleteCronScriptRequestH\x00\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x03\x42\x05\n\x03msg\"\xb9\x01\n\x18\x43ronScriptUpdateResponse\x12O\n\x0bupsert_resp\x18\x01 \x01(\x0b\x32\x38.pyxie.cloud.cvmsgspb.RegisterOrUpdateCronScriptResponseH\x00\x12\x45\n\x0b\x64\x65lete_resp\x18\x02 \x01(\x0b\x32..pyxie.cloud.cvmsgspb.DeleteCronScriptResponseH\x00\x42\x05\n\x03msg*\xb7\x01\n\x0cVizierStatus\x12\x11\n\rVZ_ST_UNKNOWN\x10\x00\x12\x11\n\rVZ_ST_HEALTHY\x10\x01\x12\x13\n\x0fVZ_ST_UNHEALTHY\x10\x02\x12\x16\n\x12VZ_ST_DISCONNECTED\x10\x03\x12\x12\n\x0eVZ_ST_UPDATING\x10\x04\x12\x13\n\x0fVZ_ST_CONNECTED\x10\x05\x12\x17\n\x13VZ_ST_UPDATE_FAILED\x10\x06\x12\x12\n\x0eVZ_ST_DEGRADED\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pyxie_proto.cloud.cvmsgspb.cvmsgs_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VIZIERSTATUS']._serialized_start=1450
-  _globals['_VIZIERSTATUS']._serialized_end=1633
-  _globals['_V2CMESSAGE']._serialized_start=134
-  _globals['_V2CMESSAGE']._serialized_end=220
-  _globals['_C2VMESSAGE']._serialized_start=222
-  _globals['_C2VMESSAGE']._serialized_end=288
-  _globals['_REGISTERVIZIERREQUEST']._serialized_start=291
-  _globals['_REGISTERVIZIERREQUEST']._serialized_end=423
-  _globals['_REGISTERVIZIERACK']._serialized_start=426
-  _globals['_REGISTERVIZIERACK']._serialized_end=633
-  _globals['_REGISTERVIZIERACK_STATUS']._serialized_start=549
-  _globals['_REGISTERVIZIERACK_STATUS']._serialized_end=633
-  _globals['_VIZIERHEARTBEAT']._serialized_start=636
-  _globals['_VIZIERHEARTBEAT']._serialized_end=862
-  _globals['_UPDATEORINSTALLVIZIERREQUEST']._serialized_start=864
-  _globals['_UPDATEORINSTALLVIZIERREQUEST']._serialized_end=968
-  _globals['_C2VAPISTREAMREQUEST']._serialized_start=971
-  _globals['_C2VAPISTREAMREQUEST']._serialized_end=1212
-  _globals['_C2VAPISTREAMCANCEL']._serialized_start=1214
-  _globals['_C2VAPISTREAMCANCEL']._serialized_end=1234
-  _globals['_V2CAPISTREAMRESPONSE']._serialized_start=1237
-  _globals['_V2CAPISTREAMRESPONSE']._serialized_end=1447
+  _globals['_GETCRONSCRIPTSRESPONSE_SCRIPTSENTRY']._loaded_options = None
+  _globals['_GETCRONSCRIPTSRESPONSE_SCRIPTSENTRY']._serialized_options = b'8\001'
+  _globals['_VIZIERSTATUS']._serialized_start=2522
+  _globals['_VIZIERSTATUS']._serialized_end=2705
+  _globals['_V2CMESSAGE']._serialized_start=165
+  _globals['_V2CMESSAGE']._serialized_end=251
+  _globals['_C2VMESSAGE']._serialized_start=253
+  _globals['_C2VMESSAGE']._serialized_end=319
+  _globals['_REGISTERVIZIERREQUEST']._serialized_start=322
+  _globals['_REGISTERVIZIERREQUEST']._serialized_end=454
+  _globals['_REGISTERVIZIERACK']._serialized_start=457
+  _globals['_REGISTERVIZIERACK']._serialized_end=664
+  _globals['_REGISTERVIZIERACK_STATUS']._serialized_start=580
+  _globals['_REGISTERVIZIERACK_STATUS']._serialized_end=664
+  _globals['_VIZIERHEARTBEAT']._serialized_start=667
+  _globals['_VIZIERHEARTBEAT']._serialized_end=893
+  _globals['_UPDATEORINSTALLVIZIERREQUEST']._serialized_start=895
+  _globals['_UPDATEORINSTALLVIZIERREQUEST']._serialized_end=999
+  _globals['_C2VAPISTREAMREQUEST']._serialized_start=1002
+  _globals['_C2VAPISTREAMREQUEST']._serialized_end=1243
+  _globals['_C2VAPISTREAMCANCEL']._serialized_start=1245
+  _globals['_C2VAPISTREAMCANCEL']._serialized_end=1265
+  _globals['_V2CAPISTREAMRESPONSE']._serialized_start=1268
+  _globals['_V2CAPISTREAMRESPONSE']._serialized_end=1478
+  _globals['_CRONSCRIPT']._serialized_start=1480
+  _globals['_CRONSCRIPT']._serialized_end=1575
+  _globals['_GETCRONSCRIPTSCHECKSUMREQUEST']._serialized_start=1577
+  _globals['_GETCRONSCRIPTSCHECKSUMREQUEST']._serialized_end=1623
+  _globals['_GETCRONSCRIPTSCHECKSUMRESPONSE']._serialized_start=1625
+  _globals['_GETCRONSCRIPTSCHECKSUMRESPONSE']._serialized_end=1675
+  _globals['_GETCRONSCRIPTSREQUEST']._serialized_start=1677
+  _globals['_GETCRONSCRIPTSREQUEST']._serialized_end=1715
+  _globals['_GETCRONSCRIPTSRESPONSE']._serialized_start=1718
+  _globals['_GETCRONSCRIPTSRESPONSE']._serialized_end=1900
+  _globals['_GETCRONSCRIPTSRESPONSE_SCRIPTSENTRY']._serialized_start=1820
+  _globals['_GETCRONSCRIPTSRESPONSE_SCRIPTSENTRY']._serialized_end=1900
+  _globals['_REGISTERORUPDATECRONSCRIPTREQUEST']._serialized_start=1902
+  _globals['_REGISTERORUPDATECRONSCRIPTREQUEST']._serialized_end=1987
+  _globals['_REGISTERORUPDATECRONSCRIPTRESPONSE']._serialized_start=1989
+  _globals['_REGISTERORUPDATECRONSCRIPTRESPONSE']._serialized_end=2025
+  _globals['_DELETECRONSCRIPTREQUEST']._serialized_start=2027
+  _globals['_DELETECRONSCRIPTREQUEST']._serialized_end=2088
+  _globals['_DELETECRONSCRIPTRESPONSE']._serialized_start=2090
+  _globals['_DELETECRONSCRIPTRESPONSE']._serialized_end=2116
+  _globals['_CRONSCRIPTUPDATE']._serialized_start=2119
+  _globals['_CRONSCRIPTUPDATE']._serialized_end=2331
+  _globals['_CRONSCRIPTUPDATERESPONSE']._serialized_start=2334
+  _globals['_CRONSCRIPTUPDATERESPONSE']._serialized_end=2519
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,7 @@
 from google.protobuf import any_pb2 as _any_pb2
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as _vizierapi_pb2
+from pyxie_proto.uuidpb import uuid_pb2 as _uuid_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -140,3 +142,86 @@ class V2CAPIStreamResponse(_message.Message):
     hc_resp: _vizierapi_pb2.HealthCheckResponse
     status: _vizierapi_pb2.Status
     def __init__(self, request_id: _Optional[str] = ..., exec_resp: _Optional[_Union[_vizierapi_pb2.ExecuteScriptResponse, _Mapping]] = ..., hc_resp: _Optional[_Union[_vizierapi_pb2.HealthCheckResponse, _Mapping]] = ..., status: _Optional[_Union[_vizierapi_pb2.Status, _Mapping]] = ...) -> None: ...
+
+class CronScript(_message.Message):
+    __slots__ = ("id", "script", "configs", "frequency_s")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_S_FIELD_NUMBER: _ClassVar[int]
+    id: _uuid_pb2.UUID
+    script: str
+    configs: str
+    frequency_s: int
+    def __init__(self, id: _Optional[_Union[_uuid_pb2.UUID, _Mapping]] = ..., script: _Optional[str] = ..., configs: _Optional[str] = ..., frequency_s: _Optional[int] = ...) -> None: ...
+
+class GetCronScriptsChecksumRequest(_message.Message):
+    __slots__ = ("topic",)
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    def __init__(self, topic: _Optional[str] = ...) -> None: ...
+
+class GetCronScriptsChecksumResponse(_message.Message):
+    __slots__ = ("checksum",)
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    checksum: str
+    def __init__(self, checksum: _Optional[str] = ...) -> None: ...
+
+class GetCronScriptsRequest(_message.Message):
+    __slots__ = ("topic",)
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    def __init__(self, topic: _Optional[str] = ...) -> None: ...
+
+class GetCronScriptsResponse(_message.Message):
+    __slots__ = ("scripts",)
+    class ScriptsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: CronScript
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[CronScript, _Mapping]] = ...) -> None: ...
+    SCRIPTS_FIELD_NUMBER: _ClassVar[int]
+    scripts: _containers.MessageMap[str, CronScript]
+    def __init__(self, scripts: _Optional[_Mapping[str, CronScript]] = ...) -> None: ...
+
+class RegisterOrUpdateCronScriptRequest(_message.Message):
+    __slots__ = ("script",)
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    script: CronScript
+    def __init__(self, script: _Optional[_Union[CronScript, _Mapping]] = ...) -> None: ...
+
+class RegisterOrUpdateCronScriptResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteCronScriptRequest(_message.Message):
+    __slots__ = ("script_id",)
+    SCRIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    script_id: _uuid_pb2.UUID
+    def __init__(self, script_id: _Optional[_Union[_uuid_pb2.UUID, _Mapping]] = ...) -> None: ...
+
+class DeleteCronScriptResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CronScriptUpdate(_message.Message):
+    __slots__ = ("upsert_req", "delete_req", "request_id", "timestamp")
+    UPSERT_REQ_FIELD_NUMBER: _ClassVar[int]
+    DELETE_REQ_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    upsert_req: RegisterOrUpdateCronScriptRequest
+    delete_req: DeleteCronScriptRequest
+    request_id: str
+    timestamp: int
+    def __init__(self, upsert_req: _Optional[_Union[RegisterOrUpdateCronScriptRequest, _Mapping]] = ..., delete_req: _Optional[_Union[DeleteCronScriptRequest, _Mapping]] = ..., request_id: _Optional[str] = ..., timestamp: _Optional[int] = ...) -> None: ...
+
+class CronScriptUpdateResponse(_message.Message):
+    __slots__ = ("upsert_resp", "delete_resp")
+    UPSERT_RESP_FIELD_NUMBER: _ClassVar[int]
+    DELETE_RESP_FIELD_NUMBER: _ClassVar[int]
+    upsert_resp: RegisterOrUpdateCronScriptResponse
+    delete_resp: DeleteCronScriptResponse
+    def __init__(self, upsert_resp: _Optional[_Union[RegisterOrUpdateCronScriptResponse, _Mapping]] = ..., delete_resp: _Optional[_Union[DeleteCronScriptResponse, _Mapping]] = ...) -> None: ...

@@ -22,11 +22,15 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from pyxie_proto.api.vizierpb import vizierapi_pb2 as pyxie__proto_dot_api_dot_vizierpb_dot_vizierapi__pb2
+from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as pyxie__proto_dot_cloud_dot_cvmsgspb_dot_cvmsgs__pb2
 from pyxie_proto.types.typespb import types_pb2 as pyxie__proto_dot_types_dot_typespb_dot_types__pb2
+from pyxie_proto.uuidpb import uuid_pb2 as pyxie__proto_dot_uuidpb_dot_uuid__pb2
 from pyxie_proto.vizier.messagespb import messages_pb2 as pyxie__proto_dot_vizier_dot_messagespb_dot_messages__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,pyxie_proto/vizier/metadatapb/metadata.proto\x12\x17pyxie.vizier.metadatapb\x1a%pyxie_proto/types/typespb/types.proto\x1a,pyxie_proto/vizier/messagespb/messages.proto\"\xc4\x01\n\x0b\x41gentStatus\x12\x30\n\x04info\x18\x01 \x01(\x0b\x32\".pyxie.vizier.messagespb.AgentInfo\x12\x0c\n\x04\x61sid\x18\x02 \x01(\r\x12\x16\n\x0e\x63reate_time_ns\x18\x03 \x01(\x03\x12\x19\n\x11last_heartbeat_ns\x18\x04 \x01(\x03\x12\x32\n\x05state\x18\x05 \x01(\x0e\x32#.pyxie.vizier.metadatapb.AgentState\x12\x0e\n\x06tables\x18\x06 \x03(\t\"W\n\x13\x41gentUpdatesRequest\x12\x1e\n\x16max_update_interval_ms\x18\x01 \x01(\x03\x12 \n\x18max_updates_per_response\x18\x02 \x01(\x05\"s\n\x0b\x41gentUpdate\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\x07\x64\x65leted\x18\x02 \x01(\x08H\x00\x12\x35\n\x05\x61gent\x18\x03 \x01(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatusH\x00\x42\x08\n\x06update\"\xa4\x01\n\x14\x41gentUpdatesResponse\x12;\n\ragent_updates\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentUpdate\x12\x37\n\x06schema\x18\x02 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\x12\x16\n\x0e\x65nd_of_version\x18\x03 \x01(\x08\"\xac\x02\n\x0e\x43omputedSchema\x12*\n\x06tables\x18\x01 \x03(\x0b\x32\x1a.pyxie.typespb.TableSchema\x12\x61\n\x17table_name_to_agent_ids\x18\x02 \x03(\x0b\x32@.pyxie.vizier.metadatapb.ComputedSchema.TableNameToAgentIdsEntry\x1a\x1d\n\x08\x41gentIds\x12\x11\n\tagent_ids\x18\x01 \x03(\t\x1al\n\x18TableNameToAgentIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12?\n\x05value\x18\x02 \x01(\x0b\x32\x30.pyxie.vizier.metadatapb.ComputedSchema.AgentIds:\x02\x38\x01\"\x0f\n\rSchemaRequest\"I\n\x0eSchemaResponse\x12\x37\n\x06schema\x18\x01 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\"\x12\n\x10\x41gentInfoRequest\"G\n\x11\x41gentInfoResponse\x12\x32\n\x04info\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatus\"T\n\x16MissingMetadataRequest\x12\x10\n\x08selector\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\x12\x12\n\nto_version\x18\x03 \x01(\x03\"\x92\x01\n\x17MissingMetadataResponse\x12\x38\n\x07updates\x18\x01 \x03(\x0b\x32\'.pyxie.vizier.messagespb.MetadataUpdate\x12\x1e\n\x16\x66irst_update_available\x18\x02 \x01(\x03\x12\x1d\n\x15last_update_available\x18\x03 \x01(\x03\"\xaa\x01\n\x0bProcessInfo\x12$\n\x04upid\x18\x01 \x01(\x0b\x32\x16.pyxie.typespb.UInt128\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\x12\x1a\n\x12start_timestamp_ns\x18\x04 \x01(\x03\x12\x19\n\x11stop_timestamp_ns\x18\x05 \x01(\x03\x12\x0f\n\x07\x63mdline\x18\x06 \x01(\t\x12\x0e\n\x06\x63group\x18\x07 \x01(\t*z\n\nAgentState\x12\x17\n\x13\x41GENT_STATE_UNKNOWN\x10\x00\x12\x17\n\x13\x41GENT_STATE_HEALTHY\x10\x01\x12\x1c\n\x18\x41GENT_STATE_UNRESPONSIVE\x10\x02\x12\x1c\n\x18\x41GENT_STATE_DISCONNECTED\x10\x03\x32\xc9\x02\n\x0fMetadataService\x12p\n\x0fGetAgentUpdates\x12,.pyxie.vizier.metadatapb.AgentUpdatesRequest\x1a-.pyxie.vizier.metadatapb.AgentUpdatesResponse0\x01\x12]\n\nGetSchemas\x12&.pyxie.vizier.metadatapb.SchemaRequest\x1a\'.pyxie.vizier.metadatapb.SchemaResponse\x12\x65\n\x0cGetAgentInfo\x12).pyxie.vizier.metadatapb.AgentInfoRequest\x1a*.pyxie.vizier.metadatapb.AgentInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,pyxie_proto/vizier/metadatapb/metadata.proto\x12\x17pyxie.vizier.metadatapb\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(pyxie_proto/api/vizierpb/vizierapi.proto\x1a\'pyxie_proto/cloud/cvmsgspb/cvmsgs.proto\x1a%pyxie_proto/types/typespb/types.proto\x1a\x1dpyxie_proto/uuidpb/uuid.proto\x1a,pyxie_proto/vizier/messagespb/messages.proto\"\xc4\x01\n\x0b\x41gentStatus\x12\x30\n\x04info\x18\x01 \x01(\x0b\x32\".pyxie.vizier.messagespb.AgentInfo\x12\x0c\n\x04\x61sid\x18\x02 \x01(\r\x12\x16\n\x0e\x63reate_time_ns\x18\x03 \x01(\x03\x12\x19\n\x11last_heartbeat_ns\x18\x04 \x01(\x03\x12\x32\n\x05state\x18\x05 \x01(\x0e\x32#.pyxie.vizier.metadatapb.AgentState\x12\x0e\n\x06tables\x18\x06 \x03(\t\"W\n\x13\x41gentUpdatesRequest\x12\x1e\n\x16max_update_interval_ms\x18\x01 \x01(\x03\x12 \n\x18max_updates_per_response\x18\x02 \x01(\x05\"s\n\x0b\x41gentUpdate\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\x07\x64\x65leted\x18\x02 \x01(\x08H\x00\x12\x35\n\x05\x61gent\x18\x03 \x01(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatusH\x00\x42\x08\n\x06update\"\xa4\x01\n\x14\x41gentUpdatesResponse\x12;\n\ragent_updates\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentUpdate\x12\x37\n\x06schema\x18\x02 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\x12\x16\n\x0e\x65nd_of_version\x18\x03 \x01(\x08\"\xac\x02\n\x0e\x43omputedSchema\x12*\n\x06tables\x18\x01 \x03(\x0b\x32\x1a.pyxie.typespb.TableSchema\x12\x61\n\x17table_name_to_agent_ids\x18\x02 \x03(\x0b\x32@.pyxie.vizier.metadatapb.ComputedSchema.TableNameToAgentIdsEntry\x1a\x1d\n\x08\x41gentIds\x12\x11\n\tagent_ids\x18\x01 \x03(\t\x1al\n\x18TableNameToAgentIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12?\n\x05value\x18\x02 \x01(\x0b\x32\x30.pyxie.vizier.metadatapb.ComputedSchema.AgentIds:\x02\x38\x01\"\x0f\n\rSchemaRequest\"I\n\x0eSchemaResponse\x12\x37\n\x06schema\x18\x01 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\"\x12\n\x10\x41gentInfoRequest\"G\n\x11\x41gentInfoResponse\x12\x32\n\x04info\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatus\"T\n\x16MissingMetadataRequest\x12\x10\n\x08selector\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\x12\x12\n\nto_version\x18\x03 \x01(\x03\"\x92\x01\n\x17MissingMetadataResponse\x12\x38\n\x07updates\x18\x01 \x03(\x0b\x32\'.pyxie.vizier.messagespb.MetadataUpdate\x12\x1e\n\x16\x66irst_update_available\x18\x02 \x01(\x03\x12\x1d\n\x15last_update_available\x18\x03 \x01(\x03\"\xaa\x01\n\x0bProcessInfo\x12$\n\x04upid\x18\x01 \x01(\x0b\x32\x16.pyxie.typespb.UInt128\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\x12\x1a\n\x12start_timestamp_ns\x18\x04 \x01(\x03\x12\x19\n\x11stop_timestamp_ns\x18\x05 \x01(\x03\x12\x0f\n\x07\x63mdline\x18\x06 \x01(\t\x12\x0e\n\x06\x63group\x18\x07 \x01(\t\"\x13\n\x11GetScriptsRequest\"\xb1\x01\n\x12GetScriptsResponse\x12I\n\x07scripts\x18\x01 \x03(\x0b\x32\x38.pyxie.vizier.metadatapb.GetScriptsResponse.ScriptsEntry\x1aP\n\x0cScriptsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12/\n\x05value\x18\x02 \x01(\x0b\x32 .pyxie.cloud.cvmsgspb.CronScript:\x02\x38\x01\"L\n\x18\x41\x64\x64OrUpdateScriptRequest\x12\x30\n\x06script\x18\x01 \x01(\x0b\x32 .pyxie.cloud.cvmsgspb.CronScript\"\x1b\n\x19\x41\x64\x64OrUpdateScriptResponse\"9\n\x13\x44\x65leteScriptRequest\x12\"\n\tscript_id\x18\x01 \x01(\x0b\x32\x0f.px.uuidpb.UUID\"\x16\n\x14\x44\x65leteScriptResponse\"\xaf\x01\n\x11SetScriptsRequest\x12H\n\x07scripts\x18\x01 \x03(\x0b\x32\x37.pyxie.vizier.metadatapb.SetScriptsRequest.ScriptsEntry\x1aP\n\x0cScriptsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12/\n\x05value\x18\x02 \x01(\x0b\x32 .pyxie.cloud.cvmsgspb.CronScript:\x02\x38\x01\"\x14\n\x12SetScriptsResponse\"\xb5\x01\n\x18\x43ronScriptExecutionStats\x12\x19\n\x11\x65xecution_time_ns\x18\x01 \x01(\x03\x12\x1b\n\x13\x63ompilation_time_ns\x18\x02 \x01(\x03\x12\x17\n\x0f\x62ytes_processed\x18\x03 \x01(\x03\x12\x19\n\x11records_processed\x18\x04 \x01(\x03\x12\x14\n\x0c\x65xport_bytes\x18\x05 \x01(\x03\x12\x17\n\x0f\x65xport_requests\x18\x06 \x01(\x03\"\xf0\x01\n\x19\x43ronScriptExecutionResult\x12\"\n\tscript_id\x18\x01 \x01(\x0b\x32\x0f.px.uuidpb.UUID\x12-\n\ttimestamp\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x17.px.api.vizierpb.StatusH\x00\x12L\n\x0f\x65xecution_stats\x18\x04 \x01(\x0b\x32\x31.pyxie.vizier.metadatapb.CronScriptExecutionStatsH\x00\x42\x08\n\x06result\"\xf3\x01\n\x1cRecordExecutionResultRequest\x12\"\n\tscript_id\x18\x01 \x01(\x0b\x32\x0f.px.uuidpb.UUID\x12-\n\ttimestamp\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x17.px.api.vizierpb.StatusH\x00\x12L\n\x0f\x65xecution_stats\x18\x04 \x01(\x0b\x32\x31.pyxie.vizier.metadatapb.CronScriptExecutionStatsH\x00\x42\x08\n\x06result\"\x1f\n\x1dRecordExecutionResultResponse\"\x1f\n\x1dGetAllExecutionResultsRequest\"e\n\x1eGetAllExecutionResultsResponse\x12\x43\n\x07results\x18\x01 \x03(\x0b\x32\x32.pyxie.vizier.metadatapb.CronScriptExecutionResult*z\n\nAgentState\x12\x17\n\x13\x41GENT_STATE_UNKNOWN\x10\x00\x12\x17\n\x13\x41GENT_STATE_HEALTHY\x10\x01\x12\x1c\n\x18\x41GENT_STATE_UNRESPONSIVE\x10\x02\x12\x1c\n\x18\x41GENT_STATE_DISCONNECTED\x10\x03\x32\xc9\x02\n\x0fMetadataService\x12p\n\x0fGetAgentUpdates\x12,.pyxie.vizier.metadatapb.AgentUpdatesRequest\x1a-.pyxie.vizier.metadatapb.AgentUpdatesResponse0\x01\x12]\n\nGetSchemas\x12&.pyxie.vizier.metadatapb.SchemaRequest\x1a\'.pyxie.vizier.metadatapb.SchemaResponse\x12\x65\n\x0cGetAgentInfo\x12).pyxie.vizier.metadatapb.AgentInfoRequest\x1a*.pyxie.vizier.metadatapb.AgentInfoResponse2\xe4\x05\n\x16\x43ronScriptStoreService\x12\x65\n\nGetScripts\x12*.pyxie.vizier.metadatapb.GetScriptsRequest\x1a+.pyxie.vizier.metadatapb.GetScriptsResponse\x12z\n\x11\x41\x64\x64OrUpdateScript\x12\x31.pyxie.vizier.metadatapb.AddOrUpdateScriptRequest\x1a\x32.pyxie.vizier.metadatapb.AddOrUpdateScriptResponse\x12k\n\x0c\x44\x65leteScript\x12,.pyxie.vizier.metadatapb.DeleteScriptRequest\x1a-.pyxie.vizier.metadatapb.DeleteScriptResponse\x12\x65\n\nSetScripts\x12*.pyxie.vizier.metadatapb.SetScriptsRequest\x1a+.pyxie.vizier.metadatapb.SetScriptsResponse\x12\x86\x01\n\x15RecordExecutionResult\x12\x35.pyxie.vizier.metadatapb.RecordExecutionResultRequest\x1a\x36.pyxie.vizier.metadatapb.RecordExecutionResultResponse\x12\x89\x01\n\x16GetAllExecutionResults\x12\x36.pyxie.vizier.metadatapb.GetAllExecutionResultsRequest\x1a\x37.pyxie.vizier.metadatapb.GetAllExecutionResultsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,36 +39,74 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._loaded_options = None
   _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_options = b'8\001'
-  _globals['_AGENTSTATE']._serialized_start=1626
-  _globals['_AGENTSTATE']._serialized_end=1748
-  _globals['_AGENTSTATUS']._serialized_start=159
-  _globals['_AGENTSTATUS']._serialized_end=355
-  _globals['_AGENTUPDATESREQUEST']._serialized_start=357
-  _globals['_AGENTUPDATESREQUEST']._serialized_end=444
-  _globals['_AGENTUPDATE']._serialized_start=446
-  _globals['_AGENTUPDATE']._serialized_end=561
-  _globals['_AGENTUPDATESRESPONSE']._serialized_start=564
-  _globals['_AGENTUPDATESRESPONSE']._serialized_end=728
-  _globals['_COMPUTEDSCHEMA']._serialized_start=731
-  _globals['_COMPUTEDSCHEMA']._serialized_end=1031
-  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_start=892
-  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_end=921
-  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_start=923
-  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_end=1031
-  _globals['_SCHEMAREQUEST']._serialized_start=1033
-  _globals['_SCHEMAREQUEST']._serialized_end=1048
-  _globals['_SCHEMARESPONSE']._serialized_start=1050
-  _globals['_SCHEMARESPONSE']._serialized_end=1123
-  _globals['_AGENTINFOREQUEST']._serialized_start=1125
-  _globals['_AGENTINFOREQUEST']._serialized_end=1143
-  _globals['_AGENTINFORESPONSE']._serialized_start=1145
-  _globals['_AGENTINFORESPONSE']._serialized_end=1216
-  _globals['_MISSINGMETADATAREQUEST']._serialized_start=1218
-  _globals['_MISSINGMETADATAREQUEST']._serialized_end=1302
-  _globals['_MISSINGMETADATARESPONSE']._serialized_start=1305
-  _globals['_MISSINGMETADATARESPONSE']._serialized_end=1451
-  _globals['_PROCESSINFO']._serialized_start=1454
-  _globals['_PROCESSINFO']._serialized_end=1624
-  _globals['_METADATASERVICE']._serialized_start=1751
-  _globals['_METADATASERVICE']._serialized_end=2080
+  _globals['_GETSCRIPTSRESPONSE_SCRIPTSENTRY']._loaded_options = None
+  _globals['_GETSCRIPTSRESPONSE_SCRIPTSENTRY']._serialized_options = b'8\001'
+  _globals['_SETSCRIPTSREQUEST_SCRIPTSENTRY']._loaded_options = None
+  _globals['_SETSCRIPTSREQUEST_SCRIPTSENTRY']._serialized_options = b'8\001'
+  _globals['_AGENTSTATE']._serialized_start=3206
+  _globals['_AGENTSTATE']._serialized_end=3328
+  _globals['_AGENTSTATUS']._serialized_start=306
+  _globals['_AGENTSTATUS']._serialized_end=502
+  _globals['_AGENTUPDATESREQUEST']._serialized_start=504
+  _globals['_AGENTUPDATESREQUEST']._serialized_end=591
+  _globals['_AGENTUPDATE']._serialized_start=593
+  _globals['_AGENTUPDATE']._serialized_end=708
+  _globals['_AGENTUPDATESRESPONSE']._serialized_start=711
+  _globals['_AGENTUPDATESRESPONSE']._serialized_end=875
+  _globals['_COMPUTEDSCHEMA']._serialized_start=878
+  _globals['_COMPUTEDSCHEMA']._serialized_end=1178
+  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_start=1039
+  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_end=1068
+  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_start=1070
+  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_end=1178
+  _globals['_SCHEMAREQUEST']._serialized_start=1180
+  _globals['_SCHEMAREQUEST']._serialized_end=1195
+  _globals['_SCHEMARESPONSE']._serialized_start=1197
+  _globals['_SCHEMARESPONSE']._serialized_end=1270
+  _globals['_AGENTINFOREQUEST']._serialized_start=1272
+  _globals['_AGENTINFOREQUEST']._serialized_end=1290
+  _globals['_AGENTINFORESPONSE']._serialized_start=1292
+  _globals['_AGENTINFORESPONSE']._serialized_end=1363
+  _globals['_MISSINGMETADATAREQUEST']._serialized_start=1365
+  _globals['_MISSINGMETADATAREQUEST']._serialized_end=1449
+  _globals['_MISSINGMETADATARESPONSE']._serialized_start=1452
+  _globals['_MISSINGMETADATARESPONSE']._serialized_end=1598
+  _globals['_PROCESSINFO']._serialized_start=1601
+  _globals['_PROCESSINFO']._serialized_end=1771
+  _globals['_GETSCRIPTSREQUEST']._serialized_start=1773
+  _globals['_GETSCRIPTSREQUEST']._serialized_end=1792
+  _globals['_GETSCRIPTSRESPONSE']._serialized_start=1795
+  _globals['_GETSCRIPTSRESPONSE']._serialized_end=1972
+  _globals['_GETSCRIPTSRESPONSE_SCRIPTSENTRY']._serialized_start=1892
+  _globals['_GETSCRIPTSRESPONSE_SCRIPTSENTRY']._serialized_end=1972
+  _globals['_ADDORUPDATESCRIPTREQUEST']._serialized_start=1974
+  _globals['_ADDORUPDATESCRIPTREQUEST']._serialized_end=2050
+  _globals['_ADDORUPDATESCRIPTRESPONSE']._serialized_start=2052
+  _globals['_ADDORUPDATESCRIPTRESPONSE']._serialized_end=2079
+  _globals['_DELETESCRIPTREQUEST']._serialized_start=2081
+  _globals['_DELETESCRIPTREQUEST']._serialized_end=2138
+  _globals['_DELETESCRIPTRESPONSE']._serialized_start=2140
+  _globals['_DELETESCRIPTRESPONSE']._serialized_end=2162
+  _globals['_SETSCRIPTSREQUEST']._serialized_start=2165
+  _globals['_SETSCRIPTSREQUEST']._serialized_end=2340
+  _globals['_SETSCRIPTSREQUEST_SCRIPTSENTRY']._serialized_start=1892
+  _globals['_SETSCRIPTSREQUEST_SCRIPTSENTRY']._serialized_end=1972
+  _globals['_SETSCRIPTSRESPONSE']._serialized_start=2342
+  _globals['_SETSCRIPTSRESPONSE']._serialized_end=2362
+  _globals['_CRONSCRIPTEXECUTIONSTATS']._serialized_start=2365
+  _globals['_CRONSCRIPTEXECUTIONSTATS']._serialized_end=2546
+  _globals['_CRONSCRIPTEXECUTIONRESULT']._serialized_start=2549
+  _globals['_CRONSCRIPTEXECUTIONRESULT']._serialized_end=2789
+  _globals['_RECORDEXECUTIONRESULTREQUEST']._serialized_start=2792
+  _globals['_RECORDEXECUTIONRESULTREQUEST']._serialized_end=3035
+  _globals['_RECORDEXECUTIONRESULTRESPONSE']._serialized_start=3037
+  _globals['_RECORDEXECUTIONRESULTRESPONSE']._serialized_end=3068
+  _globals['_GETALLEXECUTIONRESULTSREQUEST']._serialized_start=3070
+  _globals['_GETALLEXECUTIONRESULTSREQUEST']._serialized_end=3101
+  _globals['_GETALLEXECUTIONRESULTSRESPONSE']._serialized_start=3103
+  _globals['_GETALLEXECUTIONRESULTSRESPONSE']._serialized_end=3204
+  _globals['_METADATASERVICE']._serialized_start=3331
+  _globals['_METADATASERVICE']._serialized_end=3660
+  _globals['_CRONSCRIPTSTORESERVICE']._serialized_start=3663
+  _globals['_CRONSCRIPTSTORESERVICE']._serialized_end=4403
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,10 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from pyxie_proto.api.vizierpb import vizierapi_pb2 as _vizierapi_pb2
+from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as _cvmsgs_pb2
 from pyxie_proto.types.typespb import types_pb2 as _types_pb2
+from pyxie_proto.uuidpb import uuid_pb2 as _uuid_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2 as _messages_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -141,3 +147,111 @@ class ProcessInfo(_message.Message):
     cmdline: str
     cgroup: str
     def __init__(self, upid: _Optional[_Union[_types_pb2.UInt128, _Mapping]] = ..., agent_id: _Optional[str] = ..., pid: _Optional[int] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., cmdline: _Optional[str] = ..., cgroup: _Optional[str] = ...) -> None: ...
+
+class GetScriptsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetScriptsResponse(_message.Message):
+    __slots__ = ("scripts",)
+    class ScriptsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _cvmsgs_pb2.CronScript
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_cvmsgs_pb2.CronScript, _Mapping]] = ...) -> None: ...
+    SCRIPTS_FIELD_NUMBER: _ClassVar[int]
+    scripts: _containers.MessageMap[str, _cvmsgs_pb2.CronScript]
+    def __init__(self, scripts: _Optional[_Mapping[str, _cvmsgs_pb2.CronScript]] = ...) -> None: ...
+
+class AddOrUpdateScriptRequest(_message.Message):
+    __slots__ = ("script",)
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    script: _cvmsgs_pb2.CronScript
+    def __init__(self, script: _Optional[_Union[_cvmsgs_pb2.CronScript, _Mapping]] = ...) -> None: ...
+
+class AddOrUpdateScriptResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteScriptRequest(_message.Message):
+    __slots__ = ("script_id",)
+    SCRIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    script_id: _uuid_pb2.UUID
+    def __init__(self, script_id: _Optional[_Union[_uuid_pb2.UUID, _Mapping]] = ...) -> None: ...
+
+class DeleteScriptResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetScriptsRequest(_message.Message):
+    __slots__ = ("scripts",)
+    class ScriptsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _cvmsgs_pb2.CronScript
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_cvmsgs_pb2.CronScript, _Mapping]] = ...) -> None: ...
+    SCRIPTS_FIELD_NUMBER: _ClassVar[int]
+    scripts: _containers.MessageMap[str, _cvmsgs_pb2.CronScript]
+    def __init__(self, scripts: _Optional[_Mapping[str, _cvmsgs_pb2.CronScript]] = ...) -> None: ...
+
+class SetScriptsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CronScriptExecutionStats(_message.Message):
+    __slots__ = ("execution_time_ns", "compilation_time_ns", "bytes_processed", "records_processed", "export_bytes", "export_requests")
+    EXECUTION_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    COMPILATION_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_PROCESSED_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_PROCESSED_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    execution_time_ns: int
+    compilation_time_ns: int
+    bytes_processed: int
+    records_processed: int
+    export_bytes: int
+    export_requests: int
+    def __init__(self, execution_time_ns: _Optional[int] = ..., compilation_time_ns: _Optional[int] = ..., bytes_processed: _Optional[int] = ..., records_processed: _Optional[int] = ..., export_bytes: _Optional[int] = ..., export_requests: _Optional[int] = ...) -> None: ...
+
+class CronScriptExecutionResult(_message.Message):
+    __slots__ = ("script_id", "timestamp", "error", "execution_stats")
+    SCRIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_STATS_FIELD_NUMBER: _ClassVar[int]
+    script_id: _uuid_pb2.UUID
+    timestamp: _timestamp_pb2.Timestamp
+    error: _vizierapi_pb2.Status
+    execution_stats: CronScriptExecutionStats
+    def __init__(self, script_id: _Optional[_Union[_uuid_pb2.UUID, _Mapping]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_vizierapi_pb2.Status, _Mapping]] = ..., execution_stats: _Optional[_Union[CronScriptExecutionStats, _Mapping]] = ...) -> None: ...
+
+class RecordExecutionResultRequest(_message.Message):
+    __slots__ = ("script_id", "timestamp", "error", "execution_stats")
+    SCRIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_STATS_FIELD_NUMBER: _ClassVar[int]
+    script_id: _uuid_pb2.UUID
+    timestamp: _timestamp_pb2.Timestamp
+    error: _vizierapi_pb2.Status
+    execution_stats: CronScriptExecutionStats
+    def __init__(self, script_id: _Optional[_Union[_uuid_pb2.UUID, _Mapping]] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[_Union[_vizierapi_pb2.Status, _Mapping]] = ..., execution_stats: _Optional[_Union[CronScriptExecutionStats, _Mapping]] = ...) -> None: ...
+
+class RecordExecutionResultResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetAllExecutionResultsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetAllExecutionResultsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CronScriptExecutionResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CronScriptExecutionResult, _Mapping]]] = ...) -> None: ...

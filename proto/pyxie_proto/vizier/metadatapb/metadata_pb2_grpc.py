@@ -182,3 +182,308 @@ class MetadataService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class CronScriptStoreServiceStub:
+    """---------------------------------------------------------------------------------------------
+    Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per
+    script under /cronScriptResults/<uuid>/...). The query broker's script runner is the client.
+    ---------------------------------------------------------------------------------------------
+
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetScripts = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.CronScriptStoreService/GetScripts',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetScriptsRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetScriptsResponse.FromString,
+                _registered_method=True)
+        self.AddOrUpdateScript = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.CronScriptStoreService/AddOrUpdateScript',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AddOrUpdateScriptRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AddOrUpdateScriptResponse.FromString,
+                _registered_method=True)
+        self.DeleteScript = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.CronScriptStoreService/DeleteScript',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.DeleteScriptRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.DeleteScriptResponse.FromString,
+                _registered_method=True)
+        self.SetScripts = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.CronScriptStoreService/SetScripts',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.SetScriptsRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.SetScriptsResponse.FromString,
+                _registered_method=True)
+        self.RecordExecutionResult = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.CronScriptStoreService/RecordExecutionResult',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RecordExecutionResultRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RecordExecutionResultResponse.FromString,
+                _registered_method=True)
+        self.GetAllExecutionResults = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.CronScriptStoreService/GetAllExecutionResults',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetAllExecutionResultsRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetAllExecutionResultsResponse.FromString,
+                _registered_method=True)
+
+
+class CronScriptStoreServiceServicer:
+    """---------------------------------------------------------------------------------------------
+    Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per
+    script under /cronScriptResults/<uuid>/...). The query broker's script runner is the client.
+    ---------------------------------------------------------------------------------------------
+
+    """
+
+    def GetScripts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddOrUpdateScript(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteScript(self, request, context):
+        """Deleting an unknown id is not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetScripts(self, request, context):
+        """Replaces the whole set (after a checksum mismatch with the cloud).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordExecutionResult(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAllExecutionResults(self, request, context):
+        """The last 10 results of every script, oldest first per script.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CronScriptStoreServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetScripts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetScripts,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetScriptsRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetScriptsResponse.SerializeToString,
+            ),
+            'AddOrUpdateScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddOrUpdateScript,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AddOrUpdateScriptRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AddOrUpdateScriptResponse.SerializeToString,
+            ),
+            'DeleteScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteScript,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.DeleteScriptRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.DeleteScriptResponse.SerializeToString,
+            ),
+            'SetScripts': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetScripts,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.SetScriptsRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.SetScriptsResponse.SerializeToString,
+            ),
+            'RecordExecutionResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordExecutionResult,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RecordExecutionResultRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RecordExecutionResultResponse.SerializeToString,
+            ),
+            'GetAllExecutionResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAllExecutionResults,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetAllExecutionResultsRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetAllExecutionResultsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'pyxie.vizier.metadatapb.CronScriptStoreService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('pyxie.vizier.metadatapb.CronScriptStoreService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CronScriptStoreService:
+    """---------------------------------------------------------------------------------------------
+    Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per
+    script under /cronScriptResults/<uuid>/...). The query broker's script runner is the client.
+    ---------------------------------------------------------------------------------------------
+
+    """
+
+    @staticmethod
+    def GetScripts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.CronScriptStoreService/GetScripts',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetScriptsRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetScriptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddOrUpdateScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.CronScriptStoreService/AddOrUpdateScript',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AddOrUpdateScriptRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AddOrUpdateScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.CronScriptStoreService/DeleteScript',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.DeleteScriptRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.DeleteScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetScripts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.CronScriptStoreService/SetScripts',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.SetScriptsRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.SetScriptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordExecutionResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.CronScriptStoreService/RecordExecutionResult',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RecordExecutionResultRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RecordExecutionResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAllExecutionResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.CronScriptStoreService/GetAllExecutionResults',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetAllExecutionResultsRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetAllExecutionResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -68,3 +68,97 @@ class MetadataServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_metadata_pb2.AgentInfoResponse, _abc.Awaitable[_metadata_pb2.AgentInfoResponse]]: ...
 
 def add_MetadataServiceServicer_to_server(servicer: MetadataServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class CronScriptStoreServiceStub:
+    """---------------------------------------------------------------------------------------------
+    Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per
+    script under /cronScriptResults/<uuid>/...). The query broker's script runner is the client.
+    ---------------------------------------------------------------------------------------------
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> CronScriptStoreServiceAsyncStub: ...
+    GetScripts: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.GetScriptsRequest, _metadata_pb2.GetScriptsResponse]
+    AddOrUpdateScript: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.AddOrUpdateScriptRequest, _metadata_pb2.AddOrUpdateScriptResponse]
+    DeleteScript: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.DeleteScriptRequest, _metadata_pb2.DeleteScriptResponse]
+    """Deleting an unknown id is not an error."""
+    SetScripts: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.SetScriptsRequest, _metadata_pb2.SetScriptsResponse]
+    """Replaces the whole set (after a checksum mismatch with the cloud)."""
+    RecordExecutionResult: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.RecordExecutionResultRequest, _metadata_pb2.RecordExecutionResultResponse]
+    GetAllExecutionResults: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.GetAllExecutionResultsRequest, _metadata_pb2.GetAllExecutionResultsResponse]
+    """The last 10 results of every script, oldest first per script."""
+
+@_typing.type_check_only
+class CronScriptStoreServiceAsyncStub(CronScriptStoreServiceStub):
+    """---------------------------------------------------------------------------------------------
+    Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per
+    script under /cronScriptResults/<uuid>/...). The query broker's script runner is the client.
+    ---------------------------------------------------------------------------------------------
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    GetScripts: _aio.UnaryUnaryMultiCallable[_metadata_pb2.GetScriptsRequest, _metadata_pb2.GetScriptsResponse]  # type: ignore[assignment]
+    AddOrUpdateScript: _aio.UnaryUnaryMultiCallable[_metadata_pb2.AddOrUpdateScriptRequest, _metadata_pb2.AddOrUpdateScriptResponse]  # type: ignore[assignment]
+    DeleteScript: _aio.UnaryUnaryMultiCallable[_metadata_pb2.DeleteScriptRequest, _metadata_pb2.DeleteScriptResponse]  # type: ignore[assignment]
+    """Deleting an unknown id is not an error."""
+    SetScripts: _aio.UnaryUnaryMultiCallable[_metadata_pb2.SetScriptsRequest, _metadata_pb2.SetScriptsResponse]  # type: ignore[assignment]
+    """Replaces the whole set (after a checksum mismatch with the cloud)."""
+    RecordExecutionResult: _aio.UnaryUnaryMultiCallable[_metadata_pb2.RecordExecutionResultRequest, _metadata_pb2.RecordExecutionResultResponse]  # type: ignore[assignment]
+    GetAllExecutionResults: _aio.UnaryUnaryMultiCallable[_metadata_pb2.GetAllExecutionResultsRequest, _metadata_pb2.GetAllExecutionResultsResponse]  # type: ignore[assignment]
+    """The last 10 results of every script, oldest first per script."""
+
+class CronScriptStoreServiceServicer(metaclass=_abc_1.ABCMeta):
+    """---------------------------------------------------------------------------------------------
+    Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per
+    script under /cronScriptResults/<uuid>/...). The query broker's script runner is the client.
+    ---------------------------------------------------------------------------------------------
+    """
+
+    @_abc_1.abstractmethod
+    def GetScripts(
+        self,
+        request: _metadata_pb2.GetScriptsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.GetScriptsResponse, _abc.Awaitable[_metadata_pb2.GetScriptsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddOrUpdateScript(
+        self,
+        request: _metadata_pb2.AddOrUpdateScriptRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.AddOrUpdateScriptResponse, _abc.Awaitable[_metadata_pb2.AddOrUpdateScriptResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteScript(
+        self,
+        request: _metadata_pb2.DeleteScriptRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.DeleteScriptResponse, _abc.Awaitable[_metadata_pb2.DeleteScriptResponse]]:
+        """Deleting an unknown id is not an error."""
+
+    @_abc_1.abstractmethod
+    def SetScripts(
+        self,
+        request: _metadata_pb2.SetScriptsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.SetScriptsResponse, _abc.Awaitable[_metadata_pb2.SetScriptsResponse]]:
+        """Replaces the whole set (after a checksum mismatch with the cloud)."""
+
+    @_abc_1.abstractmethod
+    def RecordExecutionResult(
+        self,
+        request: _metadata_pb2.RecordExecutionResultRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.RecordExecutionResultResponse, _abc.Awaitable[_metadata_pb2.RecordExecutionResultResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetAllExecutionResults(
+        self,
+        request: _metadata_pb2.GetAllExecutionResultsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.GetAllExecutionResultsResponse, _abc.Awaitable[_metadata_pb2.GetAllExecutionResultsResponse]]:
+        """The last 10 results of every script, oldest first per script."""
+
+def add_CronScriptStoreServiceServicer_to_server(servicer: CronScriptStoreServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

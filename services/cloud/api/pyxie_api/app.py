@@ -30,6 +30,7 @@ from pyxie_api.controllers.passthrough import (
     PassthroughProxy,
     VizierPassthroughServicer,
 )
+from pyxie_api.controllers.plugins import PluginProxyServicer
 from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
@@ -48,6 +49,7 @@ SERVED_SERVICES: Final = (
     "px.cloudapi.VizierDeploymentKeyManager",
     "px.cloudapi.AuthService",
     "px.cloudapi.ArtifactTracker",
+    "px.cloudapi.PluginService",
     "px.api.vizierpb.VizierService",
 )
 API_CERT_NAME: Final = "api"
@@ -66,8 +68,11 @@ async def build(settings: ApiSettings) -> Service:
     artifacts = _channel(settings.artifact_tracker_addr, settings.internal_ca_file)
     channels.append(artifacts)
     bus = await NatsBus.connect(settings.nats_url, name="api")
+    plugin_channel = _channel(settings.plugin_addr, settings.internal_ca_file)
+    channels.append(plugin_channel)
+    plugins = PluginProxyServicer(cpb_grpc.PluginServiceStub(plugin_channel), backends.tokens)
     service, authenticator, directory, proxy = _grpc_service(
-        settings, backends, bus.client, certificate, ArtifactTrackerProxy(artifacts)
+        settings, backends, bus.client, certificate, ArtifactTrackerProxy(artifacts), plugins
     )
 
     async def close_channels() -> None:
@@ -166,6 +171,7 @@ def _grpc_service(
     nats: NatsPublisher,
     certificate: IssuedCertificate | None,
     artifacts: ArtifactTrackerProxy,
+    plugins: PluginProxyServicer,
 ) -> tuple[Service, Authenticator, ClusterDirectory, PassthroughProxy]:
     verifier = settings.token_verifier()
     limiter = FailureLimiter(
@@ -208,6 +214,10 @@ def _grpc_service(
         ServiceRegistration(
             "px.cloudapi.ArtifactTracker",
             lambda s: cpb_grpc.add_ArtifactTrackerServicer_to_server(artifacts, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.PluginService",
+            lambda s: cpb_grpc.add_PluginServiceServicer_to_server(plugins, s),
         ),
         ServiceRegistration(
             "px.api.vizierpb.VizierService",

@@ -24,6 +24,7 @@ class ApiSettings(ServiceSettings):
     vzmgr_addr: str = "127.0.0.1:51800"
     # px.cloudapi.ArtifactTracker is forwarded here (Pixie's artifact-tracker port).
     artifact_tracker_addr: str = "127.0.0.1:50750"
+    plugin_addr: str = "127.0.0.1:50600"
     # PEM CA that internal services' certificates chain to; empty = plaintext inside the cloud.
     internal_ca_file: Path | None = None
 

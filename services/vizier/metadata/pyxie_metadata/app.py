@@ -21,6 +21,7 @@ from pyxie_service import (
 )
 
 from pyxie_metadata.controllers.agents import AgentRegistry
+from pyxie_metadata.controllers.cron_scripts import CronScriptStore, CronScriptStoreServicer
 from pyxie_metadata.controllers.lifecycle import AgentLifecycle
 from pyxie_metadata.controllers.publisher import MetadataPublisher, MissingMetadataResponder
 from pyxie_metadata.controllers.schema import SchemaRegistry
@@ -155,7 +156,10 @@ async def metadata_service(
 ) -> tuple[MetadataRuntime, Service]:
     """The started runtime and the service that serves it; `resources` close after it stopped."""
     runtime = await MetadataRuntime.start(settings, kv, bus, provider)
-    service = Service(settings, [runtime.registration()], name="metadata")
+    cron_scripts = CronScriptStoreServicer(CronScriptStore(kv))
+    service = Service(
+        settings, [runtime.registration(), cron_scripts.registration()], name="metadata"
+    )
     # Closers run last-registered first: the runtime, then the resources.
     for name, closer in resources:
         service.add_closer(name, closer)

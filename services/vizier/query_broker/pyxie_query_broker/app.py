@@ -17,6 +17,7 @@ from pyxie_jwt import service_claims, sign_token
 from pyxie_service import Closer, NatsBus, Service
 
 from pyxie_query_broker.controllers.agent_tracker import AgentTracker
+from pyxie_query_broker.controllers.cron_scripts import CronScriptRunner
 from pyxie_query_broker.controllers.executor import ExecutorSettings, QueryExecutor
 from pyxie_query_broker.controllers.forwarder import (
     ForwarderSettings,
@@ -32,6 +33,8 @@ __all__ = ["TRACKER_SERVICE_ID", "QueryBroker", "advertised_address", "build"]
 
 # Pixie's ServiceID for the tracker's calls to metadata.
 TRACKER_SERVICE_ID: Final = "metadata_tracker"
+# The cron-script runner's calls to metadata's CronScriptStoreService.
+BROKER_SERVICE_ID: Final = "query_broker"
 
 
 def advertised_address(configured: str, bound_port: int) -> str:
@@ -105,6 +108,8 @@ class QueryBroker:
                 data_access=settings.data_access_mode(),
                 max_output_rows_per_table=settings.max_output_rows_per_table,
                 query_timeout_seconds=settings.query_timeout_seconds,
+                otel_export_bytes=settings.otel_export_max_bytes,
+                org_id=settings.org_id,
             ),
         )
         health = HealthChecker(
@@ -128,6 +133,20 @@ class QueryBroker:
         # Both run while the server serves. The tracker retries until metadata answers.
         self.service.add_task(self.tracker.task)
         self.service.add_task(self.passthrough.task)
+
+        def broker_token() -> str:
+            claims = service_claims(service_id=BROKER_SERVICE_ID, audience=settings.jwt_audience)
+            return sign_token(claims, signing_key)
+
+        self.cron_scripts = CronScriptRunner(
+            self.executor,
+            metadata_channel,
+            broker_token,
+            bus=bus,
+            poll_seconds=settings.cron_script_poll_seconds,
+        )
+        if settings.cron_scripts_enabled:
+            self.service.add_task(self.cron_scripts.task)
 
     def result_address(self) -> str:
         return advertised_address(self.settings.advertised_address, self.service.grpc_port)

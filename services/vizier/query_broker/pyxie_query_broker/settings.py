@@ -47,6 +47,15 @@ class BrokerSettings(ServiceSettings):
     # Pause before re-opening a failed GetAgentUpdates stream (Pixie's 5 s).
     agent_tracker_retry_seconds: Seconds = 5.0
 
+    # px.export: OTLP bytes one export may send (0 = the engine's default, 64 MiB); the org
+    # key of Kelvin's per-minute export budget.
+    otel_export_max_bytes: Annotated[int, Field(ge=0)] = 0
+    org_id: str = ""
+    # Cron scripts (plugins' retention scripts): run them here; how often to re-read the set
+    # from metadata and compare it with the cloud's.
+    cron_scripts_enabled: bool = True
+    cron_script_poll_seconds: Seconds = 30.0
+
     @field_validator("data_access")
     @classmethod
     def _known_data_access(cls, value: str) -> str:

@@ -146,6 +146,8 @@ class FakeMetadata(metadata_pb2_grpc.MetadataServiceServicer):
         self.callers: list[str] = []
         self._streams: list[asyncio.Queue[metadata_pb2.AgentUpdatesResponse]] = []
         self.service: Service | None = None
+        # More services on the same server (e.g. a real CronScriptStoreService).
+        self.extra: list[ServiceRegistration] = []
 
     def schema(self) -> metadata_pb2.ComputedSchema:
         computed = metadata_pb2.ComputedSchema(tables=[s.to_proto() for s in self.schemas])
@@ -201,7 +203,8 @@ class FakeMetadata(metadata_pb2_grpc.MetadataServiceServicer):
                     lambda server: metadata_pb2_grpc.add_MetadataServiceServicer_to_server(
                         self, server
                     ),
-                )
+                ),
+                *self.extra,
             ],
             name="fake-metadata",
         )

@@ -321,7 +321,7 @@ async def test_health_check_is_unavailable_without_agents(start_vizier: StartViz
     assert "no agents" in status.message
 
 
-async def test_generate_otel_script_is_unimplemented_with_a_clear_message(
+async def test_generate_otel_script_refuses_a_script_with_nothing_to_export(
     pem_vizier: tuple[Vizier, RunnerAgent],
 ) -> None:
     vizier, _ = pem_vizier
@@ -332,8 +332,8 @@ async def test_generate_otel_script_is_unimplemented_with_a_clear_message(
                 vpb.GenerateOTelScriptRequest(pxl_script="import px"),
                 metadata=auth(service_token(vizier.key)),
             )
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "GenerateOTelScript" in (caught.value.details() or "")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no displayed table can be exported" in (caught.value.details() or "")
 
 
 async def test_a_removed_agent_is_no_longer_planned_for(

@@ -1,4 +1,4 @@
-"""The cloud control plane on one host: NATS, PostgreSQL, auth, vzmgr, vzconn and api.
+"""The cloud control plane on one host: NATS, PostgreSQL, auth, vzmgr, vzconn, plugin and api.
 
 Two supervised groups (as the standalone vizier's; a process that exits is restarted alone, with
 backoff, on the same ports): ``cloud-infra`` (NATS with JetStream, PostgreSQL) and
@@ -63,6 +63,7 @@ DEFAULT_DOMAIN = "pyxie.local"
 # Pixie's ports; a busy one (a second stack, tests) is replaced by a free one.
 _PREFERRED_PORTS = {
     "auth": 50100,
+    "plugin": 50600,
     "api": 51200,
     "api_http": 51280,
     "vzconn": 51600,
@@ -182,6 +183,13 @@ class CloudStack:
                 "PL_GRPC_PORT": port(endpoints.artifact_tracker),
                 "PL_ARTIFACT_MANIFEST_URL": os.environ.get("PL_ARTIFACT_MANIFEST_URL", ""),
             },
+            "plugin": base
+            | {
+                "PL_GRPC_PORT": port(endpoints.plugin),
+                "PL_DATABASE_URL": dsn,
+                "PL_DATABASE_KEY": database_key,
+                "PL_VZMGR_ADDR": endpoints.vzmgr,
+            },
             "vzconn": base
             | {
                 "PL_GRPC_HOST": "0.0.0.0",
@@ -198,6 +206,7 @@ class CloudStack:
                 "PL_AUTH_ADDR": endpoints.auth,
                 "PL_VZMGR_ADDR": endpoints.vzmgr,
                 "PL_ARTIFACT_TRACKER_ADDR": endpoints.artifact_tracker,
+                "PL_PLUGIN_ADDR": endpoints.plugin,
                 "PL_TLS_CA_DIR": tls,
             },
         }
@@ -206,6 +215,7 @@ class CloudStack:
             "vzmgr": "pyxie_vzmgr",
             "vzconn": "pyxie_vzconn",
             "artifact_tracker": "pyxie_artifact_tracker",
+            "plugin": "pyxie_plugin",
         }
         processes = [
             ProcessSpec(
@@ -286,6 +296,7 @@ class CloudStack:
             api_http=f"localhost:{chosen['api_http']}",
             auth=f"127.0.0.1:{chosen['auth']}",
             vzmgr=f"127.0.0.1:{chosen['vzmgr']}",
+            plugin=f"127.0.0.1:{chosen['plugin']}",
             vzconn=f"localhost:{chosen['vzconn']}",
             nats=nats_url,
             domain=self.domain,
@@ -333,11 +344,12 @@ class CloudStack:
             ("auth", endpoints.auth, False),
             ("vzmgr", endpoints.vzmgr, False),
             ("artifact tracker", endpoints.artifact_tracker, False),
+            ("plugin", endpoints.plugin, False),
             ("vzconn", endpoints.vzconn, True),
             ("api", endpoints.api, True),
         ):
-            if not address:  # a stack started before the artifact tracker existed
-                continue
+            if not address:
+                continue  # a stack recorded before the service existed (restart it to add it)
 
             def serving(address: str = address, tls: bool = tls) -> bool:
                 if tls and not ca.exists():

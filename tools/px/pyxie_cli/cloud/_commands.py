@@ -29,10 +29,15 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.uuidpb import uuid_pb2
 
 from pyxie_cli.cloud._credentials import CloudCredentials, CredentialsError, load, save
+from pyxie_cli.cloud._plugins import (
+    PLUGIN_COMMANDS,
+    register_plugin_commands,
+    run_plugin_command,
+)
 
 __all__ = ["COMMANDS", "CloudCommandError", "register", "run"]
 
-COMMANDS = ("auth", "api-key", "deploy-key", "get", "deploy", "delete")
+COMMANDS = ("auth", "api-key", "deploy-key", "get", "deploy", "delete", *PLUGIN_COMMANDS)
 _TIMEOUT_S = 15.0
 # How long `px auth login` waits for the browser to come back.
 _BROWSER_WAIT_S = 300.0
@@ -366,6 +371,15 @@ def register(sub: Any) -> None:
 
     add_arguments(deploy, delete)
     deploy.add_argument("--wait", type=float, default=0.0, help="seconds to wait for HEALTHY")
+    register_plugin_commands(sub, common)
+
+
+class _Helpers:
+    """What the plugin commands share with the others (output, ids)."""
+
+    print_rows = staticmethod(_print_rows)
+    uuid_text = staticmethod(_uuid_text)
+    uuid_pb = staticmethod(_uuid_pb)
 
 
 def run(
@@ -384,6 +398,11 @@ def run(
             return _get_viziers(args, out)
         if args.command == "deploy":
             return _deploy_local(args, out, err)
+        if args.command in PLUGIN_COMMANDS:
+            try:
+                return run_plugin_command(args, out, _Cloud(args), _Helpers)
+            except ValueError as exc:
+                raise CloudCommandError(str(exc)) from None
         if args.command == "delete":
             from pyxie_cli.kube import KubeError
             from pyxie_cli.kube.deploy import delete

@@ -34,7 +34,14 @@ from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.subjects import agent_subject
-from pyxie_pxl.compiler import CompileOptions, Compiler, DataAccess, ExecFunc, LogicalPlan
+from pyxie_pxl.compiler import (
+    CompileOptions,
+    Compiler,
+    DataAccess,
+    ExecFunc,
+    LogicalPlan,
+    OTelDefaults,
+)
 from pyxie_pxl.errors import CompilerError
 from pyxie_pxl.explain import explain_distributed
 from pyxie_pxl.ir import MemorySourceOp, ResultSinkOp, walk
@@ -67,6 +74,7 @@ __all__ = [
     "ExecutorSettings",
     "QueryExecutor",
     "encode_batch",
+    "otel_defaults",
     "truncation_note",
 ]
 
@@ -102,6 +110,10 @@ class ExecutorSettings:
     max_output_rows_per_table: int = 10_000
     # 0 = no wall-clock cap; streaming queries never get one.
     query_timeout_seconds: float = 0.0
+    # px.export: OTLP bytes one export may send (0 = the engine's default) and the org key of
+    # the engine's per-minute budget.
+    otel_export_bytes: int = 0
+    org_id: str = ""
 
 
 @dataclass
@@ -187,6 +199,23 @@ def _exec_funcs(request: vpb.ExecuteScriptRequest) -> list[ExecFunc]:
     ]
 
 
+def otel_defaults(request: vpb.ExecuteScriptRequest, settings: ExecutorSettings) -> OTelDefaults:
+    """px.export's defaults from the request's plugin configs (cron scripts, plugins)."""
+    endpoint = request.configs.otel_endpoint_config
+    window = request.configs.plugin_config
+    has_window = request.configs.HasField("plugin_config")
+    return OTelDefaults(
+        url=endpoint.url,
+        headers=tuple(sorted(endpoint.headers.items())),
+        insecure=endpoint.insecure,
+        timeout_s=int(endpoint.timeout),
+        plugin_start_ns=window.start_time_ns if has_window else None,
+        plugin_end_ns=window.end_time_ns if has_window and window.end_time_ns else None,
+        max_export_bytes=settings.otel_export_bytes,
+        org_id=settings.org_id,
+    )
+
+
 def _is_streaming(plan: LogicalPlan) -> bool:
     return any(isinstance(node, MemorySourceOp) and node.streaming for node in walk(plan.sinks))
 
@@ -200,6 +229,9 @@ def _result_agents(plan: plan_pb2.DistributedPlan) -> dict[str, set[str]]:
                 sink = node.op.grpc_sink
                 if node.op.HasField("grpc_sink") and sink.WhichOneof("destination") == "table_name":
                     tables.setdefault(agent_plan.agent_id, set()).add(sink.table_name)
+                elif node.op.HasField("otel_sink"):
+                    # An OTel export reports its stats (or its error) to the broker.
+                    tables.setdefault(agent_plan.agent_id, set())
     return tables
 
 
@@ -299,6 +331,7 @@ class QueryExecutor:
                 data_access=self._settings.data_access,
                 max_output_rows_per_table=self._settings.max_output_rows_per_table,
                 query_id=query_id,
+                otel=otel_defaults(request, self._settings),
             ),
         )
         agents = state.plannable_agents()
@@ -363,6 +396,21 @@ class QueryExecutor:
                 ):
                     yield vpb.ExecuteScriptResponse(query_id=query_id, data=data)
             yield self._stats_response(item, run, compiled, agents_queried=len(agents))
+
+    def compile_check(
+        self, source: str, *, otel: OTelDefaults | None = None
+    ) -> list[tuple[str, Relation]]:
+        """Compile ``source`` against the agents' schemas: its result tables (name, relation).
+
+        Raises CompilerError, or Unavailable before the broker knows the schemas.
+        """
+        state = self._tracker.state
+        if state is None:
+            raise Unavailable("the query broker has no agent state from metadata yet; retry")
+        compiled = Compiler(self._catalog, state.schemas).compile(
+            source, CompileOptions(otel=otel or OTelDefaults())
+        )
+        return [(s.name, s.relation) for s in compiled.sinks if isinstance(s, ResultSinkOp)]
 
     def _stats_response(
         self, stats: ExecStatsSummary, run: _Run, compiled: LogicalPlan, *, agents_queried: int

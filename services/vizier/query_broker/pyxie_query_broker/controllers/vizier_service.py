@@ -15,9 +15,22 @@ import grpc
 from pyxie_jwt import BaseClaims, ClusterClaims, ServiceClaims
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
-from pyxie_service import ServiceError, ServiceRegistration, Unimplemented, require_claims
+from pyxie_pxl.compiler import OTelDefaults
+from pyxie_pxl.errors import CompilerError
+from pyxie_service import (
+    Internal,
+    InvalidArgument,
+    ServiceError,
+    ServiceRegistration,
+    require_claims,
+)
 
 from pyxie_query_broker.controllers.executor import QueryExecutor
+from pyxie_query_broker.controllers.otel_script import (
+    ExportableTable,
+    OTelScriptError,
+    generate_otel_script,
+)
 
 if TYPE_CHECKING:
     _Context = grpc.aio.ServicerContext[Any, Any]
@@ -114,7 +127,21 @@ class VizierServicer(vpb_grpc.VizierServiceServicer):
         self, request: vpb.GenerateOTelScriptRequest, context: _Context
     ) -> vpb.GenerateOTelScriptResponse:
         require_claims(*self._caller_claims)
-        raise Unimplemented(
-            "GenerateOTelScript is not implemented by the Pyxie query broker yet; write the "
-            "px.export(...) OpenTelemetry script by hand"
-        )
+        if not request.pxl_script.strip():
+            raise InvalidArgument("pxl_script is empty")
+        try:
+            tables = self._executor.compile_check(request.pxl_script)
+        except CompilerError as err:
+            raise InvalidArgument(f"the script does not compile: {err}") from None
+        try:
+            script = generate_otel_script(
+                request.pxl_script, [ExportableTable(name, rel) for name, rel in tables]
+            )
+        except OTelScriptError as err:
+            raise InvalidArgument(str(err)) from None
+        try:
+            # It must compile as a plugin runs it (the plugin supplies the endpoint).
+            self._executor.compile_check(script, otel=OTelDefaults(url="plugin-endpoint:4317"))
+        except CompilerError as err:  # pragma: no cover - a generator bug
+            raise Internal(f"the generated export script does not compile: {err}") from None
+        return vpb.GenerateOTelScriptResponse(status=vpb.Status(code=_OK), otel_script=script)
