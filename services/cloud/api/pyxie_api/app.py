@@ -24,6 +24,7 @@ from pyxie_api.controllers.passthrough import (
     PassthroughProxy,
     VizierPassthroughServicer,
 )
+from pyxie_api.controllers.profile import OrganizationServicer, UserServicer
 from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
@@ -42,6 +43,9 @@ SERVED_SERVICES: Final = (
     "px.cloudapi.VizierDeploymentKeyManager",
     "px.cloudapi.AuthService",
     "px.api.vizierpb.VizierService",
+    # The rest of px.cloudapi (issue 18); see `_parity_registrations`.
+    "px.cloudapi.UserService",
+    "px.cloudapi.OrganizationService",
 )
 API_CERT_NAME: Final = "api"
 
@@ -186,6 +190,7 @@ def _grpc_service(
             lambda s: vpb_grpc.add_VizierServiceServicer_to_server(passthrough, s),
         ),
     ]
+    registrations += _parity_registrations(backends)
     middleware = AuthMiddleware(authenticator, SERVED_SERVICES, public_methods=(LOGIN_METHOD,))
     credentials = None
     if certificate is not None:
@@ -201,3 +206,19 @@ def _grpc_service(
         extra_interceptors=(middleware,),
     )
     return service, authenticator, directory, proxy
+
+
+def _parity_registrations(backends: CloudBackends) -> list[ServiceRegistration]:
+    """The px.cloudapi services beyond clusters, keys and login (users, orgs, scripts, ...)."""
+    users = UserServicer(backends)
+    orgs = OrganizationServicer(backends)
+    return [
+        ServiceRegistration(
+            "px.cloudapi.UserService",
+            lambda s: cpb_grpc.add_UserServiceServicer_to_server(users, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.OrganizationService",
+            lambda s: cpb_grpc.add_OrganizationServiceServicer_to_server(orgs, s),
+        ),
+    ]

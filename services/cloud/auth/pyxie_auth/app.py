@@ -19,6 +19,8 @@ from pyxie_auth.controllers import (
     auth_registration,
     utc_now,
 )
+from pyxie_auth.controllers._profiles import Profiles
+from pyxie_auth.controllers.profile_servicers import profile_registrations
 from pyxie_auth.oidc import IdentityProvider, OIDCProvider
 from pyxie_auth.schema import MIGRATIONS
 from pyxie_auth.settings import AuthSettings
@@ -45,7 +47,8 @@ async def build(
     password_hasher: PasswordHasher | None = None,
     clock: Clock = utc_now,
 ) -> Service:
-    """Migrate the auth tables, then assemble AuthService and APIKeyService over one pool.
+    """Migrate the auth tables, then assemble AuthService, APIKeyService and the profile
+    services (px.cloudapi.UserService, OrganizationService) over one pool.
 
     Test seams: `identity_provider` (default: the OIDC provider the settings name, if any), a
     cheaper `password_hasher` and a `clock`.
@@ -73,6 +76,7 @@ async def build(
         clock=clock,
     )
     api_keys = APIKeys(sessions, clock=clock)
+    invite_url = settings.invite_link_base or f"https://{settings.domain_name}/signup?invite_token="
     service = Service(
         settings,
         [
@@ -86,6 +90,7 @@ async def build(
                 )
             ),
             api_key_registration(APIKeyServicer(accounts, api_keys, tokens)),
+            *profile_registrations(accounts, tokens, Profiles(sessions), invite_url=invite_url),
         ],
         name="auth",
     )

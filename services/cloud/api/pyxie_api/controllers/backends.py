@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 
 import grpc
 from pyxie_jwt import SigningKey, service_claims, sign_token
+from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc
 from pyxie_proto.cloud.authpb import auth_pb2_grpc
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2_grpc
 from pyxie_service import error_for_status
@@ -72,6 +73,9 @@ class CloudBackends:
     vzmgr: vzmgr_pb2_grpc.VZMgrServiceAsyncStub
     deploy_keys: vzmgr_pb2_grpc.VZDeploymentKeyServiceAsyncStub
     tokens: ServiceTokenSource
+    # auth also serves the profile half of the public API (users, orgs) with public messages.
+    users: cloudapi_pb2_grpc.UserServiceAsyncStub
+    orgs: cloudapi_pb2_grpc.OrganizationServiceAsyncStub
 
     @classmethod
     def from_channels(
@@ -83,6 +87,8 @@ class CloudBackends:
             vzmgr=vzmgr_pb2_grpc.VZMgrServiceStub(vzmgr),
             deploy_keys=vzmgr_pb2_grpc.VZDeploymentKeyServiceStub(vzmgr),
             tokens=tokens,
+            users=cloudapi_pb2_grpc.UserServiceStub(auth),
+            orgs=cloudapi_pb2_grpc.OrganizationServiceStub(auth),
         )
 
     def metadata(self, user_token: str = "") -> Metadata:

@@ -8,7 +8,16 @@ from datetime import datetime
 from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKey, LargeBinary, Text, Uuid, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["APIKeyRow", "Base", "InviteRow", "OrgRow", "RevokedTokenRow", "UserRow"]
+__all__ = [
+    "APIKeyRow",
+    "Base",
+    "InviteRow",
+    "OrgIDEConfigRow",
+    "OrgRow",
+    "RevokedTokenRow",
+    "UserProfileRow",
+    "UserRow",
+]
 
 
 class Base(DeclarativeBase):
@@ -84,3 +93,30 @@ class RevokedTokenRow(Base):
 
     jti: Mapped[str] = mapped_column(Text, primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserProfileRow(Base):
+    """What a user sets about themselves (Pixie's profile service): absent row = defaults."""
+
+    __tablename__ = "user_profiles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    profile_picture: Mapped[str] = mapped_column(Text, default="")
+    analytics_optout: Mapped[bool] = mapped_column(Boolean, default=False)
+    tour_seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class OrgIDEConfigRow(Base):
+    __tablename__ = "org_ide_configs"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    ide_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
