@@ -13,9 +13,19 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
 
+from pyxie_api.controllers.autocomplete import (
+    AutocompleteServicer,
+    ClusterEntities,
+    PassthroughRunner,
+)
 from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
 from pyxie_api.controllers.caller import Authenticator, AuthMiddleware
 from pyxie_api.controllers.clusters import ClusterDirectory, ClusterInfoServicer
+from pyxie_api.controllers.deploy_config import (
+    ConfigServicer,
+    DeployDefaults,
+    ImageAuthorizationServicer,
+)
 from pyxie_api.controllers.http import OidcProvider, build_http_app, start_http_server
 from pyxie_api.controllers.keys import APIKeyManagerServicer, DeploymentKeyManagerServicer
 from pyxie_api.controllers.login import LOGIN_METHOD, LoginServicer
@@ -25,6 +35,7 @@ from pyxie_api.controllers.passthrough import (
     VizierPassthroughServicer,
 )
 from pyxie_api.controllers.profile import OrganizationServicer, UserServicer
+from pyxie_api.controllers.scripts import ScriptMgrServicer, bundled_library
 from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
@@ -46,6 +57,10 @@ SERVED_SERVICES: Final = (
     # The rest of px.cloudapi (issue 18); see `_parity_registrations`.
     "px.cloudapi.UserService",
     "px.cloudapi.OrganizationService",
+    "px.cloudapi.ScriptMgr",
+    "px.cloudapi.AutocompleteService",
+    "px.cloudapi.ConfigService",
+    "px.cloudapi.VizierImageAuthorization",
 )
 API_CERT_NAME: Final = "api"
 
@@ -190,7 +205,7 @@ def _grpc_service(
             lambda s: vpb_grpc.add_VizierServiceServicer_to_server(passthrough, s),
         ),
     ]
-    registrations += _parity_registrations(backends)
+    registrations += _parity_registrations(settings, backends, directory, proxy)
     middleware = AuthMiddleware(authenticator, SERVED_SERVICES, public_methods=(LOGIN_METHOD,))
     credentials = None
     if certificate is not None:
@@ -208,10 +223,29 @@ def _grpc_service(
     return service, authenticator, directory, proxy
 
 
-def _parity_registrations(backends: CloudBackends) -> list[ServiceRegistration]:
+def _parity_registrations(
+    settings: ApiSettings,
+    backends: CloudBackends,
+    directory: ClusterDirectory,
+    proxy: PassthroughProxy,
+) -> list[ServiceRegistration]:
     """The px.cloudapi services beyond clusters, keys and login (users, orgs, scripts, ...)."""
     users = UserServicer(backends)
     orgs = OrganizationServicer(backends)
+    scripts = ScriptMgrServicer(bundled_library)
+    autocomplete = AutocompleteServicer(
+        lambda: scripts.library, ClusterEntities(directory, PassthroughRunner(directory, proxy))
+    )
+    defaults = DeployDefaults(
+        cloud_addr=settings.vizier_cloud_addr,
+        image_registry=settings.vizier_image_registry,
+        image_tag=settings.vizier_image_tag,
+        image_credentials=settings.vizier_image_credentials.get_secret_value(),
+        sentry_dsn=settings.sentry_dsn,
+        sentry_operator_dsn=settings.sentry_operator_dsn,
+    )
+    config = ConfigServicer(backends, directory, defaults)
+    images = ImageAuthorizationServicer(defaults)
     return [
         ServiceRegistration(
             "px.cloudapi.UserService",
@@ -220,5 +254,21 @@ def _parity_registrations(backends: CloudBackends) -> list[ServiceRegistration]:
         ServiceRegistration(
             "px.cloudapi.OrganizationService",
             lambda s: cpb_grpc.add_OrganizationServiceServicer_to_server(orgs, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.ScriptMgr",
+            lambda s: cpb_grpc.add_ScriptMgrServicer_to_server(scripts, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.AutocompleteService",
+            lambda s: cpb_grpc.add_AutocompleteServiceServicer_to_server(autocomplete, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.ConfigService",
+            lambda s: cpb_grpc.add_ConfigServiceServicer_to_server(config, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.VizierImageAuthorization",
+            lambda s: cpb_grpc.add_VizierImageAuthorizationServicer_to_server(images, s),
         ),
     ]

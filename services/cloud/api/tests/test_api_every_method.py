@@ -14,8 +14,8 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2
 # Services that other issues provide; the api routes them once they exist (lead: remove the
 # entry when merging the branch that serves it).
 PROVIDED_ELSEWHERE: Final = {
-    "px.cloudapi.PluginService": "issue 12 (services/cloud/plugin)",
-    "px.cloudapi.ArtifactTracker": "issue 14 (services/cloud/artifact_tracker)",
+    "px.cloudapi.PluginService": "issue 14 (services/cloud/plugin)",
+    "px.cloudapi.ArtifactTracker": "issue 12 (services/cloud/artifact_tracker)",
 }
 _NOT_ANSWERED: Final = frozenset(
     {grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}

@@ -73,6 +73,8 @@ class CloudBackends:
     vzmgr: vzmgr_pb2_grpc.VZMgrServiceAsyncStub
     deploy_keys: vzmgr_pb2_grpc.VZDeploymentKeyServiceAsyncStub
     tokens: ServiceTokenSource
+    # CreateCluster provisions an unclaimed vizier record, as a deploying vizier would.
+    deployments: vzmgr_pb2_grpc.VZDeploymentServiceAsyncStub
     # auth also serves the profile half of the public API (users, orgs) with public messages.
     users: cloudapi_pb2_grpc.UserServiceAsyncStub
     orgs: cloudapi_pb2_grpc.OrganizationServiceAsyncStub
@@ -87,6 +89,7 @@ class CloudBackends:
             vzmgr=vzmgr_pb2_grpc.VZMgrServiceStub(vzmgr),
             deploy_keys=vzmgr_pb2_grpc.VZDeploymentKeyServiceStub(vzmgr),
             tokens=tokens,
+            deployments=vzmgr_pb2_grpc.VZDeploymentServiceStub(vzmgr),
             users=cloudapi_pb2_grpc.UserServiceStub(auth),
             orgs=cloudapi_pb2_grpc.OrganizationServiceStub(auth),
         )
