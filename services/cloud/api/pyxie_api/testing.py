@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import grpc
 import nats
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.any_pb2 import Any as AnyPb
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -35,6 +36,7 @@ from pyxie_jwt import (
     user_claims,
     verify_token,
 )
+from pyxie_proto.api.cloudpb import cloudapi_pb2
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_proto.cloud.authpb import auth_pb2, auth_pb2_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
@@ -664,3 +666,36 @@ async def running_cloud(dsn: str, nats_url: str, **overrides: Any) -> AsyncItera
                 await service.stop()
             await auth_channel.close(None)
             await vzmgr_channel.close(None)
+
+
+# ---- the public API's method list, from the proto descriptors ------------------------------
+
+# Services that other issues provide; the api routes them once they exist (lead: remove the
+# entry when merging the branch that serves it).
+PROVIDED_ELSEWHERE: Final = {
+    "px.cloudapi.PluginService": "issue 14 (services/cloud/plugin)",
+    "px.cloudapi.ArtifactTracker": "issue 12 (services/cloud/artifact_tracker)",
+}
+
+
+def unary_methods() -> list[tuple[str, str, Any, Any]]:
+    """(service, method, request class, response class) of every unary px.cloudapi method."""
+    pool = descriptor_pool.Default()
+    methods = []
+    for service in cloudapi_pb2.DESCRIPTOR.services_by_name.values():
+        for method in service.methods:
+            if method.client_streaming or method.server_streaming:
+                continue
+            methods.append(
+                (
+                    service.full_name,
+                    method.name,
+                    message_factory.GetMessageClass(
+                        pool.FindMessageTypeByName(method.input_type.full_name)
+                    ),
+                    message_factory.GetMessageClass(
+                        pool.FindMessageTypeByName(method.output_type.full_name)
+                    ),
+                )
+            )
+    return methods

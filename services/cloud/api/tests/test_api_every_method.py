@@ -7,42 +7,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 import grpc
-from google.protobuf import descriptor_pool, message_factory
-from pyxie_api.testing import CloudHarness
-from pyxie_proto.api.cloudpb import cloudapi_pb2
+from pyxie_api.testing import PROVIDED_ELSEWHERE, CloudHarness, unary_methods
 
-# Services that other issues provide; the api routes them once they exist (lead: remove the
-# entry when merging the branch that serves it).
-PROVIDED_ELSEWHERE: Final = {
-    "px.cloudapi.PluginService": "issue 14 (services/cloud/plugin)",
-    "px.cloudapi.ArtifactTracker": "issue 12 (services/cloud/artifact_tracker)",
-}
 _NOT_ANSWERED: Final = frozenset(
     {grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 )
-
-
-def unary_methods() -> list[tuple[str, str, Any, Any]]:
-    """(service, method, request class, response class) of every unary px.cloudapi method."""
-    pool = descriptor_pool.Default()
-    methods = []
-    for service in cloudapi_pb2.DESCRIPTOR.services_by_name.values():
-        for method in service.methods:
-            if method.client_streaming or method.server_streaming:
-                continue
-            methods.append(
-                (
-                    service.full_name,
-                    method.name,
-                    message_factory.GetMessageClass(
-                        pool.FindMessageTypeByName(method.input_type.full_name)
-                    ),
-                    message_factory.GetMessageClass(
-                        pool.FindMessageTypeByName(method.output_type.full_name)
-                    ),
-                )
-            )
-    return methods
 
 
 async def _code_of(channel: grpc.aio.Channel, call: tuple[str, str, Any, Any], key: str) -> Any:
