@@ -17,7 +17,7 @@ import pyarrow as pa
 from pyxie_client import ScriptResult
 from pyxie_types import UPID, Column, Relation, SemanticType
 
-__all__ = ["OutputFormat", "format_duration_ns", "write_result"]
+__all__ = ["OutputFormat", "format_duration_ns", "table_rows", "write_result"]
 
 OutputFormat = Literal["table", "json", "csv"]
 
@@ -84,6 +84,12 @@ def _rows(table: pa.Table, relation: Relation | None, human: bool) -> Iterator[l
             raw = raw.cast(pa.int64())
         columns.append([convert(v) for v in raw.to_pylist()])
     yield from (list(row) for row in zip(*columns, strict=True))
+
+
+def table_rows(table: pa.Table, relation: Relation | None, *, human: bool) -> Iterator[list[Any]]:
+    """The table's rows as Python values: formatted for people (durations, times, labels)
+    when ``human``, else as JSON would carry them."""
+    return _rows(table, relation, human)
 
 
 def _clip(text: str) -> str:
