@@ -206,6 +206,13 @@ class LiveApp(App[None]):
                 await tabs.add_pane(TabPane(name, DataTable(cursor_type="cell"), id=pane_id))
             grid = tabs.get_pane(pane_id).query_one(DataTable)
             self._fill(name, grid, table, result)
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        """Keys go to the shown table (arrows move its cursor), unless a dialog is open."""
+        active = self._active()
+        if active is not None and not isinstance(self.screen, ModalScreen):
+            active[1].focus()
 
     def _fill(self, name: str, grid: DataTable[Any], table: pa.Table, result: ScriptResult) -> None:
         cursor = grid.cursor_coordinate
@@ -275,6 +282,7 @@ class LiveApp(App[None]):
             return
         current = panes.index(tabs.active) if tabs.active in panes else 0
         tabs.active = panes[(current + step) % len(panes)] or ""
+        self._focus_table()
 
     def action_next_table(self) -> None:
         self._switch_tab(1)

@@ -63,8 +63,10 @@ async def test_live_shows_sorts_and_switches_scripts() -> None:
         assert grid.row_count > 0 and "service" in [c.value for c in grid.columns]
 
         # Keyboard: move the cursor to the latency_p99 column, sort, sort again (reversed).
-        await pilot.press("right", "right", "right", "right")
-        column = str(list(grid.columns)[grid.cursor_coordinate.column].value)
+        assert app.focused is grid
+        await pilot.press("right", "right", "right", "right", "down", "down")
+        assert (grid.cursor_coordinate.row, grid.cursor_coordinate.column) == (2, 4)
+        column = str(list(grid.columns)[4].value)
         await pilot.press("o")
         values = _column(grid, column)
         assert values == sorted(values)
@@ -73,7 +75,7 @@ async def test_live_shows_sorts_and_switches_scripts() -> None:
 
         # The next table, then a re-run keeps the sort order of the first.
         await pilot.press("]")
-        assert _grid(app) is not grid
+        assert _grid(app) is not grid and app.focused is _grid(app)
         await pilot.press("[", "r")
         await _settle(app, pilot)
         assert app.runs == 2
