@@ -11,6 +11,7 @@ from pyxie_auth.testing import Auth
 from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.uuidpb import uuid_pb2
+from pyxie_service.audit import AuditEvent, add_audit_sink, remove_audit_sink
 
 
 def _pb(text: str) -> uuid_pb2.UUID:
@@ -33,10 +34,19 @@ async def test_an_open_invite_token_admits_one_user_and_dies_on_revoke(cloud: Au
     with pytest.raises(grpc.aio.AioRpcError) as reused:
         await cloud.signup("second@else.example", invite_token=first.signed_claims)
     assert reused.value.code() is grpc.StatusCode.PERMISSION_DENIED
-    second = await orgs.CreateInviteToken(
-        cpb.CreateInviteTokenRequest(org_id=org), metadata=cloud.service_metadata(token)
-    )
-    await orgs.RevokeAllInviteTokens(org, metadata=cloud.service_metadata(token))
+    events: list[AuditEvent] = []
+    add_audit_sink(events.append)
+    try:
+        second = await orgs.CreateInviteToken(
+            cpb.CreateInviteTokenRequest(org_id=org), metadata=cloud.service_metadata(token)
+        )
+        await orgs.RevokeAllInviteTokens(org, metadata=cloud.service_metadata(token))
+    finally:
+        remove_audit_sink(events.append)
+    assert [(e.action, e.actor, e.org_id) for e in events] == [
+        ("org.invite_token", admin.user.user_id, admin.user.org_id),
+        ("org.revoke_invites", admin.user.user_id, admin.user.org_id),
+    ]
     with pytest.raises(grpc.aio.AioRpcError) as revoked:
         await cloud.signup("third@else.example", invite_token=second.signed_claims)
     assert revoked.value.code() is grpc.StatusCode.PERMISSION_DENIED

@@ -183,6 +183,8 @@ class CloudStack:
                 "PL_AUTH_ADDR": endpoints.auth,
                 "PL_VZMGR_ADDR": endpoints.vzmgr,
                 "PL_TLS_CA_DIR": tls,
+                # What ConfigService tells viziers to dial: this host's vzconn.
+                "PL_VIZIER_CLOUD_ADDR": endpoints.vzconn,
             },
         }
         module = {"auth": "pyxie_auth", "vzmgr": "pyxie_vzmgr", "vzconn": "pyxie_vzconn"}

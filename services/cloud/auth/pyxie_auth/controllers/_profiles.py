@@ -18,8 +18,8 @@ from pyxie_service import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
-    get_logger,
 )
+from pyxie_service.audit import audit
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,8 +27,6 @@ from pyxie_auth.controllers._caller import Caller
 from pyxie_auth.schema.tables import APIKeyRow, OrgIDEConfigRow, OrgRow, UserProfileRow, UserRow
 
 __all__ = ["IDEConfig", "Profiles", "UserView"]
-
-_log = get_logger("pyxie.auth.profiles")
 
 # A picture is a URL (or a data: URL of a small avatar); bounded so a row stays small.
 _MAX_PICTURE_CHARS: Final = 16_384
@@ -149,7 +147,14 @@ class Profiles:
                 if user_id == caller.user_id:
                     raise PermissionDenied("you cannot change your own approval")
                 user.is_approved = is_approved
-                _log.info("user approval changed", user_id=str(user_id), approved=is_approved)
+                audit(
+                    "user.approval",
+                    "applied",
+                    actor=str(caller.user_id),
+                    target=str(user_id),
+                    org_id=str(caller.org_id or ""),
+                    approved=str(is_approved),
+                )
             return UserView(user, profile.profile_picture)
 
     async def delete_user(self, caller: Caller, user_id: uuid.UUID) -> None:
@@ -158,7 +163,7 @@ class Profiles:
             user = await self._member(session, caller, user_id)
             self._require_self(caller, user_id, "delete their account")
             await session.delete(user)
-        _log.info("user deleted", user_id=str(user_id))
+        audit("user.delete", "applied", actor=str(caller.user_id), target=str(user_id))
 
     # -- orgs ---------------------------------------------------------------------------
 
@@ -205,7 +210,13 @@ class Profiles:
             await session.execute(
                 delete(APIKeyRow).where(APIKeyRow.user_id == user_id, APIKeyRow.org_id == org_id)
             )
-        _log.info("user removed from org", user_id=str(user_id), org_id=str(org_id))
+        audit(
+            "org.remove_member",
+            "applied",
+            actor=str(caller.user_id),
+            target=str(user_id),
+            org_id=str(org_id),
+        )
 
     # -- IDE configs --------------------------------------------------------------------
 

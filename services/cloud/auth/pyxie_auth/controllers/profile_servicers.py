@@ -14,6 +14,7 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.uuidpb import uuid_pb2
 from pyxie_service import InvalidArgument, ServiceRegistration
+from pyxie_service.audit import audit
 
 from pyxie_auth.controllers._accounts import Accounts
 from pyxie_auth.controllers._caller import Caller, caller_of
@@ -245,11 +246,14 @@ class OrganizationServicer(cpb_grpc.OrganizationServiceServicer):
         token, _expires = await self._accounts.create_invite(
             org_id=_id(request.org_id, "org id"), email="", created_by=caller.user_id
         )
+        # An open invite admits anyone who holds it: every one is on the record.
+        audit("org.invite_token", "applied", actor=str(caller.user_id), org_id=str(caller.org_id))
         return cpb.InviteToken(signed_claims=token)
 
     async def RevokeAllInviteTokens(self, request: uuid_pb2.UUID, context: _Context) -> Empty:
-        await self._org_admin(context, request, "revoke invite tokens")
+        caller = await self._org_admin(context, request, "revoke invite tokens")
         await self._accounts.revoke_all_invites(_id(request, "org id"))
+        audit("org.revoke_invites", "applied", actor=str(caller.user_id), org_id=str(caller.org_id))
         return Empty()
 
     async def VerifyInviteToken(
