@@ -7,6 +7,7 @@ The one package that composes the compiler (``pyxie_pxl``), the engine (``pyxie_
 the synthetic cluster (``pyxie_synthetic``) outside the services.
 """
 
+from ._local import run_local
 from .cli import main
 
-__all__ = ["main"]
+__all__ = ["main", "run_local"]

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pyxie_client import ScriptResult
 from pyxie_types import UPID, Column, Relation, SemanticType
 
-__all__ = ["OutputFormat", "format_duration_ns", "write_result"]
+__all__ = ["OutputFormat", "format_duration_ns", "table_rows", "write_result"]
 
 OutputFormat = Literal["table", "json", "csv"]
 
@@ -100,6 +100,12 @@ def _visible(text: str) -> str:
     return "".join(
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
     )
+
+
+def table_rows(table: pa.Table, relation: Relation | None, *, human: bool) -> Iterator[list[Any]]:
+    """The table's rows as Python values: formatted for people (durations, times, labels)
+    when ``human``, else as JSON would carry them."""
+    return _rows(table, relation, human)
 
 
 def _clip(text: str) -> str:

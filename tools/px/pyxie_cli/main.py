@@ -3,7 +3,11 @@
 px run px/http_data                          bundled script on the local standalone vizier
 px run px/http_data -o json -- --start_time -10m --max_num_records 50
 px run -f my.pxl --direct 10.0.0.5:50300 --token "$TOKEN"
-px scripts list
+px live px/service_stats                     re-run a script every few seconds in a terminal UI
+px script list | px script show px/http_data
+px get viziers | px get cluster | px get pems
+px debug logs | px collect-logs | px demo deploy
+source <(px completion bash)                  shell completion
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 from pyxie_scripts import list_scripts, load_script
 from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
 
+from . import _ops as ops_commands
 from . import cloud as cloud_commands
 from ._output import OutputFormat, write_result
 from ._script import CliUsageError, parse_script_args, resolve_script
 from ._spinner import spinner
 from ._target import Target, TargetError, resolve_target
+from .live import DEFAULT_INTERVAL_SECONDS
 
 __all__ = [
     "EXIT_SCRIPT_ERROR",
@@ -108,11 +114,43 @@ def _parser() -> argparse.ArgumentParser:
         help="run a PxL script and print its tables",
         description="Run a bundled script (px/http_data) or a .pxl file. Script arguments go "
         "after `--` as --name value, for the variables the script's vis spec declares.",
+        epilog="examples:\n  px run px/http_data\n  px run px/http_data -o json -- "
+        "--start_time -10m\n  px run -f my.pxl -c <cluster id>",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("script", nargs="?", help="bundled script name, e.g. px/http_data")
     run.add_argument("-f", "--file", help="a .pxl file (a vis.json beside it is used)")
     run.add_argument("--vis", help="vis.json to use instead of the script's own")
     run.add_argument("-o", "--output", choices=["table", "json", "csv"], default="table")
+    _target_arguments(run)
+    live = sub.add_parser(
+        "live",
+        help="a terminal UI that re-runs a script every few seconds",
+        description="Show a script's tables, re-run every --interval seconds. Keys: arrows "
+        "and tab move, o sorts by the cursor's column (again: reverse), [ ] switch table, "
+        "s switches script, r re-runs, p pauses, q quits.",
+        epilog="examples:\n  px live px/service_stats\n  px live px/http_data -c <cluster id>"
+        "\n  px live px/pods --interval 10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    live.add_argument("script", help="bundled script name, e.g. px/service_stats")
+    live.add_argument(
+        "--interval", type=float, default=None, help="seconds between runs (default 5)"
+    )
+    _target_arguments(live)
+
+    scripts = sub.add_parser("scripts", help="the bundled scripts (same as `px script list`)")
+    scripts_sub = scripts.add_subparsers(dest="scripts_command", required=True)
+    scripts_sub.add_parser("list", help="list bundled scripts with their descriptions")
+    # Cloud commands (auth login, api-key, deploy-key, get viziers, deploy): pyxie_cli.cloud.
+    cloud_commands.register(sub)
+    # Scripts, the local stack, completion: pyxie_cli._ops.
+    ops_commands.register(sub)
+    return parser
+
+
+def _target_arguments(run: argparse.ArgumentParser) -> None:
+    """Where a script runs: the local vizier, a broker (--direct) or through the cloud."""
     run.add_argument(
         "--direct",
         metavar="ADDRESS",
@@ -136,13 +174,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--timeout", type=float, default=None, metavar="SECONDS", help="give up after this long"
     )
-
-    scripts = sub.add_parser("scripts", help="the bundled scripts")
-    scripts_sub = scripts.add_subparsers(dest="scripts_command", required=True)
-    scripts_sub.add_parser("list", help="list bundled scripts with their descriptions")
-    # Cloud commands (auth login, api-key, deploy-key, get viziers, deploy): pyxie_cli.cloud.
-    cloud_commands.register(sub)
-    return parser
 
 
 def _split_script_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -223,6 +254,37 @@ def _run(
     return 0
 
 
+def _live(args: argparse.Namespace, err: TextIO, execute: Executor) -> int:
+    # Textual loads only for `px live`: every other command starts without it.
+    from .live import LiveApp, ScriptChoice
+
+    resolve_script(args.script, None, None)  # a clear usage error before the UI starts
+    target = resolve_target(
+        direct=args.direct,
+        token=args.token,
+        cloud_addr=args.cloud_addr,
+        cluster_id=args.cluster,
+        api_key=args.api_key or os.environ.get("PX_API_KEY"),
+        ca_cert=args.ca_cert,
+        encrypt=args.encrypt,
+    )
+
+    async def run(name: str) -> ScriptResult:
+        script = resolve_script(name, None, None)
+        coroutine = execute(target, script.pxl, script.exec_funcs({}))
+        if args.timeout is not None:
+            return await _with_timeout(coroutine, args.timeout)
+        return await coroutine
+
+    choices = [ScriptChoice(name, load_script(name).short) for name in list_scripts()]
+    interval = DEFAULT_INTERVAL_SECONDS if args.interval is None else args.interval
+    if interval <= 0:
+        raise CliUsageError("--interval must be a positive number of seconds")
+    LiveApp(args.script, run, choices, interval_seconds=interval).run()
+    err.write(f"px live: left {target.describe()}\n")
+    return 0
+
+
 async def _with_timeout(coroutine: Awaitable[ScriptResult], seconds: float) -> ScriptResult:
     async with asyncio.timeout(seconds):
         return await coroutine
@@ -244,8 +306,17 @@ def main(
     try:
         if args.command == "scripts":
             return _scripts_list(out)
+        if args.command == "live":
+            return _live(args, err, execute)
+        if args.command == "get" and args.get_command == "pems":
+            # The agents table of the vizier, as `px run px/agent_status` prints it.
+            args.script, args.file, args.vis = "px/agent_status", None, None
+            args.cloud_addr, args.ca_cert = args.cloud_addr or None, args.ca_cert or None
+            return _run(args, [], out, err, execute)
         if args.command in cloud_commands.COMMANDS:  # pyxie_cli.cloud
             return cloud_commands.run(args, out, err)
+        if args.command in ops_commands.COMMANDS:  # pyxie_cli._ops
+            return ops_commands.run(args, parser, out, err)
         if script_argv and args.command != "run":
             raise CliUsageError("only `px run` takes script arguments after --")
         return _run(args, script_argv, out, err, execute)

@@ -168,6 +168,14 @@ class ListAPIKeysResponse(_message.Message):
     keys: _containers.RepeatedCompositeFieldContainer[APIKey]
     def __init__(self, keys: _Optional[_Iterable[_Union[APIKey, _Mapping]]] = ...) -> None: ...
 
+class LookupAPIKeyRequest(_message.Message):
+    __slots__ = ("key", "org_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    org_id: str
+    def __init__(self, key: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
+
 class DeleteAPIKeyRequest(_message.Message):
     __slots__ = ("id", "org_id")
     ID_FIELD_NUMBER: _ClassVar[int]

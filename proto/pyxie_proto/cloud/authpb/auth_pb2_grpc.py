@@ -382,6 +382,11 @@ class APIKeyServiceStub:
                 request_serializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.DeleteAPIKeyRequest.SerializeToString,
                 response_deserializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.DeleteAPIKeyResponse.FromString,
                 _registered_method=True)
+        self.Lookup = channel.unary_unary(
+                '/pyxie.cloud.authpb.APIKeyService/Lookup',
+                request_serializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.LookupAPIKeyRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.APIKey.FromString,
+                _registered_method=True)
 
 
 class APIKeyServiceServicer:
@@ -405,6 +410,13 @@ class APIKeyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Lookup(self, request, context):
+        """The org's key with this value (found by its hash); NOT_FOUND for another org's key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_APIKeyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -422,6 +434,11 @@ def add_APIKeyServiceServicer_to_server(servicer, server):
                     servicer.Delete,
                     request_deserializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.DeleteAPIKeyRequest.FromString,
                     response_serializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.DeleteAPIKeyResponse.SerializeToString,
+            ),
+            'Lookup': grpc.unary_unary_rpc_method_handler(
+                    servicer.Lookup,
+                    request_deserializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.LookupAPIKeyRequest.FromString,
+                    response_serializer=pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.APIKey.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -505,6 +522,33 @@ class APIKeyService:
             '/pyxie.cloud.authpb.APIKeyService/Delete',
             pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.DeleteAPIKeyRequest.SerializeToString,
             pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.DeleteAPIKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Lookup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.cloud.authpb.APIKeyService/Lookup',
+            pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.LookupAPIKeyRequest.SerializeToString,
+            pyxie__proto_dot_cloud_dot_authpb_dot_auth__pb2.APIKey.FromString,
             options,
             channel_credentials,
             insecure,

@@ -127,6 +127,8 @@ class APIKeyServiceStub:
     Create: _grpc.UnaryUnaryMultiCallable[_auth_pb2.CreateAPIKeyRequest, _auth_pb2.APIKey]
     List: _grpc.UnaryUnaryMultiCallable[_auth_pb2.ListAPIKeysRequest, _auth_pb2.ListAPIKeysResponse]
     Delete: _grpc.UnaryUnaryMultiCallable[_auth_pb2.DeleteAPIKeyRequest, _auth_pb2.DeleteAPIKeyResponse]
+    Lookup: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LookupAPIKeyRequest, _auth_pb2.APIKey]
+    """The org's key with this value (found by its hash); NOT_FOUND for another org's key."""
 
 @_typing.type_check_only
 class APIKeyServiceAsyncStub(APIKeyServiceStub):
@@ -134,6 +136,8 @@ class APIKeyServiceAsyncStub(APIKeyServiceStub):
     Create: _aio.UnaryUnaryMultiCallable[_auth_pb2.CreateAPIKeyRequest, _auth_pb2.APIKey]  # type: ignore[assignment]
     List: _aio.UnaryUnaryMultiCallable[_auth_pb2.ListAPIKeysRequest, _auth_pb2.ListAPIKeysResponse]  # type: ignore[assignment]
     Delete: _aio.UnaryUnaryMultiCallable[_auth_pb2.DeleteAPIKeyRequest, _auth_pb2.DeleteAPIKeyResponse]  # type: ignore[assignment]
+    Lookup: _aio.UnaryUnaryMultiCallable[_auth_pb2.LookupAPIKeyRequest, _auth_pb2.APIKey]  # type: ignore[assignment]
+    """The org's key with this value (found by its hash); NOT_FOUND for another org's key."""
 
 class APIKeyServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -156,5 +160,13 @@ class APIKeyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _auth_pb2.DeleteAPIKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_auth_pb2.DeleteAPIKeyResponse, _abc.Awaitable[_auth_pb2.DeleteAPIKeyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Lookup(
+        self,
+        request: _auth_pb2.LookupAPIKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_auth_pb2.APIKey, _abc.Awaitable[_auth_pb2.APIKey]]:
+        """The org's key with this value (found by its hash); NOT_FOUND for another org's key."""
 
 def add_APIKeyServiceServicer_to_server(servicer: APIKeyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -145,6 +145,14 @@ class GetDeploymentKeyRequest(_message.Message):
     org_id: str
     def __init__(self, id: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
 
+class LookupDeploymentKeyRequest(_message.Message):
+    __slots__ = ("key", "org_id")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    org_id: str
+    def __init__(self, key: _Optional[str] = ..., org_id: _Optional[str] = ...) -> None: ...
+
 class DeleteDeploymentKeyRequest(_message.Message):
     __slots__ = ("id", "org_id")
     ID_FIELD_NUMBER: _ClassVar[int]

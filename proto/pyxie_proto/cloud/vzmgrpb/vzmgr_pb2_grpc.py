@@ -331,6 +331,11 @@ class VZDeploymentKeyServiceStub:
                 request_serializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeleteDeploymentKeyRequest.SerializeToString,
                 response_deserializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeleteDeploymentKeyResponse.FromString,
                 _registered_method=True)
+        self.Lookup = channel.unary_unary(
+                '/pyxie.cloud.vzmgrpb.VZDeploymentKeyService/Lookup',
+                request_serializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.LookupDeploymentKeyRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeploymentKey.FromString,
+                _registered_method=True)
 
 
 class VZDeploymentKeyServiceServicer:
@@ -360,6 +365,13 @@ class VZDeploymentKeyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Lookup(self, request, context):
+        """The org's key with this value (found by its hash); NOT_FOUND for another org's key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VZDeploymentKeyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -382,6 +394,11 @@ def add_VZDeploymentKeyServiceServicer_to_server(servicer, server):
                     servicer.Delete,
                     request_deserializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeleteDeploymentKeyRequest.FromString,
                     response_serializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeleteDeploymentKeyResponse.SerializeToString,
+            ),
+            'Lookup': grpc.unary_unary_rpc_method_handler(
+                    servicer.Lookup,
+                    request_deserializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.LookupDeploymentKeyRequest.FromString,
+                    response_serializer=pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeploymentKey.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -492,6 +509,33 @@ class VZDeploymentKeyService:
             '/pyxie.cloud.vzmgrpb.VZDeploymentKeyService/Delete',
             pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeleteDeploymentKeyRequest.SerializeToString,
             pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeleteDeploymentKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Lookup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.cloud.vzmgrpb.VZDeploymentKeyService/Lookup',
+            pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.LookupDeploymentKeyRequest.SerializeToString,
+            pyxie__proto_dot_cloud_dot_vzmgrpb_dot_vzmgr__pb2.DeploymentKey.FromString,
             options,
             channel_credentials,
             insecure,

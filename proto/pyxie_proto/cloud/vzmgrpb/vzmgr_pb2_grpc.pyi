@@ -116,6 +116,8 @@ class VZDeploymentKeyServiceStub:
     List: _grpc.UnaryUnaryMultiCallable[_vzmgr_pb2.ListDeploymentKeysRequest, _vzmgr_pb2.ListDeploymentKeysResponse]
     Get: _grpc.UnaryUnaryMultiCallable[_vzmgr_pb2.GetDeploymentKeyRequest, _vzmgr_pb2.DeploymentKey]
     Delete: _grpc.UnaryUnaryMultiCallable[_vzmgr_pb2.DeleteDeploymentKeyRequest, _vzmgr_pb2.DeleteDeploymentKeyResponse]
+    Lookup: _grpc.UnaryUnaryMultiCallable[_vzmgr_pb2.LookupDeploymentKeyRequest, _vzmgr_pb2.DeploymentKey]
+    """The org's key with this value (found by its hash); NOT_FOUND for another org's key."""
 
 @_typing.type_check_only
 class VZDeploymentKeyServiceAsyncStub(VZDeploymentKeyServiceStub):
@@ -124,6 +126,8 @@ class VZDeploymentKeyServiceAsyncStub(VZDeploymentKeyServiceStub):
     List: _aio.UnaryUnaryMultiCallable[_vzmgr_pb2.ListDeploymentKeysRequest, _vzmgr_pb2.ListDeploymentKeysResponse]  # type: ignore[assignment]
     Get: _aio.UnaryUnaryMultiCallable[_vzmgr_pb2.GetDeploymentKeyRequest, _vzmgr_pb2.DeploymentKey]  # type: ignore[assignment]
     Delete: _aio.UnaryUnaryMultiCallable[_vzmgr_pb2.DeleteDeploymentKeyRequest, _vzmgr_pb2.DeleteDeploymentKeyResponse]  # type: ignore[assignment]
+    Lookup: _aio.UnaryUnaryMultiCallable[_vzmgr_pb2.LookupDeploymentKeyRequest, _vzmgr_pb2.DeploymentKey]  # type: ignore[assignment]
+    """The org's key with this value (found by its hash); NOT_FOUND for another org's key."""
 
 class VZDeploymentKeyServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -153,5 +157,13 @@ class VZDeploymentKeyServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _vzmgr_pb2.DeleteDeploymentKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_vzmgr_pb2.DeleteDeploymentKeyResponse, _abc.Awaitable[_vzmgr_pb2.DeleteDeploymentKeyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Lookup(
+        self,
+        request: _vzmgr_pb2.LookupDeploymentKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vzmgr_pb2.DeploymentKey, _abc.Awaitable[_vzmgr_pb2.DeploymentKey]]:
+        """The org's key with this value (found by its hash); NOT_FOUND for another org's key."""
 
 def add_VZDeploymentKeyServiceServicer_to_server(servicer: VZDeploymentKeyServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

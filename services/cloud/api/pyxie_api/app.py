@@ -19,9 +19,19 @@ from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_si
 from pyxie_service.ratelimit import FailureLimiter
 
 from pyxie_api.controllers.artifacts import ARTIFACT_METHODS, ArtifactTrackerProxy
+from pyxie_api.controllers.autocomplete import (
+    AutocompleteServicer,
+    ClusterEntities,
+    PassthroughRunner,
+)
 from pyxie_api.controllers.backends import CloudBackends, ServiceTokenSource
 from pyxie_api.controllers.caller import Authenticator, AuthMiddleware
 from pyxie_api.controllers.clusters import ClusterDirectory, ClusterInfoServicer
+from pyxie_api.controllers.deploy_config import (
+    ConfigServicer,
+    DeployDefaults,
+    ImageAuthorizationServicer,
+)
 from pyxie_api.controllers.http import OidcProvider, build_http_app, start_http_server
 from pyxie_api.controllers.keys import APIKeyManagerServicer, DeploymentKeyManagerServicer
 from pyxie_api.controllers.login import LOGIN_METHOD, LoginServicer
@@ -31,6 +41,8 @@ from pyxie_api.controllers.passthrough import (
     VizierPassthroughServicer,
 )
 from pyxie_api.controllers.plugins import PluginProxyServicer
+from pyxie_api.controllers.profile import OrganizationServicer, UserServicer
+from pyxie_api.controllers.scripts import ScriptMgrServicer, bundled_library
 from pyxie_api.controllers.ui_http import UiDeps, bundled_scripts, register_ui_routes
 from pyxie_api.settings import ApiSettings
 
@@ -51,6 +63,13 @@ SERVED_SERVICES: Final = (
     "px.cloudapi.ArtifactTracker",
     "px.cloudapi.PluginService",
     "px.api.vizierpb.VizierService",
+    # The rest of px.cloudapi (issue 18); see `_parity_registrations`.
+    "px.cloudapi.UserService",
+    "px.cloudapi.OrganizationService",
+    "px.cloudapi.ScriptMgr",
+    "px.cloudapi.AutocompleteService",
+    "px.cloudapi.ConfigService",
+    "px.cloudapi.VizierImageAuthorization",
 )
 API_CERT_NAME: Final = "api"
 
@@ -224,6 +243,7 @@ def _grpc_service(
             lambda s: vpb_grpc.add_VizierServiceServicer_to_server(passthrough, s),
         ),
     ]
+    registrations += _parity_registrations(settings, backends, directory, proxy)
     middleware = AuthMiddleware(
         authenticator, SERVED_SERVICES, public_methods=(LOGIN_METHOD, *ARTIFACT_METHODS)
     )
@@ -248,3 +268,54 @@ def _async(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
         action()
 
     return run
+
+
+def _parity_registrations(
+    settings: ApiSettings,
+    backends: CloudBackends,
+    directory: ClusterDirectory,
+    proxy: PassthroughProxy,
+) -> list[ServiceRegistration]:
+    """The px.cloudapi services beyond clusters, keys and login (users, orgs, scripts, ...)."""
+    users = UserServicer(backends)
+    orgs = OrganizationServicer(backends)
+    scripts = ScriptMgrServicer(bundled_library)
+    autocomplete = AutocompleteServicer(
+        lambda: scripts.library, ClusterEntities(directory, PassthroughRunner(directory, proxy))
+    )
+    defaults = DeployDefaults(
+        cloud_addr=settings.vizier_cloud_addr,
+        image_registry=settings.vizier_image_registry,
+        image_tag=settings.vizier_image_tag,
+        image_credentials=settings.vizier_image_credentials.get_secret_value(),
+        sentry_dsn=settings.sentry_dsn,
+        sentry_operator_dsn=settings.sentry_operator_dsn,
+    )
+    config = ConfigServicer(backends, directory, defaults)
+    images = ImageAuthorizationServicer(defaults)
+    return [
+        ServiceRegistration(
+            "px.cloudapi.UserService",
+            lambda s: cpb_grpc.add_UserServiceServicer_to_server(users, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.OrganizationService",
+            lambda s: cpb_grpc.add_OrganizationServiceServicer_to_server(orgs, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.ScriptMgr",
+            lambda s: cpb_grpc.add_ScriptMgrServicer_to_server(scripts, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.AutocompleteService",
+            lambda s: cpb_grpc.add_AutocompleteServiceServicer_to_server(autocomplete, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.ConfigService",
+            lambda s: cpb_grpc.add_ConfigServiceServicer_to_server(config, s),
+        ),
+        ServiceRegistration(
+            "px.cloudapi.VizierImageAuthorization",
+            lambda s: cpb_grpc.add_VizierImageAuthorizationServicer_to_server(images, s),
+        ),
+    ]

@@ -70,3 +70,13 @@ class ApiSettings(ServiceSettings):
     oidc_client_secret: SecretStr = SecretStr("")
     oidc_redirect_url: str = ""
     oidc_scopes: str = "openid email profile"
+
+    # What viziers deploy with (ConfigService, VizierImageAuthorization), when their spec
+    # leaves it empty: vzconn's public host:port, the image registry and tag, registry
+    # credentials (empty: public images) and where viziers/the operator report errors.
+    vizier_cloud_addr: str = ""
+    vizier_image_registry: str = "localhost"
+    vizier_image_tag: str = "0.1.0"
+    vizier_image_credentials: SecretStr = SecretStr("")
+    sentry_dsn: str = ""
+    sentry_operator_dsn: str = ""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyxie_api.testing import ApiHarness, running_api
+from pyxie_api.testing import ApiHarness, CloudHarness, running_api, running_cloud
 
 
 @pytest.fixture
@@ -25,4 +25,11 @@ async def api(
     async with running_api(
         nats_server.url, cloud_secret, tls_ca_dir=tls_ca_dir, **overrides
     ) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def cloud(fresh_database: str, nats_server: Any) -> AsyncIterator[CloudHarness]:
+    """The real control plane (auth, vzmgr on PostgreSQL) behind the api; orgs A and B."""
+    async with running_cloud(fresh_database, nats_server.url) as harness:
         yield harness

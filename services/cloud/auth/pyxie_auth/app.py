@@ -25,6 +25,8 @@ from pyxie_auth.controllers import (
     utc_now,
 )
 from pyxie_auth.controllers._audit import AuditLog, AuditServicer, audit_registration
+from pyxie_auth.controllers._profiles import Profiles
+from pyxie_auth.controllers.profile_servicers import profile_registrations
 from pyxie_auth.oidc import IdentityProvider, OIDCProvider
 from pyxie_auth.schema import MIGRATIONS
 from pyxie_auth.settings import AuthSettings
@@ -51,7 +53,8 @@ async def build(
     password_hasher: PasswordHasher | None = None,
     clock: Clock = utc_now,
 ) -> Service:
-    """Migrate the auth tables, then assemble AuthService and APIKeyService over one pool.
+    """Migrate the auth tables, then assemble AuthService, APIKeyService and the profile
+    services (px.cloudapi.UserService, OrganizationService) over one pool.
 
     Test seams: `identity_provider` (default: the OIDC provider the settings name, if any), a
     cheaper `password_hasher` and a `clock`.
@@ -80,6 +83,7 @@ async def build(
     )
     api_keys = APIKeys(sessions, clock=clock)
     audit_log = AuditLog(sessions)
+    invite_url = settings.invite_link_base or f"https://{settings.domain_name}/signup?invite_token="
     service = Service(
         settings,
         [
@@ -94,6 +98,7 @@ async def build(
             ),
             api_key_registration(APIKeyServicer(accounts, api_keys, tokens)),
             audit_registration(AuditServicer(audit_log, accounts, tokens)),
+            *profile_registrations(accounts, tokens, Profiles(sessions), invite_url=invite_url),
         ],
         name="auth",
     )

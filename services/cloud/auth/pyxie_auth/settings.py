@@ -33,6 +33,8 @@ class AuthSettings(ServiceSettings):
     postgres_dsn: SecretStr
     # The cloud's domain; it is the audience of every token the cloud mints or accepts.
     domain_name: str = Field(default=DEFAULT_CLOUD_DOMAIN, min_length=1)
+    # Invite links are this followed by the invite token; empty = https://<domain>/signup?invite_token=
+    invite_link_base: str = ""
     # AES-256 key sealing secrets stored in the database (orgs' invite signing keys).
     database_key: SecretStr
     # Earlier database keys, comma-separated, still accepted for reading (key rotation).

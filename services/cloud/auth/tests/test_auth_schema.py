@@ -6,7 +6,16 @@ import psycopg
 from pyxie_auth.schema import MIGRATIONS
 from pyxie_auth.schema.tables import Base
 
-TABLES = {"orgs", "users", "api_keys", "invites", "revoked_tokens", "audit_events"}
+TABLES = {
+    "orgs",
+    "users",
+    "api_keys",
+    "invites",
+    "revoked_tokens",
+    "user_profiles",
+    "org_ide_configs",
+    "audit_events",
+}
 
 
 def _tables(dsn: str) -> set[str]:
@@ -27,7 +36,7 @@ def _columns(dsn: str, table: str) -> set[str]:
 
 def test_upgrade_creates_the_tables_and_downgrade_removes_them(fresh_database: str) -> None:
     MIGRATIONS.upgrade(fresh_database)
-    assert MIGRATIONS.current(fresh_database) == MIGRATIONS.head() == "auth_0003"
+    assert MIGRATIONS.current(fresh_database) == MIGRATIONS.head() == "auth_0004"
     assert _tables(fresh_database) >= TABLES
     MIGRATIONS.downgrade(fresh_database)
     assert MIGRATIONS.current(fresh_database) is None

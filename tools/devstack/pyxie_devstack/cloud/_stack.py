@@ -208,6 +208,8 @@ class CloudStack:
                 "PL_ARTIFACT_TRACKER_ADDR": endpoints.artifact_tracker,
                 "PL_PLUGIN_ADDR": endpoints.plugin,
                 "PL_TLS_CA_DIR": tls,
+                # What ConfigService tells viziers to dial: this host's vzconn.
+                "PL_VIZIER_CLOUD_ADDR": endpoints.vzconn,
             },
         }
         module = {

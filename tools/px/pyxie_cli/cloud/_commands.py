@@ -266,6 +266,43 @@ def _get_viziers(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _get_cluster(args: argparse.Namespace, out: TextIO) -> int:
+    cloud = _Cloud(args)
+    request = cpb.GetClusterInfoRequest(id=_uuid_pb(args.id)) if args.id else None
+    response = cloud.call(
+        cpb_grpc.VizierClusterInfoStub(cloud.channel).GetClusterInfo,
+        request or cpb.GetClusterInfoRequest(),
+    )
+    clusters = list(response.clusters)
+    if not clusters:
+        raise CloudCommandError("your org has no vizier yet; deploy one with `px deploy`")
+    if len(clusters) > 1:
+        raise CloudCommandError(
+            f"your org has {len(clusters)} viziers: pick one with --id (see `px get viziers`)"
+        )
+    c = clusters[0]
+    row = {
+        "id": _uuid_text(c.id),
+        "clusterName": c.cluster_name,
+        "prettyName": c.pretty_cluster_name,
+        "clusterUID": c.cluster_uid,
+        "status": cpb.ClusterStatus.Name(c.status).removeprefix("CS_"),
+        "statusMessage": c.status_message,
+        "vizierVersion": c.vizier_version,
+        "nodes": c.num_nodes,
+        "instrumentedNodes": c.num_instrumented_nodes,
+        "lastHeartbeat": f"{c.lastHeartbeatNs / 1e9:.0f}s ago" if c.lastHeartbeatNs else "",
+        "passthrough": c.config.passthrough_enabled,
+    }
+    if args.output == "json":
+        out.write(json.dumps(row) + "\n")
+        return 0
+    width = max(len(key) for key in row)
+    for key, value in row.items():
+        out.write(f"{key.ljust(width)}  {value}\n")
+    return 0
+
+
 def _deploy_local(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.local:
         # The vizier chart onto the current kubectl context, or onto this host (--podman).
@@ -358,6 +395,31 @@ def register(sub: Any) -> None:
         viziers = get_sub.add_parser(alias, help="your org's viziers")
         common(viziers)
         viziers.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    cluster = get_sub.add_parser(
+        "cluster",
+        help="one vizier in detail (the only one, or --id)",
+        epilog="examples:\n  px get cluster\n  px get cluster --id <cluster id> -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common(cluster)
+    cluster.add_argument("-i", "--id", default="", help="cluster id (see px get viziers)")
+    cluster.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    pems = get_sub.add_parser(
+        "pems",
+        help="the vizier's agents (PEMs and Kelvin) and their state",
+        epilog="examples:\n  px get pems\n  px get pems -c <cluster id>\n  px get pems -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common(pems)
+    pems.add_argument("-c", "--cluster", help="cluster id: through the cloud")
+    pems.add_argument("--direct", metavar="ADDRESS", help="query broker host:port")
+    pems.add_argument("--token", help="vizier token for --direct")
+    pems.add_argument("--api-key", help="API key (default: $PX_API_KEY)")
+    pems.add_argument(
+        "-e", "--e2e-encryption", dest="encrypt", action=argparse.BooleanOptionalAction
+    )
+    pems.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
+    pems.add_argument("-o", "--output", choices=["table", "json", "csv"], default="table")
 
     deploy = sub.add_parser(
         "deploy", help="deploy a vizier (Kubernetes, --podman on this host, or --local)"
@@ -395,6 +457,8 @@ def run(
         if args.command in ("api-key", "deploy-key"):
             return _keys(args, out, deploy=args.command == "deploy-key")
         if args.command == "get":
+            if args.get_command == "cluster":
+                return _get_cluster(args, out)
             return _get_viziers(args, out)
         if args.command == "deploy":
             return _deploy_local(args, out, err)

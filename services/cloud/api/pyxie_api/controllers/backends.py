@@ -14,6 +14,7 @@ from typing import Final, TypeVar
 
 import grpc
 from pyxie_jwt import SigningKey, service_claims, sign_token
+from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc
 from pyxie_proto.cloud.auditpb import audit_pb2_grpc
 from pyxie_proto.cloud.authpb import auth_pb2_grpc
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2_grpc
@@ -73,6 +74,11 @@ class CloudBackends:
     vzmgr: vzmgr_pb2_grpc.VZMgrServiceAsyncStub
     deploy_keys: vzmgr_pb2_grpc.VZDeploymentKeyServiceAsyncStub
     tokens: ServiceTokenSource
+    # CreateCluster provisions an unclaimed vizier record, as a deploying vizier would.
+    deployments: vzmgr_pb2_grpc.VZDeploymentServiceAsyncStub
+    # auth also serves the profile half of the public API (users, orgs) with public messages.
+    users: cloudapi_pb2_grpc.UserServiceAsyncStub
+    orgs: cloudapi_pb2_grpc.OrganizationServiceAsyncStub
     audit: audit_pb2_grpc.AuditServiceAsyncStub | None = None
 
     @classmethod
@@ -85,6 +91,9 @@ class CloudBackends:
             vzmgr=vzmgr_pb2_grpc.VZMgrServiceStub(vzmgr),
             deploy_keys=vzmgr_pb2_grpc.VZDeploymentKeyServiceStub(vzmgr),
             tokens=tokens,
+            deployments=vzmgr_pb2_grpc.VZDeploymentServiceStub(vzmgr),
+            users=cloudapi_pb2_grpc.UserServiceStub(auth),
+            orgs=cloudapi_pb2_grpc.OrganizationServiceStub(auth),
             audit=audit_pb2_grpc.AuditServiceStub(auth),
         )
 

@@ -11,7 +11,7 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2
-from pyxie_service import NotFound, PermissionDenied, Unavailable, Unimplemented
+from pyxie_service import FailedPrecondition, NotFound, PermissionDenied, Unavailable
 
 from pyxie_api.controllers.backends import CloudBackends, call_backend
 from pyxie_api.controllers.caller import Caller, current_caller
@@ -122,6 +122,43 @@ class ClusterDirectory:
             raise Unavailable("cluster is not in a healthy state")
         return info
 
+    async def create_unclaimed(self, caller: Caller) -> str:
+        """A vizier record of the org with no cluster yet; the first vizier deployed with any
+        of the org's deploy keys claims it (Pixie's CreateCluster)."""
+        org_id = caller.require_org()
+        metadata = self._backends.metadata(caller.token)
+        key = await call_backend(
+            "vzmgr",
+            self._backends.deploy_keys.Create(
+                vzmgr_pb2.CreateDeploymentKeyRequest(
+                    org_id=org_id, user_id=caller.user_id, description="CreateCluster (one use)"
+                ),
+                metadata=metadata,
+                timeout=self._backends.timeout,
+            ),
+        )
+        try:
+            registered = await call_backend(
+                "vzmgr",
+                self._backends.deployments.RegisterVizierDeployment(
+                    vzmgr_pb2.RegisterVizierDeploymentRequest(
+                        deploy_key=key.key, k8s_cluster_uid="", peer="api CreateCluster"
+                    ),
+                    metadata=self._backends.metadata(),
+                    timeout=self._backends.timeout,
+                ),
+            )
+        finally:
+            await call_backend(
+                "vzmgr",
+                self._backends.deploy_keys.Delete(
+                    vzmgr_pb2.DeleteDeploymentKeyRequest(id=key.id, org_id=org_id),
+                    metadata=metadata,
+                    timeout=self._backends.timeout,
+                ),
+            )
+        return registered.vizier_id
+
     async def passthrough_token(self, caller: Caller, vizier_id: str) -> str:
         """A cluster token for the vizier, signed by vzmgr with that vizier's own key."""
         response = await call_backend(
@@ -165,14 +202,27 @@ class ClusterInfoServicer(cpb_grpc.VizierClusterInfoServicer):
     async def CreateCluster(
         self, request: cpb.CreateClusterRequest, context: _Context
     ) -> cpb.CreateClusterResponse:
-        raise Unimplemented("clusters are created by registering a vizier with a deploy key")
+        caller = current_caller()
+        caller.require_admin("create clusters")
+        vizier_id = await self._directory.create_unclaimed(caller)
+        return cpb.CreateClusterResponse(cluster_id=uuid_to_pb(vizier_id))
 
     async def UpdateClusterVizierConfig(
         self, request: cpb.UpdateClusterVizierConfigRequest, context: _Context
     ) -> cpb.UpdateClusterVizierConfigResponse:
-        raise Unimplemented("vizier config updates are not supported yet")
+        caller = current_caller()
+        caller.require_admin("change a cluster's config")
+        await self._directory.get(caller, uuid_from_pb(request.id, "cluster id"))
+        # Both settings VizierConfigUpdate once carried are retired: nothing is left to change.
+        return cpb.UpdateClusterVizierConfigResponse()
 
     async def UpdateOrInstallCluster(
         self, request: cpb.UpdateOrInstallClusterRequest, context: _Context
     ) -> cpb.UpdateOrInstallClusterResponse:
-        raise Unimplemented("vizier updates are not supported yet")
+        caller = current_caller()
+        caller.require_admin("update clusters")
+        await self._directory.get(caller, uuid_from_pb(request.cluster_id, "cluster_id"))
+        raise FailedPrecondition(
+            "cloud-driven vizier updates come with signed updates (issue 12); until then "
+            "redeploy the vizier at the new version with `px deploy`"
+        )

@@ -17,7 +17,7 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.cloud.authpb import auth_pb2
 from pyxie_proto.cloud.vzmgrpb import vzmgr_pb2
 from pyxie_proto.uuidpb import uuid_pb2
-from pyxie_service import NotFound, Unimplemented
+from pyxie_service import InvalidArgument, NotFound
 
 from pyxie_api.controllers.backends import CloudBackends, call_backend
 from pyxie_api.controllers.caller import Authenticator, Caller, current_caller
@@ -126,7 +126,21 @@ class APIKeyManagerServicer(cpb_grpc.APIKeyManagerServicer):
     async def LookupAPIKey(
         self, request: cpb.LookupAPIKeyRequest, context: _Context
     ) -> cpb.LookupAPIKeyResponse:
-        raise Unimplemented("API keys are stored hashed; look a key up by id with Get")
+        caller = current_caller()
+        if not request.key.strip():
+            raise InvalidArgument("missing key (the px-api-... value to look up)")
+        # auth hashes the presented value and finds it within the caller's org only.
+        key = await call_backend(
+            "auth",
+            self._backends.api_keys.Lookup(
+                auth_pb2.LookupAPIKeyRequest(key=request.key, org_id=caller.require_org()),
+                metadata=self._backends.metadata(caller.token),
+                timeout=self._backends.timeout,
+            ),
+        )
+        if key.org_id != caller.org_id:
+            raise NotFound("no such API key in your organization")
+        return cpb.LookupAPIKeyResponse(key=self._public(key))
 
 
 class DeploymentKeyManagerServicer(cpb_grpc.VizierDeploymentKeyManagerServicer):
@@ -222,4 +236,17 @@ class DeploymentKeyManagerServicer(cpb_grpc.VizierDeploymentKeyManagerServicer):
     async def LookupDeploymentKey(
         self, request: cpb.LookupDeploymentKeyRequest, context: _Context
     ) -> cpb.LookupDeploymentKeyResponse:
-        raise Unimplemented("deploy keys are stored hashed; look a key up by id with Get")
+        caller = current_caller()
+        if not request.key.strip():
+            raise InvalidArgument("missing key (the px-dep-... value to look up)")
+        key = await call_backend(
+            "vzmgr",
+            self._backends.deploy_keys.Lookup(
+                vzmgr_pb2.LookupDeploymentKeyRequest(key=request.key, org_id=caller.require_org()),
+                metadata=self._backends.metadata(caller.token),
+                timeout=self._backends.timeout,
+            ),
+        )
+        if key.org_id != caller.org_id:
+            raise NotFound("no such deploy key in your organization")
+        return cpb.LookupDeploymentKeyResponse(key=self._public(key))

@@ -334,7 +334,9 @@ class Accounts:
     async def create_invite(
         self, *, org_id: uuid.UUID, email: str, created_by: uuid.UUID | None
     ) -> tuple[str, datetime]:
-        email = normalise_email(email)
+        """A one-use invite; `email=""` makes an open invite anyone can accept (Pixie's
+        CreateInviteToken), else only that address can."""
+        email = normalise_email(email) if email else ""
         now = self._clock()
         expires_at = now + self._invite_lifetime
         async with self._transaction() as session:
@@ -388,7 +390,55 @@ class Accounts:
             or invite.expires_at <= self._clock()
         ):
             raise PermissionDenied(_INVALID_INVITE)
-        if invite.email != email:
+        if invite.email and invite.email != email:
             raise PermissionDenied("this invite was sent to another email address")
         invite.used_at = self._clock()
+        return org
+
+    async def invite_is_valid(self, token: str, org_id: uuid.UUID) -> bool:
+        """The invite is `org_id`'s, signed with its current key, unused and unexpired."""
+        async with self._transaction() as session:
+            org = await session.get(OrgRow, org_id)
+            if org is None:
+                return False
+            try:
+                claims = verify_invite(token, self._open_invite_key(org), domain=self._domain)
+            except InviteTokenError:
+                return False
+            invite = await session.scalar(
+                select(InviteRow).where(InviteRow.token_hash == hash_invite_token(token))
+            )
+            return (
+                invite is not None
+                and invite.id == claims.invite_id
+                and invite.org_id == org_id
+                and invite.used_at is None
+                and invite.expires_at > self._clock()
+            )
+
+    async def revoke_all_invites(self, org_id: uuid.UUID) -> None:
+        """A new invite key for the org: every invite signed with the old one stops verifying."""
+        async with self._transaction() as session:
+            org = await session.get(OrgRow, org_id, with_for_update=True)
+            if org is None:
+                raise NotFound("org not found")
+            org.invite_signing_key = self._seal_invite_key(org_id, new_invite_key())
+            await session.execute(
+                delete(InviteRow).where(InviteRow.org_id == org_id, InviteRow.used_at.is_(None))
+            )
+        _log.info("invites revoked", org_id=str(org_id))
+
+    async def create_org_for(self, user_id: uuid.UUID, org_name: str) -> OrgRow:
+        """A new org with `user_id` (who has none yet) as its first member."""
+        async with self._transaction() as session:
+            user = await session.get(UserRow, user_id, with_for_update=True)
+            if user is None:
+                raise NotFound("user not found")
+            if user.org_id is not None:
+                raise FailedPrecondition("you already belong to an org; leave it first")
+            org = await self._create_org(session, org_name)
+            await session.flush()
+            user.org_id = org.id
+            await self._flush_new_user(session, user)
+        _log.info("org created", org_id=str(org.id), user_id=str(user_id))
         return org

@@ -149,6 +149,21 @@ class APIKeys:
                 raise NotFound("API key not found")
         _log.info("API key deleted", key_id=str(key_id), org_id=str(org_id))
 
+    async def lookup(self, org_id: uuid.UUID, key: str) -> APIKeyRow:
+        """The org's key whose value is `key` (found by hashing it); NotFound otherwise."""
+        key = key.strip()
+        if not _API_KEY_SHAPE.fullmatch(key):
+            raise InvalidArgument("the key is not an API key (px-api-...)")
+        async with self._transaction() as session:
+            row = await session.scalar(
+                select(APIKeyRow).where(
+                    APIKeyRow.hashed_key == hash_api_key(key), APIKeyRow.org_id == org_id
+                )
+            )
+        if row is None:
+            raise NotFound("API key not found")
+        return row
+
     async def use(self, key: str) -> APIKeyRow:
         """The live key with this value, its last use stamped; Unauthenticated otherwise."""
         if not _API_KEY_SHAPE.fullmatch(key):

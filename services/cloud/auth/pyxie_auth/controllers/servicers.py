@@ -299,6 +299,14 @@ class APIKeyServicer(apb_grpc.APIKeyServiceServicer):
         )
         return apb.DeleteAPIKeyResponse()
 
+    async def Lookup(self, request: apb.LookupAPIKeyRequest, context: _Context) -> apb.APIKey:
+        caller = await caller_of(context, tokens=self._tokens, accounts=self._accounts)
+        org_id = caller.org(request.org_id)
+        row = await self._api_keys.lookup(org_id, request.key)
+        if caller.cluster_ids:
+            caller.require_covers(row.cluster_ids, "look up keys")
+        return _api_key(row, request.key.strip())
+
 
 def auth_registration(servicer: AuthServicer) -> ServiceRegistration:
     return ServiceRegistration(

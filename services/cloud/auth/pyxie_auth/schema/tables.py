@@ -26,8 +26,10 @@ __all__ = [
     "AuditEventRow",
     "Base",
     "InviteRow",
+    "OrgIDEConfigRow",
     "OrgRow",
     "RevokedTokenRow",
+    "UserProfileRow",
     "UserRow",
 ]
 
@@ -119,3 +121,30 @@ class AuditEventRow(Base):
     target: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class UserProfileRow(Base):
+    """What a user sets about themselves (Pixie's profile service): absent row = defaults."""
+
+    __tablename__ = "user_profiles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    profile_picture: Mapped[str] = mapped_column(Text, default="")
+    analytics_optout: Mapped[bool] = mapped_column(Boolean, default=False)
+    tour_seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class OrgIDEConfigRow(Base):
+    __tablename__ = "org_ide_configs"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True
+    )
+    ide_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -116,6 +116,24 @@ class DeployKeyStore:
             raise NotFound(f"no deploy key {key_id} in this org")
         return _from_row(row)
 
+    async def lookup(self, key: str, org_id: uuid.UUID) -> DeployKey:
+        """The org's key whose value is `key` (found by hashing it)."""
+        key = key.strip()
+        if not key.startswith(DEPLOY_KEY_PREFIX):
+            raise InvalidArgument(f"the key is not a deploy key ({DEPLOY_KEY_PREFIX}...)")
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(*_COLUMNS).where(
+                        keys_table.c.hashed_key == hash_deploy_key(key),
+                        keys_table.c.org_id == org_id,
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("no such deploy key in this org")
+        return _from_row(row, key)
+
     async def delete(self, key_id: uuid.UUID, org_id: uuid.UUID) -> None:
         async with self._engine.begin() as conn:
             result = await conn.execute(

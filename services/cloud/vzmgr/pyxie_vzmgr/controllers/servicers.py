@@ -224,3 +224,9 @@ class DeploymentKeyServicer(pb_grpc.VZDeploymentKeyServiceServicer):
         org_id = _caller_org(request.org_id)
         await self._store.delete(parse_uuid(request.id, "id"), org_id)
         return pb.DeleteDeploymentKeyResponse()
+
+    async def Lookup(
+        self, request: pb.LookupDeploymentKeyRequest, context: _Context
+    ) -> pb.DeploymentKey:
+        org_id = _caller_org(request.org_id)
+        return _deploy_key(await self._store.lookup(request.key, org_id))

@@ -1,15 +1,15 @@
 """auth: audit_events, the cloud's security events readable by org admins
 
-Revision ID: auth_0003
-Revises: auth_0002
+Revision ID: auth_0004
+Revises: auth_0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "auth_0003"
-down_revision = "auth_0002"
+revision = "auth_0004"
+down_revision = "auth_0003"
 
 
 def upgrade() -> None:
