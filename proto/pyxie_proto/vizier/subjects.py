@@ -29,6 +29,7 @@ __all__ = [
     "PASSTHROUGH_REQUEST_SUBJECT",
     "PASSTHROUGH_REQUEST_TOPIC",
     "REPLY_TOPIC_PREFIX",
+    "TRACEPOINT_STATUS",
     "UPDATE_AGENT",
     "V2C_PREFIX",
     "V2C_SUBSCRIPTION",
@@ -44,6 +45,9 @@ __all__ = [
 UPDATE_AGENT: Final = "UpdateAgent"
 # Agents -> metadata (request/reply): metadata updates an agent missed on its selector.
 MISSING_METADATA_REQUESTS: Final = "MissingMetadataRequests"
+# Metadata -> every agent: the tracepoint registry's status (`GetTracepointInfoResponse`),
+# published on every change and periodically; GetTracepointStatus() reads the last one.
+TRACEPOINT_STATUS: Final = "TracepointStatus"
 # The K8s update selector of Kelvin, which needs every update (PEMs use their host IP).
 ALL_SELECTOR: Final = "all"
 
