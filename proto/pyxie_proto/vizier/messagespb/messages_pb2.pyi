@@ -340,10 +340,14 @@ class FunctionProbe(_message.Message):
     def __init__(self, symbol: _Optional[str] = ..., binary: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[ProbeOutput, _Mapping]]] = ...) -> None: ...
 
 class BPFTraceProgram(_message.Message):
-    __slots__ = ("program",)
+    __slots__ = ("program", "min_kernel", "max_kernel")
     PROGRAM_FIELD_NUMBER: _ClassVar[int]
+    MIN_KERNEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_KERNEL_FIELD_NUMBER: _ClassVar[int]
     program: str
-    def __init__(self, program: _Optional[str] = ...) -> None: ...
+    min_kernel: str
+    max_kernel: str
+    def __init__(self, program: _Optional[str] = ..., min_kernel: _Optional[str] = ..., max_kernel: _Optional[str] = ...) -> None: ...
 
 class TracepointProgram(_message.Message):
     __slots__ = ("table_name", "probe", "bpftrace")
