@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Carnot, FunctionContext, Registry
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot.udtfs import TRACEPOINT_STATUS_EXTRA, TracepointStatusBoard
 from pyxie_jwt import SigningKey
 from pyxie_table_store import TableStore
 
@@ -49,6 +50,8 @@ class AgentEngine:
     metadata_state: InMemoryMetadataState
     carnot: Carnot
     runner: QueryRunner
+    # What GetTracepointStatus reads; the agent keeps it current.
+    tracepoint_status: TracepointStatusBoard
 
 
 def build_agent_engine(
@@ -75,6 +78,8 @@ def build_agent_engine(
         hostname=config.hostname,
         num_cpus=os.cpu_count() or 1,
     )
+    tracepoint_status = TracepointStatusBoard()
+    context.extras[TRACEPOINT_STATUS_EXTRA] = tracepoint_status
     if table_store is not None:
         context.table_schemas = table_store.schemas
     carnot = Carnot(
@@ -97,4 +102,4 @@ def build_agent_engine(
         rpc_timeout_s=options.result_rpc_timeout_s,
         stats_wait_s=options.stats_wait_s,
     )
-    return AgentEngine(metadata_state, carnot, runner)
+    return AgentEngine(metadata_state, carnot, runner, tracepoint_status)

@@ -23,6 +23,7 @@ from pyxie_query_broker.controllers.forwarder import (
     MemoryBudget,
     QueryResultForwarder,
 )
+from pyxie_query_broker.controllers.mutations import GrpcTracepointClient, MutationExecutor
 from pyxie_query_broker.controllers.passthrough import PassthroughProxy
 from pyxie_query_broker.controllers.result_sink import ResultSinkServicer
 from pyxie_query_broker.controllers.vizier_service import HealthChecker, VizierServicer
@@ -105,6 +106,11 @@ class QueryBroker:
                 data_access=settings.data_access_mode(),
                 max_output_rows_per_table=settings.max_output_rows_per_table,
                 query_timeout_seconds=settings.query_timeout_seconds,
+            ),
+            mutations=MutationExecutor(
+                GrpcTracepointClient(metadata_channel, tracker_token),
+                self.tracker,
+                wait_seconds=settings.mutation_wait_seconds,
             ),
         )
         health = HealthChecker(
