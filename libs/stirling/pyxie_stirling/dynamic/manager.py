@@ -61,7 +61,7 @@ class TargetResolver(Protocol):
     def pod_pids(self, pod: str, container: str) -> list[int]: ...
 
 
-AuditFn = Callable[..., None]
+AuditFn = Callable[..., object]
 
 
 @dataclass
