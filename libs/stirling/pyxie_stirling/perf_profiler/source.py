@@ -51,9 +51,10 @@ class PerfProfilerConfig:
     # flamegraph of a just-started workload fresh at the same cost per sample.
     window_s: float = 10.0
     python: bool = True
-    # 256 pages = 1 MiB: ~1000 samples of 1 KiB, 5 s of 2 CPUs at 99 Hz (or 0.6 s of 16 CPUs)
-    # between two drains, which come every 250 ms unless the collector thread is held up.
-    ringbuf_pages: int = 256
+    # 1024 pages = 4 MiB: ~4000 samples of 1 KiB, 20 s of 2 CPUs at 99 Hz (2.5 s of 16 CPUs)
+    # between two drains. Drains come every 250 ms, but the first parse of a large binary's
+    # symbol tables (pyelftools, pure Python) holds the collector thread for seconds.
+    ringbuf_pages: int = 1024
 
     @property
     def sampling_period_ms(self) -> int:
