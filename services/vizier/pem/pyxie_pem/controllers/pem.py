@@ -25,6 +25,7 @@ from pyxie_agent import (
     build_agent_engine,
 )
 from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot.udtfs._host import PROFILER_PERIOD_EXTRA
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.subjects import UPDATE_AGENT
 from pyxie_service import BackgroundTask, get_logger
@@ -37,6 +38,8 @@ from pyxie_stirling import (
     Source,
     Stirling,
 )
+from pyxie_stirling.perf_profiler import PerfProfilerConfig, PerfProfilerSource
+from pyxie_stirling.proc_exit import ProcExitSource
 from pyxie_table_store import TableStore
 from pyxie_types import TableSchema
 from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
@@ -63,8 +66,8 @@ def collector_schemas(sources: Sequence[Source]) -> list[TableSchema]:
 
 
 def sources_from_settings(settings: PemSettings) -> list[Source]:
-    """/proc collectors always; the eBPF socket tracer when enabled (it reports its own
-    failure to load in stirling_error, and the other collectors keep running)."""
+    """/proc collectors always; the eBPF sources (socket tracer, CPU profiler, proc_exit) when
+    enabled (each reports its own failure to load in stirling_error, the others keep running)."""
     sources: list[Source] = [ProcessStatsSource(), NetworkStatsSource()]
     if settings.ebpf_enabled:
         from pyxie_stirling.socket_tracer import SocketTracerConfig, SocketTraceSource
@@ -72,6 +75,14 @@ def sources_from_settings(settings: PemSettings) -> list[Source]:
         sources.append(
             SocketTraceSource(SocketTracerConfig(max_body_bytes=settings.max_body_bytes))
         )
+        sources.append(
+            PerfProfilerSource(
+                PerfProfilerConfig(
+                    sampling_hz=settings.profiler_sampling_hz, window_s=settings.profiler_window_s
+                )
+            )
+        )
+        sources.append(ProcExitSource())
     return sources
 
 
@@ -99,8 +110,7 @@ class PodTargets:
             cid
             for cid in info.container_ids
             if not container
-            or ((c := self._state.container(cid)) is not None
-            and c.name == container)
+            or ((c := self._state.container(cid)) is not None and c.name == container)
         ]
         return sorted(
             {(p.upid >> 64) & 0xFFFFFFFF for p in self._state.processes_of_containers(cids)}
@@ -137,6 +147,9 @@ class Pem:
             parts.carnot,
             parts.runner,
         )
+        for source in self.sources:
+            if isinstance(source, PerfProfilerSource):  # what GetProfilerSamplingPeriodMS says
+                self.carnot.func_ctx.extras[PROFILER_PERIOD_EXTRA] = source.sampling_period_ms
         self.agent = Agent(
             bus,
             config,
