@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -67,8 +66,13 @@ class UprobeRunner:
         on_state: StateCallback,
         *,
         clock: Clock | None = None,
+        known_starts: dict[int, int] | None = None,
     ) -> None:
         self._probe = probe
+        # Start times (clock ticks) of the target processes, known from their UPIDs: rows of a
+        # process that exits before its events are read keep the right UPID. Other processes
+        # are looked up in /proc when their event is read.
+        self._known_starts = dict(known_starts or {})
         self._binary = binary
         self._symbol = symbol
         self._sink = sink
@@ -94,15 +98,15 @@ class UprobeRunner:
         try:
             from bcc import BPF
 
-            bpf = BPF(text=self._probe.source)
-            bpf.attach_uprobe(
-                name=str(self._binary), sym=self._symbol, fn_name=self._probe.entry_fn
-            )
+            # bcc wants bytes (it warns on str, an error under strict warning filters).
+            bpf = BPF(text=self._probe.source.encode())
+            binary, symbol = str(self._binary).encode(), self._symbol.encode()
+            bpf.attach_uprobe(name=binary, sym=symbol, fn_name=self._probe.entry_fn.encode())
             if self._probe.return_fn is not None:
                 bpf.attach_uretprobe(
-                    name=str(self._binary), sym=self._symbol, fn_name=self._probe.return_fn
+                    name=binary, sym=symbol, fn_name=self._probe.return_fn.encode()
                 )
-            bpf["events"].open_perf_buffer(self._on_event, page_cnt=64)
+            bpf[b"events"].open_perf_buffer(self._on_event, page_cnt=64)
         except Exception as err:  # bcc raises bare Exceptions for load/attach failures
             self._on_state("FAILED", f"cannot load the probe on {self._symbol}: {err}")
             return
@@ -120,9 +124,10 @@ class UprobeRunner:
 
     def _on_event(self, _cpu: int, data: Any, _size: int) -> None:
         event = ctypes.cast(data, ctypes.POINTER(self._probe.event_type)).contents
+        tgid = int(event.tgid)
         row: list[object] = [
             self._clock.monotonic_to_wall(int(event.time_ns)),
-            self._resolver.upid_bytes(int(event.tgid)),
+            self._resolver.upid(tgid, self._known_starts.get(tgid)).to_bytes(),
         ]
         for column in self._probe.fields:
             value = getattr(event, f"c_{column}")
@@ -214,20 +219,22 @@ class BPFTraceRunner:
         script = Path(self._dir) / "program.bt"
         script.write_text(self._program)
         stderr_path = Path(self._dir) / "stderr"
-        with stderr_path.open("w") as stderr:
-            # Never --unsafe: bpftrace itself then refuses system(), signal() and override().
-            self._process = subprocess.Popen(
+        # Never --unsafe: bpftrace itself then refuses system(), signal() and override().
+        with (
+            stderr_path.open("w") as stderr,
+            subprocess.Popen(
                 [self._executable, "-f", "json", str(script)],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 stdin=subprocess.DEVNULL,
                 text=True,
-                env={**os.environ, "BPFTRACE_STRLEN": "64"},
-            )
-            assert self._process.stdout is not None
-            for line in self._process.stdout:
+            ) as process,
+        ):
+            self._process = process
+            assert process.stdout is not None
+            for line in process.stdout:
                 self._on_line(line)
-            code = self._process.wait()
+            code = process.wait()
         if not self._stopping.is_set():
             tail = stderr_path.read_text(errors="replace")[-_BPFTRACE_STDERR_TAIL:].strip()
             self._on_state("FAILED", f"bpftrace exited with status {code}: {tail}")

@@ -22,6 +22,7 @@ from pyxie_types.tracepoints import (
     TracepointSpecError,
     UnsafeProgramError,
     bpftrace_table_schema,
+    check_bpftrace_program,
     check_identifier,
     check_symbol,
 )
@@ -108,6 +109,21 @@ def _mapped_library(pid: int, name: str) -> Path:
             if path.name == name or path.name.startswith(f"{name}.") or str(path) == name:
                 return path
     raise TracepointError(NOT_FOUND, f"process {pid} maps no shared object {name!r}")
+
+
+def _target_starts(target: messages_pb2.TracepointTarget) -> dict[int, int]:
+    kind = target.WhichOneof("target")
+    upid_proto = (
+        target.upid
+        if kind == "upid"
+        else target.shared_object.upid
+        if kind == "shared_object"
+        else None
+    )
+    if upid_proto is None:
+        return {}
+    upid = UPID.from_int(upid_proto.high << 64 | upid_proto.low)
+    return {upid.pid: upid.start_time_ticks}
 
 
 class DynamicTracer:
@@ -242,6 +258,8 @@ class DynamicTracer:
         kind = program.WhichOneof("program")
         if kind == "bpftrace":
             spec = program.bpftrace
+            # The read-only rule first: an unsafe program is refused whatever else it has.
+            check_bpftrace_program(spec.program)
             self._check_kernel(spec.min_kernel, spec.max_kernel)
             schema = bpftrace_table_schema(table, spec.program)
             return schema, lambda on_state: BPFTraceRunner(
@@ -257,6 +275,7 @@ class DynamicTracer:
         probe = program.probe
         check_symbol(probe.symbol)
         binary, pids = self._resolve(target, probe.binary)
+        known_starts = _target_starts(target)
         if not binary.is_file():
             raise TracepointError(NOT_FOUND, f"binary {binary} does not exist on this node")
         if not has_symbol(binary, probe.symbol):
@@ -265,7 +284,14 @@ class DynamicTracer:
         generated = generate_probe(probe, signature, table, filter_tgids=tuple(pids))
         resolver = ProcessResolver(self._asid())
         return generated.schema, lambda on_state: UprobeRunner(
-            generated, binary, probe.symbol, self._store, resolver, on_state, clock=self._clock
+            generated,
+            binary,
+            probe.symbol,
+            self._store,
+            resolver,
+            on_state,
+            clock=self._clock,
+            known_starts=known_starts,
         )
 
     def _check_kernel(self, low: str, high: str) -> None:
