@@ -40,6 +40,7 @@ from pyxie_stirling import (
 )
 from pyxie_stirling.perf_profiler import PerfProfilerConfig, PerfProfilerSource
 from pyxie_stirling.proc_exit import ProcExitSource
+from pyxie_stirling.tcp_stats import TcpStatsSource
 from pyxie_table_store import TableStore
 from pyxie_types import TableSchema
 from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
@@ -66,8 +67,9 @@ def collector_schemas(sources: Sequence[Source]) -> list[TableSchema]:
 
 
 def sources_from_settings(settings: PemSettings) -> list[Source]:
-    """/proc collectors always; the eBPF sources (socket tracer, CPU profiler, proc_exit) when
-    enabled (each reports its own failure to load in stirling_error, the others keep running)."""
+    """/proc collectors always; the eBPF sources (socket tracer, CPU profiler, proc_exit,
+    tcp_stats) when enabled (each reports its own failure to load in stirling_error, the others
+    keep running)."""
     sources: list[Source] = [ProcessStatsSource(), NetworkStatsSource()]
     if settings.ebpf_enabled:
         from pyxie_stirling.socket_tracer import SocketTracerConfig, SocketTraceSource
@@ -83,6 +85,7 @@ def sources_from_settings(settings: PemSettings) -> list[Source]:
             )
         )
         sources.append(ProcExitSource())
+        sources.append(TcpStatsSource())
     return sources
 
 
