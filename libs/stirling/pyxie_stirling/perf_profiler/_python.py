@@ -10,6 +10,7 @@ code object's location table (PEP 626 format, the same in 3.11 and 3.12).
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import struct
@@ -20,6 +21,8 @@ __all__ = [
     "CodeInfo",
     "ProcessMemory",
     "PyLayout",
+    "decode_line_table",
+    "line_at",
     "line_for_instruction",
     "python_version_of_path",
     "read_code",
@@ -195,14 +198,16 @@ def _svarint(table: bytes, pos: int) -> tuple[int, int]:
     return (-(value >> 1) if value & 1 else value >> 1), pos
 
 
-def line_for_instruction(linetable: bytes, firstlineno: int, instr_index: int) -> int:
-    """The source line of code unit ``instr_index`` (0 when the table has no line for it).
+def decode_line_table(linetable: bytes, firstlineno: int) -> tuple[list[int], list[int]]:
+    """(end code unit, line) of every entry of a location table; line 0 = no location.
 
     Entries: a first byte 1CCCCLLL (code C, L+1 code units) then, by code: 15 no location;
     14 long form (svarint line delta, varint end line, column, end column); 13 no column
     (svarint line delta); 10-12 one-line form (line delta C-10, two column bytes); 0-9 short
     form (same line, one column byte).
     """
+    ends: list[int] = []
+    lines: list[int] = []
     line = firstlineno
     pos = 0
     unit = 0
@@ -211,7 +216,7 @@ def line_for_instruction(linetable: bytes, firstlineno: int, instr_index: int) -
         first = linetable[pos]
         pos += 1
         code = (first >> 3) & 15
-        length = (first & 7) + 1
+        unit += (first & 7) + 1
         has_line = True
         if code == 15:
             has_line = False
@@ -228,7 +233,18 @@ def line_for_instruction(linetable: bytes, firstlineno: int, instr_index: int) -
             pos += 2
         else:
             pos += 1
-        if unit <= instr_index < unit + length:
-            return line if has_line else 0
-        unit += length
-    return 0
+        ends.append(unit)
+        lines.append(line if has_line else 0)
+    return ends, lines
+
+
+def line_at(table: tuple[list[int], list[int]], instr_index: int) -> int:
+    """The line of code unit ``instr_index`` in a decoded table (0 when it has none)."""
+    ends, lines = table
+    i = bisect.bisect_right(ends, instr_index)
+    return lines[i] if i < len(lines) else 0
+
+
+def line_for_instruction(linetable: bytes, firstlineno: int, instr_index: int) -> int:
+    """The source line of code unit ``instr_index`` (0 when the table has no line for it)."""
+    return line_at(decode_line_table(linetable, firstlineno), instr_index)

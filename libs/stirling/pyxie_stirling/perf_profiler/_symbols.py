@@ -174,11 +174,22 @@ def _function_symbols(
     table = np.frombuffer(raw, dtype=_ELF64_SYM, count=len(raw) // _ELF64_SYM.itemsize)
     kind = table["info"] & 0xF
     keep = (kind == _STT_FUNC) | (kind == _STT_GNU_IFUNC)
-    out: list[tuple[int, int, str]] = []
-    for entry in table[keep]:
-        start = int(entry["name"])
-        name = names[start : names.find(b"\0", start)].decode(errors="replace")
-        out.append((int(entry["value"]), int(entry["size"]), name))
+    funcs = table[keep]
+    starts = funcs["name"].astype(np.int64)
+    zeros = np.flatnonzero(np.frombuffer(names, dtype=np.uint8) == 0)
+    ends = (
+        zeros[np.minimum(np.searchsorted(zeros, starts), len(zeros) - 1)] if len(zeros) else starts
+    )
+    out: list[tuple[int, int, str]] = [
+        (value, size, names[start:end].decode(errors="replace"))
+        for value, size, start, end in zip(
+            funcs["value"].tolist(),
+            funcs["size"].tolist(),
+            starts.tolist(),
+            ends.tolist(),
+            strict=True,
+        )
+    ]
     for symbol in wanted:  # found by its string table offset, whatever the symbol's type
         offset = names.find(b"\0" + symbol.encode() + b"\0")
         if offset >= 0:

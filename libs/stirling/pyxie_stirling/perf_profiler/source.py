@@ -93,26 +93,40 @@ _SampleKey = tuple[int, int, int, tuple[tuple[int, int], ...], bool]
 
 
 class _PythonProcess:
+    """One CPython process: its layout, memory, and per-window caches of what was read."""
+
     def __init__(self, layout: _python.PyLayout, mem: _python.ProcessMemory) -> None:
         self.layout = layout
         self.mem = mem
-        self.codes: dict[int, _python.CodeInfo | None] = {}
+        self.codes: dict[int, tuple[_python.CodeInfo, tuple[list[int], list[int]]] | None] = {}
+        self.frames: dict[tuple[int, int], str] = {}
+
+    def clear(self) -> None:
+        """Forget code objects: they can be freed and their addresses reused."""
+        self.codes.clear()
+        self.frames.clear()
 
     def frame(self, code: int, prev_instr: int) -> str:
+        label = self.frames.get((code, prev_instr))
+        if label is None:
+            label = self.frames[(code, prev_instr)] = self._label(code, prev_instr)
+        return label
+
+    def _label(self, code: int, prev_instr: int) -> str:
         if code not in self.codes:
             try:
-                self.codes[code] = _python.read_code(self.mem, code, self.layout)
-            except (OSError, ValueError, UnicodeError):
+                info = _python.read_code(self.mem, code, self.layout)
+                # IndexError: a table read while the process was changing it.
+                table = _python.decode_line_table(info.linetable, info.firstlineno)
+                self.codes[code] = (info, table)
+            except (OSError, ValueError, UnicodeError, IndexError):
                 self.codes[code] = None
-        info = self.codes[code]
-        if info is None:
+        entry = self.codes[code]
+        if entry is None:
             return f"[py] {code:#x}"
+        info, table = entry
         index = (prev_instr - code - self.layout.code_adaptive) // 2
-        line = info.firstlineno
-        if index >= 0:
-            # IndexError: a table read while the process was changing it.
-            with contextlib.suppress(IndexError):
-                line = _python.line_for_instruction(info.linetable, info.firstlineno, index) or line
+        line = (_python.line_at(table, index) if index >= 0 else 0) or info.firstlineno
         return f"{info.qualname} ({info.filename}:{line})"
 
 
@@ -331,7 +345,7 @@ class PerfProfilerSource(Source):
         stacks.clear()
         self._forget_exited()
         for process in self._python.values():
-            process.codes.clear()  # code objects can be freed and their addresses reused
+            process.clear()
         rows = self.buffer(STACK_TRACES.name)
         for (tgid, stack), count in folded.items():
             self.samples_total += count
