@@ -15,14 +15,30 @@ from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
 from pyxie_carnot.udtfs import TRACEPOINT_STATUS_EXTRA, TracepointStatusBoard
 from pyxie_jwt import SigningKey
+from pyxie_proto.vizier.metadatapb import metadata_pb2
 from pyxie_table_store import TableStore
+from pyxie_types import TableSchema
 
 from ._auth import ServiceCallCredentials
 from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S, ChannelFactory, QueryRunner
 from ._router import StatsCollectingRouter
 from .agent import AgentConfig
 
-__all__ = ["AgentEngine", "EngineOptions", "build_agent_engine"]
+__all__ = ["AgentEngine", "ComputedSchemaBoard", "EngineOptions", "build_agent_engine"]
+
+
+class ComputedSchemaBoard:
+    """The newest computed schema the metadata service published (a Kelvin stores no tables)."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[str, TableSchema] = {}
+
+    def update(self, response: metadata_pb2.SchemaResponse) -> None:
+        # One assignment: readers on other threads see the old or the new mapping whole.
+        self._schemas = {t.name: TableSchema.from_proto(t) for t in response.schema.tables}
+
+    def schemas(self) -> dict[str, TableSchema]:
+        return dict(self._schemas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +68,8 @@ class AgentEngine:
     runner: QueryRunner
     # What GetTracepointStatus reads; the agent keeps it current.
     tracepoint_status: TracepointStatusBoard
+    # The vizier's computed schema (Kelvin's GetSchemas/GetTables); the agent keeps it current.
+    computed_schema: ComputedSchemaBoard
 
 
 def build_agent_engine(
@@ -80,8 +98,11 @@ def build_agent_engine(
     )
     tracepoint_status = TracepointStatusBoard()
     context.extras[TRACEPOINT_STATUS_EXTRA] = tracepoint_status
+    computed_schema = ComputedSchemaBoard()
     if table_store is not None:
         context.table_schemas = table_store.schemas
+    else:
+        context.table_schemas = computed_schema.schemas
     carnot = Carnot(
         registry,
         table_store,
@@ -102,4 +123,4 @@ def build_agent_engine(
         rpc_timeout_s=options.result_rpc_timeout_s,
         stats_wait_s=options.stats_wait_s,
     )
-    return AgentEngine(metadata_state, carnot, runner, tracepoint_status)
+    return AgentEngine(metadata_state, carnot, runner, tracepoint_status, computed_schema)

@@ -34,6 +34,7 @@ from nats.errors import Error as NatsError
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.metadatapb import metadata_pb2
 from pyxie_proto.vizier.subjects import (
+    COMPUTED_SCHEMA,
     MISSING_METADATA_REQUESTS,
     TRACEPOINT_STATUS,
     UPDATE_AGENT,
@@ -89,6 +90,7 @@ _log = get_logger("pyxie.agent")
 
 TracepointHandler = Callable[[messages_pb2.TracepointMessage], Awaitable[None]]
 TracepointStatusSink = Callable[[metadata_pb2.GetTracepointInfoResponse], None]
+ComputedSchemaSink = Callable[[metadata_pb2.SchemaResponse], None]
 
 ProcessEventSource = Callable[
     [], tuple[Sequence[messages_pb2.ProcessCreated], Sequence[messages_pb2.ProcessTerminated]]
@@ -152,8 +154,10 @@ class Agent:
         on_registered: Callable[[int], None] | None = None,
         on_tracepoint: TracepointHandler | None = None,
         tracepoint_status: TracepointStatusSink | None = None,
+        computed_schema: ComputedSchemaSink | None = None,
     ) -> None:
         self.bus = bus
+        self._computed_schema = computed_schema
         self._on_tracepoint = on_tracepoint
         self._tracepoint_status = tracepoint_status
         self.config = config
@@ -203,6 +207,12 @@ class Agent:
                     TRACEPOINT_STATUS,
                     metadata_pb2.GetTracepointInfoResponse,
                     self._on_tracepoint_status,
+                )
+            )
+        if self._computed_schema is not None:
+            self._subscriptions.append(
+                await self.bus.subscribe(
+                    COMPUTED_SCHEMA, metadata_pb2.SchemaResponse, self._on_computed_schema
                 )
             )
         await self.bus.flush()
@@ -358,6 +368,10 @@ class Agent:
     async def _on_tracepoint_status(self, status: metadata_pb2.GetTracepointInfoResponse) -> None:
         if self._tracepoint_status is not None:
             self._tracepoint_status(status)
+
+    async def _on_computed_schema(self, response: metadata_pb2.SchemaResponse) -> None:
+        if self._computed_schema is not None:
+            self._computed_schema(response)
 
     def _on_nack(self, nack: messages_pb2.HeartbeatNack) -> None:
         if not nack.reregister:

@@ -101,7 +101,11 @@ class MetadataRuntime:
         schema = await SchemaRegistry.load(kv)
         tracker = AgentUpdateTracker()
         tracepoints = await TracepointRegistry.load(
-            kv, bus, registry, tick_seconds=settings.tracepoint_tick_seconds
+            kv,
+            bus,
+            registry,
+            tick_seconds=settings.tracepoint_tick_seconds,
+            schema=schema.computed_schema,
         )
         lifecycle = AgentLifecycle(
             bus,

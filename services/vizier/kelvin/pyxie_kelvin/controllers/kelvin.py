@@ -63,6 +63,7 @@ class Kelvin:
             parts.runner,
         )
         self.tracepoint_status = parts.tracepoint_status
+        self.computed_schema = parts.computed_schema
         self.agent: Agent | None = None
 
     def registration(self) -> ServiceRegistration:
@@ -82,6 +83,8 @@ class Kelvin:
                 on_fatal=self._on_fatal,
                 # px.GetTracepointStatus() runs on Kelvin.
                 tracepoint_status=self.tracepoint_status.update,
+                # px.GetSchemas() / GetTables() run on Kelvin, which stores no tables.
+                computed_schema=self.computed_schema.update,
             )
         return self.agent
 

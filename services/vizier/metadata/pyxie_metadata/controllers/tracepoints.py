@@ -12,6 +12,8 @@
 * A PEM that registers later gets every live tracepoint.
 * Every change is broadcast as `GetTracepointInfoResponse` on `TracepointStatus` (and again
   every few seconds for agents that just started), which `px.GetTracepointStatus()` reads.
+  The same tick publishes the computed schema on `ComputedSchema` (when a `schema` source is
+  given), which Kelvin's `px.GetSchemas()` reads: dynamic tables show up there.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pyxie_jwt import ServiceClaims
 from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
 from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
-from pyxie_proto.vizier.subjects import TRACEPOINT_STATUS, agent_subject
+from pyxie_proto.vizier.subjects import COMPUTED_SCHEMA, TRACEPOINT_STATUS, agent_subject
 from pyxie_service import (
     BackgroundTask,
     InvalidArgument,
@@ -98,7 +100,9 @@ class TracepointRegistry:
         *,
         tick_seconds: float = DEFAULT_TICK_SECONDS,
         wall_clock_ns: Callable[[], int] = time.time_ns,
+        schema: Callable[[], mdpb.ComputedSchema] | None = None,
     ) -> None:
+        self._schema = schema
         self._kv = kv
         self._bus = bus
         self._agents = agents
@@ -292,6 +296,10 @@ class TracepointRegistry:
             try:
                 if not await self.expire_overdue():
                     await self.broadcast()
+                if self._schema is not None:
+                    await self._bus.publish(
+                        COMPUTED_SCHEMA, mdpb.SchemaResponse(schema=self._schema())
+                    )
             except Exception:
                 _log.exception("tracepoint ttl check failed")
 
