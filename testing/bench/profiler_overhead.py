@@ -132,7 +132,7 @@ def main() -> None:
         stirling.init_sources()  # compile + attach: not part of the steady-state cost
         stirling.start()
         # Warm the symbol caches (first ELF parses) before measuring.
-        warm = subprocess.Popen([sys.executable, str(script), "60"])
+        warm = subprocess.Popen([sys.executable, str(script), "60"], stdout=subprocess.DEVNULL)
         warm.wait()
         time.sleep(1)
         prog_fd = source._bpf.funcs[b"on_cpu_sample"].fd
@@ -142,7 +142,9 @@ def main() -> None:
         cpu1, wall1 = cpu_seconds(), time.perf_counter()
         bpf_t1, bpf_n1 = bpf_prog_stats(prog_fd)
         # The user-space reader, timed on one more worker (registered by the profiler).
-        probe = subprocess.Popen([sys.executable, str(script), str(rounds)])
+        probe = subprocess.Popen(
+            [sys.executable, str(script), str(rounds)], stdout=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 20
         while probe.pid not in source._python and time.monotonic() < deadline:
             time.sleep(0.2)
