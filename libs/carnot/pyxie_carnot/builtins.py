@@ -8,6 +8,7 @@ from pyxie_types.catalog import FunctionCatalog
 
 from . import funcs, udas, udtfs
 from .registry import Registry
+from .udas._pprof import register_pprof
 from .udtfs._host import register_host_udtfs
 
 __all__ = ["default_registry", "function_catalog", "new_registry"]
@@ -20,6 +21,7 @@ def new_registry() -> Registry:
     udas.register_all(registry)
     udtfs.register_all(registry)
     register_host_udtfs(registry)
+    register_pprof(registry)
     return registry
 
 
