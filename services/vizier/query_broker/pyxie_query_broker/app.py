@@ -33,6 +33,8 @@ __all__ = ["TRACKER_SERVICE_ID", "QueryBroker", "advertised_address", "build"]
 
 # Pixie's ServiceID for the tracker's calls to metadata.
 TRACKER_SERVICE_ID: Final = "metadata_tracker"
+# The broker's own calls to metadata (tracepoint registrations: audit records name it).
+BROKER_SERVICE_ID: Final = "query_broker"
 
 
 def advertised_address(configured: str, bound_port: int) -> str:
@@ -82,6 +84,10 @@ class QueryBroker:
             claims = service_claims(service_id=TRACKER_SERVICE_ID, audience=settings.jwt_audience)
             return sign_token(claims, signing_key)
 
+        def broker_token() -> str:
+            claims = service_claims(service_id=BROKER_SERVICE_ID, audience=settings.jwt_audience)
+            return sign_token(claims, signing_key)
+
         self.tracker = AgentTracker(
             metadata_channel, tracker_token, retry_seconds=settings.agent_tracker_retry_seconds
         )
@@ -108,7 +114,7 @@ class QueryBroker:
                 query_timeout_seconds=settings.query_timeout_seconds,
             ),
             mutations=MutationExecutor(
-                GrpcTracepointClient(metadata_channel, tracker_token),
+                GrpcTracepointClient(metadata_channel, broker_token),
                 self.tracker,
                 wait_seconds=settings.mutation_wait_seconds,
             ),
