@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -81,3 +84,90 @@ def test_connection_bytes_each_way_are_counted_exactly() -> None:
     assert all(
         r["local_addr"] == r["remote_addr"] == "127.0.0.1" for r in rows if r["remote_port"] == port
     )
+
+
+RETRANSMIT_CHILD = """
+import socket, struct, sys, threading
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen()
+port = server.getsockname()[1]
+conn_holder = []
+accepted = threading.Thread(target=lambda: conn_holder.append(server.accept()[0]))
+accepted.start()
+client = socket.create_connection(("127.0.0.1", port))
+accepted.join()
+print(f"ready {port} {client.getsockname()[1]}", flush=True)
+sys.stdin.readline()  # the test drops packets to the server on input now
+client.sendall(b"x" * 1000)
+data = b""
+while len(data) < 1000:
+    data += conn_holder[0].recv(4096)
+info = client.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+print(f"total_retrans {struct.unpack_from('<I', info, 100)[0]}", flush=True)
+client.close()
+conn_holder[0].close()
+"""
+
+
+def _run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="needs nft to drop packets")
+def test_retransmissions_match_the_kernels_count_for_the_socket() -> None:
+    """Packets to the server are dropped on input for a while in a private namespace (on output
+    the drop would be a local send error, not a loss): the client socket's retransmissions, as
+    TCP_INFO's total_retrans counts them, are what tcp_stats reports."""
+    from pyxie_stirling.tcp_stats import TcpStatsSource
+
+    rows: list[dict[str, object]] = []
+
+    def push(table: str, batch: pa.RecordBatch) -> None:
+        if table == "tcp_stats_events":
+            rows.extend(rows_of(batch))
+
+    netns = f"pxtcp{os.getpid() % 100000}"
+    stirling = Stirling([TcpStatsSource()], push)
+    stirling.init_sources()
+    _run("ip", "netns", "add", netns)
+    try:
+        _run("ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up")
+        child = subprocess.Popen(
+            ["ip", "netns", "exec", netns, sys.executable, "-c", RETRANSMIT_CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        _, port, client_port = child.stdout.readline().split()
+        nft = ["ip", "netns", "exec", netns, "nft"]
+        _run(*nft, "add", "table", "inet", "pxdrop")
+        _run(*nft, "add chain inet pxdrop in { type filter hook input priority 0 ; }")
+        _run(*nft, "add", "rule", "inet", "pxdrop", "in", "tcp", "dport", port, "drop")
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        time.sleep(1.0)  # RTO 200 ms, doubling: 2-3 retransmissions are dropped
+        _run(*nft, "delete", "table", "inet", "pxdrop")
+        line = child.stdout.readline().split()
+        child.wait(timeout=30)
+        child.stdin.close()
+        child.stdout.close()
+        assert line[0] == "total_retrans"
+        kernel_count = int(line[1])
+        assert kernel_count >= 1
+        time.sleep(0.2)
+        stirling.run_once(force_push=True)
+        stirling.run_once(force_push=True)
+    finally:
+        stirling.stop()
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+    client_rows = [
+        r
+        for r in rows
+        if r["local_port"] == int(client_port)
+        and r["remote_port"] == int(port)
+        and int.from_bytes(bytes(r["upid"])[4:8], "big") == child.pid  # type: ignore[arg-type]
+    ]
+    assert sum(int(r["retransmits"]) for r in client_rows) == kernel_count  # type: ignore[call-overload]
+    assert sum(int(r["tx"]) for r in client_rows) == 1000  # type: ignore[call-overload]
