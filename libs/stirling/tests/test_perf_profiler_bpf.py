@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,7 +57,24 @@ def _pid_of(upid: object) -> int:
     return int.from_bytes(upid[4:8], "big")
 
 
-def test_python_process_burning_cpu_shows_its_function_and_line(tmp_path: Path) -> None:
+def _interpreters() -> list[str]:
+    """This interpreter, plus another supported CPython minor version when one is installed."""
+    found = [sys.executable]
+    other = "python3.12" if sys.version_info[:2] == (3, 11) else "python3.11"
+    path = shutil.which(other)
+    # A version manager's shim may exist without the version behind it: it must run.
+    if (
+        path is not None
+        and subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0
+    ):
+        found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_python_process_burning_cpu_shows_its_function_and_line(
+    tmp_path: Path, python: str
+) -> None:
     from pyxie_stirling.perf_profiler import PerfProfilerConfig, PerfProfilerSource
 
     script = tmp_path / "burner.py"
@@ -65,7 +83,7 @@ def test_python_process_burning_cpu_shows_its_function_and_line(tmp_path: Path) 
     source = PerfProfilerSource(PerfProfilerConfig(window_s=3600))
     stirling = Stirling([source], collected)
     stirling.init_sources()
-    child = subprocess.Popen([sys.executable, str(script)])
+    child = subprocess.Popen([python, str(script)])
     try:
         # The first samples register the interpreter; later ones carry its frames.
         deadline = time.monotonic() + 8
