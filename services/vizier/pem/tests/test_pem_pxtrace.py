@@ -89,6 +89,12 @@ async def vizier(nats_server: Any, tmp_path: Path) -> AsyncIterator[dict[str, An
         metadata_channel=channel,
     )
     await broker.start()
+
+    async def ready() -> bool:
+        state = broker.tracker.state
+        return pem.agent.registered.is_set() and state is not None and bool(state.agents)
+
+    await _until(ready)
     client = grpc.aio.insecure_channel(f"127.0.0.1:{broker.service.grpc_port}")
     events: list[AuditEvent] = []
     add_audit_sink(events.append)
@@ -174,7 +180,6 @@ async def test_a_pxtrace_script_deploys_probes_whose_rows_are_queryable_until_th
     vizier: dict[str, Any], app: Path
 ) -> None:
     pem: Pem = vizier["pem"]
-    await _until(lambda: asyncio.sleep(0, pem.agent.registered.is_set()))
     process = await asyncio.create_subprocess_exec(
         str(app), "3", stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
@@ -255,7 +260,7 @@ async def test_unsafe_and_unmarked_mutations_are_refused(vizier: dict[str, Any])
     unsafe = (
         "import pxtrace\n"
         "pxtrace.UpsertTracepoint('evil', 'evil_table', "
-        "'uprobe:/bin/bash:readline { system(\"touch /tmp/pxtrace-owned\"); "
+        '\'uprobe:/bin/bash:readline { system("touch /tmp/pxtrace-owned"); '
         "printf(\"n:%d\", 1); }', pxtrace.kprobe(), '1m')\n"
     )
     with pytest.raises(grpc.aio.AioRpcError) as refused:
