@@ -250,3 +250,29 @@ async def test_only_services_may_register(start: Starter) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as invalid:
         await register(metadata, msgs.TracepointDeployment(name="empty", ttl_ns=1))
     assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_an_expired_pem_no_longer_counts(
+    tmp_path: Path, nats_server: Any, agents: Starter
+) -> None:
+    settings = make_settings(
+        tmp_path, tracepoint_tick_seconds=0.1, agent_expiration_timeout_seconds=0.5
+    )
+    metadata = await start_metadata(settings, nats_server.url)
+    try:
+        alive = await agents(hostname="alive", host_ip="10.0.0.1")
+        dying = await agents(hostname="dying", host_ip="10.0.0.2")
+        await alive.register()
+        await dying.register()
+        registration = (await register(metadata, deployment())).tracepoints[0]
+        await report(dying, registration.id, S.TRACEPOINT_STATE_RUNNING)
+
+        async def only_alive_left() -> bool:
+            await alive.send_heartbeat()
+            tracepoint = (await info(metadata))["probe"]
+            return [a.agent_id for a in tracepoint.agents] == [alive.agent_id]
+
+        await until(only_alive_left)
+        assert (await info(metadata))["probe"].state == S.TRACEPOINT_STATE_PENDING
+    finally:
+        await metadata.stop()

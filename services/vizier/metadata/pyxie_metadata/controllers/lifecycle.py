@@ -61,6 +61,8 @@ class TracepointSink(Protocol):
 
     async def agent_registered(self, agent: msgs.AgentInfo) -> None: ...
 
+    async def agent_removed(self, agent_id: str) -> None: ...
+
 
 class AgentLifecycle:
     """Handles `UpdateAgent` messages one at a time and expires silent agents."""
@@ -182,6 +184,8 @@ class AgentLifecycle:
     async def _forget(self, agent_id: str) -> None:
         """An agent is gone from the store: drop its schema entries and tell it to exit."""
         self._last_seen.pop(agent_id, None)
+        if self._tracepoints is not None:
+            await self._tracepoints.agent_removed(agent_id)
         if await self._schema.remove_agents([agent_id]):
             self._tracker.schema_changed()
         self._tracker.agent_changed(agent_id)

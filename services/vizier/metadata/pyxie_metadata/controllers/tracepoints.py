@@ -9,7 +9,7 @@
   TERMINATED once it was removed and every agent confirmed.
 * TTL: past `expires_at` a tracepoint is removed like `RemoveTracepoint` would; terminated
   records stay readable (GetTracepointStatus shows them) for an hour.
-* A PEM that registers later gets every live tracepoint.
+* A PEM that registers later gets every live tracepoint; an expired one stops counting.
 * Every change is broadcast as `GetTracepointInfoResponse` on `TracepointStatus` (and again
   every few seconds for agents that just started), which `px.GetTracepointStatus()` reads.
   The same tick publishes the computed schema on `ComputedSchema` (when a `schema` source is
@@ -265,6 +265,21 @@ class TracepointRegistry:
                     info.state = combined_state(info)  # type: ignore[assignment]
                     await self._save(info)
                 await self._send_register(agent.agent_id, info)
+
+    async def agent_removed(self, agent_id: str) -> None:
+        """An expired or replaced agent no longer counts toward any tracepoint's state."""
+        changed = False
+        async with self._lock:
+            for info in self._tracepoints.values():
+                kept = [a for a in info.agents if a.agent_id != agent_id]
+                if len(kept) != len(info.agents):
+                    del info.agents[:]
+                    info.agents.extend(kept)
+                    info.state = combined_state(info)  # type: ignore[assignment]
+                    await self._save(info)
+                    changed = True
+        if changed:
+            await self.broadcast()
 
     async def expire_overdue(self) -> list[str]:
         """Remove tracepoints past their TTL; forget terminated ones after the retention."""
