@@ -3,18 +3,26 @@
 Tracepoints only (bpf/proc_exit.c): exit()/exit_group() give the code, signal_generate and
 signal_deliver the signal, sched_process_exit (last thread of the group) reports. A clean exit
 (code 0, no signal) is not a row, as in Pixie's table ("all abnormal process exits").
+
+A process is gone by the time its exit is read: its UPID start time and whether the PEM's
+filter (network namespace, cgroup) takes it can no longer be read from /proc. Every second the
+live processes are therefore looked at once (new pids only) and remembered until they exit.
+A process that lived less than that is reported only when the PEM has no filter, with the start
+time /proc still shows, if any.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import time
 from importlib import resources
 from typing import Any, ClassVar
 
 from pyxie_types import TableSchema
 from pyxie_types.tables import PROC_EXIT_EVENTS
 
+from . import procfs
 from ._errors import BPFUnavailableError
 from .core import Source, SourceContext, StatusCode
 
@@ -45,6 +53,9 @@ class ProcExitSource(Source):
         self._bpf: Any = None
         self._callback: Any = None
         self._pending: list[tuple[int, int, int, int, str]] = []
+        self._accepted: dict[int, bool] = {}  # live pid -> taken by the process filter
+        self._next_scan = 0.0
+        self._gone: set[int] = set()
 
     def init(self, ctx: SourceContext) -> None:
         super().init(ctx)
@@ -87,8 +98,9 @@ class ProcExitSource(Source):
         pending, self._pending = self._pending, []
         ctx = self.ctx
         rows = self.buffer(PROC_EXIT_EVENTS.name)
+        restricted = ctx.process_filter.restricted
         for ts, tgid, code, signal, comm in pending:
-            if not ctx.process_filter.accepts(tgid) and ctx.process_filter.restricted:
+            if restricted and not self._accepted.get(tgid, False):
                 continue
             # The process is gone: its start time (for the UPID) is what the resolver cached.
             rows.append(
@@ -100,6 +112,23 @@ class ProcExitSource(Source):
                     comm,
                 )
             )
+        for _, tgid, *_ in pending:
+            self._accepted.pop(tgid, None)
+        if time.monotonic() >= self._next_scan:
+            self._next_scan = time.monotonic() + 1.0
+            self._remember_live_processes()
+
+    def _remember_live_processes(self) -> None:
+        ctx = self.ctx
+        live = set(procfs.iter_pids(ctx.processes.proc))
+        # Forgotten after two scans without it: an exit read after one scan still finds it.
+        gone = {p for p in self._accepted if p not in live}
+        for pid in gone & self._gone:
+            del self._accepted[pid]
+        self._gone = gone - self._gone
+        for pid in live - self._accepted.keys():
+            self._accepted[pid] = ctx.process_filter.accepts(pid)
+            ctx.processes.start_time_ticks(pid)  # cached by the resolver for the UPID
 
     def stop(self) -> None:
         if self._bpf is not None:

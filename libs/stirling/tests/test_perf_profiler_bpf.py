@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -142,3 +143,43 @@ def test_exit_code_and_terminating_signal_are_reported_exactly() -> None:
     assert rows[code3.pid] == (3, 0, "sh")
     assert rows[term.pid] == (0, 15, "sleep")
     assert clean.pid not in rows  # a clean exit is not abnormal
+
+
+def test_exits_are_kept_to_the_filtered_network_namespace() -> None:
+    """With a PEM's netns filter, a process of that namespace is reported after it is gone from
+    /proc (the filter was applied while it lived), and one of the host is not."""
+    from pyxie_stirling import ProcessFilter
+    from pyxie_stirling.proc_exit import ProcExitSource
+
+    netns = f"pxexit{os.getpid() % 100000}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        inode = os.stat(f"/run/netns/{netns}").st_ino
+        collected = Collected()
+        stirling = Stirling(
+            [ProcExitSource()], collected, process_filter=ProcessFilter(netns_inode=inode)
+        )
+        stirling.init_sources()
+        try:
+            inside = subprocess.Popen(["ip", "netns", "exec", netns, "sh", "-c", "sleep 2; exit 4"])
+            outside = subprocess.Popen(["sh", "-c", "sleep 2; exit 5"])
+            deadline = time.monotonic() + 10
+            while inside.poll() is None or outside.poll() is None:
+                stirling.run_once()
+                time.sleep(0.2)
+                assert time.monotonic() < deadline
+            time.sleep(0.3)
+            stirling.run_once(force_push=True)
+        finally:
+            stirling.stop()
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+    rows = {
+        _pid_of(r["upid"]): (r["exit_code"], r["signal"])
+        for r in collected.rows.get("proc_exit_events", [])
+    }
+    assert rows.get(inside.pid) == (4, 0)
+    assert outside.pid not in rows
+    # The UPID carries the start time read while the process lived.
+    [row] = [r for r in collected.rows["proc_exit_events"] if _pid_of(r["upid"]) == inside.pid]
+    assert int.from_bytes(bytes(row["upid"])[8:16], "big") > 0  # type: ignore[arg-type]
