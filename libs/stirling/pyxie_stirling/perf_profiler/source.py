@@ -19,6 +19,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import struct
 import threading
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from pyxie_types.tables import STACK_TRACES
 from .._errors import BPFUnavailableError
 from ..core import Source, SourceContext, StatusCode
 from . import _python
-from ._events import SAMPLE_PY_TRUNCATED, CpuSample, PyLayoutStruct
+from ._events import MAX_PY_FRAMES, SAMPLE_PY_TRUNCATED, CpuSample, PyLayoutStruct
 from ._symbols import KernelSymbols, ProcessMaps, SymbolCache, parse_maps
 
 __all__ = ["PerfProfilerConfig", "PerfProfilerSource", "fold_stack", "stack_trace_id"]
@@ -89,7 +90,8 @@ def fold_stack(native_user: list[str], python: list[str], kernel: list[str]) -> 
     return ";".join(frames) if frames else "[unknown]"
 
 
-_SampleKey = tuple[int, int, int, tuple[tuple[int, int], ...], bool]
+# (tgid, user stack id, kernel stack id, raw Python frames (code, prev_instr)*, truncated)
+_SampleKey = tuple[int, int, int, bytes, bool]
 
 
 class _PythonProcess:
@@ -198,23 +200,23 @@ class PerfProfilerSource(Source):
             ctx.report_error(f"no kernel symbols: {exc}", StatusCode.NOT_FOUND)
         size = ctypes.sizeof(CpuSample)
 
+        string_at = ctypes.string_at
+        unpack_header = struct.Struct("<IIiiII").unpack_from
+        frames_offset = CpuSample.py.offset
+
+        # Runs for every sample (CPUs x rate per second): only the header is decoded here; the
+        # Python frames stay raw bytes (the dict key) until the window is counted.
         def on_sample(_ctx: Any, data: Any, length: int) -> int:
             if length < size:
                 return 0
-            s = CpuSample.from_address(data)
-            depth = min(s.py_depth, len(s.py))
-            frames = tuple((s.py[i].code, s.py[i].prev_instr) for i in range(depth) if s.py[i].code)
-            key = (
-                s.tgid,
-                s.user_stack_id,
-                s.kernel_stack_id,
-                frames,
-                bool(s.flags & SAMPLE_PY_TRUNCATED),
-            )
+            tgid, _tid, user_id, kernel_id, depth, flags = unpack_header(string_at(data, 24))
+            depth = min(depth, MAX_PY_FRAMES)
+            frames = string_at(data + frames_offset, depth * 16) if depth else b""
+            key = (tgid, user_id, kernel_id, frames, bool(flags & SAMPLE_PY_TRUNCATED))
             self._counts[key] += 1
-            if s.tgid not in self._seen_tgids:
-                self._seen_tgids.add(s.tgid)
-                self._new_tgids.add(s.tgid)
+            if tgid not in self._seen_tgids:
+                self._seen_tgids.add(tgid)
+                self._new_tgids.add(tgid)
             return 0
 
         self._callback = on_sample  # bcc keeps only a weak reference
@@ -335,7 +337,9 @@ class PerfProfilerSource(Source):
             python: list[str] = []
             process = self._python.get(tgid)
             if process is not None and py_frames:
-                python = [process.frame(code, instr) for code, instr in reversed(py_frames)]
+                # Shim frames (code 0) stand for C calls into the interpreter: not a frame.
+                pairs = [f for f in struct.iter_unpack("<QQ", py_frames) if f[0]]
+                python = [process.frame(code, instr) for code, instr in reversed(pairs)]
                 if truncated:
                     python.insert(0, "[truncated]")
             kernel_names: list[str] = []
