@@ -279,3 +279,33 @@ def test_unsafe_generated_c_is_refused_by_the_same_check() -> None:
 
     with pytest.raises(UnsafeProgramError):
         check_bpf_program("int f(void *ctx) { return bpf_override_return(ctx, 0); }")
+
+
+def test_a_node_runs_a_bounded_number_of_tracepoints(tmp_path: Path) -> None:
+    # A stand-in bpftrace that prints nothing and exits: no root needed.
+    fake = tmp_path / "bpftrace"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    reports = _Reports()
+    tracer = DynamicTracer(
+        TableStore(),
+        lambda: 9,
+        reports.report,
+        audit=reports.audit,
+        bpftrace=str(fake),
+        max_deployments=1,
+    )
+    program = msgs.TracepointProgram(
+        table_name="t", bpftrace=msgs.BPFTraceProgram(program='BEGIN { printf("n:%d", 1); }')
+    )
+    deployment = msgs.TracepointDeployment(
+        name="one", ttl_ns=10**9, target=msgs.TracepointTarget(kernel=True), programs=[program]
+    )
+    try:
+        tracer.deploy("tp-1", deployment)
+        tracer.deploy("tp-2", deployment)
+    finally:
+        tracer.stop()
+    refusal = [r for r in reports.items if r[0] == "tp-2"][-1]
+    assert refusal[1:3] == (S.TRACEPOINT_STATE_FAILED, 8)
+    assert "already runs 1 tracepoints" in refusal[3]

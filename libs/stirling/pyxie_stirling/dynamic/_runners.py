@@ -33,6 +33,11 @@ from ._codegen import GeneratedProbe
 __all__ = ["BPFTraceRunner", "RowSink", "Runner", "UprobeRunner", "bpftrace_binary"]
 
 StateCallback = Callable[[str, str], None]
+# bpftrace reports `attached_probes` before it attaches; its BEGIN probe fires after every
+# probe is attached. A program without BEGIN gets one printing this marker, and the runner
+# reports RUNNING when it arrives.
+_ATTACHED_MARKER: Final = "__pyxie_attached__"
+_BEGIN_PROBE = re.compile(r"(?<![A-Za-z0-9_:])BEGIN\s*(/|\{)")
 # Rows are pushed at least this often (seconds) so that queries see them quickly.
 _PUSH_INTERVAL_S: Final = 0.5
 # bpftrace compiles its program with LLVM: allow it this long to attach.
@@ -190,6 +195,7 @@ class BPFTraceRunner:
             target=self._flush_forever, name=f"bpftrace-flush-{schema.name}", daemon=True
         )
         self._dir = tempfile.mkdtemp(prefix="pyxie-bpftrace-")
+        self._has_begin = False
         self.unparsed_lines = 0
 
     def start(self) -> None:
@@ -217,7 +223,9 @@ class BPFTraceRunner:
             self._on_state("FAILED", "bpftrace is not installed on this node")
             return
         script = Path(self._dir) / "program.bt"
-        script.write_text(self._program)
+        self._has_begin = bool(_BEGIN_PROBE.search(self._program))
+        marker = "" if self._has_begin else f'\nBEGIN {{ printf("{_ATTACHED_MARKER}\\n"); }}\n'
+        script.write_text(self._program + marker)
         stderr_path = Path(self._dir) / "stderr"
         # Never --unsafe: bpftrace itself then refuses system(), signal() and override().
         with (
@@ -246,10 +254,15 @@ class BPFTraceRunner:
             self.unparsed_lines += 1
             return
         kind = message.get("type")
-        if kind == "attached_probes":
+        if kind == "attached_probes" and self._has_begin:
+            # The program's own BEGIN may print nothing: the best signal there is.
             self._on_state("RUNNING", "")
         elif kind == "printf":
-            self._on_printf(str(message.get("data", "")))
+            data = str(message.get("data", ""))
+            if data.strip() == _ATTACHED_MARKER:
+                self._on_state("RUNNING", "")
+            else:
+                self._on_printf(data)
 
     def _on_printf(self, data: str) -> None:
         match = self._pattern.match(data)

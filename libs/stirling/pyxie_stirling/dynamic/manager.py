@@ -40,7 +40,11 @@ _S = messages_pb2.TracepointState
 INVALID_ARGUMENT: Final = 3
 NOT_FOUND: Final = 5
 FAILED_PRECONDITION: Final = 9
+RESOURCE_EXHAUSTED: Final = 8
 INTERNAL: Final = 13
+# Each deployment holds BPF programs or a bpftrace process on the node: a mutation key must not
+# be able to exhaust the node with them.
+DEFAULT_MAX_DEPLOYMENTS: Final = 32
 
 
 class TracepointError(Exception):
@@ -139,7 +143,9 @@ class DynamicTracer:
         audit: AuditFn | None = None,
         kernel_release: str | None = None,
         bpftrace: str | None = None,
+        max_deployments: int = DEFAULT_MAX_DEPLOYMENTS,
     ) -> None:
+        self._max_deployments = max_deployments
         self._store = store
         self._asid = asid
         self._report = report
@@ -160,8 +166,19 @@ class DynamicTracer:
         with self._lock:
             if tracepoint_id in self._deployments:
                 return  # a repeated request (re-registration): already running
+            full = len(self._deployments) >= self._max_deployments
             tracked = _Deployment(deployment.name)
-            self._deployments[tracepoint_id] = tracked
+            if not full:
+                self._deployments[tracepoint_id] = tracked
+        if full:
+            self._refuse(
+                tracepoint_id,
+                deployment,
+                RESOURCE_EXHAUSTED,
+                f"this node already runs {self._max_deployments} tracepoints; delete some first",
+                "refused",
+            )
+            return
         self._report(tracepoint_id, _S.TRACEPOINT_STATE_PENDING, 0, "")
         try:
             runners = self._build(tracepoint_id, deployment, tracked)
