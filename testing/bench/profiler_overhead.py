@@ -1,14 +1,15 @@
 """CPU profiler overhead at 99 Hz, and where the Python stack is cheapest to read.
 
-    sudo uv run --all-packages python testing/bench/profiler_overhead.py [--seconds 20]
+    sudo uv run --all-packages python testing/bench/profiler_overhead.py [--seconds 10 --pairs 3]
 
 One run, three measurements (needs root and bcc):
-1. baseline: one CPU-bound Python worker per core does a fixed amount of work, profiler off
-   (run before and after phase 2, averaged: the shared machine's load drifts);
-2. the same work with the profiler sampling every CPU at 99 Hz (Stirling running it in this
-   process as the PEM does): the workers' wall time against the baseline, and the profiler's
-   own CPU (this process's user+system time, plus the BPF program's run time from the kernel's
-   bpf_stats) as % of one core and % of all cores;
+1. off: one CPU-bound Python worker per core does a fixed amount of work, the perf event
+   detached;
+2. on: the same work with the profiler sampling every CPU at 99 Hz (Stirling running it in this
+   process as the PEM does). Off and on phases alternate (--pairs), so the shared machine's
+   drifting load hits both; the ratio is total on time / total off time. The profiler's own CPU
+   in the on phases (this process's user+system time, plus the BPF program's run time from the
+   kernel's bpf_stats) is given as % of one core and % of all cores;
 3. reading a Python stack: the BPF program's mean run time per sample of phase 2 (all samples
    are of CPython workers: both stack ids plus the frame walk in the kernel, no syscall)
    against a user-space reader (py-spy's way: walk the same chain through /proc/<pid>/mem,
@@ -106,11 +107,13 @@ def user_space_stack_read(source: object, pid: int, reads: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=20.0, help="target length of each phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="target length of a phase")
+    parser.add_argument("--pairs", type=int, default=3, help="off/on phase pairs")
     parser.add_argument("--hz", type=int, default=99)
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (perf events + BPF)")
+    from bcc import PerfSWConfig, PerfType  # type: ignore[import-not-found,import-untyped,unused-ignore]
     from pyxie_stirling import Stirling
     from pyxie_stirling.perf_profiler import PerfProfilerConfig, PerfProfilerSource
 
@@ -120,14 +123,16 @@ def main() -> None:
     # Calibrate the rounds so that one phase lasts about --seconds.
     t1 = run_workers(script, 20, 1)
     rounds = max(20, int(20 * args.seconds / t1))
-    baseline = run_workers(script, rounds, ncpu)
 
     stats_path = Path("/proc/sys/kernel/bpf_stats_enabled")
     stats_before = stats_path.read_text().strip()
     stats_path.write_text("1")
-    rows: list[int] = []
     source = PerfProfilerSource(PerfProfilerConfig(sampling_hz=args.hz))
-    stirling = Stirling([source], lambda table, batch: rows.append(batch.num_rows))
+    stirling = Stirling([source], lambda table, batch: None)
+    off_times: list[float] = []
+    on_times: list[float] = []
+    wall = collector_s = bpf_s = 0.0
+    samples = 0
     try:
         stirling.init_sources()  # compile + attach: not part of the steady-state cost
         stirling.start()
@@ -135,12 +140,23 @@ def main() -> None:
         warm = subprocess.Popen([sys.executable, str(script), "60"], stdout=subprocess.DEVNULL)
         warm.wait()
         time.sleep(1)
-        prog_fd = source._bpf.funcs[b"on_cpu_sample"].fd
-        bpf_t0, bpf_n0 = bpf_prog_stats(prog_fd)
-        cpu0, wall0 = cpu_seconds(), time.perf_counter()
-        profiled = run_workers(script, rounds, ncpu)
-        cpu1, wall1 = cpu_seconds(), time.perf_counter()
-        bpf_t1, bpf_n1 = bpf_prog_stats(prog_fd)
+        bpf = source._bpf
+        prog_fd = bpf.funcs[b"on_cpu_sample"].fd
+        event = {"ev_type": PerfType.SOFTWARE, "ev_config": PerfSWConfig.CPU_CLOCK}
+        # Off and on phases alternate, so that the shared machine's drifting load hits both.
+        for _ in range(args.pairs):
+            bpf.detach_perf_event(**event)
+            off_times.append(run_workers(script, rounds, ncpu))
+            bpf.attach_perf_event(fn_name=b"on_cpu_sample", sample_freq=args.hz, **event)
+            bpf_t0, bpf_n0 = bpf_prog_stats(prog_fd)
+            cpu0, wall0 = cpu_seconds(), time.perf_counter()
+            on_times.append(run_workers(script, rounds, ncpu))
+            cpu1, wall1 = cpu_seconds(), time.perf_counter()
+            bpf_t1, bpf_n1 = bpf_prog_stats(prog_fd)
+            wall += wall1 - wall0
+            collector_s += cpu1 - cpu0
+            bpf_s += (bpf_t1 - bpf_t0) / 1e9
+            samples += bpf_n1 - bpf_n0
         # The user-space reader, timed on one more worker (registered by the profiler).
         probe = subprocess.Popen(
             [sys.executable, str(script), str(rounds)], stdout=subprocess.DEVNULL
@@ -154,20 +170,15 @@ def main() -> None:
     finally:
         stirling.stop()
         stats_path.write_text(stats_before)
-    # The baseline again after the profiler is gone: the machine's load drifts.
-    baseline = (baseline + run_workers(script, rounds, ncpu)) / 2
-    script.unlink()
-    wall = wall1 - wall0
-    bpf_s = (bpf_t1 - bpf_t0) / 1e9
-    collector_s = cpu1 - cpu0
+        script.unlink()
     per_core = 100 * (collector_s + bpf_s) / wall
     all_cores = per_core / ncpu
-    slowdown = profiled / baseline
-    samples = bpf_n1 - bpf_n0
-    # Every sample of the phase is a CPython worker's: the mean includes the frame walk.
+    ratio = sum(on_times) / sum(off_times)
+    # Every sample of the on phases is a CPython worker's: the mean includes the frame walk.
     bpf_us = 1e6 * bpf_s / max(1, samples)
-    print(f"cpus: {ncpu}, rate: {args.hz} Hz per CPU, phase: {wall:.1f} s, samples: {samples}")
-    print(f"workers without profiler: {baseline:.2f} s, with: {profiled:.2f} s")
+    print(f"cpus: {ncpu}, rate: {args.hz} Hz per CPU, profiled: {wall:.1f} s, samples: {samples}")
+    print("workers off: " + " ".join(f"{t:.2f}" for t in off_times) + " s")
+    print("workers on:  " + " ".join(f"{t:.2f}" for t in on_times) + " s")
     print(f"collector (user space): {collector_s:.3f} s CPU, BPF program: {bpf_s:.4f} s CPU")
     print(
         f"python stack read: in BPF {bpf_us:.2f} us/sample (whole program, with both stack ids); "
@@ -175,7 +186,7 @@ def main() -> None:
     )
     print(
         f"RESULT profiler_cpu_percent_of_one_core={per_core:.2f} "
-        f"profiler_cpu_percent_of_all_cores={all_cores:.2f} workload_ratio={slowdown:.3f} "
+        f"profiler_cpu_percent_of_all_cores={all_cores:.2f} workload_ratio={ratio:.3f} "
         f"bpf_us_per_sample={bpf_us:.2f} userspace_us_per_stack={1e6 * user_read:.1f}"
     )
 
