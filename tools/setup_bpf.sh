@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what Pyxie's eBPF collectors need on a Debian host, idempotently:
-#   - bcc (python3-bpfcc, bpfcc-tools) and Debian's kernel headers (linux-headers-amd64),
+#   - bcc (python3-bpfcc, bpfcc-tools), bpftrace (pxtrace programs) and Debian's kernel headers (linux-headers-amd64),
 #   - redis-server and rabbitmq-server (the socket tracer's Redis and AMQP tests start their own
 #     instances; the Debian units are stopped and disabled right after the install so nothing
 #     listens on 6379/5672),
@@ -25,7 +25,7 @@ kernel="$(uname -r)"
 
 # 1. Debian packages: install only the missing ones.
 missing=()
-for pkg in python3-bpfcc bpfcc-tools linux-headers-amd64 redis-server rabbitmq-server; do
+for pkg in python3-bpfcc bpfcc-tools bpftrace linux-headers-amd64 redis-server rabbitmq-server; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$pkg")
     fi

@@ -21,9 +21,15 @@ from pyxie_carnot import (
 )
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
-from pyxie_carnot.udtfs import CRON_SCRIPT_HISTORY_EXTRA
+from pyxie_carnot.udtfs import (
+    CRON_SCRIPT_HISTORY_EXTRA,
+    TRACEPOINT_STATUS_EXTRA,
+    TracepointStatusBoard,
+)
 from pyxie_jwt import SigningKey
+from pyxie_proto.vizier.metadatapb import metadata_pb2
 from pyxie_table_store import TableStore
+from pyxie_types import TableSchema
 
 from ._auth import ServiceCallCredentials
 from ._cron_history import MetadataCronScriptHistory
@@ -31,7 +37,21 @@ from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S, ChannelF
 from ._router import StatsCollectingRouter
 from .agent import AgentConfig
 
-__all__ = ["AgentEngine", "EngineOptions", "build_agent_engine"]
+__all__ = ["AgentEngine", "ComputedSchemaBoard", "EngineOptions", "build_agent_engine"]
+
+
+class ComputedSchemaBoard:
+    """The newest computed schema the metadata service published (a Kelvin stores no tables)."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[str, TableSchema] = {}
+
+    def update(self, response: metadata_pb2.SchemaResponse) -> None:
+        # One assignment: readers on other threads see the old or the new mapping whole.
+        self._schemas = {t.name: TableSchema.from_proto(t) for t in response.schema.tables}
+
+    def schemas(self) -> dict[str, TableSchema]:
+        return dict(self._schemas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +84,10 @@ class AgentEngine:
     metadata_state: InMemoryMetadataState
     carnot: Carnot
     runner: QueryRunner
+    # What GetTracepointStatus reads; the agent keeps it current.
+    tracepoint_status: TracepointStatusBoard
+    # The vizier's computed schema (Kelvin's GetSchemas/GetTables); the agent keeps it current.
+    computed_schema: ComputedSchemaBoard
 
 
 def build_agent_engine(
@@ -90,8 +114,13 @@ def build_agent_engine(
         hostname=config.hostname,
         num_cpus=os.cpu_count() or 1,
     )
+    tracepoint_status = TracepointStatusBoard()
+    context.extras[TRACEPOINT_STATUS_EXTRA] = tracepoint_status
+    computed_schema = ComputedSchemaBoard()
     if table_store is not None:
         context.table_schemas = table_store.schemas
+    else:
+        context.table_schemas = computed_schema.schemas
     if options.metadata_address:
         context.extras[CRON_SCRIPT_HISTORY_EXTRA] = MetadataCronScriptHistory(
             options.metadata_address, credentials
@@ -118,4 +147,4 @@ def build_agent_engine(
         rpc_timeout_s=options.result_rpc_timeout_s,
         stats_wait_s=options.stats_wait_s,
     )
-    return AgentEngine(metadata_state, carnot, runner)
+    return AgentEngine(metadata_state, carnot, runner, tracepoint_status, computed_schema)

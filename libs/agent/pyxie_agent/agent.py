@@ -5,7 +5,9 @@ answered by `RegisterAgentResponse{asid}` on `Agent/<id>` within 30 s (else the 
 then `K8sUpdates/<selector>` is followed and a heartbeat goes out every 5 s. An unacked heartbeat
 is re-sent unchanged. `HeartbeatNack{reregister: true}` registers again keeping the ASID;
 `{reregister: false}` (the metadata service expired the agent) ends it. `ExecuteQueryRequest`
-and `CancelQueryRequest` on `Agent/<id>` go to the query runner.
+and `CancelQueryRequest` on `Agent/<id>` go to the query runner, `TracepointMessage`s to the
+tracepoint handler (the PEM's dynamic tracer). The registry status the metadata service
+broadcasts on `TracepointStatus` is kept for `px.GetTracepointStatus()`.
 
 A fatal condition (registration timeout, expiry) resolves `Agent.fatal` and calls `on_fatal`;
 the service then stops and exits non-zero, so that its supervisor restarts it with a new id.
@@ -32,7 +34,9 @@ from nats.errors import Error as NatsError
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.metadatapb import metadata_pb2
 from pyxie_proto.vizier.subjects import (
+    COMPUTED_SCHEMA,
     MISSING_METADATA_REQUESTS,
+    TRACEPOINT_STATUS,
     UPDATE_AGENT,
     agent_subject,
     k8s_updates_subject,
@@ -83,6 +87,10 @@ _MISSING_METADATA_REPLY_S: Final = 5.0
 EXIT_AGENT_FATAL: Final = 3
 
 _log = get_logger("pyxie.agent")
+
+TracepointHandler = Callable[[messages_pb2.TracepointMessage], Awaitable[None]]
+TracepointStatusSink = Callable[[metadata_pb2.GetTracepointInfoResponse], None]
+ComputedSchemaSink = Callable[[metadata_pb2.SchemaResponse], None]
 
 ProcessEventSource = Callable[
     [], tuple[Sequence[messages_pb2.ProcessCreated], Sequence[messages_pb2.ProcessTerminated]]
@@ -144,8 +152,14 @@ class Agent:
         process_events: ProcessEventSource | None = None,
         on_fatal: Callable[[AgentError], None] | None = None,
         on_registered: Callable[[int], None] | None = None,
+        on_tracepoint: TracepointHandler | None = None,
+        tracepoint_status: TracepointStatusSink | None = None,
+        computed_schema: ComputedSchemaSink | None = None,
     ) -> None:
         self.bus = bus
+        self._computed_schema = computed_schema
+        self._on_tracepoint = on_tracepoint
+        self._tracepoint_status = tracepoint_status
         self.config = config
         self.runner = runner
         self.metadata = metadata
@@ -187,6 +201,20 @@ class Agent:
                 agent_subject(self.agent_id), messages_pb2.VizierMessage, self._on_agent_message
             )
         )
+        if self._tracepoint_status is not None:
+            self._subscriptions.append(
+                await self.bus.subscribe(
+                    TRACEPOINT_STATUS,
+                    metadata_pb2.GetTracepointInfoResponse,
+                    self._on_tracepoint_status,
+                )
+            )
+        if self._computed_schema is not None:
+            self._subscriptions.append(
+                await self.bus.subscribe(
+                    COMPUTED_SCHEMA, metadata_pb2.SchemaResponse, self._on_computed_schema
+                )
+            )
         await self.bus.flush()
         self._lifecycle.start()
 
@@ -329,8 +357,21 @@ class Agent:
         elif kind == "cancel_query_request":
             if self.runner is not None:
                 self.runner.cancel(message.cancel_query_request.query_id)
+        elif kind == "tracepoint_message":
+            if self._on_tracepoint is None:
+                _log.warning("no dynamic tracer: ignoring a tracepoint message")
+            else:
+                await self._on_tracepoint(message.tracepoint_message)
         else:
             _log.debug("ignoring agent message", kind=kind)
+
+    async def _on_tracepoint_status(self, status: metadata_pb2.GetTracepointInfoResponse) -> None:
+        if self._tracepoint_status is not None:
+            self._tracepoint_status(status)
+
+    async def _on_computed_schema(self, response: metadata_pb2.SchemaResponse) -> None:
+        if self._computed_schema is not None:
+            self._computed_schema(response)
 
     def _on_nack(self, nack: messages_pb2.HeartbeatNack) -> None:
         if not nack.reregister:

@@ -8,6 +8,8 @@ from pyxie_types.catalog import FunctionCatalog
 
 from . import funcs, udas, udtfs
 from .registry import Registry
+from .udas._pprof import register_pprof
+from .udtfs._host import register_host_udtfs
 
 __all__ = ["default_registry", "function_catalog", "new_registry"]
 
@@ -18,6 +20,8 @@ def new_registry() -> Registry:
     funcs.register_all(registry)
     udas.register_all(registry)
     udtfs.register_all(registry)
+    register_host_udtfs(registry)
+    register_pprof(registry)
     return registry
 
 

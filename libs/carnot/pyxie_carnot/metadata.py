@@ -341,6 +341,12 @@ class InMemoryMetadataState:
     def process(self, upid: int) -> ProcessInfo | None:
         return self._processes.get(upid)
 
+    def processes_of_containers(self, container_ids: Iterable[str]) -> list[ProcessInfo]:
+        """The known processes of these containers (pxtrace pod targets)."""
+        wanted = set(container_ids)
+        with self._lock:
+            return [p for p in self._processes.values() if p.container_id in wanted]
+
     def replicaset(self, uid: str) -> ReplicaSetInfo | None:
         return self._replicasets.get(uid)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _RSA_BITS = 2048
 
 
+# Pause between runs of a pxtrace script whose tracepoints are still deploying.
+_MUTATION_RETRY_S = 2.0
+
+
 @dataclass
 class ExecStats:
     execution_time_ns: int = 0
@@ -41,6 +46,8 @@ class ScriptResult:
     wall_time_s: float = 0.0
     # Tables whose stream ended without eos (should not happen on a healthy vizier).
     incomplete: list[str] = field(default_factory=list)
+    # The last progress report of a pxtrace script's tracepoints (None for other scripts).
+    mutation: vpb.MutationInfo | None = None
 
 
 def _raise_for_status(status: vpb.Status, query: str) -> None:
@@ -108,7 +115,12 @@ class VizierClient:
     ) -> AsyncIterator[vpb.ExecuteScriptResponse]:
         """The raw response stream, with batches decrypted; raises on a non-OK status."""
         request = vpb.ExecuteScriptRequest(
-            query_str=pxl, cluster_id=self._cluster_id, exec_funcs=exec_funcs, query_name=query_name
+            query_str=pxl,
+            cluster_id=self._cluster_id,
+            exec_funcs=exec_funcs,
+            query_name=query_name,
+            # As Pixie's CLI: a script that uses pxtrace deploys tracepoints.
+            mutation="pxtrace" in pxl,
         )
         private_key = None
         if self._encrypt:
@@ -142,8 +154,25 @@ class VizierClient:
         pxl: str,
         *,
         exec_funcs: Sequence[vpb.ExecuteScriptRequest.FuncToExecute] = (),
+        mutation_wait_s: float = 120.0,
     ) -> ScriptResult:
-        """Run ``pxl`` to completion and collect every output table."""
+        """Run ``pxl`` to completion and collect every output table.
+
+        A pxtrace script whose tracepoints are still deploying when the broker stops waiting
+        (its last MutationInfo is UNAVAILABLE) is run again, as Pixie's CLI does, for up to
+        ``mutation_wait_s`` seconds.
+        """
+        deadline = time.monotonic() + mutation_wait_s
+        while True:
+            result = await self._execute_once(pxl, exec_funcs)
+            pending = result.mutation is not None and result.mutation.status.code != 0
+            if not pending or time.monotonic() >= deadline:
+                return result
+            await asyncio.sleep(_MUTATION_RETRY_S)
+
+    async def _execute_once(
+        self, pxl: str, exec_funcs: Sequence[vpb.ExecuteScriptRequest.FuncToExecute]
+    ) -> ScriptResult:
         started = time.perf_counter()
         result = ScriptResult()
         names: dict[str, str] = {}
@@ -151,6 +180,8 @@ class VizierClient:
         ended: set[str] = set()
         async for response in self.stream(pxl, exec_funcs=exec_funcs):
             result.query_id = response.query_id or result.query_id
+            if response.HasField("mutation_info"):
+                result.mutation = response.mutation_info
             if response.HasField("meta_data"):
                 meta = response.meta_data
                 names[meta.id] = meta.name

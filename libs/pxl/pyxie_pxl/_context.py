@@ -26,6 +26,10 @@ class EvalContext(Protocol):
     now_ns: int
     # True while the vis spec's exec functions run (after the module body).
     exec_mode: bool
+    # Set while the broker only collects a script's pxtrace mutations.
+    mutation_scan: bool
+
+    def end_mutation_scan(self) -> None: ...
 
     def as_expr(self, value: Any, loc: Loc) -> PExpr: ...
     def build(self, make: Callable[[], Operator], loc: Loc) -> Operator: ...

@@ -20,6 +20,7 @@ from pyxie_types.catalog import FunctionCatalog
 
 from . import _methods, _otel, _px
 from ._parse import ParsedModule, parse_pxl
+from ._pxtrace import MutationPlan, ProbeDecorator, make_pxtrace_module
 from ._resolve import Resolver, fold_binary, fold_unary, literal_type_of
 from ._values import (
     BuiltinFunction,
@@ -55,7 +56,16 @@ from .ir import (
     expression_depth,
 )
 
-__all__ = ["RESERVED_METHODS", "Evaluator", "ExecFunc", "ModuleResult", "describe", "describe_type"]
+__all__ = [
+    "RESERVED_METHODS",
+    "Evaluator",
+    "ExecFunc",
+    "ModuleResult",
+    "MutationPlan",
+    "MutationScanEnd",
+    "describe",
+    "describe_type",
+]
 
 _BIN_OPS: dict[type[ast.operator], tuple[str, str]] = {
     ast.Add: ("add", "+"),
@@ -107,6 +117,10 @@ _FALSE_STRINGS = {"false", "f", "no", "n", "0"}
 class ModuleResult:
     # Result tables (ResultSinkOp) and OTel exports (OTelExportSinkOp), in script order.
     sinks: list[Operator] = field(default_factory=list)
+
+
+class MutationScanEnd(Exception):
+    """A mutation scan reached a table the scanned mutations have not created yet."""
 
 
 class _Return(Exception):
@@ -169,8 +183,15 @@ class Evaluator:
         self.otel_defaults = _otel.OTelDefaults()
         self.px = _px.make_px_module(self)
         self.px.attrs.update(_otel.make_otel_modules(self, lambda: self.otel_defaults))
+        # pxtrace calls fill `mutations`; in a mutation scan, px.DataFrame of a table that does
+        # not exist yet (a tracepoint's, created by the scan's own mutations) ends the scan.
+        self.pxtrace, self.mutations = make_pxtrace_module(self)
+        self.mutation_scan = False
 
     # ---------------------------------------------------------------- entry points
+
+    def end_mutation_scan(self) -> None:
+        raise MutationScanEnd()
 
     def run_module(self, module: ParsedModule) -> dict[str, Any]:
         frame = _Frame(module, None, {})
@@ -307,6 +328,8 @@ class Evaluator:
     def _import(self, name: str, node: ast.AST) -> ModuleValue:
         if name == "px":
             return self.px
+        if name == "pxtrace":
+            return self.pxtrace
         if name in self.library_sources:
             if name not in self._libraries:
                 module = _parse_library(self.library_sources[name])
@@ -315,7 +338,7 @@ class Evaluator:
                 attrs = {k: v for k, v in lib_frame.globals.items() if not k.startswith("_")}
                 self._libraries[name] = ModuleValue(name, attrs)
             return self._libraries[name]
-        known = ", ".join(["px", *sorted(self.library_sources)])
+        known = ", ".join(["px", "pxtrace", *sorted(self.library_sources)])
         raise self.loc(node).error(f"no module named {name!r}; available modules: {known}")
 
     def _define(self, node: ast.FunctionDef, frame: _Frame) -> None:
@@ -329,9 +352,13 @@ class Evaluator:
             raise loc.error("keyword-only and positional-only arguments are not supported")
         if len(node.decorator_list) > 1:
             raise loc.error("at most one decorator is supported")
+        function = UserFunction(node, frame.module, frame.globals, frame.library)
         for decorator in node.decorator_list:
-            self.eval(decorator, frame)
-        frame.bind(node.name, UserFunction(node, frame.module, frame.globals, frame.library))
+            value = self.eval(decorator, frame)
+            if isinstance(value, ProbeDecorator):
+                frame.bind(node.name, value.decorate(function, loc))
+                return
+        frame.bind(node.name, function)
 
     def _assign(self, stmt: ast.Assign, frame: _Frame) -> None:
         target = stmt.targets[0]

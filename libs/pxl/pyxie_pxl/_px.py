@@ -171,6 +171,8 @@ def make_px_module(ev: EvalContext) -> ModuleValue:
             raise loc.error("px.DataFrame() needs a table name string")
         table_name = table_value.value
         schema = ev.schemas.get(table_name)
+        if schema is None and ev.mutation_scan:
+            ev.end_mutation_scan()
         if schema is None:
             raise (table_value.loc if table_value.loc.line > 0 else loc).error(
                 f"table {table_name!r} not found; available tables: {', '.join(sorted(ev.schemas))}"

@@ -18,10 +18,11 @@ from pyxie_scripts import ExecFunc, library_sources
 from pyxie_types import TableSchema
 from pyxie_types.catalog import FunctionCatalog
 
-from ._eval import Evaluator
+from ._eval import Evaluator, MutationScanEnd
 from ._lower import LoweringContext, NodeIds, lower_plan
 from ._otel import OTelDefaults
 from ._parse import parse_pxl
+from ._pxtrace import MutationPlan
 from ._rules import (
     DEFAULT_MAX_OUTPUT_ROWS,
     DataAccess,
@@ -39,6 +40,7 @@ __all__ = [
     "DataAccess",
     "ExecFunc",
     "LogicalPlan",
+    "MutationPlan",
     "OTelDefaults",
     "QueryFlags",
     "library_sources",
@@ -130,6 +132,8 @@ class LogicalPlan:
     query_id: str
     now_ns: int
     output_names: tuple[str, ...] = field(default=())
+    # pxtrace tracepoints the script deploys or deletes (run before the plan).
+    mutations: MutationPlan = field(default_factory=MutationPlan)
 
     def execution_options(self) -> plan_pb2.ExecutionOptions:
         return plan_pb2.ExecutionOptions(analyze=self.flags.analyze)
@@ -171,6 +175,37 @@ class Compiler:
                 1,
             ) from None
 
+    def compile_mutations(self, source: str, options: CompileOptions | None = None) -> MutationPlan:
+        """Only the script's pxtrace mutations (Pixie's CompileMutations).
+
+        The script runs until it reads a table that does not exist yet (the tracepoints it
+        deploys create their tables); the broker registers the mutations, waits for the
+        tables and then compiles the whole script with ``compile``.
+        """
+        options = options or CompileOptions()
+        if "pxtrace" not in source:
+            return MutationPlan()
+        now_ns = options.now_ns if options.now_ns is not None else time.time_ns()
+        try:
+            module = parse_pxl(source)
+            evaluator = Evaluator(
+                self.catalog, self.schemas, now_ns=now_ns, library_sources=self._libraries
+            )
+            evaluator.mutation_scan = True
+            try:
+                module_globals = evaluator.run_module(module)
+                if options.exec_funcs:
+                    evaluator.run_exec_funcs(module_globals, options.exec_funcs)
+            except MutationScanEnd:
+                pass
+        except RecursionError:
+            raise CompilerError(
+                "the script nests too deeply (an expression or a chain of calls is too long)",
+                1,
+                1,
+            ) from None
+        return evaluator.mutations
+
     def _compile(self, source: str, options: CompileOptions) -> LogicalPlan:
         now_ns = options.now_ns if options.now_ns is not None else time.time_ns()
         flags = parse_query_flags(
@@ -199,4 +234,5 @@ class Compiler:
             query_id=options.query_id or str(uuid.uuid4()),
             now_ns=now_ns,
             output_names=names,
+            mutations=evaluator.mutations,
         )

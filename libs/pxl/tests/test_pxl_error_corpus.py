@@ -220,7 +220,7 @@ CORPUS: list[Case] = [
     Case(
         "import-of-a-non-px-module",
         "import px\nimport os\n",
-        "no module named 'os'; available modules: px, pxviews",
+        "no module named 'os'; available modules: px, pxtrace, pxviews",
         2,
         1,
     ),

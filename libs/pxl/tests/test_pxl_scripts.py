@@ -34,6 +34,7 @@ EXPECTED = [
     "namespaces",
     "network_stats",
     "outbound_conns",
+    "perf_flamegraph",
     "pgsql_data",
     "pid_memory_usage",
     "pods",

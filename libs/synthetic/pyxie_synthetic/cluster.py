@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -417,6 +418,26 @@ def _conn_stats(
     return rows.batch()
 
 
+def _stack_traces(
+    cluster: SyntheticCluster, rng: random.Random, start: int, end: int
+) -> pa.RecordBatch:
+    """Folded CPU stacks per pod every 10 s (the profiler's window), Python and kernel frames."""
+    rows = _Rows(T.STACK_TRACES)
+    leaves = ["json.dumps (/usr/lib/python3.11/json/__init__.py:231)", "[k] tcp_sendmsg"]
+    for pod in cluster.pods:
+        for t in range(start - start % (10 * NS_PER_S) + 10 * NS_PER_S, end, 10 * NS_PER_S):
+            for i, leaf in enumerate(leaves):
+                stack = f"main;handle ({pod.name}.py:{10 + i});{leaf}"
+                rows.add(
+                    time_=t,
+                    upid=pod.upid.to_bytes(),
+                    stack_trace_id=zlib.crc32(stack.encode()),
+                    stack_trace=stack,
+                    count=rng.randrange(1, 50),
+                )
+    return rows.batch()
+
+
 def fill_store(
     store: TableStore,
     cluster: SyntheticCluster,
@@ -442,6 +463,7 @@ def fill_store(
         "process_stats": _process_stats(cluster, rng, start, end),
         "network_stats": _network_stats(cluster, rng, start, end),
         "conn_stats": _conn_stats(cluster, rng, start, end),
+        "stack_traces.beta": _stack_traces(cluster, rng, start, end),
     }
     for name, batch in batches.items():
         store.append(name, batch)

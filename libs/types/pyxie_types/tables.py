@@ -27,6 +27,7 @@ __all__ = [
     "REDIS_EVENTS",
     "STACK_TRACES",
     "STIRLING_ERROR",
+    "TCP_STATS",
     "TRACE_ROLE_CLIENT",
     "TRACE_ROLE_SERVER",
     "TRACE_ROLE_UNKNOWN",
@@ -238,6 +239,20 @@ PROC_EXIT_EVENTS = _table(
     _c("comm", D.STRING, desc="The process name"),
 )
 
+TCP_STATS = _table(
+    "tcp_stats_events",
+    "TCP stats: bytes and retransmissions per process and connection over each period",
+    _TIME,
+    _UPID,
+    _c("local_addr", D.STRING, S.ST_IP_ADDRESS, "IP address of the local endpoint."),
+    _c("local_port", D.INT64, S.ST_PORT, "Port of the local endpoint."),
+    _c("remote_addr", D.STRING, S.ST_IP_ADDRESS, "IP address of the remote endpoint."),
+    _c("remote_port", D.INT64, S.ST_PORT, "Port of the remote endpoint."),
+    _c("tx", D.INT64, _B, "The number of bytes written to the socket."),
+    _c("rx", D.INT64, _B, "The number of bytes read from the socket."),
+    _c("retransmits", D.INT64, desc="The number of retransmissions."),
+)
+
 STIRLING_ERROR = _table(
     "stirling_error",
     "Errors and status of the data collectors",
@@ -275,6 +290,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     NETWORK_STATS,
     STACK_TRACES,
     PROC_EXIT_EVENTS,
+    TCP_STATS,
     STIRLING_ERROR,
     PROBE_STATUS,
 )

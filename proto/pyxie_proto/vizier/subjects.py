@@ -24,11 +24,13 @@ from typing import Final
 __all__ = [
     "ALL_SELECTOR",
     "C2V_PREFIX",
+    "COMPUTED_SCHEMA",
     "MISSING_METADATA_REQUESTS",
     "PASSTHROUGH_QUEUE_GROUP",
     "PASSTHROUGH_REQUEST_SUBJECT",
     "PASSTHROUGH_REQUEST_TOPIC",
     "REPLY_TOPIC_PREFIX",
+    "TRACEPOINT_STATUS",
     "UPDATE_AGENT",
     "V2C_PREFIX",
     "V2C_SUBSCRIPTION",
@@ -44,6 +46,12 @@ __all__ = [
 UPDATE_AGENT: Final = "UpdateAgent"
 # Agents -> metadata (request/reply): metadata updates an agent missed on its selector.
 MISSING_METADATA_REQUESTS: Final = "MissingMetadataRequests"
+# Metadata -> every agent: the tracepoint registry's status (`GetTracepointInfoResponse`),
+# published on every change and periodically; GetTracepointStatus() reads the last one.
+TRACEPOINT_STATUS: Final = "TracepointStatus"
+# Metadata -> every agent: the computed schema (`SchemaResponse`), published periodically;
+# Kelvin, which stores no tables, answers px.GetSchemas()/GetTables() from it.
+COMPUTED_SCHEMA: Final = "ComputedSchema"
 # The K8s update selector of Kelvin, which needs every update (PEMs use their host IP).
 ALL_SELECTOR: Final = "all"
 

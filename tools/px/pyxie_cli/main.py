@@ -51,6 +51,9 @@ EXIT_UNAVAILABLE = 3
 
 _GRPC_UNAVAILABLE = 14
 _GRPC_DEADLINE_EXCEEDED = 4
+# A pxtrace script whose tracepoints are still deploying is run again this often, this long.
+_MUTATION_RETRY_S = 2.0
+_MUTATION_WAIT_S = 120.0
 
 FuncList = list[vpb.ExecuteScriptRequest.FuncToExecute]
 Executor = Callable[[Target, str, FuncList], Awaitable[ScriptResult]]
@@ -64,7 +67,26 @@ class NotedResult(ScriptResult):
 
 
 async def execute_on_vizier(target: Target, pxl: str, exec_funcs: FuncList) -> ScriptResult:
-    """Run ``pxl`` and collect its tables (as ``VizierClient.execute``), keeping status notes."""
+    """Run ``pxl`` and collect its tables (as ``VizierClient.execute``), keeping status notes.
+
+    A pxtrace script whose tracepoints are still deploying when the broker stops waiting is
+    run again (as Pixie's CLI does), with the deployment progress on stderr.
+    """
+    deadline = time.monotonic() + _MUTATION_WAIT_S
+    while True:
+        result = await _execute_once(target, pxl, exec_funcs)
+        mutation = result.mutation
+        if mutation is not None:
+            states = ", ".join(
+                f"{s.name}: {vpb.LifeCycleState.Name(s.state)}" for s in mutation.states
+            )
+            print(f"tracepoints: {states}", file=sys.stderr)
+        if mutation is None or mutation.status.code == 0 or time.monotonic() >= deadline:
+            return result
+        await asyncio.sleep(_MUTATION_RETRY_S)
+
+
+async def _execute_once(target: Target, pxl: str, exec_funcs: FuncList) -> NotedResult:
     client = VizierClient(
         target.address,
         token=target.token,
@@ -80,6 +102,8 @@ async def execute_on_vizier(target: Target, pxl: str, exec_funcs: FuncList) -> S
     ended: set[str] = set()
     async for response in client.stream(pxl, exec_funcs=exec_funcs):
         result.query_id = response.query_id or result.query_id
+        if response.HasField("mutation_info"):
+            result.mutation = response.mutation_info
         if response.status.message and response.status.code == 0:
             result.notes.append(response.status.message)
         if response.HasField("meta_data"):

@@ -1,16 +1,19 @@
 """Builtin table functions: introspection (GetTables, GetSchemas, GetUDF/UDA/UDTFList),
-GetAgentStatus and Version.
+GetAgentStatus, GetTracepointStatus and Version.
 
 Output relations are exactly the ones Pixie's scripts read (pxl-language §3 "UDTF outputs").
 """
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Sequence
 from importlib import metadata as importlib_metadata
 from typing import Any
 
 import pyarrow as pa
+from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_types import Column, DataType, Relation, SemanticType
 
 from ..context import FunctionContext
@@ -23,16 +26,19 @@ from ._cron_history import (
     CronScriptRun,
     get_cron_script_history,
 )
+from ._tracepoint_status import TRACEPOINT_STATUS_EXTRA, TracepointStatusBoard
 
 __all__ = [
     "AGENT_STATUS_EXTRA",
     "CRON_SCRIPT_HISTORY_EXTRA",
+    "TRACEPOINT_STATUS_EXTRA",
     "VERSION_EXTRA",
     "AgentStatus",
     "AgentStatusProvider",
     "CronScriptHistoryProvider",
     "CronScriptRun",
     "StaticAgentStatus",
+    "TracepointStatusBoard",
     "register_all",
 ]
 
@@ -88,6 +94,13 @@ AGENT_STATUS_RELATION = _relation(
     Column("create_time", T, SemanticType.ST_TIME_NS),
     Column("last_heartbeat_ns", I, SemanticType.ST_DURATION_NS),
     ("kernel_headers_installed", B),
+)
+TRACEPOINT_STATUS_RELATION = _relation(
+    ("tracepoint_id", U),
+    ("name", S),
+    ("state", S),
+    ("status", S),
+    ("output_tables", S),
 )
 VERSION_RELATION = _relation(Column("asid", I, SemanticType.ST_ASID), ("version", S))
 
@@ -172,6 +185,38 @@ def _get_agent_status(ctx: FunctionContext, include_kelvin: bool = True) -> pa.T
     return _rows_to_table(AGENT_STATUS_RELATION, rows)
 
 
+def _state_name(state: int) -> str:
+    # Pixie prints px.api.vizierpb.LifeCycleState names (same numbers).
+    name = messages_pb2.TracepointState.Name(state)
+    return name.removeprefix("TRACEPOINT_STATE_") + "_STATE"
+
+
+def _get_tracepoint_status(ctx: FunctionContext) -> pa.Table:
+    board = ctx.extras.get(TRACEPOINT_STATUS_EXTRA)
+    tracepoints = board.tracepoints() if isinstance(board, TracepointStatusBoard) else []
+    rows = []
+    for info in tracepoints:
+        statuses = [
+            {
+                "agent_id": agent.agent_id,
+                "state": _state_name(agent.state),
+                "code": agent.status_code,
+                "message": agent.status_message,
+            }
+            for agent in info.agents
+        ]
+        rows.append(
+            (
+                uuid.UUID(info.id).bytes,
+                info.name,
+                _state_name(info.state),
+                json.dumps(statuses),
+                json.dumps(list(info.table_names)),
+            )
+        )
+    return _rows_to_table(TRACEPOINT_STATUS_RELATION, rows)
+
+
 def _package_version() -> str:
     try:
         return importlib_metadata.version("pyxie-carnot")
@@ -242,6 +287,16 @@ _UDTFS: tuple[
         get_cron_script_history,
         "The last runs of the vizier's cron scripts (plugins, retention scripts) with their "
         "error or stats. Example: px.display(px.GetCronScriptHistory())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "GetTracepointStatus",
+        (),
+        TRACEPOINT_STATUS_RELATION,
+        _get_tracepoint_status,
+        "pxtrace tracepoints, their state (PENDING_STATE, RUNNING_STATE, FAILED_STATE, "
+        "TERMINATED_STATE), per-agent statuses and tables. "
+        "Example: px.display(px.GetTracepointStatus())",
         UDTFExecutor.ONE_KELVIN,
     ),
     (

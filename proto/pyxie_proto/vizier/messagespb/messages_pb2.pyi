@@ -1,6 +1,7 @@
 from pyxie_proto.carnot.planpb import plan_pb2 as _plan_pb2
 from pyxie_proto.types.typespb import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -8,8 +9,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class TracepointState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRACEPOINT_STATE_UNKNOWN: _ClassVar[TracepointState]
+    TRACEPOINT_STATE_PENDING: _ClassVar[TracepointState]
+    TRACEPOINT_STATE_RUNNING: _ClassVar[TracepointState]
+    TRACEPOINT_STATE_FAILED: _ClassVar[TracepointState]
+    TRACEPOINT_STATE_TERMINATED: _ClassVar[TracepointState]
+TRACEPOINT_STATE_UNKNOWN: TracepointState
+TRACEPOINT_STATE_PENDING: TracepointState
+TRACEPOINT_STATE_RUNNING: TracepointState
+TRACEPOINT_STATE_FAILED: TracepointState
+TRACEPOINT_STATE_TERMINATED: TracepointState
+
 class VizierMessage(_message.Message):
-    __slots__ = ("register_agent_request", "register_agent_response", "heartbeat", "heartbeat_ack", "heartbeat_nack", "execute_query_request", "metadata_update", "cancel_query_request")
+    __slots__ = ("register_agent_request", "register_agent_response", "heartbeat", "heartbeat_ack", "heartbeat_nack", "execute_query_request", "metadata_update", "cancel_query_request", "tracepoint_message")
     REGISTER_AGENT_REQUEST_FIELD_NUMBER: _ClassVar[int]
     REGISTER_AGENT_RESPONSE_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
@@ -18,6 +32,7 @@ class VizierMessage(_message.Message):
     EXECUTE_QUERY_REQUEST_FIELD_NUMBER: _ClassVar[int]
     METADATA_UPDATE_FIELD_NUMBER: _ClassVar[int]
     CANCEL_QUERY_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TRACEPOINT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     register_agent_request: RegisterAgentRequest
     register_agent_response: RegisterAgentResponse
     heartbeat: Heartbeat
@@ -26,7 +41,8 @@ class VizierMessage(_message.Message):
     execute_query_request: ExecuteQueryRequest
     metadata_update: MetadataUpdate
     cancel_query_request: CancelQueryRequest
-    def __init__(self, register_agent_request: _Optional[_Union[RegisterAgentRequest, _Mapping]] = ..., register_agent_response: _Optional[_Union[RegisterAgentResponse, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., heartbeat_ack: _Optional[_Union[HeartbeatAck, _Mapping]] = ..., heartbeat_nack: _Optional[_Union[HeartbeatNack, _Mapping]] = ..., execute_query_request: _Optional[_Union[ExecuteQueryRequest, _Mapping]] = ..., metadata_update: _Optional[_Union[MetadataUpdate, _Mapping]] = ..., cancel_query_request: _Optional[_Union[CancelQueryRequest, _Mapping]] = ...) -> None: ...
+    tracepoint_message: TracepointMessage
+    def __init__(self, register_agent_request: _Optional[_Union[RegisterAgentRequest, _Mapping]] = ..., register_agent_response: _Optional[_Union[RegisterAgentResponse, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., heartbeat_ack: _Optional[_Union[HeartbeatAck, _Mapping]] = ..., heartbeat_nack: _Optional[_Union[HeartbeatNack, _Mapping]] = ..., execute_query_request: _Optional[_Union[ExecuteQueryRequest, _Mapping]] = ..., metadata_update: _Optional[_Union[MetadataUpdate, _Mapping]] = ..., cancel_query_request: _Optional[_Union[CancelQueryRequest, _Mapping]] = ..., tracepoint_message: _Optional[_Union[TracepointMessage, _Mapping]] = ...) -> None: ...
 
 class HostInfo(_message.Message):
     __slots__ = ("hostname", "host_ip", "kernel_version", "kernel_headers_installed", "netns_inode")
@@ -270,3 +286,125 @@ class ContainerUpdate(_message.Message):
     state: str
     pids: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, cid: _Optional[str] = ..., name: _Optional[str] = ..., pod_id: _Optional[str] = ..., namespace: _Optional[str] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., state: _Optional[str] = ..., pids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class TracepointTarget(_message.Message):
+    __slots__ = ("upid", "pod_process", "shared_object", "binary_path", "kernel")
+    class PodProcess(_message.Message):
+        __slots__ = ("pod", "container", "process")
+        POD_FIELD_NUMBER: _ClassVar[int]
+        CONTAINER_FIELD_NUMBER: _ClassVar[int]
+        PROCESS_FIELD_NUMBER: _ClassVar[int]
+        pod: str
+        container: str
+        process: str
+        def __init__(self, pod: _Optional[str] = ..., container: _Optional[str] = ..., process: _Optional[str] = ...) -> None: ...
+    class SharedObject(_message.Message):
+        __slots__ = ("name", "upid")
+        NAME_FIELD_NUMBER: _ClassVar[int]
+        UPID_FIELD_NUMBER: _ClassVar[int]
+        name: str
+        upid: _types_pb2.UInt128
+        def __init__(self, name: _Optional[str] = ..., upid: _Optional[_Union[_types_pb2.UInt128, _Mapping]] = ...) -> None: ...
+    UPID_FIELD_NUMBER: _ClassVar[int]
+    POD_PROCESS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_OBJECT_FIELD_NUMBER: _ClassVar[int]
+    BINARY_PATH_FIELD_NUMBER: _ClassVar[int]
+    KERNEL_FIELD_NUMBER: _ClassVar[int]
+    upid: _types_pb2.UInt128
+    pod_process: TracepointTarget.PodProcess
+    shared_object: TracepointTarget.SharedObject
+    binary_path: str
+    kernel: bool
+    def __init__(self, upid: _Optional[_Union[_types_pb2.UInt128, _Mapping]] = ..., pod_process: _Optional[_Union[TracepointTarget.PodProcess, _Mapping]] = ..., shared_object: _Optional[_Union[TracepointTarget.SharedObject, _Mapping]] = ..., binary_path: _Optional[str] = ..., kernel: _Optional[bool] = ...) -> None: ...
+
+class ProbeOutput(_message.Message):
+    __slots__ = ("column", "arg", "ret", "latency")
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    ARG_FIELD_NUMBER: _ClassVar[int]
+    RET_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    column: str
+    arg: str
+    ret: str
+    latency: bool
+    def __init__(self, column: _Optional[str] = ..., arg: _Optional[str] = ..., ret: _Optional[str] = ..., latency: _Optional[bool] = ...) -> None: ...
+
+class FunctionProbe(_message.Message):
+    __slots__ = ("symbol", "binary", "outputs")
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    BINARY_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    symbol: str
+    binary: str
+    outputs: _containers.RepeatedCompositeFieldContainer[ProbeOutput]
+    def __init__(self, symbol: _Optional[str] = ..., binary: _Optional[str] = ..., outputs: _Optional[_Iterable[_Union[ProbeOutput, _Mapping]]] = ...) -> None: ...
+
+class BPFTraceProgram(_message.Message):
+    __slots__ = ("program", "min_kernel", "max_kernel")
+    PROGRAM_FIELD_NUMBER: _ClassVar[int]
+    MIN_KERNEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_KERNEL_FIELD_NUMBER: _ClassVar[int]
+    program: str
+    min_kernel: str
+    max_kernel: str
+    def __init__(self, program: _Optional[str] = ..., min_kernel: _Optional[str] = ..., max_kernel: _Optional[str] = ...) -> None: ...
+
+class TracepointProgram(_message.Message):
+    __slots__ = ("table_name", "probe", "bpftrace")
+    TABLE_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROBE_FIELD_NUMBER: _ClassVar[int]
+    BPFTRACE_FIELD_NUMBER: _ClassVar[int]
+    table_name: str
+    probe: FunctionProbe
+    bpftrace: BPFTraceProgram
+    def __init__(self, table_name: _Optional[str] = ..., probe: _Optional[_Union[FunctionProbe, _Mapping]] = ..., bpftrace: _Optional[_Union[BPFTraceProgram, _Mapping]] = ...) -> None: ...
+
+class TracepointDeployment(_message.Message):
+    __slots__ = ("name", "ttl_ns", "target", "programs")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TTL_NS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    ttl_ns: int
+    target: TracepointTarget
+    programs: _containers.RepeatedCompositeFieldContainer[TracepointProgram]
+    def __init__(self, name: _Optional[str] = ..., ttl_ns: _Optional[int] = ..., target: _Optional[_Union[TracepointTarget, _Mapping]] = ..., programs: _Optional[_Iterable[_Union[TracepointProgram, _Mapping]]] = ...) -> None: ...
+
+class RegisterTracepointRequest(_message.Message):
+    __slots__ = ("id", "deployment")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    deployment: TracepointDeployment
+    def __init__(self, id: _Optional[str] = ..., deployment: _Optional[_Union[TracepointDeployment, _Mapping]] = ...) -> None: ...
+
+class RemoveTracepointRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class TracepointInfoUpdate(_message.Message):
+    __slots__ = ("id", "agent_id", "state", "status_code", "status_message")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    agent_id: str
+    state: TracepointState
+    status_code: int
+    status_message: str
+    def __init__(self, id: _Optional[str] = ..., agent_id: _Optional[str] = ..., state: _Optional[_Union[TracepointState, str]] = ..., status_code: _Optional[int] = ..., status_message: _Optional[str] = ...) -> None: ...
+
+class TracepointMessage(_message.Message):
+    __slots__ = ("register_tracepoint_request", "remove_tracepoint_request", "tracepoint_info_update")
+    REGISTER_TRACEPOINT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_TRACEPOINT_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    TRACEPOINT_INFO_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    register_tracepoint_request: RegisterTracepointRequest
+    remove_tracepoint_request: RemoveTracepointRequest
+    tracepoint_info_update: TracepointInfoUpdate
+    def __init__(self, register_tracepoint_request: _Optional[_Union[RegisterTracepointRequest, _Mapping]] = ..., remove_tracepoint_request: _Optional[_Union[RemoveTracepointRequest, _Mapping]] = ..., tracepoint_info_update: _Optional[_Union[TracepointInfoUpdate, _Mapping]] = ...) -> None: ...

@@ -255,3 +255,85 @@ class GetAllExecutionResultsResponse(_message.Message):
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[CronScriptExecutionResult]
     def __init__(self, results: _Optional[_Iterable[_Union[CronScriptExecutionResult, _Mapping]]] = ...) -> None: ...
+
+class RegisterTracepointRequest(_message.Message):
+    __slots__ = ("deployments",)
+    DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    deployments: _containers.RepeatedCompositeFieldContainer[_messages_pb2.TracepointDeployment]
+    def __init__(self, deployments: _Optional[_Iterable[_Union[_messages_pb2.TracepointDeployment, _Mapping]]] = ...) -> None: ...
+
+class TracepointRegistration(_message.Message):
+    __slots__ = ("id", "name", "status_code", "status_message")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    status_code: int
+    status_message: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., status_code: _Optional[int] = ..., status_message: _Optional[str] = ...) -> None: ...
+
+class RegisterTracepointResponse(_message.Message):
+    __slots__ = ("tracepoints",)
+    TRACEPOINTS_FIELD_NUMBER: _ClassVar[int]
+    tracepoints: _containers.RepeatedCompositeFieldContainer[TracepointRegistration]
+    def __init__(self, tracepoints: _Optional[_Iterable[_Union[TracepointRegistration, _Mapping]]] = ...) -> None: ...
+
+class GetTracepointInfoRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AgentTracepointStatus(_message.Message):
+    __slots__ = ("agent_id", "state", "status_code", "status_message")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    state: _messages_pb2.TracepointState
+    status_code: int
+    status_message: str
+    def __init__(self, agent_id: _Optional[str] = ..., state: _Optional[_Union[_messages_pb2.TracepointState, str]] = ..., status_code: _Optional[int] = ..., status_message: _Optional[str] = ...) -> None: ...
+
+class TracepointInfo(_message.Message):
+    __slots__ = ("id", "name", "state", "expected_state", "agents", "table_names", "create_time_ns", "expires_at_ns", "deployment")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_STATE_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    TABLE_NAMES_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_NS_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    state: _messages_pb2.TracepointState
+    expected_state: _messages_pb2.TracepointState
+    agents: _containers.RepeatedCompositeFieldContainer[AgentTracepointStatus]
+    table_names: _containers.RepeatedScalarFieldContainer[str]
+    create_time_ns: int
+    expires_at_ns: int
+    deployment: _messages_pb2.TracepointDeployment
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_messages_pb2.TracepointState, str]] = ..., expected_state: _Optional[_Union[_messages_pb2.TracepointState, str]] = ..., agents: _Optional[_Iterable[_Union[AgentTracepointStatus, _Mapping]]] = ..., table_names: _Optional[_Iterable[str]] = ..., create_time_ns: _Optional[int] = ..., expires_at_ns: _Optional[int] = ..., deployment: _Optional[_Union[_messages_pb2.TracepointDeployment, _Mapping]] = ...) -> None: ...
+
+class GetTracepointInfoResponse(_message.Message):
+    __slots__ = ("tracepoints",)
+    TRACEPOINTS_FIELD_NUMBER: _ClassVar[int]
+    tracepoints: _containers.RepeatedCompositeFieldContainer[TracepointInfo]
+    def __init__(self, tracepoints: _Optional[_Iterable[_Union[TracepointInfo, _Mapping]]] = ...) -> None: ...
+
+class RemoveTracepointRequest(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveTracepointResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, removed: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -184,6 +184,167 @@ class MetadataService:
             _registered_method=True)
 
 
+class MetadataTracepointServiceStub:
+    """The tracepoint registry (pxtrace mutations), used by the query broker.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.RegisterTracepoint = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.MetadataTracepointService/RegisterTracepoint',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RegisterTracepointRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RegisterTracepointResponse.FromString,
+                _registered_method=True)
+        self.GetTracepointInfo = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.MetadataTracepointService/GetTracepointInfo',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetTracepointInfoRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetTracepointInfoResponse.FromString,
+                _registered_method=True)
+        self.RemoveTracepoint = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.MetadataTracepointService/RemoveTracepoint',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RemoveTracepointRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RemoveTracepointResponse.FromString,
+                _registered_method=True)
+
+
+class MetadataTracepointServiceServicer:
+    """The tracepoint registry (pxtrace mutations), used by the query broker.
+    """
+
+    def RegisterTracepoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTracepointInfo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveTracepoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_MetadataTracepointServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'RegisterTracepoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterTracepoint,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RegisterTracepointRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RegisterTracepointResponse.SerializeToString,
+            ),
+            'GetTracepointInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTracepointInfo,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetTracepointInfoRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetTracepointInfoResponse.SerializeToString,
+            ),
+            'RemoveTracepoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveTracepoint,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RemoveTracepointRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RemoveTracepointResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'pyxie.vizier.metadatapb.MetadataTracepointService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('pyxie.vizier.metadatapb.MetadataTracepointService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class MetadataTracepointService:
+    """The tracepoint registry (pxtrace mutations), used by the query broker.
+    """
+
+    @staticmethod
+    def RegisterTracepoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.MetadataTracepointService/RegisterTracepoint',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RegisterTracepointRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RegisterTracepointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTracepointInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.MetadataTracepointService/GetTracepointInfo',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetTracepointInfoRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.GetTracepointInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveTracepoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.MetadataTracepointService/RemoveTracepoint',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RemoveTracepointRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.RemoveTracepointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class CronScriptStoreServiceStub:
     """---------------------------------------------------------------------------------------------
     Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per

@@ -69,6 +69,52 @@ class MetadataServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_MetadataServiceServicer_to_server(servicer: MetadataServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class MetadataTracepointServiceStub:
+    """The tracepoint registry (pxtrace mutations), used by the query broker."""
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> MetadataTracepointServiceAsyncStub: ...
+    RegisterTracepoint: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.RegisterTracepointRequest, _metadata_pb2.RegisterTracepointResponse]
+    GetTracepointInfo: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.GetTracepointInfoRequest, _metadata_pb2.GetTracepointInfoResponse]
+    RemoveTracepoint: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.RemoveTracepointRequest, _metadata_pb2.RemoveTracepointResponse]
+
+@_typing.type_check_only
+class MetadataTracepointServiceAsyncStub(MetadataTracepointServiceStub):
+    """The tracepoint registry (pxtrace mutations), used by the query broker."""
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    RegisterTracepoint: _aio.UnaryUnaryMultiCallable[_metadata_pb2.RegisterTracepointRequest, _metadata_pb2.RegisterTracepointResponse]  # type: ignore[assignment]
+    GetTracepointInfo: _aio.UnaryUnaryMultiCallable[_metadata_pb2.GetTracepointInfoRequest, _metadata_pb2.GetTracepointInfoResponse]  # type: ignore[assignment]
+    RemoveTracepoint: _aio.UnaryUnaryMultiCallable[_metadata_pb2.RemoveTracepointRequest, _metadata_pb2.RemoveTracepointResponse]  # type: ignore[assignment]
+
+class MetadataTracepointServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The tracepoint registry (pxtrace mutations), used by the query broker."""
+
+    @_abc_1.abstractmethod
+    def RegisterTracepoint(
+        self,
+        request: _metadata_pb2.RegisterTracepointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.RegisterTracepointResponse, _abc.Awaitable[_metadata_pb2.RegisterTracepointResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetTracepointInfo(
+        self,
+        request: _metadata_pb2.GetTracepointInfoRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.GetTracepointInfoResponse, _abc.Awaitable[_metadata_pb2.GetTracepointInfoResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RemoveTracepoint(
+        self,
+        request: _metadata_pb2.RemoveTracepointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.RemoveTracepointResponse, _abc.Awaitable[_metadata_pb2.RemoveTracepointResponse]]: ...
+
+def add_MetadataTracepointServiceServicer_to_server(servicer: MetadataTracepointServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class CronScriptStoreServiceStub:
     """---------------------------------------------------------------------------------------------
     Cron scripts kept by the metadata service (keys /cronScript/<uuid>, results ring of 10 per

@@ -147,6 +147,16 @@ async def test_read_only_key_runs_scripts_but_not_mutations(api: ApiHarness) -> 
     assert (await _run(api, api.key_a, VZ_A1, mutation=True))[0].meta_data.name == "http"
 
 
+async def test_read_only_key_cannot_smuggle_a_pxtrace_script_without_the_mutation_flag(
+    api: ApiHarness,
+) -> None:
+    read_only = api.auth.add_api_key(ORG_A, USER_A, scope=AccessScope.READ_ONLY)
+    script = "import pxtrace\npxtrace.DeleteTracepoint('probe')\n"
+    code, details = await _code(_run(api, read_only, VZ_A1, query=script))
+    assert code is grpc.StatusCode.PERMISSION_DENIED
+    assert "read-only" in details
+
+
 async def test_key_limited_to_clusters_reaches_only_those(api: ApiHarness) -> None:
     limited = api.auth.add_api_key(ORG_A, USER_A, cluster_ids=(VZ_A2,))
     assert (await _run(api, limited, VZ_A2))[0].meta_data.name == "http"

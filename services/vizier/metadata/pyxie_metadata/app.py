@@ -26,6 +26,11 @@ from pyxie_metadata.controllers.lifecycle import AgentLifecycle
 from pyxie_metadata.controllers.publisher import MetadataPublisher, MissingMetadataResponder
 from pyxie_metadata.controllers.schema import SchemaRegistry
 from pyxie_metadata.controllers.servicer import MetadataServicer, metadata_registration
+from pyxie_metadata.controllers.tracepoints import (
+    TracepointRegistry,
+    TracepointServicer,
+    tracepoint_registration,
+)
 from pyxie_metadata.controllers.updates import AgentUpdateTracker
 from pyxie_metadata.kvstore import EtcdKVStore, KVStore, SqliteKVStore
 from pyxie_metadata.providers import MetadataProvider
@@ -82,6 +87,7 @@ class MetadataRuntime:
     responder: MissingMetadataResponder
     servicer: MetadataServicer
     provider_task: BackgroundTask | None
+    tracepoints: TracepointRegistry
 
     @classmethod
     async def start(
@@ -95,6 +101,13 @@ class MetadataRuntime:
         registry = await AgentRegistry.load(kv)
         schema = await SchemaRegistry.load(kv)
         tracker = AgentUpdateTracker()
+        tracepoints = await TracepointRegistry.load(
+            kv,
+            bus,
+            registry,
+            tick_seconds=settings.tracepoint_tick_seconds,
+            schema=schema.computed_schema,
+        )
         lifecycle = AgentLifecycle(
             bus,
             registry,
@@ -102,6 +115,7 @@ class MetadataRuntime:
             tracker,
             expiration_timeout=settings.agent_expiration_timeout_seconds,
             process_ttl=settings.process_ttl_seconds,
+            tracepoints=tracepoints,
         )
         publisher = await MetadataPublisher.load(
             kv, bus, update_ttl_seconds=settings.metadata_update_ttl_seconds
@@ -115,6 +129,7 @@ class MetadataRuntime:
         )
         await lifecycle.start()
         await responder.start()
+        tracepoints.start()
         provider_task = None
         if provider is not None:
             run_provider = provider.run
@@ -130,17 +145,32 @@ class MetadataRuntime:
             provider=None if provider is None else provider.name,
         )
         return cls(
-            registry, schema, tracker, lifecycle, publisher, responder, servicer, provider_task
+            registry,
+            schema,
+            tracker,
+            lifecycle,
+            publisher,
+            responder,
+            servicer,
+            provider_task,
+            tracepoints,
         )
 
     def registration(self) -> ServiceRegistration:
         return metadata_registration(self.servicer)
+
+    def registrations(self) -> list[ServiceRegistration]:
+        return [
+            metadata_registration(self.servicer),
+            tracepoint_registration(TracepointServicer(self.tracepoints)),
+        ]
 
     async def stop(self) -> None:
         """Stop the provider and NATS handling; end every GetAgentUpdates stream."""
         if self.provider_task is not None:
             await self.provider_task.stop()
             self.provider_task = None
+        await self.tracepoints.stop()
         await self.responder.stop()
         await self.lifecycle.stop()
         self.tracker.close_all()
@@ -158,7 +188,7 @@ async def metadata_service(
     runtime = await MetadataRuntime.start(settings, kv, bus, provider)
     cron_scripts = CronScriptStoreServicer(CronScriptStore(kv))
     service = Service(
-        settings, [runtime.registration(), cron_scripts.registration()], name="metadata"
+        settings, [*runtime.registrations(), cron_scripts.registration()], name="metadata"
     )
     # Closers run last-registered first: the runtime, then the resources.
     for name, closer in resources:

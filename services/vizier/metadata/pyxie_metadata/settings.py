@@ -52,6 +52,8 @@ class MetadataSettings(ServiceSettings):
     agent_expiration_timeout_seconds: Seconds = AGENT_EXPIRATION_TIMEOUT_SECONDS
     unhealthy_agent_threshold_seconds: Seconds = UNHEALTHY_AGENT_THRESHOLD_SECONDS
     process_ttl_seconds: Seconds = _DAY_SECONDS
+    # How often tracepoint TTLs are checked and their status re-broadcast to agents.
+    tracepoint_tick_seconds: Seconds = 2.0
 
     # --- metadata providers and fan-out on K8sUpdates/<selector> ---
     metadata_provider: Literal["local", "kubernetes", "none"] = "local"

@@ -27,6 +27,10 @@ class PemSettings(AgentSettings):
     cgroup_path: str = ""
     # The eBPF socket tracer (needs root and bcc); the /proc collectors always run.
     ebpf_enabled: bool = True
+    # The CPU profiler (with ebpf_enabled): samples per second per CPU (Pixie: every 11 ms),
+    # and how often the samples are counted into stack_traces.beta rows.
+    profiler_sampling_hz: int = Field(default=99, gt=0, le=1000)
+    profiler_window_s: float = Field(default=10.0, gt=0)
     # Pixie's FLAGS_max_body_bytes: request/response bodies are truncated to this many bytes.
     max_body_bytes: int = Field(default=512, ge=0)
     # Report process created/terminated events in heartbeats (a /proc scan per beat).

@@ -24,6 +24,7 @@ from pyxie_query_broker.controllers.forwarder import (
     MemoryBudget,
     QueryResultForwarder,
 )
+from pyxie_query_broker.controllers.mutations import GrpcTracepointClient, MutationExecutor
 from pyxie_query_broker.controllers.passthrough import PassthroughProxy
 from pyxie_query_broker.controllers.result_sink import ResultSinkServicer
 from pyxie_query_broker.controllers.vizier_service import HealthChecker, VizierServicer
@@ -33,7 +34,8 @@ __all__ = ["TRACKER_SERVICE_ID", "QueryBroker", "advertised_address", "build"]
 
 # Pixie's ServiceID for the tracker's calls to metadata.
 TRACKER_SERVICE_ID: Final = "metadata_tracker"
-# The cron-script runner's calls to metadata's CronScriptStoreService.
+# The broker's own calls to metadata: the cron-script runner (CronScriptStoreService) and
+# tracepoint registrations (audit records name it).
 BROKER_SERVICE_ID: Final = "query_broker"
 
 
@@ -84,6 +86,10 @@ class QueryBroker:
             claims = service_claims(service_id=TRACKER_SERVICE_ID, audience=settings.jwt_audience)
             return sign_token(claims, signing_key)
 
+        def broker_token() -> str:
+            claims = service_claims(service_id=BROKER_SERVICE_ID, audience=settings.jwt_audience)
+            return sign_token(claims, signing_key)
+
         self.tracker = AgentTracker(
             metadata_channel, tracker_token, retry_seconds=settings.agent_tracker_retry_seconds
         )
@@ -111,6 +117,11 @@ class QueryBroker:
                 otel_export_bytes=settings.otel_export_max_bytes,
                 org_id=settings.org_id,
             ),
+            mutations=MutationExecutor(
+                GrpcTracepointClient(metadata_channel, broker_token),
+                self.tracker,
+                wait_seconds=settings.mutation_wait_seconds,
+            ),
         )
         health = HealthChecker(
             self.executor, timeout_seconds=settings.health_check_interval_seconds
@@ -133,10 +144,6 @@ class QueryBroker:
         # Both run while the server serves. The tracker retries until metadata answers.
         self.service.add_task(self.tracker.task)
         self.service.add_task(self.passthrough.task)
-
-        def broker_token() -> str:
-            claims = service_claims(service_id=BROKER_SERVICE_ID, audience=settings.jwt_audience)
-            return sign_token(claims, signing_key)
 
         self.cron_scripts = CronScriptRunner(
             self.executor,

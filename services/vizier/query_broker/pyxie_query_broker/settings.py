@@ -44,6 +44,9 @@ class BrokerSettings(ServiceSettings):
     query_timeout_seconds: Annotated[float, Field(ge=0)] = 600.0
     # How often HealthCheck runs its internal query and reports (Pixie's 5 s).
     health_check_interval_seconds: Seconds = 5.0
+    # How long a mutation (pxtrace) script waits for its tracepoints to run and their tables to
+    # reach the schema (BPF compilation, then a PEM heartbeat and a tracker update: ~5-15 s).
+    mutation_wait_seconds: Seconds = 60.0
     # Pause before re-opening a failed GetAgentUpdates stream (Pixie's 5 s).
     agent_tracker_retry_seconds: Seconds = 5.0
 

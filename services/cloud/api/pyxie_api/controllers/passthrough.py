@@ -187,8 +187,13 @@ class VizierPassthroughServicer(vpb_grpc.VizierServiceServicer):
         self, request: vpb.ExecuteScriptRequest, context: _Context
     ) -> AsyncIterator[vpb.ExecuteScriptResponse]:
         caller = current_caller()
-        if request.mutation and not caller.is_admin:
+        # A script that uses pxtrace deploys probes whether or not the client marked it (the
+        # official Python client never does): the vizier only deploys for mutation requests.
+        deploys = request.mutation or "pxtrace" in request.query_str
+        if deploys and not caller.is_admin:
             raise PermissionDenied("a read-only API key cannot run scripts that deploy probes")
+        if deploys:
+            request.mutation = True
         replies = await self._open(
             request.cluster_id, cvmsgs_pb2.C2VAPIStreamRequest(exec_req=request)
         )

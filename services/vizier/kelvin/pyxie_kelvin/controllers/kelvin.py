@@ -62,6 +62,8 @@ class Kelvin:
             parts.carnot,
             parts.runner,
         )
+        self.tracepoint_status = parts.tracepoint_status
+        self.computed_schema = parts.computed_schema
         self.agent: Agent | None = None
 
     def registration(self) -> ServiceRegistration:
@@ -79,6 +81,10 @@ class Kelvin:
                 # Kelvin runs no workloads: UPIDs in its data belong to PEMs' processes.
                 metadata=MetadataApplier(self.metadata_state, start_time_ticks=None),
                 on_fatal=self._on_fatal,
+                # px.GetTracepointStatus() runs on Kelvin.
+                tracepoint_status=self.tracepoint_status.update,
+                # px.GetSchemas() / GetTables() run on Kelvin, which stores no tables.
+                computed_schema=self.computed_schema.update,
             )
         return self.agent
 

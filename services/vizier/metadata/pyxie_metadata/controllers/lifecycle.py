@@ -6,6 +6,8 @@
 * `Heartbeat`: its `update_info` is applied (schema when `does_update_schema`, processes
   created/terminated), then `HeartbeatAck{time, sequence_number}` goes to `Agent/<id>`.
   A heartbeat from an unknown agent gets `HeartbeatNack{reregister:true}`.
+* `TracepointMessage{TracepointInfoUpdate}`: goes to the tracepoint registry, which also
+  hears of every registration (a new PEM gets the live tracepoints).
 * Expiry: an agent that sends nothing for the expiration timeout is deleted (store, schema) and
   gets `HeartbeatNack{reregister:false}`.
 """
@@ -26,7 +28,7 @@ from pyxie_metadata.controllers.agents import AgentRegistry
 from pyxie_metadata.controllers.schema import SchemaRegistry
 from pyxie_metadata.controllers.updates import AgentUpdateTracker
 
-__all__ = ["AgentLifecycle", "MessageBus", "Subscription"]
+__all__ = ["AgentLifecycle", "MessageBus", "Subscription", "TracepointSink"]
 
 _M = TypeVar("_M", bound=Message)
 
@@ -52,6 +54,16 @@ class MessageBus(Protocol):
     ) -> Subscription: ...
 
 
+class TracepointSink(Protocol):
+    """The tracepoint registry, as the agent lifecycle feeds it."""
+
+    async def update_from_agent(self, update: msgs.TracepointInfoUpdate) -> None: ...
+
+    async def agent_registered(self, agent: msgs.AgentInfo) -> None: ...
+
+    async def agent_removed(self, agent_id: str) -> None: ...
+
+
 class AgentLifecycle:
     """Handles `UpdateAgent` messages one at a time and expires silent agents."""
 
@@ -66,7 +78,9 @@ class AgentLifecycle:
         process_ttl: float,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock_ns: Callable[[], int] = time.time_ns,
+        tracepoints: TracepointSink | None = None,
     ) -> None:
+        self._tracepoints = tracepoints
         self._bus = bus
         self._registry = registry
         self._schema = schema
@@ -107,6 +121,13 @@ class AgentLifecycle:
                 await self._register(message.register_agent_request)
             elif kind == "heartbeat":
                 await self._heartbeat(message.heartbeat)
+            elif kind == "tracepoint_message":
+                tracepoint = message.tracepoint_message
+                if (
+                    self._tracepoints is not None
+                    and tracepoint.WhichOneof("msg") == "tracepoint_info_update"
+                ):
+                    await self._tracepoints.update_from_agent(tracepoint.tracepoint_info_update)
             else:
                 _log.warning("ignoring unexpected message on UpdateAgent", kind=kind)
 
@@ -131,6 +152,8 @@ class AgentLifecycle:
             register_agent_response=msgs.RegisterAgentResponse(asid=agent.asid)
         )
         await self._bus.publish(agent_subject(agent_id), reply)
+        if self._tracepoints is not None:
+            await self._tracepoints.agent_registered(agent.info)
 
     async def _heartbeat(self, heartbeat: msgs.Heartbeat) -> None:
         agent_id = heartbeat.agent_id
@@ -161,6 +184,8 @@ class AgentLifecycle:
     async def _forget(self, agent_id: str) -> None:
         """An agent is gone from the store: drop its schema entries and tell it to exit."""
         self._last_seen.pop(agent_id, None)
+        if self._tracepoints is not None:
+            await self._tracepoints.agent_removed(agent_id)
         if await self._schema.remove_agents([agent_id]):
             self._tracker.schema_changed()
         self._tracker.agent_changed(agent_id)

@@ -4,6 +4,10 @@ Collectors start once the agent is registered, because every row's UPID carries 
 metadata service hands out. The table store is built up front from the collectors' schemas, so
 that its budget is divided once (as Pixie does) and the first heartbeat already carries the
 schema. Cold-batch compaction runs every minute.
+
+Tracepoint messages (pxtrace) go to the dynamic tracer, which creates its tables in the same
+store (the next heartbeat reports them) and whose state changes go back to the metadata
+service as `TracepointInfoUpdate`s on `UpdateAgent`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,12 @@ from pyxie_agent import (
     MetadataApplier,
     build_agent_engine,
 )
+from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot.udtfs._host import PROFILER_PERIOD_EXTRA
+from pyxie_proto.vizier.messagespb import messages_pb2
+from pyxie_proto.vizier.subjects import UPDATE_AGENT
 from pyxie_service import BackgroundTask, get_logger
+from pyxie_service.audit import audit
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import (
     NetworkStatsSource,
@@ -29,6 +38,9 @@ from pyxie_stirling import (
     Source,
     Stirling,
 )
+from pyxie_stirling.perf_profiler import PerfProfilerConfig, PerfProfilerSource
+from pyxie_stirling.proc_exit import ProcExitSource
+from pyxie_stirling.tcp_stats import TcpStatsSource
 from pyxie_table_store import TableStore
 from pyxie_types import TableSchema
 from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
@@ -55,8 +67,9 @@ def collector_schemas(sources: Sequence[Source]) -> list[TableSchema]:
 
 
 def sources_from_settings(settings: PemSettings) -> list[Source]:
-    """/proc collectors always; the eBPF socket tracer when enabled (it reports its own
-    failure to load in stirling_error, and the other collectors keep running)."""
+    """/proc collectors always; the eBPF sources (socket tracer, CPU profiler, proc_exit,
+    tcp_stats) when enabled (each reports its own failure to load in stirling_error, the others
+    keep running)."""
     sources: list[Source] = [ProcessStatsSource(), NetworkStatsSource()]
     if settings.ebpf_enabled:
         from pyxie_stirling.socket_tracer import SocketTracerConfig, SocketTraceSource
@@ -64,6 +77,15 @@ def sources_from_settings(settings: PemSettings) -> list[Source]:
         sources.append(
             SocketTraceSource(SocketTracerConfig(max_body_bytes=settings.max_body_bytes))
         )
+        sources.append(
+            PerfProfilerSource(
+                PerfProfilerConfig(
+                    sampling_hz=settings.profiler_sampling_hz, window_s=settings.profiler_window_s
+                )
+            )
+        )
+        sources.append(ProcExitSource())
+        sources.append(TcpStatsSource())
     return sources
 
 
@@ -74,6 +96,28 @@ def process_filter_from_settings(settings: PemSettings) -> ProcessFilter:
         # The PEM's own process is plumbing, not a workload to observe.
         exclude_pids=(os.getpid(),),
     )
+
+
+class PodTargets:
+    """pxtrace pod targets from the agent's metadata: "<ns>/<pod>" -> pids on this node."""
+
+    def __init__(self, state: InMemoryMetadataState) -> None:
+        self._state = state
+
+    def pod_pids(self, pod: str, container: str) -> list[int]:
+        namespace, _, name = pod.partition("/")
+        info = self._state.pod(self._state.pod_id_by_name(namespace, name))
+        if info is None:
+            return []
+        cids = [
+            cid
+            for cid in info.container_ids
+            if not container
+            or ((c := self._state.container(cid)) is not None and c.name == container)
+        ]
+        return sorted(
+            {(p.upid >> 64) & 0xFFFFFFFF for p in self._state.processes_of_containers(cids)}
+        )
 
 
 class Pem:
@@ -106,6 +150,9 @@ class Pem:
             parts.carnot,
             parts.runner,
         )
+        for source in self.sources:
+            if isinstance(source, PerfProfilerSource):  # what GetProfilerSamplingPeriodMS says
+                self.carnot.func_ctx.extras[PROFILER_PERIOD_EXTRA] = source.sampling_period_ms
         self.agent = Agent(
             bus,
             config,
@@ -117,10 +164,25 @@ class Pem:
             ),
             on_fatal=on_fatal,
             on_registered=self._on_registered,
+            on_tracepoint=self._on_tracepoint,
+            tracepoint_status=parts.tracepoint_status.update,
+        )
+        self._bus = bus
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending_reports: set[asyncio.Future[None]] = set()
+        from pyxie_stirling.dynamic import DynamicTracer
+
+        self.tracer = DynamicTracer(
+            table_store,
+            lambda: self.agent.asid,
+            self._report_tracepoint,
+            targets=PodTargets(self.metadata_state),
+            audit=audit,
         )
 
     async def prepare(self, _grpc_port: int = 0) -> Agent:
         """Start compaction; returns the agent to start (the `AgentService` agent factory)."""
+        self._loop = asyncio.get_running_loop()
         self._compaction.start()
         return self.agent
 
@@ -140,6 +202,40 @@ class Pem:
         self._stirling_start = asyncio.ensure_future(asyncio.to_thread(self.stirling.start))
         _log.info("collectors starting", asid=asid, sources=[s.name for s in self.sources])
 
+    async def _on_tracepoint(self, message: messages_pb2.TracepointMessage) -> None:
+        kind = message.WhichOneof("msg")
+        if kind == "register_tracepoint_request":
+            request = message.register_tracepoint_request
+            _log.info("deploying tracepoint", id=request.id, name=request.deployment.name)
+            # Reading DWARF and compiling BPF take a while: off the event loop.
+            await asyncio.to_thread(self.tracer.deploy, request.id, request.deployment)
+        elif kind == "remove_tracepoint_request":
+            await asyncio.to_thread(self.tracer.remove, message.remove_tracepoint_request.id)
+
+    def _report_tracepoint(self, tracepoint_id: str, state: int, code: int, message: str) -> None:
+        """Called from any thread: publish the state on UpdateAgent from the event loop."""
+        update = messages_pb2.VizierMessage(
+            tracepoint_message=messages_pb2.TracepointMessage(
+                tracepoint_info_update=messages_pb2.TracepointInfoUpdate(
+                    id=tracepoint_id,
+                    agent_id=self.agent.agent_id,
+                    state=state,  # type: ignore[arg-type]
+                    status_code=code,
+                    status_message=message,
+                )
+            )
+        )
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def publish() -> None:
+            future = asyncio.ensure_future(self._bus.publish(UPDATE_AGENT, update))
+            self._pending_reports.add(future)
+            future.add_done_callback(self._pending_reports.discard)
+
+        loop.call_soon_threadsafe(publish)
+
     async def _compact_periodically(self) -> None:
         while True:
             await asyncio.sleep(self._compaction_interval_s)
@@ -151,6 +247,7 @@ class Pem:
     async def close(self) -> None:
         """Stop the agent, the collectors and compaction."""
         await self.agent.stop()
+        await asyncio.to_thread(self.tracer.stop)
         await self._compaction.stop()
         if self._stirling_start is not None:
             await asyncio.gather(self._stirling_start, return_exceptions=True)

@@ -151,6 +151,10 @@ class AgentTracker:
         """The last complete version, or None before the first one arrived."""
         return self._state
 
+    def table_names(self) -> set[str]:
+        """Tables of the last complete version (empty before the first)."""
+        return set() if self._state is None else set(self._state.schemas)
+
     async def wait_for(self, predicate: Callable[[DistributedState], bool]) -> DistributedState:
         """The first published state satisfying `predicate` (bound it with asyncio.timeout)."""
         async with self._changed:

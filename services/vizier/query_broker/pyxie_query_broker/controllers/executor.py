@@ -1,7 +1,9 @@
 """The ExecuteScript pipeline (Pixie's `query_executor.go`).
 
 1. query id: the request's (a UUID) or a new UUIDv4;
-2. `encryption_options` validated (RSA-OAEP-256 / A256GCM / DEF or none);
+2. `encryption_options` validated (RSA-OAEP-256 / A256GCM / DEF or none); a script that uses
+   `pxtrace` has its mutations applied first (`mutations.py`): only a request marked
+   `mutation` may deploy tracepoints, and the rest runs once they are RUNNING;
 3. compile with the agents' union schema, the request's exec funcs, the data access mode and
    the `#px:set` flags (unknown keys are compile errors);
 4. split into one plan per healthy agent, result sinks pointing at this broker;
@@ -48,11 +50,13 @@ from pyxie_pxl.ir import MemorySourceOp, ResultSinkOp, walk
 from pyxie_pxl.planner import PlanningError
 from pyxie_service import (
     InvalidArgument,
+    PermissionDenied,
     ServiceError,
     Unavailable,
     Unimplemented,
     get_logger,
 )
+from pyxie_service.audit import audit
 from pyxie_types import DataType, Relation
 from pyxie_types.batching import split_to_fit
 from pyxie_types.catalog import FunctionCatalog
@@ -65,6 +69,7 @@ from pyxie_query_broker.controllers.forwarder import (
     ResultTable,
     TableBatch,
 )
+from pyxie_query_broker.controllers.mutations import MutationExecutor, MutationOutcome
 
 __all__ = [
     "MAX_RESPONSE_BATCH_BYTES",
@@ -153,6 +158,9 @@ class _Run:
     rows: dict[str, int] = field(default_factory=dict)
     compilation_ns: int = 0
     dispatched_at: float = 0.0
+    # Who asked (audit records of mutations).
+    actor: str = "unknown"
+    mutated: bool = False
 
 
 def _status(error: ServiceError) -> vpb.Status:
@@ -273,8 +281,10 @@ class QueryExecutor:
         settings: ExecutorSettings,
         *,
         metrics_registry: CollectorRegistry | None = None,
+        mutations: MutationExecutor | None = None,
     ) -> None:
         self._tracker = tracker
+        self._mutations = mutations
         self._bus = bus
         self._forwarder = forwarder
         self._catalog = catalog
@@ -288,10 +298,10 @@ class QueryExecutor:
         self._metrics = _Metrics.create(registry)
 
     async def execute(
-        self, request: vpb.ExecuteScriptRequest
+        self, request: vpb.ExecuteScriptRequest, *, actor: str = "unknown"
     ) -> AsyncGenerator[vpb.ExecuteScriptResponse, None]:
         query_id = request.query_id or str(uuid.uuid4())
-        run = _Run(query_id, request.query_name or "unnamed")
+        run = _Run(query_id, request.query_name or "unnamed", actor=actor)
         completed = False
         try:
             try:
@@ -317,9 +327,13 @@ class QueryExecutor:
         self, request: vpb.ExecuteScriptRequest, run: _Run
     ) -> AsyncIterator[vpb.ExecuteScriptResponse]:
         query_id = run.query_id
-        if request.mutation:
-            raise Unimplemented("mutations (pxtrace tracepoints) are not supported by Pyxie yet")
         encryptor = _encryptor(request)
+        if "pxtrace" in request.query_str:
+            outcome = MutationOutcome()
+            async for response in self._apply_mutations(request, run, outcome):
+                yield response
+            if not outcome.ready:
+                return
         state = self._tracker.state
         if state is None:
             raise Unavailable("the query broker has no agent state from metadata yet; retry")
@@ -347,6 +361,8 @@ class QueryExecutor:
                 agent_plan.plan.options.timeout_ns = int(timeout * 1e9)
 
         sinks = [s for s in compiled.sinks if isinstance(s, ResultSinkOp)]
+        if not sinks and run.mutated:
+            return  # a script that only deploys or deletes tracepoints
         tables = [ResultTable(s.name, str(uuid.uuid4()), s.relation) for s in sinks]
         result_agents = _result_agents(distributed)
         routed = {name for names in result_agents.values() for name in names}
@@ -411,6 +427,53 @@ class QueryExecutor:
             source, CompileOptions(otel=otel or OTelDefaults())
         )
         return [(s.name, s.relation) for s in compiled.sinks if isinstance(s, ResultSinkOp)]
+
+    async def _apply_mutations(
+        self, request: vpb.ExecuteScriptRequest, run: _Run, outcome: MutationOutcome
+    ) -> AsyncIterator[vpb.ExecuteScriptResponse]:
+        state = self._tracker.state
+        if state is None:
+            raise Unavailable("the query broker has no agent state from metadata yet; retry")
+        target = request.query_name or "script"
+        try:
+            plan = Compiler(self._catalog, state.schemas).compile_mutations(
+                request.query_str,
+                CompileOptions(exec_funcs=_exec_funcs(request), query_id=run.query_id),
+            )
+        except CompilerError as err:
+            audit(
+                "tracepoint.deploy",
+                "refused",
+                actor=run.actor,
+                target=target,
+                reason=err.message,
+                query_id=run.query_id,
+            )
+            raise
+        if not plan:
+            outcome.ready = True
+            return
+        if not request.mutation:
+            reason = (
+                "the script deploys or deletes tracepoints (pxtrace) but the request is not a "
+                "mutation; send it with mutation=true (read-only API keys may not)"
+            )
+            audit(
+                "tracepoint.deploy",
+                "refused",
+                actor=run.actor,
+                target=target,
+                reason=reason,
+                query_id=run.query_id,
+            )
+            raise PermissionDenied(reason)
+        if self._mutations is None:
+            raise Unimplemented("this query broker has no tracepoint registry to deploy to")
+        run.mutated = True
+        async for response in self._mutations.apply(
+            plan, outcome, actor=run.actor, query_id=run.query_id
+        ):
+            yield response
 
     def _stats_response(
         self, stats: ExecStatsSummary, run: _Run, compiled: LogicalPlan, *, agents_queried: int

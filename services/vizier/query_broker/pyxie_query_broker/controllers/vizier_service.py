@@ -110,8 +110,13 @@ class VizierServicer(vpb_grpc.VizierServiceServicer):
     async def ExecuteScript(
         self, request: vpb.ExecuteScriptRequest, context: _Context
     ) -> AsyncIterator[vpb.ExecuteScriptResponse]:
-        require_claims(*self._caller_claims)
-        async with aclosing(self._executor.execute(request)) as responses:
+        claims = require_claims(*self._caller_claims)
+        actor = (
+            f"service:{claims.service_id}"
+            if isinstance(claims, ServiceClaims)
+            else f"cluster:{getattr(claims, 'cluster_id', '')}"
+        )
+        async with aclosing(self._executor.execute(request, actor=actor)) as responses:
             async for response in responses:
                 yield response
 
