@@ -25,7 +25,7 @@ kernel="$(uname -r)"
 
 # 1. Debian packages: install only the missing ones.
 missing=()
-for pkg in python3-bpfcc bpfcc-tools bpftrace linux-headers-amd64 redis-server rabbitmq-server; do
+for pkg in python3-bpfcc bpfcc-tools bpftrace linux-headers-amd64 redis-server rabbitmq-server nftables; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$pkg")
     fi
