@@ -13,10 +13,12 @@ from prometheus_client import CollectorRegistry
 from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Carnot, FunctionContext, Registry
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot.udtfs import AGENT_STATUS_EXTRA, SCHEMAS_EXTRA
 from pyxie_jwt import SigningKey
 from pyxie_table_store import TableStore
 
 from ._auth import ServiceCallCredentials
+from ._cluster_view import MetadataServiceView
 from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S, ChannelFactory, QueryRunner
 from ._router import StatsCollectingRouter
 from .agent import AgentConfig
@@ -42,6 +44,9 @@ class EngineOptions:
     channel_factory: ChannelFactory | None = None
     # Where the query runner reports its metrics (the service's registry).
     metrics_registry: CollectorRegistry | None = None
+    # host:port of the metadata service; cluster-wide UDTFs (GetAgentStatus, GetSchemas,
+    # GetTables) read it. Empty: they see only this agent's own tables and no agents.
+    metadata_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,15 @@ class AgentEngine:
     metadata_state: InMemoryMetadataState
     carnot: Carnot
     runner: QueryRunner
+    # What functions see of this agent; agents add their providers to its extras.
+    context: FunctionContext
+    # The metadata service as the cluster-wide UDTFs see it (None without an address).
+    cluster_view: MetadataServiceView | None = None
+
+    async def close(self) -> None:
+        """Release what the engine opened (the metadata channel); the runner stops apart."""
+        if self.cluster_view is not None:
+            await self.cluster_view.close()
 
 
 def build_agent_engine(
@@ -77,6 +91,11 @@ def build_agent_engine(
     )
     if table_store is not None:
         context.table_schemas = table_store.schemas
+    cluster_view = None
+    if options.metadata_address:
+        cluster_view = MetadataServiceView(options.metadata_address, credentials)
+        context.extras[AGENT_STATUS_EXTRA] = cluster_view
+        context.extras[SCHEMAS_EXTRA] = cluster_view
     carnot = Carnot(
         registry,
         table_store,
@@ -97,4 +116,4 @@ def build_agent_engine(
         rpc_timeout_s=options.result_rpc_timeout_s,
         stats_wait_s=options.stats_wait_s,
     )
-    return AgentEngine(metadata_state, carnot, runner)
+    return AgentEngine(metadata_state, carnot, runner, context, cluster_view)

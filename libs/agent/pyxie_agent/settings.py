@@ -56,6 +56,9 @@ class AgentSettings(ServiceSettings):
     result_rpc_timeout_s: float = Field(default=DEFAULT_RESULT_RPC_TIMEOUT_S, gt=0)
     # How long a result-producing agent waits for the stats of the agents that fed it.
     stats_wait_s: float = Field(default=DEFAULT_STATS_WAIT_S, ge=0)
+    # PL_METADATA_ADDRESS: the metadata service Kelvin's GetAgentStatus / GetSchemas /
+    # GetTables ask (as Pixie's Kelvin does); empty leaves them on this agent's own view.
+    metadata_address: str = ""
 
     def resolved_host_ip(self) -> str:
         return self.host_ip or detect_host_ip()
@@ -91,4 +94,5 @@ class AgentSettings(ServiceSettings):
             result_rpc_timeout_s=self.result_rpc_timeout_s,
             stats_wait_s=self.stats_wait_s,
             metrics_registry=metrics_registry,
+            metadata_address=self.metadata_address,
         )

@@ -251,6 +251,8 @@ class VizierStack:
             "PL_HOST_IP": "127.0.0.1",
             "PL_POD_NAME": "kelvin",
             "PL_REGISTRATION_JITTER_MAX_S": "0",
+            # Kelvin's GetAgentStatus / GetSchemas / GetTables ask the metadata service.
+            "PL_METADATA_ADDRESS": endpoints.metadata,
         }
         return self._group(
             "vizier",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pyarrow as pa
@@ -130,7 +131,8 @@ class UDTFSourceOperator(SourceOperator):
                 self.args[arg.name] = arg.default
 
     async def generate(self) -> bool:
-        table = self.udtf.fn(self.state.func_ctx, **self.args)
+        result = self.udtf.fn(self.state.func_ctx, **self.args)
+        table = await result if inspect.isawaitable(result) else result
         batches = table.to_batches(max_chunksize=self.state.batch_rows)
         for batch in batches:
             self.emit_source(_conform(batch, self.schema))

@@ -20,6 +20,7 @@ from pyxie_agent import (
     MetadataApplier,
     build_agent_engine,
 )
+from pyxie_carnot.udtfs import PROCESSES_EXTRA
 from pyxie_service import BackgroundTask, get_logger
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import (
@@ -34,7 +35,7 @@ from pyxie_types import TableSchema
 from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
 
 from ..settings import PemSettings
-from .processes import ProcessWatcher
+from .processes import ObservedProcesses, ProcessWatcher
 
 __all__ = ["Pem", "collector_schemas", "process_filter_from_settings", "sources_from_settings"]
 
@@ -101,6 +102,8 @@ class Pem:
         self._compaction = BackgroundTask("table-compaction", self._compact_periodically)
         self._compaction_interval_s = compaction_interval_s
         parts = build_agent_engine(config, engine, service_id=SERVICE_ID, table_store=table_store)
+        self.engine = parts
+        parts.context.extras[PROCESSES_EXTRA] = ObservedProcesses(process_filter)
         self.metadata_state, self.carnot, self.runner = (
             parts.metadata_state,
             parts.carnot,
@@ -156,3 +159,4 @@ class Pem:
             await asyncio.gather(self._stirling_start, return_exceptions=True)
         if self.stirling is not None:
             await asyncio.to_thread(self.stirling.stop)
+        await self.engine.close()
