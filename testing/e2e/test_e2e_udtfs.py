@@ -209,3 +209,13 @@ def test_udtf_output_joins_like_any_table(stack: Stack) -> None:
     rows = stack.run(pxl).to_pylist()
     assert len(rows) == _NODES + 1
     assert all(r["rss_bytes"] > 0 for r in rows)
+
+
+def test_debug_md_get_with_prefix_reads_the_metadata_store(stack: Stack) -> None:
+    rows = stack.run(
+        _display("_DebugMDGetWithPrefix('/agent/', 'pyxie.vizier.metadatapb.AgentStatus')")
+    ).to_pylist()
+    assert len(rows) == _NODES + 1
+    assert all(r["key"].startswith("/agent/") and "host_info" in r["value"] for r in rows)
+    raw = stack.run(_display("_DebugMDGetWithPrefix('/agent/')")).to_pylist()
+    assert all(bytes.fromhex(r["value"]) for r in raw)  # no type named: hex

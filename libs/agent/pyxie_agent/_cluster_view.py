@@ -14,8 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import grpc
+from google.protobuf import descriptor_pool, message_factory, text_format
+from google.protobuf.message import DecodeError, Message
 from pyxie_carnot import TransferError
 from pyxie_carnot.udtfs import AgentStatus
+from pyxie_proto.vizier.messagespb import messages_pb2 as msgs
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
 from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
 from pyxie_types import TableSchema
@@ -24,8 +27,30 @@ from ._query import CallMetadata
 
 __all__ = ["MetadataServiceView", "agent_status_of"]
 
+# Message types a prefix dump may name (imported so their descriptors are in the pool).
+_ = msgs
+
 # Deadline of one GetAgentInfo / GetSchemas call: both read in-memory state on metadata.
 _RPC_TIMEOUT_S: Final = 10.0
+
+
+def _message_class(name: str) -> type[Message] | None:
+    if not name:
+        return None
+    try:
+        descriptor = descriptor_pool.Default().FindMessageTypeByName(name)
+    except KeyError:
+        raise TransferError(f"unknown proto message type {name!r}") from None
+    return message_factory.GetMessageClass(descriptor)
+
+
+def _render(value: bytes, message_class: type[Message] | None) -> str:
+    if message_class is None:
+        return value.hex()
+    try:
+        return text_format.MessageToString(message_class.FromString(value), as_one_line=True)
+    except DecodeError:
+        return value.hex()
 
 
 def agent_status_of(agent: mdpb.AgentStatus, now_ns: int) -> AgentStatus:
@@ -92,6 +117,20 @@ class MetadataServiceView:
         except grpc.aio.AioRpcError as err:
             raise self._failed("schemas", err) from None
         return {t.name: TableSchema.from_proto(t) for t in response.schema.tables}
+
+    async def get_with_prefix(self, prefix: str, proto: str = "") -> Sequence[tuple[str, str]]:
+        """The metadata KV entries under ``prefix``; values as text protos when ``proto`` names
+        a known message type, else as hex."""
+        try:
+            response = await self._stub().GetWithPrefixKey(
+                mdpb.WithPrefixKeyRequest(prefix=prefix, proto=proto),
+                metadata=self._metadata(),
+                timeout=_RPC_TIMEOUT_S,
+            )
+        except grpc.aio.AioRpcError as err:
+            raise self._failed(f"keys under {prefix!r}", err) from None
+        message_class = _message_class(proto)
+        return [(kv.key, _render(kv.value, message_class)) for kv in response.kvs]
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from pyxie_carnot import DEFAULT_MEMORY_BUDGET_BYTES, Carnot, FunctionContext, Registry
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
-from pyxie_carnot.udtfs import AGENT_STATUS_EXTRA, SCHEMAS_EXTRA
+from pyxie_carnot.udtfs import AGENT_STATUS_EXTRA, METADATA_KV_EXTRA, SCHEMAS_EXTRA
 from pyxie_jwt import SigningKey
 from pyxie_table_store import TableStore
 
@@ -96,6 +96,7 @@ def build_agent_engine(
         cluster_view = MetadataServiceView(options.metadata_address, credentials)
         context.extras[AGENT_STATUS_EXTRA] = cluster_view
         context.extras[SCHEMAS_EXTRA] = cluster_view
+        context.extras[METADATA_KV_EXTRA] = cluster_view
     carnot = Carnot(
         registry,
         table_store,

@@ -21,10 +21,12 @@ from ..registry import Registry, UDTFArg, UDTFDef, UDTFExecutor
 from . import _diagnostics
 from ._agent_status import (
     AGENT_STATUS_EXTRA,
+    METADATA_KV_EXTRA,
     PROCESSES_EXTRA,
     SCHEMAS_EXTRA,
     AgentStatus,
     AgentStatusProvider,
+    MetadataKV,
     ProcessListing,
     ProcessRecord,
     SchemasProvider,
@@ -34,11 +36,13 @@ from ._agent_status import (
 
 __all__ = [
     "AGENT_STATUS_EXTRA",
+    "METADATA_KV_EXTRA",
     "PROCESSES_EXTRA",
     "SCHEMAS_EXTRA",
     "VERSION_EXTRA",
     "AgentStatus",
     "AgentStatusProvider",
+    "MetadataKV",
     "ProcessListing",
     "ProcessRecord",
     "SchemasProvider",
@@ -220,6 +224,24 @@ def _get_linux_headers_status(ctx: FunctionContext) -> _TableResult:
     return then(_agents(ctx), _linux_headers_rows)
 
 
+MD_PREFIX_RELATION = _relation(("key", S), ("value", S))
+
+
+def _debug_md_get_with_prefix(ctx: FunctionContext, prefix: str, proto: str = "") -> _TableResult:
+    provider = ctx.extras.get(METADATA_KV_EXTRA)
+    if provider is None:
+        # No metadata service to ask (a single-process run): nothing is stored.
+        return _rows_to_table(MD_PREFIX_RELATION, [])
+    if not isinstance(provider, MetadataKV):
+        raise TypeError(f"ctx.extras[{METADATA_KV_EXTRA!r}] must provide get_with_prefix()")
+    return _md_rows(provider, prefix, proto)
+
+
+async def _md_rows(provider: MetadataKV, prefix: str, proto: str) -> pa.Table:
+    rows = await provider.get_with_prefix(prefix, proto)
+    return _rows_to_table(MD_PREFIX_RELATION, list(rows))
+
+
 def _package_version() -> str:
     try:
         return importlib_metadata.version("pyxie-carnot")
@@ -290,6 +312,16 @@ _UDTFS: tuple[
         _get_linux_headers_status,
         "Whether each data agent's host has kernel headers (BPF programs compile against them)."
         " Example: px.display(px.GetLinuxHeadersStatus())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "_DebugMDGetWithPrefix",
+        (UDTFArg("prefix", S), UDTFArg("proto", S, "")),
+        MD_PREFIX_RELATION,
+        _debug_md_get_with_prefix,
+        "Entries of the metadata service's store under a key prefix; values as text protos of "
+        "the named type, else hex. "
+        "Example: px._DebugMDGetWithPrefix('/agent/', 'pyxie.vizier.metadatapb.AgentStatus')",
         UDTFExecutor.ONE_KELVIN,
     ),
     (

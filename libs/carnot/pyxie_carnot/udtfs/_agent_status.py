@@ -16,10 +16,12 @@ from pyxie_types import TableSchema
 
 __all__ = [
     "AGENT_STATUS_EXTRA",
+    "METADATA_KV_EXTRA",
     "PROCESSES_EXTRA",
     "SCHEMAS_EXTRA",
     "AgentStatus",
     "AgentStatusProvider",
+    "MetadataKV",
     "ProcessListing",
     "ProcessRecord",
     "SchemasProvider",
@@ -31,6 +33,7 @@ __all__ = [
 AGENT_STATUS_EXTRA = "agent_status"
 SCHEMAS_EXTRA = "cluster_schemas"
 PROCESSES_EXTRA = "processes"
+METADATA_KV_EXTRA = "metadata_kv"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -62,6 +65,13 @@ class SchemasProvider(Protocol):
     """The union schema of the cluster (what metadata computed from every agent's tables)."""
 
     def schemas(self) -> Mapping[str, TableSchema] | Awaitable[Mapping[str, TableSchema]]: ...
+
+
+@runtime_checkable
+class MetadataKV(Protocol):
+    """The metadata service's KV store: (key, value as text) under a prefix."""
+
+    def get_with_prefix(self, prefix: str, proto: str) -> Awaitable[Sequence[tuple[str, str]]]: ...
 
 
 @dataclass(frozen=True, slots=True)

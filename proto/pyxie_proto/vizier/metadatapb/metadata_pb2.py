@@ -26,7 +26,7 @@ from pyxie_proto.types.typespb import types_pb2 as pyxie__proto_dot_types_dot_ty
 from pyxie_proto.vizier.messagespb import messages_pb2 as pyxie__proto_dot_vizier_dot_messagespb_dot_messages__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,pyxie_proto/vizier/metadatapb/metadata.proto\x12\x17pyxie.vizier.metadatapb\x1a%pyxie_proto/types/typespb/types.proto\x1a,pyxie_proto/vizier/messagespb/messages.proto\"\xc4\x01\n\x0b\x41gentStatus\x12\x30\n\x04info\x18\x01 \x01(\x0b\x32\".pyxie.vizier.messagespb.AgentInfo\x12\x0c\n\x04\x61sid\x18\x02 \x01(\r\x12\x16\n\x0e\x63reate_time_ns\x18\x03 \x01(\x03\x12\x19\n\x11last_heartbeat_ns\x18\x04 \x01(\x03\x12\x32\n\x05state\x18\x05 \x01(\x0e\x32#.pyxie.vizier.metadatapb.AgentState\x12\x0e\n\x06tables\x18\x06 \x03(\t\"W\n\x13\x41gentUpdatesRequest\x12\x1e\n\x16max_update_interval_ms\x18\x01 \x01(\x03\x12 \n\x18max_updates_per_response\x18\x02 \x01(\x05\"s\n\x0b\x41gentUpdate\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\x07\x64\x65leted\x18\x02 \x01(\x08H\x00\x12\x35\n\x05\x61gent\x18\x03 \x01(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatusH\x00\x42\x08\n\x06update\"\xa4\x01\n\x14\x41gentUpdatesResponse\x12;\n\ragent_updates\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentUpdate\x12\x37\n\x06schema\x18\x02 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\x12\x16\n\x0e\x65nd_of_version\x18\x03 \x01(\x08\"\xac\x02\n\x0e\x43omputedSchema\x12*\n\x06tables\x18\x01 \x03(\x0b\x32\x1a.pyxie.typespb.TableSchema\x12\x61\n\x17table_name_to_agent_ids\x18\x02 \x03(\x0b\x32@.pyxie.vizier.metadatapb.ComputedSchema.TableNameToAgentIdsEntry\x1a\x1d\n\x08\x41gentIds\x12\x11\n\tagent_ids\x18\x01 \x03(\t\x1al\n\x18TableNameToAgentIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12?\n\x05value\x18\x02 \x01(\x0b\x32\x30.pyxie.vizier.metadatapb.ComputedSchema.AgentIds:\x02\x38\x01\"\x0f\n\rSchemaRequest\"I\n\x0eSchemaResponse\x12\x37\n\x06schema\x18\x01 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\"\x12\n\x10\x41gentInfoRequest\"G\n\x11\x41gentInfoResponse\x12\x32\n\x04info\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatus\"T\n\x16MissingMetadataRequest\x12\x10\n\x08selector\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\x12\x12\n\nto_version\x18\x03 \x01(\x03\"\x92\x01\n\x17MissingMetadataResponse\x12\x38\n\x07updates\x18\x01 \x03(\x0b\x32\'.pyxie.vizier.messagespb.MetadataUpdate\x12\x1e\n\x16\x66irst_update_available\x18\x02 \x01(\x03\x12\x1d\n\x15last_update_available\x18\x03 \x01(\x03\"\xaa\x01\n\x0bProcessInfo\x12$\n\x04upid\x18\x01 \x01(\x0b\x32\x16.pyxie.typespb.UInt128\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\x12\x1a\n\x12start_timestamp_ns\x18\x04 \x01(\x03\x12\x19\n\x11stop_timestamp_ns\x18\x05 \x01(\x03\x12\x0f\n\x07\x63mdline\x18\x06 \x01(\t\x12\x0e\n\x06\x63group\x18\x07 \x01(\t*z\n\nAgentState\x12\x17\n\x13\x41GENT_STATE_UNKNOWN\x10\x00\x12\x17\n\x13\x41GENT_STATE_HEALTHY\x10\x01\x12\x1c\n\x18\x41GENT_STATE_UNRESPONSIVE\x10\x02\x12\x1c\n\x18\x41GENT_STATE_DISCONNECTED\x10\x03\x32\xc9\x02\n\x0fMetadataService\x12p\n\x0fGetAgentUpdates\x12,.pyxie.vizier.metadatapb.AgentUpdatesRequest\x1a-.pyxie.vizier.metadatapb.AgentUpdatesResponse0\x01\x12]\n\nGetSchemas\x12&.pyxie.vizier.metadatapb.SchemaRequest\x1a\'.pyxie.vizier.metadatapb.SchemaResponse\x12\x65\n\x0cGetAgentInfo\x12).pyxie.vizier.metadatapb.AgentInfoRequest\x1a*.pyxie.vizier.metadatapb.AgentInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,pyxie_proto/vizier/metadatapb/metadata.proto\x12\x17pyxie.vizier.metadatapb\x1a%pyxie_proto/types/typespb/types.proto\x1a,pyxie_proto/vizier/messagespb/messages.proto\"5\n\x14WithPrefixKeyRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\r\n\x05proto\x18\x02 \x01(\t\"\x8c\x01\n\x15WithPrefixKeyResponse\x12>\n\x03kvs\x18\x01 \x03(\x0b\x32\x31.pyxie.vizier.metadatapb.WithPrefixKeyResponse.KV\x12\x11\n\ttruncated\x18\x02 \x01(\x08\x1a \n\x02KV\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\"\xc4\x01\n\x0b\x41gentStatus\x12\x30\n\x04info\x18\x01 \x01(\x0b\x32\".pyxie.vizier.messagespb.AgentInfo\x12\x0c\n\x04\x61sid\x18\x02 \x01(\r\x12\x16\n\x0e\x63reate_time_ns\x18\x03 \x01(\x03\x12\x19\n\x11last_heartbeat_ns\x18\x04 \x01(\x03\x12\x32\n\x05state\x18\x05 \x01(\x0e\x32#.pyxie.vizier.metadatapb.AgentState\x12\x0e\n\x06tables\x18\x06 \x03(\t\"W\n\x13\x41gentUpdatesRequest\x12\x1e\n\x16max_update_interval_ms\x18\x01 \x01(\x03\x12 \n\x18max_updates_per_response\x18\x02 \x01(\x05\"s\n\x0b\x41gentUpdate\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\x07\x64\x65leted\x18\x02 \x01(\x08H\x00\x12\x35\n\x05\x61gent\x18\x03 \x01(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatusH\x00\x42\x08\n\x06update\"\xa4\x01\n\x14\x41gentUpdatesResponse\x12;\n\ragent_updates\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentUpdate\x12\x37\n\x06schema\x18\x02 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\x12\x16\n\x0e\x65nd_of_version\x18\x03 \x01(\x08\"\xac\x02\n\x0e\x43omputedSchema\x12*\n\x06tables\x18\x01 \x03(\x0b\x32\x1a.pyxie.typespb.TableSchema\x12\x61\n\x17table_name_to_agent_ids\x18\x02 \x03(\x0b\x32@.pyxie.vizier.metadatapb.ComputedSchema.TableNameToAgentIdsEntry\x1a\x1d\n\x08\x41gentIds\x12\x11\n\tagent_ids\x18\x01 \x03(\t\x1al\n\x18TableNameToAgentIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12?\n\x05value\x18\x02 \x01(\x0b\x32\x30.pyxie.vizier.metadatapb.ComputedSchema.AgentIds:\x02\x38\x01\"\x0f\n\rSchemaRequest\"I\n\x0eSchemaResponse\x12\x37\n\x06schema\x18\x01 \x01(\x0b\x32\'.pyxie.vizier.metadatapb.ComputedSchema\"\x12\n\x10\x41gentInfoRequest\"G\n\x11\x41gentInfoResponse\x12\x32\n\x04info\x18\x01 \x03(\x0b\x32$.pyxie.vizier.metadatapb.AgentStatus\"T\n\x16MissingMetadataRequest\x12\x10\n\x08selector\x18\x01 \x01(\t\x12\x14\n\x0c\x66rom_version\x18\x02 \x01(\x03\x12\x12\n\nto_version\x18\x03 \x01(\x03\"\x92\x01\n\x17MissingMetadataResponse\x12\x38\n\x07updates\x18\x01 \x03(\x0b\x32\'.pyxie.vizier.messagespb.MetadataUpdate\x12\x1e\n\x16\x66irst_update_available\x18\x02 \x01(\x03\x12\x1d\n\x15last_update_available\x18\x03 \x01(\x03\"\xaa\x01\n\x0bProcessInfo\x12$\n\x04upid\x18\x01 \x01(\x0b\x32\x16.pyxie.typespb.UInt128\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\x12\x1a\n\x12start_timestamp_ns\x18\x04 \x01(\x03\x12\x19\n\x11stop_timestamp_ns\x18\x05 \x01(\x03\x12\x0f\n\x07\x63mdline\x18\x06 \x01(\t\x12\x0e\n\x06\x63group\x18\x07 \x01(\t*z\n\nAgentState\x12\x17\n\x13\x41GENT_STATE_UNKNOWN\x10\x00\x12\x17\n\x13\x41GENT_STATE_HEALTHY\x10\x01\x12\x1c\n\x18\x41GENT_STATE_UNRESPONSIVE\x10\x02\x12\x1c\n\x18\x41GENT_STATE_DISCONNECTED\x10\x03\x32\xbc\x03\n\x0fMetadataService\x12p\n\x0fGetAgentUpdates\x12,.pyxie.vizier.metadatapb.AgentUpdatesRequest\x1a-.pyxie.vizier.metadatapb.AgentUpdatesResponse0\x01\x12]\n\nGetSchemas\x12&.pyxie.vizier.metadatapb.SchemaRequest\x1a\'.pyxie.vizier.metadatapb.SchemaResponse\x12\x65\n\x0cGetAgentInfo\x12).pyxie.vizier.metadatapb.AgentInfoRequest\x1a*.pyxie.vizier.metadatapb.AgentInfoResponse\x12q\n\x10GetWithPrefixKey\x12-.pyxie.vizier.metadatapb.WithPrefixKeyRequest\x1a..pyxie.vizier.metadatapb.WithPrefixKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,36 +35,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._loaded_options = None
   _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_options = b'8\001'
-  _globals['_AGENTSTATE']._serialized_start=1626
-  _globals['_AGENTSTATE']._serialized_end=1748
-  _globals['_AGENTSTATUS']._serialized_start=159
-  _globals['_AGENTSTATUS']._serialized_end=355
-  _globals['_AGENTUPDATESREQUEST']._serialized_start=357
-  _globals['_AGENTUPDATESREQUEST']._serialized_end=444
-  _globals['_AGENTUPDATE']._serialized_start=446
-  _globals['_AGENTUPDATE']._serialized_end=561
-  _globals['_AGENTUPDATESRESPONSE']._serialized_start=564
-  _globals['_AGENTUPDATESRESPONSE']._serialized_end=728
-  _globals['_COMPUTEDSCHEMA']._serialized_start=731
-  _globals['_COMPUTEDSCHEMA']._serialized_end=1031
-  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_start=892
-  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_end=921
-  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_start=923
-  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_end=1031
-  _globals['_SCHEMAREQUEST']._serialized_start=1033
-  _globals['_SCHEMAREQUEST']._serialized_end=1048
-  _globals['_SCHEMARESPONSE']._serialized_start=1050
-  _globals['_SCHEMARESPONSE']._serialized_end=1123
-  _globals['_AGENTINFOREQUEST']._serialized_start=1125
-  _globals['_AGENTINFOREQUEST']._serialized_end=1143
-  _globals['_AGENTINFORESPONSE']._serialized_start=1145
-  _globals['_AGENTINFORESPONSE']._serialized_end=1216
-  _globals['_MISSINGMETADATAREQUEST']._serialized_start=1218
-  _globals['_MISSINGMETADATAREQUEST']._serialized_end=1302
-  _globals['_MISSINGMETADATARESPONSE']._serialized_start=1305
-  _globals['_MISSINGMETADATARESPONSE']._serialized_end=1451
-  _globals['_PROCESSINFO']._serialized_start=1454
-  _globals['_PROCESSINFO']._serialized_end=1624
-  _globals['_METADATASERVICE']._serialized_start=1751
-  _globals['_METADATASERVICE']._serialized_end=2080
+  _globals['_AGENTSTATE']._serialized_start=1824
+  _globals['_AGENTSTATE']._serialized_end=1946
+  _globals['_WITHPREFIXKEYREQUEST']._serialized_start=158
+  _globals['_WITHPREFIXKEYREQUEST']._serialized_end=211
+  _globals['_WITHPREFIXKEYRESPONSE']._serialized_start=214
+  _globals['_WITHPREFIXKEYRESPONSE']._serialized_end=354
+  _globals['_WITHPREFIXKEYRESPONSE_KV']._serialized_start=322
+  _globals['_WITHPREFIXKEYRESPONSE_KV']._serialized_end=354
+  _globals['_AGENTSTATUS']._serialized_start=357
+  _globals['_AGENTSTATUS']._serialized_end=553
+  _globals['_AGENTUPDATESREQUEST']._serialized_start=555
+  _globals['_AGENTUPDATESREQUEST']._serialized_end=642
+  _globals['_AGENTUPDATE']._serialized_start=644
+  _globals['_AGENTUPDATE']._serialized_end=759
+  _globals['_AGENTUPDATESRESPONSE']._serialized_start=762
+  _globals['_AGENTUPDATESRESPONSE']._serialized_end=926
+  _globals['_COMPUTEDSCHEMA']._serialized_start=929
+  _globals['_COMPUTEDSCHEMA']._serialized_end=1229
+  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_start=1090
+  _globals['_COMPUTEDSCHEMA_AGENTIDS']._serialized_end=1119
+  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_start=1121
+  _globals['_COMPUTEDSCHEMA_TABLENAMETOAGENTIDSENTRY']._serialized_end=1229
+  _globals['_SCHEMAREQUEST']._serialized_start=1231
+  _globals['_SCHEMAREQUEST']._serialized_end=1246
+  _globals['_SCHEMARESPONSE']._serialized_start=1248
+  _globals['_SCHEMARESPONSE']._serialized_end=1321
+  _globals['_AGENTINFOREQUEST']._serialized_start=1323
+  _globals['_AGENTINFOREQUEST']._serialized_end=1341
+  _globals['_AGENTINFORESPONSE']._serialized_start=1343
+  _globals['_AGENTINFORESPONSE']._serialized_end=1414
+  _globals['_MISSINGMETADATAREQUEST']._serialized_start=1416
+  _globals['_MISSINGMETADATAREQUEST']._serialized_end=1500
+  _globals['_MISSINGMETADATARESPONSE']._serialized_start=1503
+  _globals['_MISSINGMETADATARESPONSE']._serialized_end=1649
+  _globals['_PROCESSINFO']._serialized_start=1652
+  _globals['_PROCESSINFO']._serialized_end=1822
+  _globals['_METADATASERVICE']._serialized_start=1949
+  _globals['_METADATASERVICE']._serialized_end=2393
 # @@protoc_insertion_point(module_scope)
