@@ -3,6 +3,7 @@ request-path clustering and k-means, compiled and executed over synthetic data."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -248,3 +249,27 @@ def test_kmeans_k_comes_from_the_rows() -> None:
 def test_model_builders_refuse_non_string_columns() -> None:
     with pytest.raises(CompilerError, match="_kmeans_fit' does not accept argument types"):
         compile_pxl(HTTP + "px.display(df.agg(m=('latency', px._kmeans_fit)))\n")
+
+
+def test_a_streamed_query_keeps_running_until_cancelled() -> None:
+    from pyxie_carnot import Carnot, QueryCancelled
+
+    store, cluster = synthetic_store(now_ns=NOW_NS, events_per_table=200)
+    context = FunctionContext(
+        registry=REGISTRY, metadata=cluster.metadata, agent_id="local", table_schemas=store.schemas
+    )
+    plan = COMPILER.compile(
+        HTTP + "px.display(df[df.resp_status >= 0].stream())\n",
+        CompileOptions(now_ns=NOW_NS, query_id="streamed"),
+    ).to_plan()
+    carnot = Carnot(REGISTRY, store, context)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(carnot.execute(plan))
+        await asyncio.sleep(0.5)
+        assert not task.done(), "a streamed scan must not end when the table is exhausted"
+        assert carnot.cancel("streamed")
+        with pytest.raises(QueryCancelled):
+            await task
+
+    asyncio.run(scenario())
