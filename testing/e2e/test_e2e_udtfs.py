@@ -189,6 +189,14 @@ def test_per_agent_udtfs_answer_from_every_agent_including_kelvin(stack: Stack, 
     assert all(_EVERY_AGENT[call](r) for r in rows), rows[0]
 
 
+def test_debug_table_info_lists_each_pems_tables(stack: Stack) -> None:
+    pem_asids = set(stack.run(_display("GetAgentStatus(include_kelvin=False)"))["asid"].to_pylist())
+    rows = stack.run(_display("_DebugTableInfo()")).to_pylist()
+    assert {r["asid"] for r in rows} == pem_asids
+    process_stats = [r for r in rows if r["table_name"] == "process_stats"]
+    assert len(process_stats) == _NODES and all(r["max_bytes"] > 0 for r in process_stats)
+
+
 def test_heap_ranges_cover_every_agent(stack: Stack) -> None:
     all_asids = set(stack.run(_display("GetAgentStatus()"))["asid"].to_pylist())
     rows = stack.run(_display("_HeapRanges()")).to_pylist()

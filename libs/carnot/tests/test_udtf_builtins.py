@@ -209,3 +209,16 @@ def test_heap_numbers_and_release_are_plausible() -> None:
     assert released["released_bytes"] >= 0 and released["gc_collected"] >= 0
     ranges = REGISTRY.lookup_udtf("_HeapRanges").fn(_ctx()).to_pylist()
     assert ranges and all(r["range_end"] > r["range_start"] for r in ranges)
+
+
+def test_debug_table_info_reports_each_stored_table() -> None:
+    from pyxie_table_store import TableStore
+
+    store = TableStore()
+    store.add_table(SCHEMAS["process_stats"])
+    store.add_table(SCHEMAS["http_events"])
+    out = REGISTRY.lookup_udtf("_DebugTableInfo").fn(_ctx(**{udtfs.TABLE_STORE_EXTRA: store}))
+    rows = out.to_pylist()
+    assert [r["table_name"] for r in rows] == ["http_events", "process_stats"]
+    assert all(r["asid"] == 3 and r["rows"] == 0 and r["max_bytes"] > 0 for r in rows)
+    assert REGISTRY.lookup_udtf("_DebugTableInfo").fn(_ctx()).num_rows == 0

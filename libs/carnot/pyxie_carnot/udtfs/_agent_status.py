@@ -19,6 +19,7 @@ __all__ = [
     "METADATA_KV_EXTRA",
     "PROCESSES_EXTRA",
     "SCHEMAS_EXTRA",
+    "TABLE_STORE_EXTRA",
     "AgentStatus",
     "AgentStatusProvider",
     "MetadataKV",
@@ -34,6 +35,8 @@ AGENT_STATUS_EXTRA = "agent_status"
 SCHEMAS_EXTRA = "cluster_schemas"
 PROCESSES_EXTRA = "processes"
 METADATA_KV_EXTRA = "metadata_kv"
+# The agent's table store (PEMs), for _DebugTableInfo: ``tables()`` -> {name: table with stats()}.
+TABLE_STORE_EXTRA = "table_store"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")

@@ -25,7 +25,7 @@ from pyxie_types import UPID, Column, DataType, Relation, SemanticType
 
 from ..context import FunctionContext
 from ..registry import UDTFArg, UDTFExecutor
-from ._agent_status import PROCESSES_EXTRA, ProcessListing
+from ._agent_status import PROCESSES_EXTRA, TABLE_STORE_EXTRA, ProcessListing
 
 __all__ = ["UDTFS", "heap_numbers"]
 
@@ -61,6 +61,31 @@ HEAP_RELEASE_RELATION = Relation.of(
 STACK_RELATION = Relation.of(_ASID, ("stack_trace", S))
 PROC_STATUS_RELATION = Relation.of(_ASID, ("proc_status", S))
 PROC_SMAPS_RELATION = Relation.of(_ASID, ("smaps", S))
+TABLE_INFO_RELATION = Relation.of(
+    _ASID,
+    ("table_name", S),
+    ("rows", I),
+    Column("bytes", I, SemanticType.ST_BYTES),
+    Column("max_bytes", I, SemanticType.ST_BYTES),
+    ("hot_batches", I),
+    ("cold_batches", I),
+    ("rows_appended", I),
+    ("rows_evicted", I),
+    Column("bytes_evicted", I, SemanticType.ST_BYTES),
+    ("compactions", I),
+)
+_TABLE_INFO_FIELDS = (
+    "name",
+    "rows",
+    "bytes",
+    "max_bytes",
+    "hot_batches",
+    "cold_batches",
+    "rows_appended",
+    "rows_evicted",
+    "bytes_evicted",
+    "compactions",
+)
 
 _NOT_TRACING = (
     "tracemalloc is not tracing on this agent: start the agent with PYTHONTRACEMALLOC=<frames>"
@@ -290,6 +315,24 @@ def _debug_proc_smaps(ctx: FunctionContext) -> pa.Table:
     return _one_row(PROC_SMAPS_RELATION, ctx, _read(_PROC_SELF / "smaps"))
 
 
+def _debug_table_info(ctx: FunctionContext) -> pa.Table:
+    """Each table this agent stores: rows, bytes against its budget, batches, evictions."""
+    store = ctx.extras.get(TABLE_STORE_EXTRA)
+    tables = store.tables() if store is not None else {}
+    asid = ctx.metadata.asid()
+    rows = [
+        (asid, *(getattr(tables[name].stats(), f) for f in _TABLE_INFO_FIELDS))
+        for name in sorted(tables)
+    ]
+    schema = TABLE_INFO_RELATION.arrow_schema()
+    columns: list[Sequence[Any]] = (
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in schema]
+    )
+    return pa.Table.from_arrays(
+        [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
 _Entry = tuple[str, tuple[UDTFArg, ...], Relation, Callable[..., pa.Table], str, UDTFExecutor]
 _ALL = UDTFExecutor.ALL_AGENTS
 UDTFS: tuple[_Entry, ...] = (
@@ -363,6 +406,15 @@ UDTFS: tuple[_Entry, ...] = (
         _debug_stack_trace,
         "Every thread's current stack in each agent. Example: px.display(px._DebugStackTrace())",
         _ALL,
+    ),
+    (
+        "_DebugTableInfo",
+        (),
+        TABLE_INFO_RELATION,
+        _debug_table_info,
+        "The tables each data agent stores: rows, bytes and budget, batches, evictions. "
+        "Example: px.display(px._DebugTableInfo())",
+        UDTFExecutor.ALL_PEM,
     ),
     (
         "_DebugAgentProcStatus",

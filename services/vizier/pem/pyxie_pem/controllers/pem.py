@@ -20,7 +20,7 @@ from pyxie_agent import (
     MetadataApplier,
     build_agent_engine,
 )
-from pyxie_carnot.udtfs import PROCESSES_EXTRA
+from pyxie_carnot.udtfs import PROCESSES_EXTRA, TABLE_STORE_EXTRA
 from pyxie_service import BackgroundTask, get_logger
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import (
@@ -104,6 +104,7 @@ class Pem:
         parts = build_agent_engine(config, engine, service_id=SERVICE_ID, table_store=table_store)
         self.engine = parts
         parts.context.extras[PROCESSES_EXTRA] = ObservedProcesses(process_filter)
+        parts.context.extras[TABLE_STORE_EXTRA] = table_store
         self.metadata_state, self.carnot, self.runner = (
             parts.metadata_state,
             parts.carnot,
