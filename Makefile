@@ -6,7 +6,7 @@ PYTEST ?= $(UV) run --all-packages pytest
 # Every package of ours except tests and generated protobuf code is type-checked strictly.
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
-.PHONY: help setup setup-bpf setup-ui demo demo-stop e2e test test-fast lint proto proto-check clean \
+.PHONY: help setup setup-bpf setup-ui demo demo-stop e2e e2e-scripts test test-fast lint proto proto-check clean \
 	bazel-test bazel-build-files ui ui-test \
 	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check update-check otel-check
 
@@ -14,6 +14,7 @@ help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
 	@echo "make demo-stop  stop everything make demo started"
 	@echo "make e2e        whole-stack tests (root + bcc: netns nodes, real eBPF)"
+	@echo "make e2e-scripts every bundled script on a live demo vizier, rows per script"
 	@echo "make test       lint + type-check + the whole test suite (root/bpf tests need root)"
 	@echo "make test-fast  the quick suite: no root, bpf, slow or e2e tests"
 	@echo "make lint       ruff + mypy --strict on every package"
@@ -53,6 +54,10 @@ demo-stop: setup
 
 e2e: setup
 	$(PYTEST) -m e2e testing/e2e -v
+
+# Every bundled script on a live two-node vizier with the demo shop (root + bcc); prints rows per script.
+e2e-scripts: setup
+	$(PYTEST) testing/e2e/test_e2e_scripts.py -v -s
 
 lint: setup
 	$(UV) run ruff check .

@@ -22,7 +22,10 @@ from pyxie_carnot import (
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
 from pyxie_carnot.udtfs import (
+    AGENT_STATUS_EXTRA,
     CRON_SCRIPT_HISTORY_EXTRA,
+    METADATA_KV_EXTRA,
+    SCHEMAS_EXTRA,
     TRACEPOINT_STATUS_EXTRA,
     TracepointStatusBoard,
 )
@@ -32,6 +35,7 @@ from pyxie_table_store import TableStore
 from pyxie_types import TableSchema
 
 from ._auth import ServiceCallCredentials
+from ._cluster_view import MetadataServiceView
 from ._cron_history import MetadataCronScriptHistory
 from ._query import DEFAULT_RESULT_RPC_TIMEOUT_S, DEFAULT_STATS_WAIT_S, ChannelFactory, QueryRunner
 from ._router import StatsCollectingRouter
@@ -72,7 +76,9 @@ class EngineOptions:
     channel_factory: ChannelFactory | None = None
     # Where the query runner reports its metrics (the service's registry).
     metrics_registry: CollectorRegistry | None = None
-    # host:port of the metadata service (px.GetCronScriptHistory asks it); "" = not reachable.
+    # host:port of the metadata service: cluster-wide UDTFs (GetAgentStatus, GetSchemas,
+    # GetTables) and px.GetCronScriptHistory ask it. Empty: they see only this agent's own
+    # tables and no agents.
     metadata_address: str = ""
     # px.export limits (see pyxie_carnot's OTel export sink).
     otel_export_bytes: int = DEFAULT_EXPORT_BYTES
@@ -88,6 +94,15 @@ class AgentEngine:
     tracepoint_status: TracepointStatusBoard
     # The vizier's computed schema (Kelvin's GetSchemas/GetTables); the agent keeps it current.
     computed_schema: ComputedSchemaBoard
+    # What functions see of this agent; agents add their providers to its extras.
+    context: FunctionContext
+    # The metadata service as the cluster-wide UDTFs see it (None without an address).
+    cluster_view: MetadataServiceView | None = None
+
+    async def close(self) -> None:
+        """Release what the engine opened (the metadata channel); the runner stops apart."""
+        if self.cluster_view is not None:
+            await self.cluster_view.close()
 
 
 def build_agent_engine(
@@ -121,10 +136,15 @@ def build_agent_engine(
         context.table_schemas = table_store.schemas
     else:
         context.table_schemas = computed_schema.schemas
+    cluster_view = None
     if options.metadata_address:
         context.extras[CRON_SCRIPT_HISTORY_EXTRA] = MetadataCronScriptHistory(
             options.metadata_address, credentials
         )
+        cluster_view = MetadataServiceView(options.metadata_address, credentials)
+        context.extras[AGENT_STATUS_EXTRA] = cluster_view
+        context.extras[SCHEMAS_EXTRA] = cluster_view
+        context.extras[METADATA_KV_EXTRA] = cluster_view
     carnot = Carnot(
         registry,
         table_store,
@@ -147,4 +167,6 @@ def build_agent_engine(
         rpc_timeout_s=options.result_rpc_timeout_s,
         stats_wait_s=options.stats_wait_s,
     )
-    return AgentEngine(metadata_state, carnot, runner, tracepoint_status, computed_schema)
+    return AgentEngine(
+        metadata_state, carnot, runner, tracepoint_status, computed_schema, context, cluster_view
+    )

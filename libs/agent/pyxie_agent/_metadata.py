@@ -10,14 +10,17 @@ container, which maps to the pod.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pyxie_carnot.metadata import (
     ContainerInfo,
+    DeploymentInfo,
     InMemoryMetadataState,
+    OwnerReference,
     PodInfo,
     ProcessInfo,
+    ReplicaSetInfo,
     ServiceInfo,
 )
 from pyxie_proto.vizier.messagespb import messages_pb2
@@ -46,6 +49,10 @@ def proc_start_time_ticks(pid: int, proc: Path = Path("/proc")) -> int | None:
         return int(fields[_STARTTIME_AFTER_COMM])
     except (IndexError, ValueError):
         return None
+
+
+def _owners(refs: Iterable[messages_pb2.OwnerReference]) -> tuple[OwnerReference, ...]:
+    return tuple(OwnerReference(uid=r.uid, kind=r.kind, name=r.name) for r in refs)
 
 
 def _phase(pod: messages_pb2.PodUpdate) -> str:
@@ -83,6 +90,10 @@ class MetadataApplier:
             self.state.add_namespace(update.namespace.name, update.namespace.uid)
         elif kind == "container":
             self._container(update.container)
+        elif kind == "replica_set":
+            self._replica_set(update.replica_set)
+        elif kind == "deployment":
+            self._deployment(update.deployment)
         elif kind == "node":
             pass  # no metadata function reads nodes
         else:
@@ -106,6 +117,44 @@ class MetadataApplier:
                 stop_time_ns=pod.stop_timestamp_ns,
                 container_ids=tuple(pod.container_ids),
                 labels_json=json.dumps(dict(sorted(pod.labels.items()))) if pod.labels else "",
+                owner_references=_owners(pod.owner_references),
+            )
+        )
+
+    def _replica_set(self, rs: messages_pb2.ReplicaSetUpdate) -> None:
+        status = {
+            "replicas": rs.replicas,
+            "ready_replicas": rs.ready_replicas,
+            "available_replicas": rs.available_replicas,
+        }
+        self.state.add_replicaset(
+            ReplicaSetInfo(
+                uid=rs.uid,
+                name=rs.name,
+                namespace=rs.namespace,
+                start_time_ns=rs.start_timestamp_ns,
+                stop_time_ns=rs.stop_timestamp_ns,
+                owner_references=_owners(rs.owner_references),
+                status_json=json.dumps(status),
+            )
+        )
+
+    def _deployment(self, dep: messages_pb2.DeploymentUpdate) -> None:
+        status = {
+            "replicas": dep.replicas,
+            "updated_replicas": dep.updated_replicas,
+            "ready_replicas": dep.ready_replicas,
+            "available_replicas": dep.available_replicas,
+            "unavailable_replicas": dep.unavailable_replicas,
+        }
+        self.state.add_deployment(
+            DeploymentInfo(
+                uid=dep.uid,
+                name=dep.name,
+                namespace=dep.namespace,
+                start_time_ns=dep.start_timestamp_ns,
+                stop_time_ns=dep.stop_timestamp_ns,
+                status_json=json.dumps(status),
             )
         )
 

@@ -60,7 +60,9 @@ class AgentSettings(ServiceSettings):
     result_rpc_timeout_s: float = Field(default=DEFAULT_RESULT_RPC_TIMEOUT_S, gt=0)
     # How long a result-producing agent waits for the stats of the agents that fed it.
     stats_wait_s: float = Field(default=DEFAULT_STATS_WAIT_S, ge=0)
-    # PL_METADATA_ADDRESS: the metadata service (Kelvin's px.GetCronScriptHistory); "" = none.
+    # PL_METADATA_ADDRESS: the metadata service Kelvin's GetAgentStatus / GetSchemas /
+    # GetTables and px.GetCronScriptHistory ask (as Pixie's Kelvin does); empty leaves them on
+    # this agent's own view.
     metadata_address: str = ""
     # px.export on this agent: OTLP bytes one export may send unless its plan says less, and
     # the bytes per minute each org may export through this agent.
@@ -78,11 +80,17 @@ class AgentSettings(ServiceSettings):
         return self.query_memory_budget_mb * _MIB
 
     def agent_config(
-        self, *, collects_data: bool, k8s_selector: str, netns_inode: int = 0
+        self,
+        *,
+        collects_data: bool,
+        k8s_selector: str,
+        netns_inode: int = 0,
+        kernel_headers_installed: bool = False,
     ) -> AgentConfig:
         """This agent's identity and periods (a fresh agent id)."""
         return AgentConfig(
             hostname=self.resolved_hostname(),
+            kernel_headers_installed=kernel_headers_installed,
             host_ip=self.resolved_host_ip(),
             netns_inode=netns_inode,
             pod_name=self.pod_name,

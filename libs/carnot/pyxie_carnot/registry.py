@@ -9,7 +9,7 @@ entry has a docstring.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, TypeVar
 
@@ -134,13 +134,13 @@ _Def = TypeVar("_Def", ScalarUDFDef, AggregateDef)
 
 @dataclass(frozen=True, slots=True)
 class UDTFDef:
-    """A table-generating function: ``fn(ctx, **args)`` returns a pa.Table with ``relation``."""
+    """A table-generating function: ``fn(ctx, **args)`` returns a pa.Table with ``relation``,
+    or an awaitable of one when it asks another service (Kelvin's metadata-backed UDTFs)."""
 
     name: str
     args: tuple[UDTFArg, ...]
     relation: Relation
-    # Returns the table, or an awaitable of it (functions that ask another service).
-    fn: Callable[..., Any]
+    fn: Callable[..., pa.Table | Awaitable[pa.Table]]
     doc: str
     executor: UDTFExecutor = UDTFExecutor.ONE_KELVIN
 

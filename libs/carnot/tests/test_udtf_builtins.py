@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import tracemalloc
 import uuid
 
 import pyarrow as pa
@@ -11,7 +13,7 @@ from pyxie_carnot.context import FunctionContext
 from pyxie_carnot.metadata import InMemoryMetadataState
 from pyxie_carnot.registry import Registry, UDTFExecutor
 from pyxie_carnot.udtfs import AGENT_STATUS_EXTRA, AgentStatus, StaticAgentStatus
-from pyxie_types import DataType, Relation, tables
+from pyxie_types import UPID, DataType, Relation, tables
 
 REGISTRY = Registry()
 funcs.register_all(REGISTRY)
@@ -123,3 +125,100 @@ def test_get_agent_status_without_provider_is_empty() -> None:
 def test_version_reports_this_agent() -> None:
     out = REGISTRY.lookup_udtf("Version").fn(_ctx(version="1.2.3")).to_pylist()
     assert out == [{"asid": 3, "version": "1.2.3"}]
+
+
+class _AsyncCluster:
+    """A provider answering like Kelvin's metadata view: with awaitables."""
+
+    def __init__(self, agents: tuple[AgentStatus, ...]) -> None:
+        self._agents = agents
+
+    async def agents(self) -> tuple[AgentStatus, ...]:
+        return self._agents
+
+    async def schemas(self) -> dict[str, object]:
+        return {"process_stats": SCHEMAS["process_stats"]}
+
+
+def test_metadata_backed_udtfs_await_an_async_provider() -> None:
+    pem = AgentStatus(uuid.UUID(int=1), 1, "node-a", kernel_headers_installed=True)
+    kelvin = AgentStatus(uuid.UUID(int=2), 2, "kelvin", is_kelvin=True)
+    cluster = _AsyncCluster((pem, kelvin))
+    ctx = _ctx(**{AGENT_STATUS_EXTRA: cluster, udtfs.SCHEMAS_EXTRA: cluster})
+
+    async def run(name: str) -> pa.Table:
+        result = REGISTRY.lookup_udtf(name).fn(ctx)
+        assert asyncio.iscoroutine(result)
+        return await result
+
+    assert asyncio.run(run("GetAgentStatus")).num_rows == 2
+    assert asyncio.run(run("GetTables")).column("table_name").to_pylist() == ["process_stats"]
+    headers = asyncio.run(run("GetLinuxHeadersStatus")).to_pylist()
+    assert headers == [{"asid": 1, "hostname": "node-a", "kernel_headers_installed": True}]
+
+
+def test_get_upids_lists_the_agents_processes_with_their_upids() -> None:
+    listing = [udtfs.ProcessRecord(pid=42, start_time_ticks=7, start_time_ns=9_000, cmdline="a b")]
+
+    class Listing:
+        def processes(self) -> list[udtfs.ProcessRecord]:
+            return listing
+
+    out = REGISTRY.lookup_udtf("GetUPIDs").fn(_ctx(**{udtfs.PROCESSES_EXTRA: Listing()}))
+    row = out.to_pylist()[0]
+    assert row["asid"] == 3 and row["pid"] == 42 and row["cmdline"] == "a b"
+    assert row["upid"] == UPID(3, 42, 7).to_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "needle"),
+    [
+        ("_HeapStats", "heap", "malloc_in_use_bytes"),
+        ("_DebugStackTrace", "stack_trace", "thread MainThread"),
+        ("_DebugAgentProcStatus", "proc_status", "VmRSS:"),
+        ("_DebugAgentProcSMaps", "smaps", "Rss:"),
+    ],
+)
+def test_debug_udtfs_report_this_process(name: str, column: str, needle: str) -> None:
+    out = REGISTRY.lookup_udtf(name).fn(_ctx()).to_pylist()
+    assert len(out) == 1 and out[0]["asid"] == 3
+    assert needle in out[0][column]
+
+
+def test_heap_sampling_needs_tracemalloc_and_reports_growth_when_on() -> None:
+    sample = REGISTRY.lookup_udtf("_HeapSample").fn
+    growth = REGISTRY.lookup_udtf("_HeapGrowthStacks").fn
+    assert "PYTHONTRACEMALLOC" in sample(_ctx()).column("heap")[0].as_py()
+    tracemalloc.start(4)
+    try:
+        growth(_ctx())  # the baseline
+        kept = [bytearray(4096) for _ in range(64)]
+        report = growth(_ctx()).column("heap")[0].as_py()
+        assert "test_udtf_builtins.py" in report
+        assert "bytes in" in sample(_ctx()).column("heap")[0].as_py()
+        del kept
+    finally:
+        tracemalloc.stop()
+
+
+def test_heap_numbers_and_release_are_plausible() -> None:
+    numbers = REGISTRY.lookup_udtf("_HeapStatsNumeric").fn(_ctx()).to_pylist()[0]
+    assert numbers["rss_bytes"] > 0 and numbers["allocated_blocks"] > 0
+    assert numbers["traced_current_bytes"] == -1  # tracemalloc is off
+    released = REGISTRY.lookup_udtf("_HeapReleaseFreeMemory").fn(_ctx()).to_pylist()[0]
+    assert released["released_bytes"] >= 0 and released["gc_collected"] >= 0
+    ranges = REGISTRY.lookup_udtf("_HeapRanges").fn(_ctx()).to_pylist()
+    assert ranges and all(r["range_end"] > r["range_start"] for r in ranges)
+
+
+def test_debug_table_info_reports_each_stored_table() -> None:
+    from pyxie_table_store import TableStore
+
+    store = TableStore()
+    store.add_table(SCHEMAS["process_stats"])
+    store.add_table(SCHEMAS["http_events"])
+    out = REGISTRY.lookup_udtf("_DebugTableInfo").fn(_ctx(**{udtfs.TABLE_STORE_EXTRA: store}))
+    rows = out.to_pylist()
+    assert [r["table_name"] for r in rows] == ["http_events", "process_stats"]
+    assert all(r["asid"] == 3 and r["rows"] == 0 and r["max_bytes"] > 0 for r in rows)
+    assert REGISTRY.lookup_udtf("_DebugTableInfo").fn(_ctx()).num_rows == 0

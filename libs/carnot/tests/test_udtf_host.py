@@ -1,4 +1,4 @@
-"""GetProfilerSamplingPeriodMS and GetLinuxHeadersStatus: one row per PEM, Pixie's columns."""
+"""GetProfilerSamplingPeriodMS (one row per PEM) and the kernel-headers check PEMs register."""
 
 from __future__ import annotations
 
@@ -29,12 +29,10 @@ def test_profiler_period_defaults_to_99_hz() -> None:
     assert out == [{"asid": 5, "profiler_sampling_period_ms": 10}]
 
 
-def test_linux_headers_status_columns() -> None:
+def test_linux_headers_status_runs_on_kelvin_from_the_registrations() -> None:
     udtf = REGISTRY.lookup_udtf("GetLinuxHeadersStatus")
-    assert udtf.executor is UDTFExecutor.ALL_PEM
-    table = udtf.fn(_ctx())
-    assert table.column_names == ["asid", "kernel_headers_installed"]
-    assert table.to_pylist()[0]["asid"] == 5
+    assert udtf.executor is UDTFExecutor.ONE_KELVIN
+    assert list(udtf.relation.names()) == ["asid", "hostname", "kernel_headers_installed"]
 
 
 def test_headers_found_only_with_an_include_dir(tmp_path: Path) -> None:

@@ -326,7 +326,8 @@ class Evaluator:
             raise self.loc(stmt).error(f"{type(stmt).__name__} is not supported in PxL")
 
     def _import(self, name: str, node: ast.AST) -> ModuleValue:
-        if name == "px":
+        # `pl` is the legacy name of `px` that old scripts still import.
+        if name in ("px", "pl"):
             return self.px
         if name == "pxtrace":
             return self.pxtrace
@@ -398,6 +399,10 @@ class Evaluator:
             raise loc.error(f"cannot assign a column to {describe(owner)}")
         if not isinstance(owner_node, ast.Name):
             raise loc.error("column assignment needs a DataFrame variable on the left: df.col = e")
+        frame.bind(owner_node.id, self.assign(owner, name, value, loc))
+
+    def assign(self, owner: DataFrameValue, name: str, value: Any, loc: Loc) -> DataFrameValue:
+        """``owner`` with column ``name`` set to ``value`` (moved last when it existed)."""
         expr = self.as_expr(value, loc)
         resolved = self.resolver.resolve(expr, owner, assign_target=owner)
         _check_depth(resolved, loc)
@@ -405,7 +410,7 @@ class Evaluator:
             (c.name, _col(c.name, owner)) for c in owner.op.relation if c.name != name
         )
         new = self.build(lambda: MapOp((owner.op,), columns=(*passthrough, (name, resolved))), loc)
-        frame.bind(owner_node.id, DataFrameValue(new))
+        return DataFrameValue(new)
 
     # ---------------------------------------------------------------- expressions
 

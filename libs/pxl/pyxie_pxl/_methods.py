@@ -1,4 +1,5 @@
-"""DataFrame methods: merge, groupby/agg, drop, head, filter, append (and the unsupported ones)."""
+"""DataFrame methods: merge, groupby/agg, drop, head, filter, append, rolling, stream (and the
+unsupported ones)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from pyxie_types import DataType
 from pyxie_types.catalog import FunctionNotFoundError, NoMatchingOverloadError
 
 from ._context import EvalContext
-from ._values import DataFrameValue, GroupByValue, Loc, MethodValue, PLit, UDAValue, UDFValue
+from ._time import parse_duration
+from ._values import (
+    DataFrameValue,
+    GroupByValue,
+    Loc,
+    MethodValue,
+    PCall,
+    PCol,
+    PLit,
+    UDAValue,
+    UDFValue,
+)
 from .ir import (
     AggExpr,
     AggOp,
@@ -19,7 +31,11 @@ from .ir import (
     LimitOp,
     LiteralExpr,
     MapOp,
+    MemorySourceOp,
     UnionOp,
+    rebuild,
+    rewrite,
+    walk,
 )
 
 __all__ = ["call"]
@@ -95,6 +111,8 @@ def _groupby(
     groups = _names(bound["by"], "groupby columns", loc)
     if not groups:
         raise loc.error("groupby() needs at least one column")
+    if frame.rolling_on is not None and frame.rolling_on not in groups:
+        groups = [frame.rolling_on, *groups]  # a rolling frame aggregates per window
     if len(set(groups)) != len(groups):
         raise loc.error("groupby() lists a column more than once")
     _check_columns(frame, groups, loc, bound["by"])
@@ -114,8 +132,15 @@ def _agg(
         frame, groups = receiver.frame, receiver.groups
     else:
         frame, groups = receiver, ()
+        if frame.rolling_on is not None:
+            groups = (frame.rolling_on,)
         if not kwargs:
             raise loc.error("agg() without groupby needs at least one aggregate")
+    if _is_streaming(frame.op):
+        raise loc.error(
+            "agg() on a streamed DataFrame is not supported: this engine emits an aggregate "
+            "when its input ends, and a stream never ends; aggregate before df.stream()"
+        )
     values: list[tuple[str, AggExpr]] = []
     relation = frame.op.relation
     for out_name, spec in kwargs.items():
@@ -124,7 +149,7 @@ def _agg(
         if isinstance(spec, tuple) and spec and isinstance(spec[-1], UDFValue):
             raise loc.error(
                 f"aggregate {out_name!r}: px.{spec[-1].name} is not an aggregate function; "
-                f"aggregates are: {', '.join(sorted({u.name for u in ev.catalog.udas()}))}"
+                f"aggregates are: {', '.join(_public_udas(ev))}"
             )
         if not isinstance(spec, tuple) or len(spec) < 1 or not isinstance(spec[-1], UDAValue):
             raise loc.error(
@@ -317,6 +342,69 @@ def _append(
     return DataFrameValue(ev.build(lambda: UnionOp(tuple(parents)), loc))
 
 
+def _public_udas(ev: EvalContext) -> list[str]:
+    """Aggregate names to suggest (the `_`-prefixed model builders are internal)."""
+    return sorted({u.name for u in ev.catalog.udas() if not u.name.startswith("_")})
+
+
+def _is_streaming(op: Any) -> bool:
+    return any(isinstance(n, MemorySourceOp) and n.streaming for n in walk([op]))
+
+
+def _stream(
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+) -> DataFrameValue:
+    """The same frame, its table scans turned into streaming scans: rows keep arriving (and
+    results keep streaming to the client) until the query is cancelled."""
+    _bind("stream", [], args, kwargs, loc)
+    if any(isinstance(n, AggOp | JoinOp) for n in walk([frame.op])):
+        raise loc.error(
+            "stream() must come before aggregates and merges: they wait for the end of their "
+            "input, which a stream never reaches"
+        )
+
+    def streamed(node: Any, parents: tuple[Any, ...]) -> Any:
+        if isinstance(node, MemorySourceOp):
+            return node.replace(streaming=True)
+        return rebuild(node, parents)
+
+    (op,) = rewrite([frame.op], streamed)
+    return DataFrameValue(op, frame.table_name)
+
+
+def _rolling(
+    ev: EvalContext, frame: DataFrameValue, args: list[Any], kwargs: dict[str, Any], loc: Loc
+) -> DataFrameValue:
+    """``df.rolling(window, on='time_')``: the next groupby/agg aggregates per window of
+    ``on`` (its values are binned to the window's start, as ``px.bin`` does)."""
+    bound = _bind("rolling", ["window", "on"], args, kwargs, loc, required=["window"])
+    on_value = bound.get("on", PLit("time_", DataType.STRING))
+    on = _string(on_value, "rolling(on=...)", loc)
+    _check_columns(frame, [on], loc, on_value)
+    on_type = frame.op.relation.column(on).data_type
+    if on_type is not DataType.TIME64NS:
+        raise loc.error(f"rolling(on={on!r}) needs a TIME64NS column; {on!r} is {on_type.name}")
+    window = bound["window"]
+    window_ns: int | None = None
+    if isinstance(window, PLit) and window.data_type is DataType.STRING:
+        window_ns = parse_duration(str(window.value))
+    elif isinstance(window, PLit) and window.data_type is DataType.INT64:
+        window_ns = int(window.value)
+    if window_ns is None or window_ns <= 0:
+        raise loc.error(
+            "rolling(window) needs a positive duration such as '10s' or an integer of "
+            f"nanoseconds, got {window.value!r}"
+            if isinstance(window, PLit)
+            else "rolling(window) needs a constant duration such as '10s' or an integer of "
+            "nanoseconds"
+        )
+    binned = PCall(
+        "bin", (PCol(on, frame, False, loc), PLit(window_ns, DataType.INT64)), "px.bin", loc
+    )
+    out = ev.assign(frame, on, binned, loc)
+    return DataFrameValue(out.op, rolling_on=on)
+
+
 def _unsupported(name: str) -> _Method:
     def method(
         ev: EvalContext, frame: Any, args: list[Any], kwargs: dict[str, Any], loc: Loc
@@ -334,8 +422,8 @@ _METHODS: dict[str, _Method] = {
     "filter": _filter,
     "merge": _merge,
     "append": _append,
-    "rolling": _unsupported("rolling"),
-    "stream": _unsupported("stream"),
+    "rolling": _rolling,
+    "stream": _stream,
     "map": _unsupported("map"),
 }
 

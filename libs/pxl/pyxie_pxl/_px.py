@@ -6,6 +6,7 @@ from typing import Any
 
 from pyxie_types import DataType, SemanticType
 from pyxie_types.catalog import FunctionKind
+from pyxie_types.tables import UNFILLABLE_TABLES
 
 from ._context import EvalContext
 from ._time import NS_PER_UNIT, format_duration, parse_duration, parse_time_string
@@ -174,7 +175,13 @@ def make_px_module(ev: EvalContext) -> ModuleValue:
         if schema is None and ev.mutation_scan:
             ev.end_mutation_scan()
         if schema is None:
-            raise (table_value.loc if table_value.loc.line > 0 else loc).error(
+            where = table_value.loc if table_value.loc.line > 0 else loc
+            if table_name in UNFILLABLE_TABLES:
+                raise where.error(
+                    f"table {table_name!r} is not collected by Pyxie: "
+                    f"{UNFILLABLE_TABLES[table_name]}"
+                )
+            raise where.error(
                 f"table {table_name!r} not found; available tables: {', '.join(sorted(ev.schemas))}"
             )
         columns = list(schema.relation.names)

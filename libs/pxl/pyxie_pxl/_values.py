@@ -117,6 +117,8 @@ class DataFrameValue:
     op: Operator
     # Set while the frame is straight from a table, to name it in error messages.
     table_name: str | None = None
+    # Set by df.rolling(window, on=col): the next groupby/agg groups by that (binned) column.
+    rolling_on: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -5,6 +5,10 @@ the first blocking operator; one Kelvin runs the rest. Aggregates split into PAR
 and FINALIZE on Kelvin; a limit runs on both sides; each PEM ships over a GRPCSink to a Kelvin
 GRPCSource whose ``expected_senders`` counts the PEMs feeding it. PEMs lacking a table are left
 out. With a single PEM and no Kelvin, the whole plan runs on that agent.
+
+Table functions run where their executor says (Pixie's): ONE_KELVIN ones on the Kelvin (they
+read the metadata service's cluster-wide state), ALL_PEM ones on every PEM, and ALL_AGENTS ones
+on every PEM and on the Kelvin too, whose own rows join the PEMs' in a union.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .ir import (
     MemorySourceOp,
     Operator,
     UDTFSourceOp,
+    UnionOp,
     rebuild,
     rewrite,
     walk,
@@ -40,6 +45,8 @@ __all__ = ["AgentInfo", "PlanningError", "split_plan"]
 
 # Where a UDTF with this executor runs when there is a Kelvin.
 _KELVIN_UDTF_EXECUTORS = {"UDTF_ONE_KELVIN"}
+# UDTFs that run on the PEMs and on the Kelvin as well.
+_EVERY_AGENT_UDTF_EXECUTORS = {"UDTF_ALL_AGENTS"}
 
 
 class PlanningError(PxlError):
@@ -63,6 +70,14 @@ def _runs_on_pem(node: Operator, on_pem: dict[int, bool]) -> bool:
     if isinstance(node, MapOp | FilterOp):
         return all(on_pem[id(p)] for p in node.parents)
     return False
+
+
+def _runs_on_every_agent(node: Operator) -> bool:
+    """A PEM-side subtree fed only by ALL_AGENTS table functions (Kelvin runs it as well)."""
+    sources = [n for n in walk([node]) if not n.parents]
+    return all(
+        isinstance(n, UDTFSourceOp) and n.executor in _EVERY_AGENT_UDTF_EXECUTORS for n in sources
+    )
 
 
 def _source_tables(node: Operator) -> set[str]:
@@ -142,6 +157,9 @@ def split_plan(
             source = GRPCSourceOp((), output=pem_node.relation, expected_senders=len(senders))
             exports.append((pem_node, source, senders))
             received = source
+        if _runs_on_every_agent(pem_node):
+            # Kelvin runs the same fragment for its own row(s), beside what the PEMs send.
+            received = pem_node if not senders else UnionOp((received, pem_node))
         kelvin_inputs[cache_key] = received
         return received
 

@@ -123,6 +123,25 @@ def test_kelvin_udtfs_run_on_kelvin_only(compile_pxl):
     assert ops(plan_for("kelvin", plan)) == ["udtf_source", "limit", "grpc_sink"]
 
 
+def test_all_pem_udtfs_run_on_every_pem_and_merge_on_kelvin(compile_pxl):
+    plan = compile_pxl("import px\npx.display(px.GetUPIDs())\n").distribute(CLUSTER, BROKER)
+    assert sorted(a.agent_id for a in plan.agent_plans) == ["kelvin", "pem-1", "pem-2", "pem-3"]
+    assert ops(plan_for("kelvin", plan)) == ["grpc_source", "limit", "grpc_sink"]
+    assert ops(plan_for("pem-3", plan)) == ["udtf_source", "limit", "grpc_sink"]
+    source = plan_for("kelvin", plan).fragments[0].nodes[0].op.grpc_source
+    assert source.expected_senders == 3
+
+
+def test_all_agents_udtfs_also_run_on_kelvin_in_a_union(compile_pxl):
+    source = "import px\ndf = px._HeapStats()\ndf.n = 1\npx.display(df)\n"
+    plan = compile_pxl(source).distribute(CLUSTER, BROKER)
+    kelvin = ops(plan_for("kelvin", plan))
+    assert kelvin.count("union") == 1 and kelvin.count("udtf_source") == 1
+    assert kelvin.count("grpc_source") == 1
+    pem = ops(plan_for("pem-1", plan))
+    assert pem[0] == "udtf_source" and pem[-1] == "grpc_sink"
+
+
 def test_single_agent_runs_everything_and_sends_results_to_the_broker(compile_pxl):
     agent = AgentInfo("pem-1", False, frozenset({"http_events"}))
     plan = compile_pxl(AGG).distribute([agent], BROKER)

@@ -57,6 +57,13 @@ CORPUS: list[Case] = [
         19,
     ),
     Case(
+        "a-pixie-table-this-build-cannot-fill-says-why",
+        "import px\ndf = px.DataFrame('jvm_stats', start_time='-5m')\n",
+        "table 'jvm_stats' is not collected by Pyxie: it needs a JVM agent",
+        2,
+        19,
+    ),
+    Case(
         "unknown-column-lists-the-table-columns",
         HTTP + "df.ms = df.latency_ns / 1000\n",
         "column 'latency_ns' not found in table 'http_events'; available columns: time_, upid,",

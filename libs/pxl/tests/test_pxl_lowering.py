@@ -391,7 +391,7 @@ def test_time_arithmetic_types(plan_of):
 
 
 def test_pxviews_module_is_importable(plan_of):
-    source = "import px\nimport pxviews\npx.display(pxviews.pod_resource_stats('-5m'))\n"
+    source = "import px\nimport pxviews\npx.display(pxviews.pod_resource_stats('-5m', px.now()))\n"
     plan = plan_of(source)
     assert "cpu_usage" in columns(only(plan, "memory_sink"))
 

@@ -33,7 +33,14 @@ from pyxie_pxl import (
     explain_distributed,
     explain_plan,
 )
-from pyxie_scripts import ExecFunc, ScriptError, VisSpecError, exec_funcs_from_vis, load_script
+from pyxie_scripts import (
+    ExecFunc,
+    ScriptError,
+    VisSpecError,
+    exec_funcs_from_vis,
+    list_scripts,
+    load_script,
+)
 from pyxie_synthetic import synthetic_store
 from pyxie_types.tables import ALL_TABLES
 
@@ -95,7 +102,34 @@ def _compile(args: argparse.Namespace, now_ns: int) -> tuple[LogicalPlan, str]:
         raise
 
 
+def _check_all(args: argparse.Namespace, out: TextIO) -> int:
+    """Compile every bundled script with its vis spec's defaults; one line per script."""
+    failed = 0
+    names = list_scripts()
+    width = max(len(n) for n in names)
+    for name in names:
+        args.script = name
+        try:
+            plan, _ = _compile(args, time.time_ns())
+            plan.distribute(_CHECK_AGENTS, _BROKER_ADDRESS)
+        except (PxlError, ScriptError, VisSpecError) as err:
+            failed += 1
+            first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+            out.write(f"{name.ljust(width)}  FAILED  {first_line}\n")
+            continue
+        outputs = ", ".join(plan.output_names)
+        out.write(f"{name.ljust(width)}  ok      {outputs}\n")
+    out.write(f"{len(names) - failed}/{len(names)} bundled scripts compile\n")
+    return 1 if failed else 0
+
+
 def _check(args: argparse.Namespace, out: TextIO) -> int:
+    if args.all:
+        if args.script:
+            raise PxlError("check --all takes no script")
+        return _check_all(args, out)
+    if not args.script:
+        raise PxlError("check needs a script (or --all for every bundled script)")
     plan, _ = _compile(args, time.time_ns())
     distributed = plan.distribute(_CHECK_AGENTS, _BROKER_ADDRESS)
     out.write(f"ok: {len(plan.output_names)} output table(s): {', '.join(plan.output_names)}\n")
@@ -173,7 +207,15 @@ def _parser() -> argparse.ArgumentParser:
         ("run", "compile and execute a script over synthetic data"),
     ):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("script", help="a .pxl file or a bundled script name (px/http_data)")
+        cmd.add_argument(
+            "script",
+            nargs="?" if name == "check" else None,
+            help="a .pxl file or a bundled script name (px/http_data)",
+        )
+        if name == "check":
+            cmd.add_argument(
+                "--all", action="store_true", help="compile every bundled script (no SCRIPT)"
+            )
         cmd.add_argument("--vis", help="vis.json with the exec functions and variables")
         cmd.add_argument("--args", nargs="*", metavar="K=V", help="script variable values")
         cmd.add_argument("--data-access", default="Full", help="Full, Restricted or PIIRestricted")

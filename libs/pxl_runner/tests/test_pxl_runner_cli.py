@@ -87,3 +87,21 @@ def test_runner_module_entry_point_runs_over_synthetic_data():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "== Process Memory (9 rows)" in proc.stdout
+
+
+def test_check_all_compiles_every_bundled_script_and_lists_them():
+    from pyxie_scripts import list_scripts
+
+    code, out = run_cli("check", "--all")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[-1] == f"{len(list_scripts())}/{len(list_scripts())} bundled scripts compile"
+    assert all(" ok " in line for line in lines[:-1])
+    assert any(line.startswith("px/cluster ") for line in lines)
+
+
+def test_check_needs_a_script_or_all():
+    code, out = run_cli("check")
+    assert code != 0 and "check needs a script (or --all" in out
+    code, out = run_cli("check", "px/http_data", "--all")
+    assert code != 0 and "check --all takes no script" in out

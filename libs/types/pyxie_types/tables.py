@@ -16,6 +16,7 @@ __all__ = [
     "CONN_STATS",
     "DNS_EVENTS",
     "HTTP_EVENTS",
+    "JVM_STATS",
     "MUX_EVENTS",
     "MYSQL_EVENTS",
     "NATS_EVENTS",
@@ -31,6 +32,7 @@ __all__ = [
     "TRACE_ROLE_CLIENT",
     "TRACE_ROLE_SERVER",
     "TRACE_ROLE_UNKNOWN",
+    "UNFILLABLE_TABLES",
     "table_by_name",
 ]
 
@@ -275,6 +277,25 @@ PROBE_STATUS = _table(
     _c("error", D.STRING, desc="The error message, empty when status is OK"),
     _c("info", D.STRING, desc="Extra information in JSON format"),
 )
+
+# Pixie's JVM statistics. Declared for reference only: Pixie fills it from a JVM agent attached
+# to Java processes, and Pyxie has no JVM agent, so no collector stores it (see UNFILLABLE_TABLES).
+JVM_STATS = _table(
+    "jvm_stats",
+    "JVM garbage collection and heap statistics of Java processes",
+    _TIME,
+    _UPID,
+    _c("young_gc_time", D.INT64, S.ST_DURATION_NS, desc="Time spent in young generation GC"),
+    _c("full_gc_time", D.INT64, S.ST_DURATION_NS, desc="Time spent in full GC"),
+    _c("used_heap_size", D.INT64, S.ST_BYTES, desc="Used heap"),
+    _c("total_heap_size", D.INT64, S.ST_BYTES, desc="Total heap"),
+    _c("max_heap_size", D.INT64, S.ST_BYTES, desc="Maximum heap"),
+)
+
+# Tables Pixie has that this build cannot fill, with the reason a query naming them is told.
+UNFILLABLE_TABLES: dict[str, str] = {
+    JVM_STATS.name: "it needs a JVM agent inside each Java process, which Pyxie does not have",
+}
 
 ALL_TABLES: tuple[TableSchema, ...] = (
     HTTP_EVENTS,

@@ -287,7 +287,8 @@ class VizierStack:
             "PL_HOST_IP": "127.0.0.1",
             "PL_POD_NAME": "kelvin",
             "PL_REGISTRATION_JITTER_MAX_S": "0",
-            # px.GetCronScriptHistory() reads the cron results kept by metadata.
+            # Kelvin's GetAgentStatus / GetSchemas / GetTables and px.GetCronScriptHistory() ask
+            # the metadata service.
             "PL_METADATA_ADDRESS": endpoints.metadata,
         }
         return self._group(

@@ -131,9 +131,8 @@ class UDTFSourceOperator(SourceOperator):
                 self.args[arg.name] = arg.default
 
     async def generate(self) -> bool:
-        table = self.udtf.fn(self.state.func_ctx, **self.args)
-        if inspect.isawaitable(table):
-            table = await table
+        result = self.udtf.fn(self.state.func_ctx, **self.args)
+        table = await result if inspect.isawaitable(result) else result
         batches = table.to_batches(max_chunksize=self.state.batch_rows)
         for batch in batches:
             self.emit_source(_conform(batch, self.schema))

@@ -10,7 +10,7 @@ few with a genuine per-row Python fallback are registered with ``per_row=True``.
 from __future__ import annotations
 
 from ..registry import Registry
-from . import _json, _math, _metadata, _net, _pii, _protocols, _sql, _strings
+from . import _extras, _json, _math, _metadata, _net, _pii, _protocols, _sql, _strings
 from ._arrow import FunctionArgumentError
 
 __all__ = ["FunctionArgumentError", "register_all"]
@@ -18,5 +18,5 @@ __all__ = ["FunctionArgumentError", "register_all"]
 
 def register_all(registry: Registry) -> None:
     """Register every builtin scalar function into ``registry``."""
-    for module in (_math, _strings, _json, _pii, _sql, _net, _protocols, _metadata):
+    for module in (_math, _strings, _json, _pii, _sql, _net, _protocols, _metadata, _extras):
         module.register(registry)

@@ -23,6 +23,7 @@ from ._builtin import (
     QuantilesUDA,
     SumUDA,
 )
+from ._ml import KMeansFitUDA, RequestPathClustersUDA, SampleUDA
 from ._tdigest import COMPRESSION
 
 __all__ = [
@@ -79,7 +80,7 @@ def _quantiles_semantic(args: Sequence[SemanticType]) -> SemanticType:
 
 
 def register_all(registry: Registry) -> None:
-    """Register count, sum, mean, min, max, any and quantiles with every overload."""
+    """Register count, sum, mean, min, max, any, quantiles, sample and the model builders."""
 
     def add(
         name: str, cls: type[UDA], arg: DataType, ret: DataType, semantic: object = None
@@ -107,3 +108,7 @@ def register_all(registry: Registry) -> None:
         add("max", MaxUDA, t, t, _keep_unit)
     for t in (_I, _F):
         add("quantiles", QuantilesUDA, t, _S, _quantiles_semantic)
+    for t in _ALL_TYPES:
+        add("sample", SampleUDA, t, t, _same)
+    add("_build_request_path_clusters", RequestPathClustersUDA, _S, _S, SemanticType.ST_NONE)
+    add("_kmeans_fit", KMeansFitUDA, _S, _S, SemanticType.ST_NONE)

@@ -1,24 +1,43 @@
 """Builtin table functions: introspection (GetTables, GetSchemas, GetUDF/UDA/UDTFList),
-GetAgentStatus, GetTracepointStatus and Version.
+GetAgentStatus, GetLinuxHeadersStatus, GetTracepointStatus, GetCronScriptHistory, Version, and
+the per-agent diagnostics of
+``_diagnostics`` (process listing, heap and debug functions).
 
 Output relations are exactly the ones Pixie's scripts read (pxl-language §3 "UDTF outputs").
+Where they run follows Pixie: the cluster-wide ones (agents, schemas) on one Kelvin from the
+metadata service's state, the per-agent ones on every agent.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from importlib import metadata as importlib_metadata
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 from pyxie_proto.vizier.messagespb import messages_pb2
-from pyxie_types import Column, DataType, Relation, SemanticType
+from pyxie_types import Column, DataType, Relation, SemanticType, TableSchema
 
 from ..context import FunctionContext
 from ..registry import Registry, UDTFArg, UDTFDef, UDTFExecutor
-from ._agent_status import AGENT_STATUS_EXTRA, AgentStatus, AgentStatusProvider, StaticAgentStatus
+from . import _diagnostics
+from ._agent_status import (
+    AGENT_STATUS_EXTRA,
+    METADATA_KV_EXTRA,
+    PROCESSES_EXTRA,
+    SCHEMAS_EXTRA,
+    TABLE_STORE_EXTRA,
+    AgentStatus,
+    AgentStatusProvider,
+    MetadataKV,
+    ProcessListing,
+    ProcessRecord,
+    SchemasProvider,
+    StaticAgentStatus,
+    then,
+)
 from ._cron_history import (
     CRON_SCRIPT_HISTORY_EXTRA,
     CRON_SCRIPT_HISTORY_RELATION,
@@ -31,16 +50,26 @@ from ._tracepoint_status import TRACEPOINT_STATUS_EXTRA, TracepointStatusBoard
 __all__ = [
     "AGENT_STATUS_EXTRA",
     "CRON_SCRIPT_HISTORY_EXTRA",
+    "METADATA_KV_EXTRA",
+    "PROCESSES_EXTRA",
+    "SCHEMAS_EXTRA",
+    "TABLE_STORE_EXTRA",
     "TRACEPOINT_STATUS_EXTRA",
     "VERSION_EXTRA",
     "AgentStatus",
     "AgentStatusProvider",
     "CronScriptHistoryProvider",
     "CronScriptRun",
+    "MetadataKV",
+    "ProcessListing",
+    "ProcessRecord",
+    "SchemasProvider",
     "StaticAgentStatus",
     "TracepointStatusBoard",
     "register_all",
 ]
+
+_TableResult: TypeAlias = pa.Table | Awaitable[pa.Table]
 
 # Key in FunctionContext.extras of the version string Version() reports.
 VERSION_EXTRA = "version"
@@ -103,16 +132,29 @@ TRACEPOINT_STATUS_RELATION = _relation(
     ("output_tables", S),
 )
 VERSION_RELATION = _relation(Column("asid", I, SemanticType.ST_ASID), ("version", S))
+LINUX_HEADERS_RELATION = _relation(
+    Column("asid", I, SemanticType.ST_ASID), ("hostname", S), ("kernel_headers_installed", B)
+)
 
 
-def _get_tables(ctx: FunctionContext) -> pa.Table:
-    schemas = ctx.table_schemas()
+def _schemas(
+    ctx: FunctionContext,
+) -> Mapping[str, TableSchema] | Awaitable[Mapping[str, TableSchema]]:
+    """The cluster's union schema when the agent can ask for it (Kelvin), else its own tables."""
+    provider = ctx.extras.get(SCHEMAS_EXTRA)
+    if provider is None:
+        return ctx.table_schemas()
+    if not isinstance(provider, SchemasProvider):
+        raise TypeError(f"ctx.extras[{SCHEMAS_EXTRA!r}] must provide schemas()")
+    return provider.schemas()
+
+
+def _tables_rows(schemas: Mapping[str, TableSchema]) -> pa.Table:
     rows = [(name, schemas[name].desc) for name in sorted(schemas)]
     return _rows_to_table(TABLES_RELATION, rows)
 
 
-def _get_schemas(ctx: FunctionContext) -> pa.Table:
-    schemas = ctx.table_schemas()
+def _schemas_rows(schemas: Mapping[str, TableSchema]) -> pa.Table:
     rows = [
         # Pixie's pattern types (metric gauge/counter...) are not declared by our collectors;
         # every column is reported as GENERAL.
@@ -121,6 +163,14 @@ def _get_schemas(ctx: FunctionContext) -> pa.Table:
         for column in schemas[name].columns
     ]
     return _rows_to_table(SCHEMAS_RELATION, rows)
+
+
+def _get_tables(ctx: FunctionContext) -> _TableResult:
+    return then(_schemas(ctx), _tables_rows)
+
+
+def _get_schemas(ctx: FunctionContext) -> _TableResult:
+    return then(_schemas(ctx), _schemas_rows)
 
 
 def _arg_list(types: Sequence[DataType]) -> str:
@@ -160,14 +210,20 @@ def _get_udtf_list(ctx: FunctionContext) -> pa.Table:
 # ------------------------------------------------------------------ agents
 
 
-def _get_agent_status(ctx: FunctionContext, include_kelvin: bool = True) -> pa.Table:
+def _agents(ctx: FunctionContext) -> Sequence[AgentStatus] | Awaitable[Sequence[AgentStatus]]:
     provider = ctx.extras.get(AGENT_STATUS_EXTRA)
     if provider is None:
-        agents: Sequence[AgentStatus] = ()
-    elif isinstance(provider, AgentStatusProvider):
-        agents = provider.agents()
-    else:
+        return ()
+    if not isinstance(provider, AgentStatusProvider):
         raise TypeError(f"ctx.extras[{AGENT_STATUS_EXTRA!r}] must provide agents()")
+    return provider.agents()
+
+
+def _get_agent_status(ctx: FunctionContext, include_kelvin: bool = True) -> _TableResult:
+    return then(_agents(ctx), lambda agents: _agent_status_rows(agents, include_kelvin))
+
+
+def _agent_status_rows(agents: Sequence[AgentStatus], include_kelvin: bool) -> pa.Table:
     rows = [
         (
             a.agent_id.bytes,
@@ -183,6 +239,33 @@ def _get_agent_status(ctx: FunctionContext, include_kelvin: bool = True) -> pa.T
         if include_kelvin or not a.is_kelvin
     ]
     return _rows_to_table(AGENT_STATUS_RELATION, rows)
+
+
+def _linux_headers_rows(agents: Sequence[AgentStatus]) -> pa.Table:
+    rows = [(a.asid, a.hostname, a.kernel_headers_installed) for a in agents if not a.is_kelvin]
+    return _rows_to_table(LINUX_HEADERS_RELATION, rows)
+
+
+def _get_linux_headers_status(ctx: FunctionContext) -> _TableResult:
+    return then(_agents(ctx), _linux_headers_rows)
+
+
+MD_PREFIX_RELATION = _relation(("key", S), ("value", S))
+
+
+def _debug_md_get_with_prefix(ctx: FunctionContext, prefix: str, proto: str = "") -> _TableResult:
+    provider = ctx.extras.get(METADATA_KV_EXTRA)
+    if provider is None:
+        # No metadata service to ask (a single-process run): nothing is stored.
+        return _rows_to_table(MD_PREFIX_RELATION, [])
+    if not isinstance(provider, MetadataKV):
+        raise TypeError(f"ctx.extras[{METADATA_KV_EXTRA!r}] must provide get_with_prefix()")
+    return _md_rows(provider, prefix, proto)
+
+
+async def _md_rows(provider: MetadataKV, prefix: str, proto: str) -> pa.Table:
+    rows = await provider.get_with_prefix(prefix, proto)
+    return _rows_to_table(MD_PREFIX_RELATION, list(rows))
 
 
 def _state_name(state: int) -> str:
@@ -230,7 +313,7 @@ def _version(ctx: FunctionContext) -> pa.Table:
 
 
 _UDTFS: tuple[
-    tuple[str, tuple[UDTFArg, ...], Relation, Callable[..., pa.Table], str, UDTFExecutor], ...
+    tuple[str, tuple[UDTFArg, ...], Relation, Callable[..., _TableResult], str, UDTFExecutor], ...
 ] = (
     (
         "GetTables",
@@ -281,6 +364,25 @@ _UDTFS: tuple[
         UDTFExecutor.ONE_KELVIN,
     ),
     (
+        "GetLinuxHeadersStatus",
+        (),
+        LINUX_HEADERS_RELATION,
+        _get_linux_headers_status,
+        "Whether each data agent's host has kernel headers (BPF programs compile against them)."
+        " Example: px.display(px.GetLinuxHeadersStatus())",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
+        "_DebugMDGetWithPrefix",
+        (UDTFArg("prefix", S), UDTFArg("proto", S, "")),
+        MD_PREFIX_RELATION,
+        _debug_md_get_with_prefix,
+        "Entries of the metadata service's store under a key prefix; values as text protos of "
+        "the named type, else hex. "
+        "Example: px._DebugMDGetWithPrefix('/agent/', 'pyxie.vizier.metadatapb.AgentStatus')",
+        UDTFExecutor.ONE_KELVIN,
+    ),
+    (
         "GetCronScriptHistory",
         (),
         CRON_SCRIPT_HISTORY_RELATION,
@@ -307,6 +409,7 @@ _UDTFS: tuple[
         "Software version of each agent. Example: px.display(px.Version())",
         UDTFExecutor.ALL_AGENTS,
     ),
+    *_diagnostics.UDTFS,
 )
 
 

@@ -1,6 +1,6 @@
-"""Table functions about the PEM's host: the profiler's sampling period, kernel headers.
-
-Both run on every PEM (UDTF_ALL_PEM) and report one row per agent, as Pixie's do.
+"""The PEM's host: the profiler's sampling period (a table function run on every PEM, one row
+per agent, as Pixie's) and whether kernel headers are installed (reported at registration;
+`GetLinuxHeadersStatus` reads it on the Kelvin).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from ..context import FunctionContext
 from ..registry import Registry, UDTFDef, UDTFExecutor
 
 __all__ = [
-    "LINUX_HEADERS_RELATION",
     "PROFILER_PERIOD_EXTRA",
     "PROFILER_PERIOD_RELATION",
     "kernel_headers_installed",
@@ -29,7 +28,6 @@ _DEFAULT_PERIOD_MS = 10
 
 _ASID = Column("asid", DataType.INT64, SemanticType.ST_ASID)
 PROFILER_PERIOD_RELATION = Relation.of(_ASID, ("profiler_sampling_period_ms", DataType.INT64))
-LINUX_HEADERS_RELATION = Relation.of(_ASID, ("kernel_headers_installed", DataType.BOOLEAN))
 
 
 def kernel_headers_installed(
@@ -53,10 +51,6 @@ def _profiler_period(ctx: FunctionContext) -> pa.Table:
     return _one_row(PROFILER_PERIOD_RELATION, (ctx.metadata.asid(), int(period)))
 
 
-def _linux_headers(ctx: FunctionContext) -> pa.Table:
-    return _one_row(LINUX_HEADERS_RELATION, (ctx.metadata.asid(), kernel_headers_installed()))
-
-
 def register_host_udtfs(registry: Registry) -> None:
     registry.register_udtf(
         UDTFDef(
@@ -69,14 +63,5 @@ def register_host_udtfs(registry: Registry) -> None:
             UDTFExecutor.ALL_PEM,
         )
     )
-    registry.register_udtf(
-        UDTFDef(
-            "GetLinuxHeadersStatus",
-            (),
-            LINUX_HEADERS_RELATION,
-            _linux_headers,
-            "Whether each PEM's host has headers of its running kernel installed. "
-            "Example: px.display(px.GetLinuxHeadersStatus())",
-            UDTFExecutor.ALL_PEM,
-        )
-    )
+    # GetLinuxHeadersStatus runs on the Kelvin from the agents' registrations (udtfs/__init__):
+    # each PEM reports `kernel_headers_installed()` when it registers.

@@ -163,7 +163,7 @@ class CancelQueryRequest(_message.Message):
     def __init__(self, query_id: _Optional[str] = ...) -> None: ...
 
 class MetadataUpdate(_message.Message):
-    __slots__ = ("version", "prev_version", "pod", "service", "namespace", "node", "container")
+    __slots__ = ("version", "prev_version", "pod", "service", "namespace", "node", "container", "replica_set", "deployment")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PREV_VERSION_FIELD_NUMBER: _ClassVar[int]
     POD_FIELD_NUMBER: _ClassVar[int]
@@ -171,6 +171,8 @@ class MetadataUpdate(_message.Message):
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_SET_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     version: int
     prev_version: int
     pod: PodUpdate
@@ -178,10 +180,22 @@ class MetadataUpdate(_message.Message):
     namespace: NamespaceUpdate
     node: NodeUpdate
     container: ContainerUpdate
-    def __init__(self, version: _Optional[int] = ..., prev_version: _Optional[int] = ..., pod: _Optional[_Union[PodUpdate, _Mapping]] = ..., service: _Optional[_Union[ServiceUpdate, _Mapping]] = ..., namespace: _Optional[_Union[NamespaceUpdate, _Mapping]] = ..., node: _Optional[_Union[NodeUpdate, _Mapping]] = ..., container: _Optional[_Union[ContainerUpdate, _Mapping]] = ...) -> None: ...
+    replica_set: ReplicaSetUpdate
+    deployment: DeploymentUpdate
+    def __init__(self, version: _Optional[int] = ..., prev_version: _Optional[int] = ..., pod: _Optional[_Union[PodUpdate, _Mapping]] = ..., service: _Optional[_Union[ServiceUpdate, _Mapping]] = ..., namespace: _Optional[_Union[NamespaceUpdate, _Mapping]] = ..., node: _Optional[_Union[NodeUpdate, _Mapping]] = ..., container: _Optional[_Union[ContainerUpdate, _Mapping]] = ..., replica_set: _Optional[_Union[ReplicaSetUpdate, _Mapping]] = ..., deployment: _Optional[_Union[DeploymentUpdate, _Mapping]] = ...) -> None: ...
+
+class OwnerReference(_message.Message):
+    __slots__ = ("kind", "name", "uid")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    uid: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., uid: _Optional[str] = ...) -> None: ...
 
 class PodUpdate(_message.Message):
-    __slots__ = ("uid", "name", "namespace", "node_name", "hostname", "pod_ip", "start_timestamp_ns", "stop_timestamp_ns", "phase", "message", "reason", "ready", "container_ids", "container_names", "labels")
+    __slots__ = ("uid", "name", "namespace", "node_name", "hostname", "pod_ip", "start_timestamp_ns", "stop_timestamp_ns", "phase", "message", "reason", "ready", "container_ids", "container_names", "labels", "owner_references")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -204,6 +218,7 @@ class PodUpdate(_message.Message):
     CONTAINER_IDS_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_NAMES_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_REFERENCES_FIELD_NUMBER: _ClassVar[int]
     uid: str
     name: str
     namespace: str
@@ -219,7 +234,8 @@ class PodUpdate(_message.Message):
     container_ids: _containers.RepeatedScalarFieldContainer[str]
     container_names: _containers.RepeatedScalarFieldContainer[str]
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., node_name: _Optional[str] = ..., hostname: _Optional[str] = ..., pod_ip: _Optional[str] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., ready: _Optional[bool] = ..., container_ids: _Optional[_Iterable[str]] = ..., container_names: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    owner_references: _containers.RepeatedCompositeFieldContainer[OwnerReference]
+    def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., node_name: _Optional[str] = ..., hostname: _Optional[str] = ..., pod_ip: _Optional[str] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., phase: _Optional[str] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., ready: _Optional[bool] = ..., container_ids: _Optional[_Iterable[str]] = ..., container_names: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., owner_references: _Optional[_Iterable[_Union[OwnerReference, _Mapping]]] = ...) -> None: ...
 
 class ServiceUpdate(_message.Message):
     __slots__ = ("uid", "name", "namespace", "start_timestamp_ns", "stop_timestamp_ns", "pod_ids", "cluster_ip", "external_ips")
@@ -240,6 +256,52 @@ class ServiceUpdate(_message.Message):
     cluster_ip: str
     external_ips: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., pod_ids: _Optional[_Iterable[str]] = ..., cluster_ip: _Optional[str] = ..., external_ips: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReplicaSetUpdate(_message.Message):
+    __slots__ = ("uid", "name", "namespace", "start_timestamp_ns", "stop_timestamp_ns", "replicas", "ready_replicas", "available_replicas", "owner_references")
+    UID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    START_TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    READY_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    uid: str
+    name: str
+    namespace: str
+    start_timestamp_ns: int
+    stop_timestamp_ns: int
+    replicas: int
+    ready_replicas: int
+    available_replicas: int
+    owner_references: _containers.RepeatedCompositeFieldContainer[OwnerReference]
+    def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., replicas: _Optional[int] = ..., ready_replicas: _Optional[int] = ..., available_replicas: _Optional[int] = ..., owner_references: _Optional[_Iterable[_Union[OwnerReference, _Mapping]]] = ...) -> None: ...
+
+class DeploymentUpdate(_message.Message):
+    __slots__ = ("uid", "name", "namespace", "start_timestamp_ns", "stop_timestamp_ns", "replicas", "updated_replicas", "ready_replicas", "available_replicas", "unavailable_replicas")
+    UID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    START_TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMESTAMP_NS_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    READY_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    uid: str
+    name: str
+    namespace: str
+    start_timestamp_ns: int
+    stop_timestamp_ns: int
+    replicas: int
+    updated_replicas: int
+    ready_replicas: int
+    available_replicas: int
+    unavailable_replicas: int
+    def __init__(self, uid: _Optional[str] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., start_timestamp_ns: _Optional[int] = ..., stop_timestamp_ns: _Optional[int] = ..., replicas: _Optional[int] = ..., updated_replicas: _Optional[int] = ..., ready_replicas: _Optional[int] = ..., available_replicas: _Optional[int] = ..., unavailable_replicas: _Optional[int] = ...) -> None: ...
 
 class NamespaceUpdate(_message.Message):
     __slots__ = ("uid", "name", "start_timestamp_ns", "stop_timestamp_ns")

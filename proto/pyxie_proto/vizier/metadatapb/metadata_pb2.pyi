@@ -26,6 +26,29 @@ AGENT_STATE_HEALTHY: AgentState
 AGENT_STATE_UNRESPONSIVE: AgentState
 AGENT_STATE_DISCONNECTED: AgentState
 
+class WithPrefixKeyRequest(_message.Message):
+    __slots__ = ("prefix", "proto")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PROTO_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    proto: str
+    def __init__(self, prefix: _Optional[str] = ..., proto: _Optional[str] = ...) -> None: ...
+
+class WithPrefixKeyResponse(_message.Message):
+    __slots__ = ("kvs", "truncated")
+    class KV(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    KVS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    kvs: _containers.RepeatedCompositeFieldContainer[WithPrefixKeyResponse.KV]
+    truncated: bool
+    def __init__(self, kvs: _Optional[_Iterable[_Union[WithPrefixKeyResponse.KV, _Mapping]]] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
 class AgentStatus(_message.Message):
     __slots__ = ("info", "asid", "create_time_ns", "last_heartbeat_ns", "state", "tables")
     INFO_FIELD_NUMBER: _ClassVar[int]

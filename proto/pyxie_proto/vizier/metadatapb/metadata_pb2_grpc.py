@@ -49,6 +49,11 @@ class MetadataServiceStub:
                 request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AgentInfoRequest.SerializeToString,
                 response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AgentInfoResponse.FromString,
                 _registered_method=True)
+        self.GetWithPrefixKey = channel.unary_unary(
+                '/pyxie.vizier.metadatapb.MetadataService/GetWithPrefixKey',
+                request_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.WithPrefixKeyRequest.SerializeToString,
+                response_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.WithPrefixKeyResponse.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -73,6 +78,13 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWithPrefixKey(self, request, context):
+        """Raw entries of the metadata KV store under a key prefix (debugging: _DebugMDGetWithPrefix).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +102,11 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.GetAgentInfo,
                     request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AgentInfoRequest.FromString,
                     response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AgentInfoResponse.SerializeToString,
+            ),
+            'GetWithPrefixKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWithPrefixKey,
+                    request_deserializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.WithPrefixKeyRequest.FromString,
+                    response_serializer=pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.WithPrefixKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -173,6 +190,33 @@ class MetadataService:
             '/pyxie.vizier.metadatapb.MetadataService/GetAgentInfo',
             pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AgentInfoRequest.SerializeToString,
             pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.AgentInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWithPrefixKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyxie.vizier.metadatapb.MetadataService/GetWithPrefixKey',
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.WithPrefixKeyRequest.SerializeToString,
+            pyxie__proto_dot_vizier_dot_metadatapb_dot_metadata__pb2.WithPrefixKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

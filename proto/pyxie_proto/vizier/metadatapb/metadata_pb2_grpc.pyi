@@ -35,6 +35,8 @@ class MetadataServiceStub:
     """First response: the full state; then deltas (or an empty response every interval)."""
     GetSchemas: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.SchemaRequest, _metadata_pb2.SchemaResponse]
     GetAgentInfo: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.AgentInfoRequest, _metadata_pb2.AgentInfoResponse]
+    GetWithPrefixKey: _grpc.UnaryUnaryMultiCallable[_metadata_pb2.WithPrefixKeyRequest, _metadata_pb2.WithPrefixKeyResponse]
+    """Raw entries of the metadata KV store under a key prefix (debugging: _DebugMDGetWithPrefix)."""
 
 @_typing.type_check_only
 class MetadataServiceAsyncStub(MetadataServiceStub):
@@ -43,6 +45,8 @@ class MetadataServiceAsyncStub(MetadataServiceStub):
     """First response: the full state; then deltas (or an empty response every interval)."""
     GetSchemas: _aio.UnaryUnaryMultiCallable[_metadata_pb2.SchemaRequest, _metadata_pb2.SchemaResponse]  # type: ignore[assignment]
     GetAgentInfo: _aio.UnaryUnaryMultiCallable[_metadata_pb2.AgentInfoRequest, _metadata_pb2.AgentInfoResponse]  # type: ignore[assignment]
+    GetWithPrefixKey: _aio.UnaryUnaryMultiCallable[_metadata_pb2.WithPrefixKeyRequest, _metadata_pb2.WithPrefixKeyResponse]  # type: ignore[assignment]
+    """Raw entries of the metadata KV store under a key prefix (debugging: _DebugMDGetWithPrefix)."""
 
 class MetadataServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -66,6 +70,14 @@ class MetadataServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _metadata_pb2.AgentInfoRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_metadata_pb2.AgentInfoResponse, _abc.Awaitable[_metadata_pb2.AgentInfoResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetWithPrefixKey(
+        self,
+        request: _metadata_pb2.WithPrefixKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metadata_pb2.WithPrefixKeyResponse, _abc.Awaitable[_metadata_pb2.WithPrefixKeyResponse]]:
+        """Raw entries of the metadata KV store under a key prefix (debugging: _DebugMDGetWithPrefix)."""
 
 def add_MetadataServiceServicer_to_server(servicer: MetadataServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

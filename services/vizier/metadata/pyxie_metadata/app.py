@@ -126,6 +126,7 @@ class MetadataRuntime:
             schema,
             tracker,
             unhealthy_threshold_seconds=settings.unhealthy_agent_threshold_seconds,
+            kv=kv,
         )
         await lifecycle.start()
         await responder.start()

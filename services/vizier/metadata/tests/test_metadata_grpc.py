@@ -179,7 +179,33 @@ async def test_agent_info_reports_state_tables_and_host(
     assert by_id[pem.agent_id].last_heartbeat_ns >= by_id[pem.agent_id].create_time_ns > 0
 
 
-@pytest.mark.parametrize("method", ["GetAgentInfo", "GetSchemas", "GetAgentUpdates"])
+async def test_get_with_prefix_key_returns_the_stored_agents(
+    metadata: RunningMetadata, agent_bus: NatsBus
+) -> None:
+    agents = await make_agents(agent_bus, 2)
+    response = await metadata.stub.GetWithPrefixKey(
+        mdpb.WithPrefixKeyRequest(prefix="/agent/", proto="pyxie.vizier.metadatapb.AgentStatus"),
+        metadata=metadata.auth,
+    )
+    assert sorted(kv.key for kv in response.kvs) == sorted(f"/agent/{a.agent_id}" for a in agents)
+    hostnames = {
+        mdpb.AgentStatus.FromString(kv.value).info.host_info.hostname for kv in response.kvs
+    }
+    assert hostnames == {"node-0", "node-1"} and not response.truncated
+
+
+async def test_get_with_prefix_key_refuses_a_whole_store_dump(metadata: RunningMetadata) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await metadata.stub.GetWithPrefixKey(
+            mdpb.WithPrefixKeyRequest(prefix=""), metadata=metadata.auth
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "non-empty prefix" in (raised.value.details() or "")
+
+
+@pytest.mark.parametrize(
+    "method", ["GetAgentInfo", "GetSchemas", "GetAgentUpdates", "GetWithPrefixKey"]
+)
 async def test_calls_without_a_token_are_unauthenticated(
     metadata: RunningMetadata, method: str
 ) -> None:
@@ -187,6 +213,7 @@ async def test_calls_without_a_token_are_unauthenticated(
         "GetAgentInfo": mdpb.AgentInfoRequest(),
         "GetSchemas": mdpb.SchemaRequest(),
         "GetAgentUpdates": mdpb.AgentUpdatesRequest(),
+        "GetWithPrefixKey": mdpb.WithPrefixKeyRequest(prefix="/agent/"),
     }
     call = getattr(metadata.stub, method)(requests[method])
     with pytest.raises(grpc.aio.AioRpcError) as raised:
@@ -213,4 +240,12 @@ async def test_a_token_signed_with_another_key_is_unauthenticated(
 async def test_a_user_token_is_not_enough(metadata: RunningMetadata) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await metadata.stub.GetAgentInfo(mdpb.AgentInfoRequest(), metadata=bearer(user_token()))
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_a_user_token_cannot_dump_the_store(metadata: RunningMetadata) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await metadata.stub.GetWithPrefixKey(
+            mdpb.WithPrefixKeyRequest(prefix="/"), metadata=bearer(user_token())
+        )
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -169,6 +169,36 @@ def test_namespaces_and_nodes(translator: KubeTranslator) -> None:
     assert gone.update.node.stop_timestamp_ns == NOW_NS
 
 
+def test_pods_carry_their_owner_references(translator: KubeTranslator) -> None:
+    pod = translator.handle(KubeEvent("Pod", "ADDED", recorded("pod")))[0].update.pod
+    assert [(o.kind, o.name, o.uid) for o in pod.owner_references] == [
+        ("ReplicaSet", "front-end-6f9d8c9b7d", "0c2f4a2e-2b7a-4a1f-8d8e-3f3f0a6b1c22")
+    ]
+
+
+def test_replica_sets_and_deployments_are_cluster_scoped_updates(
+    translator: KubeTranslator,
+) -> None:
+    (rs,) = translator.handle(KubeEvent("ReplicaSet", "ADDED", recorded("replicaset")))
+    assert rs.selectors == ()
+    update = rs.update.replica_set
+    assert (update.name, update.namespace) == ("front-end-6f9d8c9b7d", "sock-shop")
+    assert (update.replicas, update.ready_replicas, update.available_replicas) == (2, 1, 1)
+    assert [(o.kind, o.name) for o in update.owner_references] == [("Deployment", "front-end")]
+    assert update.start_timestamp_ns == parse_kube_time("2024-05-02T10:21:30Z")
+    (dep,) = translator.handle(KubeEvent("Deployment", "MODIFIED", recorded("deployment")))
+    d = dep.update.deployment
+    assert (d.uid, d.name) == ("5d1e0b7a-9c3f-4f2e-a1b2-c3d4e5f60718", "front-end")
+    assert (d.replicas, d.updated_replicas, d.ready_replicas, d.unavailable_replicas) == (
+        2,
+        2,
+        1,
+        1,
+    )
+    (gone,) = translator.handle(KubeEvent("Deployment", "DELETED", recorded("deployment")))
+    assert gone.update.deployment.stop_timestamp_ns == NOW_NS
+
+
 def test_other_kinds_and_event_types_are_ignored(translator: KubeTranslator) -> None:
     assert translator.handle(KubeEvent("ConfigMap", "ADDED", {"metadata": {}})) == []
     assert translator.handle(KubeEvent("Pod", "BOOKMARK", recorded("pod"))) == []

@@ -329,3 +329,26 @@ def test_a_bad_config_is_refused_with_a_clear_error(tmp_path: Path, text: str, e
 def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LocalConfigError, match="cannot read"):
         load_local_config(tmp_path / "absent.yaml")
+
+
+def test_each_service_is_a_deployment_owning_a_replica_set_owning_its_pods(
+    tmp_path: Path, sleepers: Sleepers
+) -> None:
+    config = load_local_config(write_config(tmp_path, sleepers.token))
+    sleepers.spawn("alpha")
+    sleepers.spawn("alpha")
+    updates = LocalProvider(config, node_name=NODE).scan()
+    (pod,) = [s.update.pod for s in of_kind(updates, "pod", {"shop"})]
+    (rs,) = [s for s in updates if s.update.replica_set.namespace == "shop"]
+    (dep,) = [s for s in updates if s.update.deployment.namespace == "shop"]
+    assert rs.selectors == () and dep.selectors == ()  # cluster-scoped, as in Kubernetes
+    replica_set, deployment = rs.update.replica_set, dep.update.deployment
+    assert [(o.kind, o.uid, o.name) for o in pod.owner_references] == [
+        ("ReplicaSet", replica_set.uid, replica_set.name)
+    ]
+    assert replica_set.name.startswith("alpha-") and deployment.name == "alpha"
+    assert [(o.kind, o.uid) for o in replica_set.owner_references] == [
+        ("Deployment", deployment.uid)
+    ]
+    assert replica_set.replicas == deployment.replicas == 1  # one pod: one node
+    sleepers.kill_all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from pyxie_agent import AgentError, AgentService, ExitOnFatal
+from pyxie_carnot.udtfs._host import kernel_headers_installed
 from pyxie_service import Closer, Service
 from pyxie_service.natsbus import NatsBus
 from pyxie_stirling import Source
@@ -68,6 +69,8 @@ def pem_service(
             # Pixie's PEMs follow their host IP; simulated nodes on one host set a name.
             k8s_selector=settings.k8s_selector or host_ip,
             netns_inode=settings.netns_inode,
+            # px.GetLinuxHeadersStatus() reports it from the registration (Pixie's HostInfo).
+            kernel_headers_installed=kernel_headers_installed(),
         ),
         settings.engine_options(metrics_registry=service.metrics_registry),
         table_store=table_store_for(settings, sources),

@@ -57,6 +57,7 @@ class Kelvin:
         self._on_fatal = on_fatal
         self.router = router or StatsCollectingRouter()
         parts = build_agent_engine(config, engine, service_id=SERVICE_ID, router=self.router)
+        self.engine = parts
         self.metadata_state, self.carnot, self.runner = (
             parts.metadata_state,
             parts.carnot,
@@ -93,3 +94,4 @@ class Kelvin:
             await self.agent.stop()
         else:
             await self.runner.stop()
+        await self.engine.close()

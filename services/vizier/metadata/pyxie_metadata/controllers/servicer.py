@@ -1,4 +1,5 @@
-"""`pyxie.vizier.metadatapb.MetadataService`: agent updates stream, schemas, agent info."""
+"""`pyxie.vizier.metadatapb.MetadataService`: agent updates stream, schemas, agent info and
+the raw KV entries under a prefix (GetWithPrefixKey, for debugging)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pyxie_jwt import ServiceClaims
 from pyxie_proto.vizier.metadatapb import metadata_pb2 as mdpb
 from pyxie_proto.vizier.metadatapb import metadata_pb2_grpc as mdpb_grpc
 from pyxie_service import ServiceRegistration, require_claims
+from pyxie_service.errors import FailedPrecondition, InvalidArgument
 
 from pyxie_metadata.controllers.agents import AgentRegistry, agent_state
 from pyxie_metadata.controllers.schema import SchemaRegistry
 from pyxie_metadata.controllers.updates import AgentUpdateTracker
+from pyxie_metadata.kvstore import KVStore
 
 if TYPE_CHECKING:
     import grpc
@@ -33,6 +36,8 @@ METADATA_SERVICE_NAME: Final = "pyxie.vizier.metadatapb.MetadataService"
 # when a request leaves them at 0.
 DEFAULT_MAX_UPDATE_INTERVAL_MS: Final = 5000
 DEFAULT_MAX_UPDATES_PER_RESPONSE: Final = 100
+# Entries one GetWithPrefixKey response carries: a debugging call must not ship the store.
+MAX_PREFIX_ENTRIES: Final = 10_000
 
 
 class MetadataServicer(mdpb_grpc.MetadataServiceServicer):
@@ -46,7 +51,9 @@ class MetadataServicer(mdpb_grpc.MetadataServiceServicer):
         *,
         unhealthy_threshold_seconds: float,
         wall_clock_ns: Callable[[], int] = time.time_ns,
+        kv: KVStore | None = None,
     ) -> None:
+        self._kv = kv
         self._registry = registry
         self._schema = schema
         self._tracker = tracker
@@ -73,6 +80,23 @@ class MetadataServicer(mdpb_grpc.MetadataServiceServicer):
     ) -> mdpb.SchemaResponse:
         require_claims(ServiceClaims)
         return mdpb.SchemaResponse(schema=self._schema.computed_schema())
+
+    async def GetWithPrefixKey(
+        self, request: mdpb.WithPrefixKeyRequest, context: _Context
+    ) -> mdpb.WithPrefixKeyResponse:
+        require_claims(ServiceClaims)
+        if not request.prefix:
+            raise InvalidArgument("GetWithPrefixKey needs a non-empty prefix, e.g. /agent/")
+        if self._kv is None:
+            raise FailedPrecondition("this metadata service has no KV store")
+        entries = await self._kv.get_with_prefix(request.prefix)
+        return mdpb.WithPrefixKeyResponse(
+            kvs=[
+                mdpb.WithPrefixKeyResponse.KV(key=key, value=value)
+                for key, value in entries[:MAX_PREFIX_ENTRIES]
+            ],
+            truncated=len(entries) > MAX_PREFIX_ENTRIES,
+        )
 
     async def GetAgentUpdates(
         self, request: mdpb.AgentUpdatesRequest, context: _Context

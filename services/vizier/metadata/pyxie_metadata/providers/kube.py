@@ -1,4 +1,5 @@
-"""The Kubernetes provider: a watch of pods, services, endpoints, namespaces and nodes.
+"""The Kubernetes provider: a watch of pods, services, endpoints, namespaces, nodes,
+replica sets and deployments (with the owner references that link pods to them).
 
 `KubeTranslator.handle` turns one watch event (the API object as JSON, the shape of `kubectl
 get -o json`) into `MetadataUpdate`s; `WatchEventSource` runs the official client's list+watch
@@ -36,7 +37,15 @@ __all__ = [
     "parse_kube_time",
 ]
 
-WATCHED_KINDS: Final = ("Namespace", "Node", "Pod", "Endpoints", "Service")
+WATCHED_KINDS: Final = (
+    "Namespace",
+    "Node",
+    "Pod",
+    "Endpoints",
+    "Service",
+    "ReplicaSet",
+    "Deployment",
+)
 _HTTP_GONE: Final = 410
 # After a failed list/watch: retry soon, back off to a ceiling (an API server restart).
 _RETRY_INITIAL_SECONDS: Final = 1.0
@@ -86,6 +95,13 @@ def _stop_ns(obj: JsonObject, event_type: str, now_ns: int) -> int:
     return stop
 
 
+def _owners(obj: JsonObject) -> list[msgs.OwnerReference]:
+    return [
+        msgs.OwnerReference(kind=o.get("kind", ""), name=o.get("name", ""), uid=o.get("uid", ""))
+        for o in _meta(obj).get("ownerReferences") or []
+    ]
+
+
 def _strip_runtime(container_id: str) -> str:
     _scheme, sep, bare = container_id.partition(_CONTAINER_ID_SCHEME)
     return bare if sep else container_id
@@ -109,6 +125,8 @@ class KubeTranslator:
             "Endpoints": self._endpoints,
             "Namespace": self._namespace,
             "Node": self._node,
+            "ReplicaSet": self._replica_set,
+            "Deployment": self._deployment,
         }.get(event.kind)
         if handler is None:
             return []
@@ -142,6 +160,7 @@ class KubeTranslator:
             ],
             container_names=[s.get("name", "") for s in statuses if s.get("containerID")],
             labels=dict(meta.get("labels") or {}),
+            owner_references=_owners(obj),
         )
         selectors = tuple(dict.fromkeys(s for s in (status.get("hostIP", ""), pod.node_name) if s))
         updates = [ScopedUpdate(msgs.MetadataUpdate(pod=pod), selectors)]
@@ -226,6 +245,37 @@ class KubeTranslator:
             external_ips=external,
         )
         return ScopedUpdate(msgs.MetadataUpdate(service=service))
+
+    def _replica_set(self, obj: JsonObject, event_type: str) -> list[ScopedUpdate]:
+        meta, status = _meta(obj), obj.get("status") or {}
+        rs = msgs.ReplicaSetUpdate(
+            uid=meta.get("uid", ""),
+            name=meta.get("name", ""),
+            namespace=meta.get("namespace", ""),
+            start_timestamp_ns=parse_kube_time(meta.get("creationTimestamp")),
+            stop_timestamp_ns=_stop_ns(obj, event_type, self._wall_clock_ns()),
+            replicas=int(status.get("replicas") or 0),
+            ready_replicas=int(status.get("readyReplicas") or 0),
+            available_replicas=int(status.get("availableReplicas") or 0),
+            owner_references=_owners(obj),
+        )
+        return [ScopedUpdate(msgs.MetadataUpdate(replica_set=rs))]
+
+    def _deployment(self, obj: JsonObject, event_type: str) -> list[ScopedUpdate]:
+        meta, status = _meta(obj), obj.get("status") or {}
+        dep = msgs.DeploymentUpdate(
+            uid=meta.get("uid", ""),
+            name=meta.get("name", ""),
+            namespace=meta.get("namespace", ""),
+            start_timestamp_ns=parse_kube_time(meta.get("creationTimestamp")),
+            stop_timestamp_ns=_stop_ns(obj, event_type, self._wall_clock_ns()),
+            replicas=int(status.get("replicas") or 0),
+            updated_replicas=int(status.get("updatedReplicas") or 0),
+            ready_replicas=int(status.get("readyReplicas") or 0),
+            available_replicas=int(status.get("availableReplicas") or 0),
+            unavailable_replicas=int(status.get("unavailableReplicas") or 0),
+        )
+        return [ScopedUpdate(msgs.MetadataUpdate(deployment=dep))]
 
     def _namespace(self, obj: JsonObject, event_type: str) -> list[ScopedUpdate]:
         meta = _meta(obj)
@@ -412,7 +462,8 @@ class WatchEventSource:
 def kube_list_functions(
     kube_config: Path | None, namespaces: Sequence[str]
 ) -> list[tuple[str, ListFunction]]:
-    """The CoreV1 list functions to watch, after loading the kubeconfig or in-cluster config."""
+    """The CoreV1 and AppsV1 list functions to watch, after loading the kubeconfig or the
+    in-cluster config."""
     from kubernetes import client, config
 
     if kube_config is None:
@@ -420,6 +471,7 @@ def kube_list_functions(
     else:
         config.load_kube_config(config_file=str(kube_config))  # type: ignore[no-untyped-call]
     core = client.CoreV1Api()
+    apps = client.AppsV1Api()
     functions: list[tuple[str, ListFunction]] = [
         ("Namespace", core.list_namespace),
         ("Node", core.list_node),
@@ -429,11 +481,15 @@ def kube_list_functions(
             ("Pod", core.list_pod_for_all_namespaces),
             ("Endpoints", core.list_endpoints_for_all_namespaces),
             ("Service", core.list_service_for_all_namespaces),
+            ("ReplicaSet", apps.list_replica_set_for_all_namespaces),
+            ("Deployment", apps.list_deployment_for_all_namespaces),
         ]
     for namespace in namespaces:
         functions += [
             ("Pod", partial(core.list_namespaced_pod, namespace)),
             ("Endpoints", partial(core.list_namespaced_endpoints, namespace)),
             ("Service", partial(core.list_namespaced_service, namespace)),
+            ("ReplicaSet", partial(apps.list_namespaced_replica_set, namespace)),
+            ("Deployment", partial(apps.list_namespaced_deployment, namespace)),
         ]
     return functions

@@ -4,6 +4,8 @@ Every scan reads /proc and groups processes into services by, in order: a comman
 of the services config, a listening-port rule, the container id in their cgroup, the systemd
 service they belong to. Each (service, node) pair is a pod named `<service>-<node>` in the
 service's namespace, with one container holding the pids; the pod IP is the node's IP.
+As a Deployment would lay them out, each service's pods are owned by a ReplicaSet
+`<service>-<hash>` which a Deployment `<service>` owns (replicas = the service's pods).
 
 Nodes are network namespaces: a process in a namespace named by `ip netns` (/run/netns) runs
 on the node of that name, with that namespace's IPv4 address; every other process runs on
@@ -177,6 +179,26 @@ def _uid(kind: str, name: str) -> str:
     return str(uuid.uuid5(_UID_NAMESPACE, f"{kind}:{name}"))
 
 
+def _service_owners(
+    services: set[tuple[str, str]],
+) -> dict[tuple[str, str], tuple[msgs.OwnerReference, msgs.OwnerReference]]:
+    """(ReplicaSet, Deployment) owner references of each (namespace, service)."""
+    owners = {}
+    for namespace, service in services:
+        qualified = f"{namespace}/{service}"
+        # Kubernetes names a Deployment's ReplicaSet <deployment>-<pod template hash>.
+        template_hash = uuid.uuid5(_UID_NAMESPACE, f"template:{qualified}").hex[:10]
+        owners[(namespace, service)] = (
+            msgs.OwnerReference(
+                kind="ReplicaSet",
+                name=f"{service}-{template_hash}",
+                uid=_uid("replicaset", qualified),
+            ),
+            msgs.OwnerReference(kind="Deployment", name=service, uid=_uid("deployment", qualified)),
+        )
+    return owners
+
+
 @dataclass
 class _Desired:
     """The objects one scan says exist, in the order they are sent."""
@@ -227,6 +249,7 @@ def desired_state(
             )
         )
     service_pods: dict[tuple[str, str], list[str]] = {}
+    owners = _service_owners({(namespace, service) for namespace, service, _node in pods})
     for (namespace, service, node_name), members in sorted(pods.items()):
         node = nodes[node_name]
         pod_name = f"{service}-{node_name}"
@@ -249,6 +272,7 @@ def desired_state(
                     container_ids=[container_id],
                     container_names=[service],
                     labels={"app": service},
+                    owner_references=[owners[(namespace, service)][0]],
                 )
             ),
             selectors,
@@ -269,6 +293,36 @@ def desired_state(
         )
         service_pods.setdefault((namespace, service), []).append(pod_uid)
     for (namespace, service), pod_ids in sorted(service_pods.items()):
+        replica_set, deployment = owners[(namespace, service)]
+        replicas = len(pod_ids)
+        desired.add(
+            msgs.MetadataUpdate(
+                deployment=msgs.DeploymentUpdate(
+                    uid=deployment.uid,
+                    name=deployment.name,
+                    namespace=namespace,
+                    start_timestamp_ns=host.boot_time_ns,
+                    replicas=replicas,
+                    updated_replicas=replicas,
+                    ready_replicas=replicas,
+                    available_replicas=replicas,
+                )
+            )
+        )
+        desired.add(
+            msgs.MetadataUpdate(
+                replica_set=msgs.ReplicaSetUpdate(
+                    uid=replica_set.uid,
+                    name=replica_set.name,
+                    namespace=namespace,
+                    start_timestamp_ns=host.boot_time_ns,
+                    replicas=replicas,
+                    ready_replicas=replicas,
+                    available_replicas=replicas,
+                    owner_references=[deployment],
+                )
+            )
+        )
         desired.add(
             msgs.MetadataUpdate(
                 service=msgs.ServiceUpdate(

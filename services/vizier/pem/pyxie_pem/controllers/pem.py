@@ -25,6 +25,7 @@ from pyxie_agent import (
     build_agent_engine,
 )
 from pyxie_carnot.metadata import InMemoryMetadataState
+from pyxie_carnot.udtfs import PROCESSES_EXTRA, TABLE_STORE_EXTRA
 from pyxie_carnot.udtfs._host import PROFILER_PERIOD_EXTRA
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_proto.vizier.subjects import UPDATE_AGENT
@@ -46,7 +47,7 @@ from pyxie_types import TableSchema
 from pyxie_types.tables import PROBE_STATUS, STIRLING_ERROR
 
 from ..settings import PemSettings
-from .processes import ProcessWatcher
+from .processes import ObservedProcesses, ProcessWatcher
 
 __all__ = ["Pem", "collector_schemas", "process_filter_from_settings", "sources_from_settings"]
 
@@ -145,6 +146,9 @@ class Pem:
         self._compaction = BackgroundTask("table-compaction", self._compact_periodically)
         self._compaction_interval_s = compaction_interval_s
         parts = build_agent_engine(config, engine, service_id=SERVICE_ID, table_store=table_store)
+        self.engine = parts
+        parts.context.extras[PROCESSES_EXTRA] = ObservedProcesses(process_filter)
+        parts.context.extras[TABLE_STORE_EXTRA] = table_store
         self.metadata_state, self.carnot, self.runner = (
             parts.metadata_state,
             parts.carnot,
@@ -253,3 +257,4 @@ class Pem:
             await asyncio.gather(self._stirling_start, return_exceptions=True)
         if self.stirling is not None:
             await asyncio.to_thread(self.stirling.stop)
+        await self.engine.close()

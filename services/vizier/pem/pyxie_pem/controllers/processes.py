@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pyxie_carnot.udtfs import ProcessRecord
 from pyxie_proto.types.typespb import types_pb2
 from pyxie_proto.vizier.messagespb import messages_pb2
 from pyxie_stirling import ProcessFilter
 from pyxie_stirling.procfs import iter_pids, read_pid_stat
 from pyxie_types import UPID
 
-__all__ = ["ProcessWatcher"]
+__all__ = ["ObservedProcesses", "ProcessWatcher"]
 
 _CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -96,3 +97,32 @@ class ProcessWatcher:
         ]
         self._known = current
         return created, terminated
+
+
+class ObservedProcesses:
+    """The processes this PEM observes now (its `ProcessFilter`), for the GetUPIDs UDTF."""
+
+    def __init__(self, process_filter: ProcessFilter | None = None, proc: Path = Path("/proc")):
+        self._filter = process_filter or ProcessFilter(proc=proc)
+        self._proc = proc
+        self._boot_ns = _boot_time_ns(proc)
+
+    def processes(self) -> list[ProcessRecord]:
+        records = []
+        for pid in iter_pids(self._proc):
+            stat = read_pid_stat(pid, self._proc)
+            if stat is None or not self._filter.accepts(pid):
+                continue
+            cmdline = _read_text(self._proc / str(pid) / "cmdline").replace("\0", " ").strip()
+            records.append(
+                ProcessRecord(
+                    pid=pid,
+                    start_time_ticks=stat.start_time_ticks,
+                    start_time_ns=self._start_ns(stat.start_time_ticks),
+                    cmdline=cmdline,
+                )
+            )
+        return records
+
+    def _start_ns(self, ticks: int) -> int:
+        return self._boot_ns + ticks * 1_000_000_000 // _CLOCK_TICKS_PER_S
