@@ -32,7 +32,7 @@ def test_profiler_period_defaults_to_99_hz() -> None:
 def test_linux_headers_status_runs_on_kelvin_from_the_registrations() -> None:
     udtf = REGISTRY.lookup_udtf("GetLinuxHeadersStatus")
     assert udtf.executor is UDTFExecutor.ONE_KELVIN
-    assert list(udtf.relation.names()) == ["asid", "hostname", "kernel_headers_installed"]
+    assert list(udtf.relation.names) == ["asid", "hostname", "kernel_headers_installed"]
 
 
 def test_headers_found_only_with_an_include_dir(tmp_path: Path) -> None:
