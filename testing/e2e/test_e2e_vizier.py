@@ -158,10 +158,14 @@ def test_http_data_has_real_demo_requests_from_both_nodes_with_service_names(
     node1, node2 = (node.name for node in px_env.endpoints.nodes)
 
     def both_nodes() -> list[dict[str, Any]] | None:
+        # Waits for the loadgen's own calls too, not just any request: its connection may
+        # predate the tracer until the demo client renews it (every 20 s at most).
         rows = _http_rows()
-        destinations = {row["destination"] for row in rows}
-        wanted = {f"demo/frontend-{node1}", f"demo/orders-{node2}"}
-        return rows if wanted <= destinations else None
+        paths: dict[str, set[str]] = {}
+        for row in rows:
+            paths.setdefault(row["destination"], set()).add(row["req_path"])
+        frontend = paths.get(f"demo/frontend-{node1}", set())
+        return rows if frontend - {"/"} and paths.get(f"demo/orders-{node2}") else None
 
     rows = _poll("HTTP rows from both nodes", both_nodes)
     by_destination: dict[str, set[str]] = {}

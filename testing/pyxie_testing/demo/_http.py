@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,20 +37,44 @@ class JSONHandler(BaseHTTPRequestHandler):
 
 
 class KeepAliveClient:
-    """One persistent HTTP/1.1 connection per thread to a base URL."""
+    """A persistent HTTP/1.1 connection per thread to a base URL, renewed now and then.
 
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+    Like real clients and servers (a keep-alive request cap, a connection max age), a connection
+    is closed after `max_requests` requests or `max_age_s` seconds and a new one opened: traffic
+    on a connection that predates a tracer is not seen (as with Pixie), so a demo whose
+    connections lived forever would stay invisible to a vizier started after it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        *,
+        max_requests: int = 100,
+        max_age_s: float = 20.0,
+    ) -> None:
         parts = urlsplit(base_url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
         self._timeout = timeout
+        self._max_requests = max_requests
+        self._max_age_s = max_age_s
         self._local = threading.local()
 
     def _conn(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is not None and (
+            self._local.used >= self._max_requests
+            or time.monotonic() - self._local.opened > self._max_age_s
+        ):
+            conn.close()
+            conn = None
         if conn is None:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
             self._local.conn = conn
+            self._local.used = 0
+            self._local.opened = time.monotonic()
+        self._local.used += 1
         return conn
 
     def request(
