@@ -16,7 +16,8 @@ Per member (``[tool.uv.workspace] members`` of the root pyproject):
 * ``py_test`` named ``fast_tests``: pytest over the member's ``tests/`` directory with the fast
   suite's markers (``tools/bazel/pytest_main.py``), as ``make test-fast``.
   Its deps are the workspace packages the test files mention (imports, ``-m pyxie_x``
-  subprocesses), plus ``pyxie_testing`` whose fixtures the root conftest loads.
+  subprocesses), plus ``pyxie_testing`` whose fixtures the root conftest loads, plus the
+  ``[dependency-groups]`` members of the member and of each package its tests mention.
   Members whose test files are all marked slow, root, bpf or e2e get none; so do the members in
   ``EXCLUDED_TESTS`` (with the reason).
 * ``proto/`` also gets a ``genrule`` running the project's protoc (grpcio-tools, mypy-protobuf)
@@ -58,6 +59,8 @@ class Member:
     test_files: list[str] = field(default_factory=list)  # relative to the member
     fast_test_files: list[str] = field(default_factory=list)
     test_mentions: set[str] = field(default_factory=set)  # pyxie_* names in tests/
+    # Workspace members of its [dependency-groups] (what its tests and testing.py run).
+    dev_deps: list[str] = field(default_factory=list)
 
 
 def _normalize(name: str) -> str:
@@ -102,6 +105,11 @@ def load_members(root: Path = ROOT) -> list[Member]:
             packages,
             deps,
             sorted(project.get("scripts", {})),
+        )
+        groups = data.get("dependency-groups", {})
+        member.dev_deps = sorted(
+            {_requirement_name(r) for group in groups.values() for r in group if isinstance(r, str)}
+            & names
         )
         _scan_tests(root, member)
         members.append(member)
@@ -216,6 +224,11 @@ py_binary(
     if member.fast_test_files and member.path not in EXCLUDED_TESTS:
         mentioned = {by_package[name] for name in member.test_mentions if name in by_package}
         mentioned |= {by_package["pyxie_testing"]} if "pyxie_testing" in by_package else set()
+        # The dev groups of the member and of what its tests use: their testing modules start
+        # those services (a test of the api runs the real auth through `pyxie_api.testing`).
+        by_dist = {m.dist: m for m in members}
+        for used in [member, *mentioned]:
+            mentioned |= {by_dist[d] for d in used.dev_deps if d in by_dist}
         test_deps = sorted(
             {f":{main_package}"} | {_label(m, m.packages[0]) for m in mentioned if m is not member}
         )

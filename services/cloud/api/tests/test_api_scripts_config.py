@@ -120,6 +120,8 @@ async def test_autocomplete_scripts_without_a_reachable_cluster(cloud: CloudHarn
 
 
 async def test_vizier_config_is_chart_values_for_the_spec(cloud: CloudHarness) -> None:
+    if not _CHART_VALUES.is_file():  # Bazel's sandbox has the member only; pytest checks it
+        pytest.skip("compares against k8s/charts, which is outside this member")
     chart = yaml.safe_load(_CHART_VALUES.read_text())
     async with cloud.channel() as channel:
         config = cpb_grpc.ConfigServiceStub(channel)

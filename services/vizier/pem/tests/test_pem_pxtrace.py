@@ -36,7 +36,10 @@ from pyxie_types import UPID
 from pyxie_types.rowbatch import relation_from_vizier, row_batch_from_vizier
 
 sys.path.insert(0, str(Path(__file__).parents[4] / "libs" / "stirling" / "tests"))
-from stirling_bpf_support import bpf_skip_reason
+try:
+    from stirling_bpf_support import bpf_skip_reason
+except ImportError:  # Bazel's sandbox holds only this member's tests; pytest runs this one
+    pytest.skip("needs libs/stirling/tests beside it (root eBPF test)", allow_module_level=True)
 
 pytestmark = [
     pytest.mark.root,
