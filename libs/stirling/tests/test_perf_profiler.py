@@ -108,7 +108,7 @@ def test_line_table_decoding_matches_co_positions() -> None:
     ("path", "version"),
     [
         ("/usr/bin/python3.11", (3, 11)),
-        ("/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0", (3, 12)),
+        ("/opt/pyenv/versions/3.12.1/lib/libpython3.12.so.1.0", (3, 12)),
         ("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", (3, 11)),
         ("/usr/bin/python3", None),
         ("/usr/lib/libc.so.6", None),

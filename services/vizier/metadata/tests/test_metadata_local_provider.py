@@ -283,7 +283,7 @@ def test_processes_in_a_named_network_namespace_run_on_that_node(
 def test_the_shipped_config_maps_the_demo_processes_to_demo_services() -> None:
     config = load_local_config()
     samples = {
-        "/work/main/.venv/bin/python -m pyxie_testing.demo frontend --port 8080": "frontend",
+        "/srv/pyxie/.venv/bin/python -m pyxie_testing.demo frontend --port 8080": "frontend",
         "python -m pyxie_testing.demo orders --port 8081 --dsn postgresql://x": "orders",
         "python3 -m pyxie_testing.demo loadgen --rps 5": "loadgen",
         "/opt/pgserver/pginstall/bin/postgres -D /var/lib/pg -p 5432": "postgres",
