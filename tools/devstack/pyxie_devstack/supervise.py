@@ -389,8 +389,12 @@ def start_group(spec: GroupSpec) -> int:
     deadline = time.monotonic() + _SUPERVISOR_START_TIMEOUT_S
     while time.monotonic() < deadline:
         supervisor = read_pid_file(spec.supervisor_pid_path)
+        # Started = running now, or already exited and scheduled for a restart (a process that
+        # exits at once spends most of its time in backoff, with no pid to see).
+        restarts = process_restarts(spec)
         if supervisor is not None and all(
-            process_pid(spec, p.name) is not None for p in spec.processes
+            process_pid(spec, p.name) is not None or restarts.get(p.name, 0) > 0
+            for p in spec.processes
         ):
             return supervisor
         time.sleep(_POLL_S)
