@@ -27,6 +27,7 @@ __all__ = [
     "audit",
     "event_from_json",
     "event_to_json",
+    "publish_audit_events",
     "publishing_sink",
     "remove_audit_sink",
 ]
@@ -188,3 +189,19 @@ def publishing_sink(
             asyncio.run_coroutine_threadsafe(send(event), loop)
 
     return sink
+
+
+def publish_audit_events(
+    publish: Callable[[bytes], Awaitable[None]],
+) -> Callable[[], Awaitable[None]]:
+    """Send this process's audit events with `publish` from now on (call in the service's loop).
+
+    Returns the closer that stops it (register it with `Service.add_closer`).
+    """
+    sink = publishing_sink(publish, asyncio.get_running_loop())
+    add_audit_sink(sink)
+
+    async def stop() -> None:
+        remove_audit_sink(sink)
+
+    return stop

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
@@ -15,7 +13,7 @@ from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.api.vizierpb import vizierapi_pb2_grpc as vpb_grpc
 from pyxie_proto.cloud.subjects import AUDIT_EVENTS_SUBJECT
 from pyxie_service import NatsBus, Service, ServiceRegistration, get_logger
-from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_sink
+from pyxie_service.audit import publish_audit_events
 from pyxie_service.ratelimit import FailureLimiter
 
 from pyxie_api.controllers.artifacts import ARTIFACT_METHODS, ArtifactTrackerProxy
@@ -100,11 +98,10 @@ async def build(settings: ApiSettings) -> Service:
 
     service.add_closer("nats", bus.drain)
     # Security events go to the cloud's audit log (stored by auth) over NATS.
-    audit_sink = publishing_sink(
-        lambda data: bus.client.publish(AUDIT_EVENTS_SUBJECT, data), asyncio.get_running_loop()
+    service.add_closer(
+        "audit sink",
+        publish_audit_events(lambda data: bus.client.publish(AUDIT_EVENTS_SUBJECT, data)),
     )
-    add_audit_sink(audit_sink)
-    service.add_closer("audit sink", _async(lambda: remove_audit_sink(audit_sink)))
     service.add_closer("backend channels", close_channels)
     if settings.http_enabled:
         provider = await OidcProvider.discover(settings) if settings.oidc_issuer else None
@@ -261,13 +258,6 @@ def _grpc_service(
         extra_interceptors=(middleware,),
     )
     return service, authenticator, directory, proxy
-
-
-def _async(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        action()
-
-    return run
 
 
 def _parity_registrations(

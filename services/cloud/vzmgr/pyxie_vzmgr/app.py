@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 import grpc
 from pyxie_db import open_migrated
 from pyxie_proto.api.cloudpb import cloudapi_pb2_grpc as cpb_grpc
 from pyxie_proto.cloud.subjects import AUDIT_EVENTS_SUBJECT
 from pyxie_service import BackgroundTask, NatsBus, Service
-from pyxie_service.audit import add_audit_sink, publishing_sink, remove_audit_sink
+from pyxie_service.audit import publish_audit_events
 
 from pyxie_vzmgr.controllers import (
     DeployKeyStore,
@@ -67,11 +64,10 @@ async def build(settings: VzmgrSettings) -> Service:
     service.add_closer("database", engine.dispose)
     service.add_closer("nats", bus.drain)
     # Security events go to the cloud's audit log (stored by auth) over NATS.
-    audit_sink = publishing_sink(
-        lambda data: bus.client.publish(AUDIT_EVENTS_SUBJECT, data), asyncio.get_running_loop()
+    service.add_closer(
+        "audit sink",
+        publish_audit_events(lambda data: bus.client.publish(AUDIT_EVENTS_SUBJECT, data)),
     )
-    add_audit_sink(audit_sink)
-    service.add_closer("audit sink", _async(lambda: remove_audit_sink(audit_sink)))
     service.add_closer("heartbeats", heartbeats.stop)
     service.add_task(monitor.task)
     if watcher is not None and tracker is not None:
@@ -86,10 +82,3 @@ async def build(settings: VzmgrSettings) -> Service:
         )
     await heartbeats.start()
     return service
-
-
-def _async(action: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        action()
-
-    return run
