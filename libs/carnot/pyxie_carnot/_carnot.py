@@ -209,7 +209,8 @@ class Carnot:
             channel_factory=self.channel_factory,
             call_metadata=self.call_metadata,
             breaker=self.memory_breaker,
-            source_silence_s=self.source_silence_s,
+            # A stream's agents may rightly stay silent: only the client's cancel ends it.
+            source_silence_s=None if plan.options.streaming else self.source_silence_s,
             otel_budget=self.otel_budget,
             otel_export_bytes=self.otel_export_bytes,
             otel_retry=self.otel_retry,

@@ -297,3 +297,25 @@ async def test_a_sender_that_never_reports_fails_the_query_with_a_clear_error() 
     assert isinstance(outcome, UpstreamSilent), outcome
     assert "1 of 2 agents feeding this query sent nothing for 1 s" in str(outcome)
     assert status_code_of(outcome) == grpc.StatusCode.UNAVAILABLE.value[0]
+
+
+async def test_a_streaming_query_waits_for_silent_senders_until_cancelled() -> None:
+    """df.stream(): a PEM with no new rows is silent for a long time, and that is no fault. The
+    Kelvin's source must keep waiting past the silence limit; only the cancel ends the query."""
+    registry = _registry()
+    router = ResultSinkServer()
+
+    kb = PlanBuilder(registry, query_id="stream")
+    source = kb.grpc_source(LAT.relation, expected_senders=1)
+    kb.memory_sink(source, "out")
+    plan = kb.plan()
+    plan.options.streaming = True
+
+    async with _Server(router):
+        kelvin = Carnot(registry, router=router, source_silence_s=0.2)
+        task = asyncio.ensure_future(kelvin.execute(plan))
+        done, _ = await asyncio.wait([task], timeout=1.0)  # five silence limits
+        assert not done, task.exception() if done else None
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -96,7 +96,7 @@ class ExecState:
     breaker: MemoryBreaker | None = None
     # A GRPC source fails the query when its upstream agents send nothing for this long: an
     # agent that died (or was frozen, or cut off) mid-query never sends its end of stream.
-    source_silence_s: float = DEFAULT_SOURCE_SILENCE_S
+    source_silence_s: float | None = DEFAULT_SOURCE_SILENCE_S  # None: a stream, wait forever
     # px.export: the engine's per-org budget, the default per-export bytes, the retry policy.
     otel_budget: OTelExportBudget = field(default=None)  # type: ignore[assignment]
     otel_export_bytes: int = 64 << 20

@@ -167,7 +167,7 @@ class GRPCSourceOperator(SourceOperator):
             missing = self.expected_senders - self._finished_senders
             raise UpstreamSilent(
                 f"{self.label}: {missing} of {self.expected_senders} agents feeding this query "
-                f"sent nothing for {self.state.source_silence_s:.0f} s (an agent may have "
+                f"sent nothing for {self.state.source_silence_s or 0:.0f} s (an agent may have "
                 "restarted or lost its network); retry the query"
             ) from None
         if item.error is not None:

@@ -59,14 +59,16 @@ class Plan(_message.Message):
     def __init__(self, query_id: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[PlanFragment, _Mapping]]] = ..., options: _Optional[_Union[ExecutionOptions, _Mapping]] = ...) -> None: ...
 
 class ExecutionOptions(_message.Message):
-    __slots__ = ("analyze", "memory_budget_bytes", "timeout_ns")
+    __slots__ = ("analyze", "memory_budget_bytes", "timeout_ns", "streaming")
     ANALYZE_FIELD_NUMBER: _ClassVar[int]
     MEMORY_BUDGET_BYTES_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_NS_FIELD_NUMBER: _ClassVar[int]
+    STREAMING_FIELD_NUMBER: _ClassVar[int]
     analyze: bool
     memory_budget_bytes: int
     timeout_ns: int
-    def __init__(self, analyze: _Optional[bool] = ..., memory_budget_bytes: _Optional[int] = ..., timeout_ns: _Optional[int] = ...) -> None: ...
+    streaming: bool
+    def __init__(self, analyze: _Optional[bool] = ..., memory_budget_bytes: _Optional[int] = ..., timeout_ns: _Optional[int] = ..., streaming: _Optional[bool] = ...) -> None: ...
 
 class PlanFragment(_message.Message):
     __slots__ = ("id", "nodes")

@@ -356,8 +356,9 @@ class QueryExecutor:
         run.compilation_ns = time.perf_counter_ns() - started
         streaming = _is_streaming(compiled)
         timeout = None if streaming else (self._settings.query_timeout_seconds or None)
-        if timeout is not None:
-            for agent_plan in distributed.agent_plans:
+        for agent_plan in distributed.agent_plans:
+            agent_plan.plan.options.streaming = streaming
+            if timeout is not None:
                 agent_plan.plan.options.timeout_ns = int(timeout * 1e9)
 
         sinks = [s for s in compiled.sinks if isinstance(s, ResultSinkOp)]
