@@ -26,6 +26,8 @@ PODMAN_CLOUD_VALUES: dict[str, Any] = {
         "auth": 60100,
         "vzmgr": 61800,
         "vzconn": 61600,
+        "artifactTracker": 60750,
+        "plugin": 60600,
         "nats": 61422,
         "postgres": 61432,
     },
