@@ -19,6 +19,7 @@ from pyxie_service import BackgroundTask, NatsBus, Service, get_logger
 from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, BridgeTiming
 from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
 from pyxie_cloud_connector.controllers.health import HealthChecker
+from pyxie_cloud_connector.controllers.operator_offer import OfferWriter, subscribe_offers
 from pyxie_cloud_connector.controllers.operator_status import with_operator_status
 from pyxie_cloud_connector.settings import ConnectorSettings
 from pyxie_cloud_connector.state import VizierIdentity, load_identity, save_identity
@@ -113,6 +114,11 @@ class CloudConnector:
             ),
             buffer_messages=settings.bridge_buffer_messages,
         )
+        if settings.operator_offer_file is not None:
+            offers = await subscribe_offers(
+                self._bus, OfferWriter(settings.operator_offer_file, identity.vizier_id)
+            )
+            self.service.add_closer("offer subscription", offers.unsubscribe)
         self.service.add_task(self.bridge.task)
         self.ready.set()
 

@@ -54,6 +54,8 @@ class ConnectorSettings(ServiceSettings):
     vizier_version: str = "0.1.0"
     # The operator's status file (phase, reason, message); its note rides in the heartbeats.
     operator_status_file: Path | None = None
+    # Where the cloud's update offers (`VizierUpdate`) are written for the operator; unset = none.
+    operator_offer_file: Path | None = None
     # Pixie: a heartbeat every 5 s; the cloud declares a vizier lost after 120 s of silence.
     heartbeat_interval_seconds: Seconds = 5.0
     # Pixie: give up waiting for `registerAck` after 30 s.

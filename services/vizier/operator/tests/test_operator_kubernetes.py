@@ -262,3 +262,96 @@ def test_an_unreachable_cloud_is_reported(
     status = reconciler(backend, FakeReleases(RELEASES)).tick(spec_of(api))
     assert status.reason == "CloudUnreachable"
     assert "cloud.example.com:51600" in status.message and "Connection refused" in status.message
+
+
+class _Offered(KubernetesBackend):
+    """The recorded cluster, with an offer file the connector would have written."""
+
+    offer = ""
+
+    def read_offer(self) -> str:
+        return self.offer
+
+
+def _offered(cluster: tuple[RecordedApi, KubernetesBackend, Etcd]) -> _Offered:
+    _, backend, _ = cluster
+    offered = _Offered.__new__(_Offered)
+    offered.__dict__.update(backend.__dict__)
+    return offered
+
+
+def _auto(api: RecordedApi, version: str, auto_update: bool) -> VizierSpec:
+    resource = recorded("vizier")
+    resource["spec"]["version"] = version
+    resource["spec"]["autoUpdate"] = auto_update
+    api.put(VIZIER, resource)
+    return spec_of(api)
+
+
+@needs_helm
+def test_an_offer_is_taken_only_with_auto_update_and_is_verified_like_a_spec_version(
+    cluster: tuple[RecordedApi, KubernetesBackend, Etcd], audited: list[AuditEvent]
+) -> None:
+    api, _, _ = cluster
+    backend = _offered(cluster)
+    releases = FakeReleases(RELEASES)
+    core = reconciler(backend, releases)
+    assert core.tick(_auto(api, "0.1.0", False)).version == "0.1.0"
+    backend.offer = "0.2.0"
+    # Without autoUpdate the offer is only an offer: the spec decides.
+    assert core.tick(_auto(api, "0.1.0", False)).version == "0.1.0"
+    assert {version for version, _ in releases.calls} == {"0.1.0"}
+    status = core.tick(_auto(api, "0.1.0", True))
+    assert status.version == "0.2.0" and status.update_state == "applied 0.2.0"
+    assert releases.calls[-1] == ("0.2.0", "0.1.0")
+    applied = [e.details.get("version") for e in audited if e.outcome == "applied"]
+    assert applied[-1] == "0.2.0" and applied.count("0.2.0") == 1
+
+
+@needs_helm
+def test_an_offer_of_an_unsigned_older_or_bogus_release_changes_nothing(
+    cluster: tuple[RecordedApi, KubernetesBackend, Etcd], audited: list[AuditEvent]
+) -> None:
+    api, _, _ = cluster
+    backend = _offered(cluster)
+    releases = FakeReleases(RELEASES)
+    core = reconciler(backend, releases)
+    assert core.tick(_auto(api, "0.2.0", True)).version == "0.2.0"
+    for older_or_bogus in ("0.1.0", "0.2.0", "not-a-version", "9.9.9; rm -rf /"):
+        backend.offer = older_or_bogus
+        assert core.tick(_auto(api, "0.2.0", True)).version == "0.2.0"
+    verified = {version for version, _ in releases.calls}
+    assert verified == {"0.2.0"}, "nothing but the spec's release was verified"
+    backend.offer = "0.3.0"  # newer, but not in the signed targets
+    status = core.tick(_auto(api, "0.2.0", True))
+    assert status.version == "0.2.0"
+    assert status.reason == "UpdateRefused"
+    assert "0.3.0 is not in the signed targets" in status.update_state
+    core.tick(_auto(api, "0.2.0", True))
+    assert releases.calls.count(("0.3.0", "0.2.0")) == 1, "a refused offer is not retried"
+    outcomes = [(e.outcome, e.details.get("version")) for e in audited]
+    assert outcomes.count(("refused", "0.3.0")) == 1
+    assert not [o for o in outcomes if o[0] == "applied" and o[1] != "0.2.0"]
+
+
+def test_auto_update_must_be_a_boolean() -> None:
+    bad = recorded("vizier")
+    bad["spec"]["autoUpdate"] = "yes"
+    with pytest.raises(InvalidSpec, match="autoUpdate"):
+        VizierSpec.from_resource(bad)
+
+
+@needs_helm
+def test_with_auto_update_a_spec_behind_the_running_release_is_no_rollback(
+    cluster: tuple[RecordedApi, KubernetesBackend, Etcd], audited: list[AuditEvent]
+) -> None:
+    api, _, _ = cluster
+    backend = _offered(cluster)
+    releases = FakeReleases(RELEASES)
+    core = reconciler(backend, releases)
+    backend.offer = "0.2.0"
+    assert core.tick(_auto(api, "0.1.0", True)).version == "0.2.0"
+    backend.offer = ""  # the offer file is gone (a new identity volume)
+    status = core.tick(_auto(api, "0.1.0", True))
+    assert status.version == "0.2.0" and status.reason != "UpdateRefused"
+    assert not [e for e in audited if e.outcome == "refused"]

@@ -118,6 +118,7 @@ def test_the_crd_declares_exactly_the_spec_and_status_the_operator_uses() -> Non
         "pemMemoryLimit",
         "metadataStore",
         "requestedImages",
+        "autoUpdate",
     }
     assert set(schema["status"]["properties"]) == set(VizierStatus().to_dict())
     assert schema["status"]["properties"]["phase"]["enum"] == [

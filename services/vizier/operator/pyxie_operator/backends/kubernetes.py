@@ -152,6 +152,12 @@ class KubernetesBackend:
     def base_values(self) -> Obj:
         return {"namespace": {"create": False}}
 
+    def read_offer(self) -> str:
+        # The connector's offer file lies on the vizier's identity volume, which this operator
+        # (in its own namespace) does not mount: on Kubernetes a new version comes through the
+        # Vizier's spec only.
+        return ""
+
     def read_status(self) -> VizierStatus:
         found = self._get(self._vizier_path())
         return VizierStatus.from_dict((found or {}).get("status"))

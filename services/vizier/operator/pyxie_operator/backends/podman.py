@@ -35,6 +35,8 @@ __all__ = ["PodmanBackend"]
 
 Obj = dict[str, Any]
 _STATUS_FILE: Final = "operator_status.json"
+# Written by the cloud connector on the identity volume: the cloud's latest update offer.
+_OFFER_FILE: Final = "operator_offer.json"
 # How long a repaired etcd may take to elect itself leader again.
 _ETCD_REPAIR_SECONDS: Final = 60.0
 
@@ -86,6 +88,17 @@ class PodmanBackend:
 
     def base_values(self) -> Obj:
         return copy.deepcopy(self._values)
+
+    def read_offer(self) -> str:
+        mount = self._volume_mountpoint(self._prefixed("pyxie-vizier-identity"))
+        if mount is None:
+            return ""
+        try:
+            offer = json.loads((mount / _OFFER_FILE).read_text())
+        except (OSError, ValueError):
+            return ""
+        version = offer.get("version") if isinstance(offer, dict) else None
+        return version if isinstance(version, str) else ""
 
     def read_status(self) -> VizierStatus:
         try:

@@ -77,6 +77,10 @@ class Backend(Protocol):
         """Viziers in the same cluster that this operator does not manage."""
         ...
 
+    def read_offer(self) -> str:
+        """The version the cloud last offered (the connector's offer file), or ""."""
+        ...
+
     def read_status(self) -> VizierStatus: ...
 
     def write_status(self, status: VizierStatus) -> None:

@@ -17,6 +17,7 @@ from pyxie_operator.controllers.resource import VizierSpec
 
 __all__ = [
     "CHART",
+    "OPERATOR_OFFER_PATH",
     "OPERATOR_STATUS_PATH",
     "RELEASE_ANNOTATION",
     "chart_values",
@@ -29,6 +30,9 @@ CHART: Final = "pyxie-vizier"
 RELEASE_ANNOTATION: Final = "pyxie.dev/release-version"
 # Where the cloud connector finds the operator's status (the identity volume it already mounts).
 OPERATOR_STATUS_PATH: Final = "/var/lib/pyxie/identity/operator_status.json"
+# Where the connector writes the cloud's update offers for the operator (same volume).
+OPERATOR_OFFER_PATH: Final = "/var/lib/pyxie/identity/operator_offer.json"
+_OPERATOR_ENV: Final = ("PL_VIZIER_VERSION", "PL_OPERATOR_STATUS_FILE", "PL_OPERATOR_OFFER_FILE")
 _WORKLOADS: Final = ("Deployment", "DaemonSet", "StatefulSet", "Pod")
 
 Obj = dict[str, Any]
@@ -93,13 +97,10 @@ def pin_images(objects: list[Obj], release: VerifiedRelease) -> list[Obj]:
             container["image"] = reference
             if component == "cloud-connector":
                 env = container.setdefault("env", [])
-                env[:] = [
-                    e
-                    for e in env
-                    if e.get("name") not in ("PL_VIZIER_VERSION", "PL_OPERATOR_STATUS_FILE")
-                ]
+                env[:] = [e for e in env if e.get("name") not in _OPERATOR_ENV]
                 env.append({"name": "PL_VIZIER_VERSION", "value": release.version})
                 env.append({"name": "PL_OPERATOR_STATUS_FILE", "value": OPERATOR_STATUS_PATH})
+                env.append({"name": "PL_OPERATOR_OFFER_FILE", "value": OPERATOR_OFFER_PATH})
     return pinned
 
 

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from packaging.version import InvalidVersion, Version
 from pyxie_release.verify import UpdateRefused, VerifiedRelease
 from pyxie_service import get_logger
 from pyxie_service.audit import audit
@@ -105,11 +106,13 @@ class Reconciler:
         self._refused: tuple[str, tuple[tuple[str, str], ...]] | None = None
         self._crashes: dict[str, _Crash] = {}
         self._etcd_bad_since: float | None = None
+        self._offer_seen = ""
 
     # -- one pass ---------------------------------------------------------------------------
 
     def tick(self, spec: VizierSpec) -> VizierStatus:
         status = self.status
+        spec = self._with_offer(spec, status)
         problems: list[tuple[str, str]] = []  # (reason, message), first one wins
         updating = self._update(spec, status, problems)
         components = self.backend.observe() if self.backend.deployed() else []
@@ -154,6 +157,24 @@ class Reconciler:
         return status
 
     # -- update -----------------------------------------------------------------------------
+
+    def _with_offer(self, spec: VizierSpec, status: VizierStatus) -> VizierSpec:
+        """With ``autoUpdate``, the spec's version is a floor: the target is the newest of it,
+        the running release and the cloud's offer (with no requested images: the signed release
+        alone names them). An offer is verified like any spec change; a refused offer stays
+        refused until the cloud offers another version. Never a rollback."""
+        if not spec.auto_update:
+            return spec
+        target = spec.version
+        for candidate in (status.version, self.backend.read_offer()):
+            if candidate and _newer(candidate, target):
+                target = candidate
+        if target == spec.version:
+            return spec
+        if target != status.version and target != self._offer_seen:
+            self._offer_seen = target
+            _log.info("taking the cloud's update offer", version=target, spec=spec.version)
+        return dataclasses.replace(spec, version=target, requested_images={})
 
     def _update(
         self, spec: VizierSpec, status: VizierStatus, problems: list[tuple[str, str]]
@@ -313,3 +334,10 @@ class Reconciler:
         stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         status.repairs = [*status.repairs, f"{stamp} {what}"][-_MAX_REPAIRS:]
         _log.info("repaired", what=what)
+
+
+def _newer(candidate: str, than: str) -> bool:
+    try:
+        return Version(candidate) > Version(than)
+    except InvalidVersion:
+        return False

@@ -55,6 +55,9 @@ class VizierSpec:
     # What the cloud asked to deploy (service -> image reference). Every entry must be in the
     # signed release with the same digest, or the update is refused.
     requested_images: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Take the cloud's update offers (a newer version than the spec's), verified like any
+    # version put in the spec. Off by default: the spec alone decides.
+    auto_update: bool = False
 
     @classmethod
     def from_resource(cls, resource: Obj) -> VizierSpec:
@@ -93,6 +96,9 @@ class VizierSpec:
             isinstance(k, str) and isinstance(v, str) for k, v in requested.items()
         ):
             raise InvalidSpec("spec.requestedImages: must map service names to image references")
+        auto_update = spec.get("autoUpdate", False)
+        if not isinstance(auto_update, bool):
+            raise InvalidSpec("spec.autoUpdate: must be true or false")
         return cls(
             version=version,
             cloud_addr=cloud_addr,
@@ -103,6 +109,7 @@ class VizierSpec:
             metadata_store=store,
             cloud_ca_cert=text("cloudCACert", ""),
             requested_images=dict(requested),
+            auto_update=auto_update,
         )
 
 
