@@ -131,6 +131,54 @@ def test_psycopg_simple_extended_and_failing_queries_become_pgsql_events(
     assert {r["protocol"] for r in stats} == {5}  # kProtocolPGSQL
 
 
+PG_BACKEND_CLIENT = r"""
+import sys, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    port = conn.execute("SELECT inet_client_port()").fetchone()[0]
+    print(conn.info.backend_pid, port, flush=True)
+    conn.execute("SELECT 'served by a backend'").fetchall()
+    conn.execute("SELECT 40 + %s", (2,)).fetchall()
+"""
+
+
+def test_the_postgres_backend_forked_for_a_connection_gives_the_server_side_rows(
+    tracer: TracedTables, postgres_server: str
+) -> None:
+    # The postmaster accepts the connection and forks a backend, which serves it on the
+    # inherited fd: the rows of the server side belong to that backend, not to the postmaster.
+    port = int(postgres_server.rsplit(":", 1)[1].split("/")[0])
+    client_pid, out = _run_client(PG_BACKEND_CLIENT, postgres_server)
+    backend_pid, client_port = (int(v) for v in out.split())
+    assert backend_pid != client_pid
+
+    def served(row: Row) -> bool:
+        return _pid_of(row) == backend_pid and row["trace_role"] == _SERVER
+
+    def asked(row: Row) -> bool:
+        return _pid_of(row) == client_pid and row["trace_role"] == _CLIENT
+
+    # Query x2 (the backend pid is known from the startup, not a query), then the extended
+    # protocol's Parse, Bind, Describe, Execute.
+    server_rows = tracer.wait_for("pgsql_events", served, 7)
+    client_rows = tracer.wait_for("pgsql_events", asked, 7)
+    seen_by_server = [(r["req_cmd"], r["req"], r["resp"]) for r in server_rows]
+    assert seen_by_server == [(r["req_cmd"], r["req"], r["resp"]) for r in client_rows]
+    assert seen_by_server[:2] == [
+        ("Query", "SELECT inet_client_port()", f"inet_client_port\n{client_port}\nSELECT 1"),
+        ("Query", "SELECT 'served by a backend'", "?column?\nserved by a backend\nSELECT 1"),
+    ]
+    assert sorted(str(c) for c, _, _ in seen_by_server[2:]) == [
+        "Bind", "Describe", "Execute", "Parse"]  # fmt: skip
+    for row in server_rows:
+        assert row["local_port"] == port and row["local_addr"] == "127.0.0.1"
+        assert row["remote_port"] == client_port and row["remote_addr"] == "127.0.0.1"
+        assert _latency(row) > 0
+    stats = tracer.wait_for(
+        "conn_stats", lambda r: _pid_of(r) == backend_pid and r["trace_role"] == _SERVER, 1
+    )
+    assert {(r["remote_port"], r["protocol"]) for r in stats} == {(client_port, 5)}
+
+
 # ---- Redis ------------------------------------------------------------------------------------
 
 
