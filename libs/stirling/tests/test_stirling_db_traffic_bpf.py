@@ -1,5 +1,8 @@
 """The real socket tracer on this kernel: PostgreSQL, Redis and DNS traffic -> pgsql/redis/dns rows.
 
+PostgreSQL is seen from both ends (the client, and the backend the postmaster forks for the
+connection); DNS on connected and unconnected UDP sockets.
+
 Needs root and bcc (`make setup-bpf`, which also installs redis-server); skipped with the reason
 otherwise. Clients run as subprocesses because the tracer filters out its own process in the
 kernel; each test makes a set of distinct requests and checks that exactly those come back as
@@ -368,8 +371,8 @@ def _dns_answer(query: bytes) -> bytes:
     return header + question + b"".join(answers)
 
 
-@pytest.fixture
-def dns_port() -> Iterator[int]:
+@contextlib.contextmanager
+def _dns_responder() -> Iterator[int]:
     """A tiny authoritative UDP responder in this (untraced) process."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
@@ -392,6 +395,12 @@ def dns_port() -> Iterator[int]:
         stop.set()
         thread.join()
         sock.close()
+
+
+@pytest.fixture
+def dns_port() -> Iterator[int]:
+    with _dns_responder() as port:
+        yield port
 
 
 DNS_CLIENT = r"""
@@ -445,3 +454,66 @@ def test_dns_queries_on_a_connected_udp_socket_become_dns_events(
         assert json.loads(str(row["resp_body"])) == {"answers": expected_answers[i]}
         assert _latency(row) > 0
         assert row["trace_role"] == _CLIENT and row["remote_addr"] == "127.0.0.1"
+
+
+@pytest.fixture
+def second_dns_port() -> Iterator[int]:
+    with _dns_responder() as port:
+        yield port
+
+
+# dnspython's dns.query.udp: a fresh unconnected socket per query, sendto + recvfrom. Then one
+# unconnected socket that asks two resolvers in turn with sendmsg/recvmsg carrying msg_name.
+DNS_UNCONNECTED_CLIENT = r"""
+import socket, struct, sys
+import dns.message, dns.query, dns.rdatatype
+first, second = int(sys.argv[1]), int(sys.argv[2])
+for name in ("svc.pyxie.test", "nx.pyxie.test"):
+    q = dns.message.make_query(name, dns.rdatatype.A)
+    q.id = 0x5100 if name.startswith("svc") else 0x5101
+    dns.query.udp(q, "127.0.0.1", port=first, timeout=5)
+def query(txid, name):
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    return struct.pack(">HHHHHH", txid, 0x0100, 1, 0, 0, 0) + labels + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for txid, port in ((0x5200, first), (0x5201, second), (0x5202, first)):
+    s.sendmsg([query(txid, "alias.pyxie.test")], [], 0, ("127.0.0.1", port))
+    data, _, _, peer = s.recvmsg(512)
+    assert peer[1] == port and data[:2] == struct.pack(">H", txid)
+s.close()
+"""
+
+
+def test_dns_on_unconnected_udp_sockets_names_the_peer_of_each_exchange(
+    tracer: TracedTables, dns_port: int, second_dns_port: int
+) -> None:
+    pid, _ = _run_client(DNS_UNCONNECTED_CLIENT, str(dns_port), str(second_dns_port))
+    rows = tracer.wait_for("dns_events", lambda r: _pid_of(r) == pid, 5)
+    got = {
+        json.loads(str(r["req_header"]))["txid"]: (
+            r["remote_port"],
+            json.loads(str(r["req_body"]))["queries"][0]["name"],
+            json.loads(str(r["resp_header"]))["rcode"],
+            r["trace_role"],
+            r["remote_addr"],
+        )
+        for r in rows
+    }
+    assert len(rows) == 5
+    assert got == {
+        0x5100: (dns_port, "svc.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+        0x5101: (dns_port, "nx.pyxie.test", 3, _CLIENT, "127.0.0.1"),
+        0x5200: (dns_port, "alias.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+        0x5201: (second_dns_port, "alias.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+        0x5202: (dns_port, "alias.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+    }
+    answers = {
+        json.loads(str(r["req_header"]))["txid"]: json.loads(str(r["resp_body"]))["answers"]
+        for r in rows
+    }
+    assert answers[0x5100] == [{"name": "svc.pyxie.test", "type": "A", "addr": "10.1.2.3"}]
+    assert answers[0x5201] == [
+        {"name": "alias.pyxie.test", "type": "CNAME", "cname": "svc.pyxie.test"},
+        {"name": "alias.pyxie.test", "type": "A", "addr": "10.9.9.9"},
+    ]
+    assert all(_latency(r) > 0 for r in rows)
