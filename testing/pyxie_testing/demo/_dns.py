@@ -21,7 +21,7 @@ import socket
 import subprocess
 import time
 
-__all__ = ["SHOP_NAMES", "ShopResolver"]
+__all__ = ["SHOP_NAMES", "ShopResolver", "dnsmasq_binary"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ SHOP_NAMES = {
     "mail.shop.pyxie": "127.0.0.1",
     "payments.shop.pyxie": "127.0.0.2",
 }
+
+
+def dnsmasq_binary() -> str | None:
+    """Debian's dnsmasq, when installed."""
+    return shutil.which("dnsmasq", path=_SEARCH_PATH)
 
 
 def _free_udp_port() -> int:
@@ -55,7 +60,7 @@ class ShopResolver:
 
     @classmethod
     def start(cls) -> ShopResolver | None:
-        binary = shutil.which("dnsmasq", path=_SEARCH_PATH)
+        binary = dnsmasq_binary()
         if binary is None:
             log.warning("dnsmasq is not installed: the demo shop resolves no names over DNS")
             return None
