@@ -723,9 +723,13 @@ TRACEPOINT_PROBE(syscalls, sys_exit_sendfile64) { return io_exit(args->ret); }
 
 /* ---- fork: postgres' postmaster accepts, forks a backend that serves the connection, and
  * closes its own copy. The child's first call on that fd opens the connection for the child
- * (inherit_conn). Runs in the parent; thread creation fires it too (child_pid is then a
- * thread id, which never shows up as a tgid, and the LRU map forgets it). */
-TRACEPOINT_PROBE(sched, sched_process_fork) {
+ * (inherit_conn). task_newtask runs in the parent as the child is created; new threads (which
+ * share the parent's connections already) are skipped by their clone flags. */
+#define PYXIE_CLONE_THREAD 0x00010000
+
+TRACEPOINT_PROBE(task, task_newtask) {
+    if (args->clone_flags & PYXIE_CLONE_THREAD)
+        return 0;
     __u32 parent = bpf_get_current_pid_tgid() >> 32;
     __s32 *fd = last_accepted.lookup(&parent);
     if (!fd)
@@ -734,7 +738,7 @@ TRACEPOINT_PROBE(sched, sched_process_fork) {
     struct conn_info *ci = conns.lookup(&key);
     if (!ci)
         return 0;
-    __u32 child = args->child_pid;
+    __u32 child = args->pid;
     struct inherited_conn ic = {.fd = *fd, .role = ci->role};
     ic.remote = ci->remote;
     ic.local = ci->local;
