@@ -42,9 +42,10 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 
 
 def _recv(sock: socket.socket) -> tuple[int, int, bytes]:
-    size, mtype = struct.unpack(">Ib", _recv_exact(sock, 5))
-    tag = int.from_bytes(_recv_exact(sock, 3), "big")
-    return mtype, tag, _recv_exact(sock, size - 4)
+    # The 8-byte header in one read, then the body (as Finagle reads it).
+    header = _recv_exact(sock, 8)
+    size, mtype = struct.unpack(">Ib", header[:5])
+    return mtype, int.from_bytes(header[5:], "big"), _recv_exact(sock, size - 4)
 
 
 def _string(value: bytes) -> bytes:
