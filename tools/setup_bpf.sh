@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install what Pyxie's eBPF collectors need on a Debian host, idempotently:
 #   - bcc (python3-bpfcc, bpfcc-tools), bpftrace (pxtrace programs) and Debian's kernel headers (linux-headers-amd64),
-#   - redis-server and rabbitmq-server (the socket tracer's Redis and AMQP tests start their own
-#     instances; the Debian units are stopped and disabled right after the install so nothing
-#     listens on 6379/5672),
+#   - redis-server, rabbitmq-server and mariadb-server (the socket tracer's tests and the demo shop
+#     start their own instances; the Debian units are stopped and disabled right after the install
+#     so nothing listens on 6379/5672/3306), and dnsmasq-base (the demo shop's private resolver:
+#     the binary only, no system service),
 #   - /lib/modules/$(uname -r)/{build,source} pointing at those headers when the running kernel
 #     ships none (bcc compiles against them; see the note on struct layouts in pyxie_stirling),
 #   - tracefs and debugfs mounted (tracepoint formats are read from there),
@@ -25,7 +26,7 @@ kernel="$(uname -r)"
 
 # 1. Debian packages: install only the missing ones.
 missing=()
-for pkg in python3-bpfcc bpfcc-tools bpftrace linux-headers-amd64 redis-server rabbitmq-server nftables; do
+for pkg in python3-bpfcc bpfcc-tools bpftrace linux-headers-amd64 redis-server rabbitmq-server mariadb-server dnsmasq-base nftables; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$pkg")
     fi
@@ -45,6 +46,12 @@ if ((${#missing[@]})); then
         fi
         # Without systemd the init script may have started it: stop it (and its epmd).
         service rabbitmq-server stop >/dev/null 2>&1 || true
+    fi
+    if [[ " ${missing[*]} " == *" mariadb-server "* ]]; then
+        if command -v systemctl >/dev/null; then
+            systemctl disable --now mariadb >/dev/null 2>&1 || true
+        fi
+        service mariadb stop >/dev/null 2>&1 || true
     fi
 else
     say "packages already installed"

@@ -1,7 +1,8 @@
-"""The demo shop's gRPC, NATS and AMQP pieces with real servers and clients."""
+"""The demo shop's gRPC, NATS, AMQP, Mux, MySQL, Redis and DNS pieces, with real servers."""
 
 from __future__ import annotations
 
+import struct
 import time
 from pathlib import Path
 
@@ -85,3 +86,97 @@ def test_shipments_go_through_a_private_rabbitmq(tmp_path: Path) -> None:
         assert shipments.shipped == 3
     finally:
         shipments.close()
+
+
+def test_recommendations_come_over_a_mux_session_with_one_tinit() -> None:
+    from pyxie_testing.demo._mux import RecommenderClient, serve_recommender
+
+    listener, port = serve_recommender()
+    client = RecommenderClient("127.0.0.1", port)
+    try:
+        picks = [client.recommend(n, new_traceparent()) for n in (3, 2, 5)]
+    finally:
+        client.close()
+        listener.close()
+    assert [len(p) for p in picks] == [3, 2, 5]
+    assert all(1 <= i <= 8 and len(set(p)) == len(p) for p in picks for i in p)
+
+
+def test_the_mux_bytes_the_demo_sends_are_inferred_as_mux() -> None:
+    import socket
+
+    from pyxie_stirling.protocols import Direction, Protocol, Role, infer_protocol
+    from pyxie_testing.demo import _mux
+
+    # The exact bytes of a Tinit and a Tdispatch as the demo's client writes them.
+    a, b = socket.socketpair()
+    with a, b:
+        _mux._send(a, _mux.TINIT, 1, _mux._init_body())
+        _mux._send(a, _mux.TDISPATCH, 2, _mux._dispatch_body(new_traceparent(), b'{"count":3}'))
+        a.shutdown(socket.SHUT_WR)
+        tinit, tdispatch = _mux._recv(b), _mux._recv(b)
+        assert tinit[:2] == (_mux.TINIT, 1) and tdispatch[:2] == (_mux.TDISPATCH, 2)
+        assert _mux._dispatch_payload(tdispatch[2]) == b'{"count":3}'
+    wire = struct.pack(">Ib", 4 + len(tdispatch[2]), 2) + (2).to_bytes(3, "big") + tdispatch[2]
+    assert infer_protocol(wire, Direction.EGRESS, Role.CLIENT, 0) == Protocol.MUX
+
+
+@pytest.mark.slow
+def test_stock_is_kept_in_a_private_mariadb(tmp_path: Path) -> None:
+    from pyxie_testing.demo._inventory import Inventory
+
+    inventory = Inventory.start(str(tmp_path / "mariadb"), products=3)
+    if inventory is None:
+        pytest.skip("mariadb-server not installed (tools/setup_bpf.sh installs it)")
+    try:
+        assert inventory.wait_ready(120)
+        assert inventory.in_stock(2) == 1000
+        inventory.take(2, 3)
+        inventory.take(2, 1)
+        assert inventory.in_stock(2) == 996
+        assert inventory.in_stock(4) is None  # no such product
+    finally:
+        inventory.close()
+    assert not (tmp_path / "mariadb" / "mariadb.sock").exists()  # the server is gone
+
+
+def test_products_are_cached_in_a_private_redis(tmp_path: Path) -> None:
+    from pyxie_testing.demo._cache import ProductCache
+
+    cache = ProductCache.start(str(tmp_path / "redis"))
+    if cache is None:
+        pytest.skip("redis-server not installed (tools/setup_bpf.sh installs it)")
+    loads: list[int] = []
+
+    def load(product_id: int) -> tuple[int, str, int] | None:
+        loads.append(product_id)
+        return (product_id, "kettle", 750) if product_id < 9 else None
+
+    try:
+        assert cache.wait_ready(10)
+        assert cache.product(2, load) == (2, "kettle", 750)
+        assert cache.product(2, load) == (2, "kettle", 750)
+        assert cache.product(9, load) is None
+        assert cache.product(9, load) is None  # misses are not cached
+        assert loads == [2, 9, 9]
+        assert (cache.hits, cache.misses) == (1, 3)
+        assert [cache.count_checkout("a@example.com") for _ in range(3)] == [1, 2, 3]
+        assert cache.count_checkout("b@example.com") == 1
+    finally:
+        cache.close()
+
+
+def test_shop_names_resolve_through_the_private_dnsmasq() -> None:
+    from pyxie_testing.demo._dns import SHOP_NAMES, ShopResolver
+
+    resolver = ShopResolver.start()
+    if resolver is None:
+        pytest.skip("dnsmasq not installed (tools/setup_bpf.sh installs dnsmasq-base)")
+    try:
+        assert resolver.wait_ready(10)
+        for name, address in SHOP_NAMES.items():
+            assert resolver.resolve(name) == address
+        assert resolver.resolve("unknown.shop.pyxie") is None  # no upstream: NXDOMAIN
+        assert resolver.resolve("example.com") is None
+    finally:
+        resolver.close()

@@ -1,5 +1,8 @@
 """The real socket tracer on this kernel: PostgreSQL, Redis and DNS traffic -> pgsql/redis/dns rows.
 
+PostgreSQL is seen from both ends (the client, and the backend the postmaster forks for the
+connection); DNS on connected and unconnected UDP sockets.
+
 Needs root and bcc (`make setup-bpf`, which also installs redis-server); skipped with the reason
 otherwise. Clients run as subprocesses because the tracer filters out its own process in the
 kernel; each test makes a set of distinct requests and checks that exactly those come back as
@@ -129,6 +132,54 @@ def test_psycopg_simple_extended_and_failing_queries_become_pgsql_events(
         "conn_stats", lambda r: _pid_of(r) == pid and r["remote_port"] == port, 1
     )
     assert {r["protocol"] for r in stats} == {5}  # kProtocolPGSQL
+
+
+PG_BACKEND_CLIENT = r"""
+import sys, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    port = conn.execute("SELECT inet_client_port()").fetchone()[0]
+    print(conn.info.backend_pid, port, flush=True)
+    conn.execute("SELECT 'served by a backend'").fetchall()
+    conn.execute("SELECT 40 + %s", (2,)).fetchall()
+"""
+
+
+def test_the_postgres_backend_forked_for_a_connection_gives_the_server_side_rows(
+    tracer: TracedTables, postgres_server: str
+) -> None:
+    # The postmaster accepts the connection and forks a backend, which serves it on the
+    # inherited fd: the rows of the server side belong to that backend, not to the postmaster.
+    port = int(postgres_server.rsplit(":", 1)[1].split("/")[0])
+    client_pid, out = _run_client(PG_BACKEND_CLIENT, postgres_server)
+    backend_pid, client_port = (int(v) for v in out.split())
+    assert backend_pid != client_pid
+
+    def served(row: Row) -> bool:
+        return _pid_of(row) == backend_pid and row["trace_role"] == _SERVER
+
+    def asked(row: Row) -> bool:
+        return _pid_of(row) == client_pid and row["trace_role"] == _CLIENT
+
+    # Query x2 (the backend pid is known from the startup, not a query), then the extended
+    # protocol's Parse, Bind, Describe, Execute.
+    server_rows = tracer.wait_for("pgsql_events", served, 7)
+    client_rows = tracer.wait_for("pgsql_events", asked, 7)
+    seen_by_server = [(r["req_cmd"], r["req"], r["resp"]) for r in server_rows]
+    assert seen_by_server == [(r["req_cmd"], r["req"], r["resp"]) for r in client_rows]
+    assert seen_by_server[:2] == [
+        ("Query", "SELECT inet_client_port()", f"inet_client_port\n{client_port}\nSELECT 1"),
+        ("Query", "SELECT 'served by a backend'", "?column?\nserved by a backend\nSELECT 1"),
+    ]
+    assert sorted(str(c) for c, _, _ in seen_by_server[2:]) == [
+        "Bind", "Describe", "Execute", "Parse"]  # fmt: skip
+    for row in server_rows:
+        assert row["local_port"] == port and row["local_addr"] == "127.0.0.1"
+        assert row["remote_port"] == client_port and row["remote_addr"] == "127.0.0.1"
+        assert _latency(row) > 0
+    stats = tracer.wait_for(
+        "conn_stats", lambda r: _pid_of(r) == backend_pid and r["trace_role"] == _SERVER, 1
+    )
+    assert {(r["remote_port"], r["protocol"]) for r in stats} == {(client_port, 5)}
 
 
 # ---- Redis ------------------------------------------------------------------------------------
@@ -320,8 +371,8 @@ def _dns_answer(query: bytes) -> bytes:
     return header + question + b"".join(answers)
 
 
-@pytest.fixture
-def dns_port() -> Iterator[int]:
+@contextlib.contextmanager
+def _dns_responder() -> Iterator[int]:
     """A tiny authoritative UDP responder in this (untraced) process."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
@@ -344,6 +395,12 @@ def dns_port() -> Iterator[int]:
         stop.set()
         thread.join()
         sock.close()
+
+
+@pytest.fixture
+def dns_port() -> Iterator[int]:
+    with _dns_responder() as port:
+        yield port
 
 
 DNS_CLIENT = r"""
@@ -397,3 +454,66 @@ def test_dns_queries_on_a_connected_udp_socket_become_dns_events(
         assert json.loads(str(row["resp_body"])) == {"answers": expected_answers[i]}
         assert _latency(row) > 0
         assert row["trace_role"] == _CLIENT and row["remote_addr"] == "127.0.0.1"
+
+
+@pytest.fixture
+def second_dns_port() -> Iterator[int]:
+    with _dns_responder() as port:
+        yield port
+
+
+# dnspython's dns.query.udp: a fresh unconnected socket per query, sendto + recvfrom. Then one
+# unconnected socket that asks two resolvers in turn with sendmsg/recvmsg carrying msg_name.
+DNS_UNCONNECTED_CLIENT = r"""
+import socket, struct, sys
+import dns.message, dns.query, dns.rdatatype
+first, second = int(sys.argv[1]), int(sys.argv[2])
+for name in ("svc.pyxie.test", "nx.pyxie.test"):
+    q = dns.message.make_query(name, dns.rdatatype.A)
+    q.id = 0x5100 if name.startswith("svc") else 0x5101
+    dns.query.udp(q, "127.0.0.1", port=first, timeout=5)
+def query(txid, name):
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    return struct.pack(">HHHHHH", txid, 0x0100, 1, 0, 0, 0) + labels + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for txid, port in ((0x5200, first), (0x5201, second), (0x5202, first)):
+    s.sendmsg([query(txid, "alias.pyxie.test")], [], 0, ("127.0.0.1", port))
+    data, _, _, peer = s.recvmsg(512)
+    assert peer[1] == port and data[:2] == struct.pack(">H", txid)
+s.close()
+"""
+
+
+def test_dns_on_unconnected_udp_sockets_names_the_peer_of_each_exchange(
+    tracer: TracedTables, dns_port: int, second_dns_port: int
+) -> None:
+    pid, _ = _run_client(DNS_UNCONNECTED_CLIENT, str(dns_port), str(second_dns_port))
+    rows = tracer.wait_for("dns_events", lambda r: _pid_of(r) == pid, 5)
+    got = {
+        json.loads(str(r["req_header"]))["txid"]: (
+            r["remote_port"],
+            json.loads(str(r["req_body"]))["queries"][0]["name"],
+            json.loads(str(r["resp_header"]))["rcode"],
+            r["trace_role"],
+            r["remote_addr"],
+        )
+        for r in rows
+    }
+    assert len(rows) == 5
+    assert got == {
+        0x5100: (dns_port, "svc.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+        0x5101: (dns_port, "nx.pyxie.test", 3, _CLIENT, "127.0.0.1"),
+        0x5200: (dns_port, "alias.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+        0x5201: (second_dns_port, "alias.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+        0x5202: (dns_port, "alias.pyxie.test", 0, _CLIENT, "127.0.0.1"),
+    }
+    answers = {
+        json.loads(str(r["req_header"]))["txid"]: json.loads(str(r["resp_body"]))["answers"]
+        for r in rows
+    }
+    assert answers[0x5100] == [{"name": "svc.pyxie.test", "type": "A", "addr": "10.1.2.3"}]
+    assert answers[0x5201] == [
+        {"name": "alias.pyxie.test", "type": "CNAME", "cname": "svc.pyxie.test"},
+        {"name": "alias.pyxie.test", "type": "A", "addr": "10.9.9.9"},
+    ]
+    assert all(_latency(r) > 0 for r in rows)

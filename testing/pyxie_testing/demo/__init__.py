@@ -1,16 +1,20 @@
-"""A small shop: two HTTP services calling each other and PostgreSQL, plus a client loop.
+"""A small shop: two services calling each other over every traced protocol, plus a client loop.
 
 It exists to give the tracer realistic traffic: keep-alive and fresh connections, GETs and POSTs
 with JSON bodies, some 4xx/5xx errors, some slow requests, and SQL queries.
 
-    frontend (:8080)  --HTTP + gRPC (h2c)-->  orders (:8081)  --SQL-->  PostgreSQL
-         ^                                       |  --NATS--> its own nats-server --> mailer
-      loadgen
+    loadgen --> frontend (:8080) --HTTP + gRPC (h2c)--> orders (:8081) --SQL--> PostgreSQL
+                   |  --Mux--> recommender (a thread)     |--MySQL--> its own MariaDB (stock)
+                                                           |--Redis--> its own redis-server
+                                                           |--DNS----> its own dnsmasq
+                                                           |--NATS---> its own nats-server
+                                                           '--AMQP---> its own RabbitMQ
 
-Calls between the services carry a W3C ``traceparent`` (HTTP header, gRPC metadata). Product
-pages go over gRPC (``/pyxie.demo.Orders/GetProduct``; orders says where in ``GET /grpc``).
-Each order is published on NATS (``shop.orders.created``, with the traceparent as a header) to
-a nats-server the orders process starts, and consumed by a subscriber in the same process.
-When Debian's rabbitmq-server is installed, orders also queues a shipment per order over AMQP
-on a private RabbitMQ node it starts, and a packer thread takes them off the queue.
+Calls between the services carry a W3C ``traceparent`` (HTTP header, gRPC metadata, Mux
+context). Product pages go over gRPC (``/pyxie.demo.Orders/GetProduct``; orders says where in
+``GET /grpc``), read the stock in MariaDB and go through a Redis cache. Each order takes stock
+off, counts the buyer's checkouts in Redis, resolves the mailer's name over DNS (dnspython,
+unconnected UDP), is published on NATS (``shop.orders.created``) to a mailer, and queues a
+shipment over AMQP. Every server but PostgreSQL is a child of orders on a loopback port;
+one whose Debian package is missing is skipped with a log line.
 """

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ._grpc import ProductClient, new_traceparent
 from ._http import JSONHandler, KeepAliveClient
+from ._mux import RecommenderClient, serve_recommender
 
 __all__ = ["serve_frontend"]
 
@@ -24,6 +25,8 @@ def serve_frontend(port: int, orders_url: str, host: str = "0.0.0.0") -> None:
         return int(body["port"])
 
     products = ProductClient(urlsplit(orders_url).hostname or "127.0.0.1", grpc_port)
+    _recommender, recommender_port = serve_recommender()  # Mux, in this process
+    recommender = RecommenderClient("127.0.0.1", recommender_port)
 
     class Handler(JSONHandler):
         def traceparent(self) -> str:
@@ -54,7 +57,12 @@ def serve_frontend(port: int, orders_url: str, host: str = "0.0.0.0") -> None:
             elif self.path == "/api/recommendations":
                 # The slow endpoint: a "model" that sometimes takes its time.
                 time.sleep(random.choice([0.01, 0.02, 0.05, 0.3, 0.8]))
-                self.send_json(200, {"recommended": random.sample(range(1, 9), 3)})
+                try:
+                    picks = recommender.recommend(3, self.traceparent())
+                except OSError as exc:
+                    self.send_json(502, {"error": f"recommender unavailable: {exc}"})
+                    return
+                self.send_json(200, {"recommended": picks})
             else:
                 self.send_json(404, {"error": f"no route {self.path}"})
 

@@ -1,9 +1,11 @@
-"""The orders service: stores orders and products in PostgreSQL."""
+"""The orders service: orders and products in PostgreSQL, stock in MySQL, a Redis cache."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -12,9 +14,12 @@ from typing import Any
 
 import psycopg
 
+from ._cache import ProductCache
+from ._dns import ShopResolver
 from ._events import OrderEvents, ShipmentQueue
 from ._grpc import serve_products
 from ._http import JSONHandler
+from ._inventory import Inventory
 
 __all__ = ["serve_orders"]
 
@@ -53,13 +58,25 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             local.conn = conn
         return conn
 
-    def lookup(product_id: int) -> tuple[int, str, int] | None:
+    def load(product_id: int) -> tuple[int, str, int] | None:
         row = (
             db()
             .execute("SELECT id, name, price_cents FROM products WHERE id = %s", (product_id,))
             .fetchone()
         )
         return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
+
+    # Stock in a private MariaDB, a product cache in a private Redis, the mailer's address
+    # from a private DNS resolver: each optional (None when its server is not installed).
+    state = tempfile.mkdtemp(prefix="pyxie-demo-orders-")
+    inventory = Inventory.start(os.path.join(state, "mariadb"), len(_PRODUCTS))
+    cache = ProductCache.start(os.path.join(state, "redis"))
+    resolver = ShopResolver.start()
+
+    def lookup(product_id: int) -> tuple[int, str, int] | None:
+        if inventory is not None:
+            inventory.in_stock(product_id)
+        return load(product_id) if cache is None else cache.product(product_id, load)
 
     grpc_server, grpc_port = serve_products(lookup, host)
     events = OrderEvents()
@@ -127,6 +144,12 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
             else:
                 order_id = row[0] if row else None
                 if order_id is not None:
+                    if inventory is not None:
+                        inventory.take(int(order["product_id"]), int(order.get("quantity", 1)))
+                    if cache is not None:
+                        cache.count_checkout(order["email"])
+                    if resolver is not None:
+                        resolver.resolve("mail.shop.pyxie")  # where the mailer listens
                     traceparent = self.headers.get("traceparent")
                     events.publish(order_id, order["email"], traceparent)
                     if shipments is not None:
@@ -140,3 +163,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
         events.close()
         if shipments is not None:
             shipments.close()
+        for extra in (inventory, cache, resolver):
+            if extra is not None:
+                extra.close()
+        shutil.rmtree(state, ignore_errors=True)

@@ -167,6 +167,7 @@ def run_vizier_demo(
     say("  uv run px scripts list")
     say("  uv run px run px/http_request_stats")
     say("  uv run px run px/http_data -o json -- --destination_filter orders")
+    say("  uv run px run px/mysql_data    (also redis_, dns_, nats_, amqp_, mux_, pgsql_data)")
     say("  uv run python -m pyxie_devstack vizier status")
     say("Stop everything with `make demo-stop`.")
     return 0

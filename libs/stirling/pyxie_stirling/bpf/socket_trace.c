@@ -5,8 +5,10 @@
  *    under /lib/modules, possibly older than the running kernel); only tracepoint arguments
  *    (whose layout bcc reads from the running kernel's tracefs), BPF helpers, and user memory
  *    whose layout is the stable syscall ABI (sockaddr, iovec, msghdr);
- *  - only sockets seen in connect()/accept() are tracked; read/write on any other fd costs one
- *    hash lookup and never reaches user space;
+ *  - only sockets seen in connect()/accept() are tracked, plus sockets that send or receive
+ *    with an address (unconnected UDP: sendto/recvfrom/sendmsg/recvmsg with a name), and the
+ *    connection a forked child inherits right after its parent accepted it (postgres); read/write
+ *    on any other fd costs one hash lookup and never reaches user space;
  *  - filters arrive as -D flags (SELF_TGID, FILTER_TGIDS, FILTER_CGROUP_ID, FILTER_PIDNS_DEV/INO).
  */
 #include <uapi/linux/ptrace.h>
@@ -65,6 +67,17 @@ struct conn_info {
     struct endpoint local;
     __u8 role;
     __u8 ssl;
+    __u8 addressed;       /* opened by a send/receive with an address: the peer may change */
+};
+
+/* The connection a process accepted last, handed to a child forked before the parent's
+ * close (postgres' postmaster accepts, forks the backend, then closes its copy). */
+struct inherited_conn {
+    __s32 fd;
+    __u8 role;
+    __u8 _pad[3];
+    struct endpoint remote;
+    struct endpoint local;
 };
 
 struct pending_connect {
@@ -88,6 +101,8 @@ struct pending_accept {
 struct pending_io {
     __u64 buf;        /* buffer, or iovec array when is_iov */
     __u64 iovcnt;
+    __u64 name;       /* sockaddr of sendto/recvfrom/sendmsg/recvmsg, 0 when none */
+    __u64 name_len;   /* recvfrom: where the kernel writes the length; recvmsg: the msghdr */
     __s32 fd;
     __u8 direction;
     __u8 is_iov;
@@ -127,6 +142,9 @@ BPF_HASH(pending_listens, __u64, __s32, 1024);
 BPF_TABLE("lru_hash", struct endpoint, struct endpoint, accepted_locals, 4096);
 BPF_HASH(pending_accepts, __u64, struct pending_accept, 4096);
 BPF_HASH(pending_ios, __u64, struct pending_io, 4096);
+/* tgid -> fd of its last accept(); child tgid -> the connection it inherits (see fork below). */
+BPF_TABLE("lru_hash", __u32, __s32, last_accepted, 16384);
+BPF_TABLE("lru_hash", __u32, struct inherited_conn, inherited, 16384);
 BPF_HASH(pending_ssls, __u64, struct pending_ssl, 4096);
 /* Processes user space found to be out of scope (e.g. another network namespace). */
 BPF_HASH(excluded_tgids, __u32, __u8, 16384);
@@ -209,17 +227,23 @@ static __always_inline void emit_control(__u32 kind, __u64 id, __s32 fd, struct 
         count(0);
 }
 
-static __always_inline void open_conn(__u64 id, __s32 fd, __u8 role, struct endpoint *remote,
-                                      struct endpoint *local) {
+static __always_inline void open_conn_as(__u64 id, __s32 fd, __u8 role, struct endpoint *remote,
+                                         struct endpoint *local, __u8 addressed) {
     struct conn_key key = {.tgid = id >> 32, .fd = fd};
     struct conn_info ci = {};
     ci.generation = bpf_ktime_get_ns();
     ci.role = role;
+    ci.addressed = addressed;
     ci.remote = *remote;
     if (local)
         ci.local = *local;
     conns.update(&key, &ci);
     emit_control(EVENT_OPEN, id, fd, &ci);
+}
+
+static __always_inline void open_conn(__u64 id, __s32 fd, __u8 role, struct endpoint *remote,
+                                      struct endpoint *local) {
+    open_conn_as(id, fd, role, remote, local, 0);
 }
 
 static __always_inline void emit_data(__u64 id, __s32 fd, struct conn_info *ci, __u64 buf,
@@ -414,6 +438,9 @@ static __always_inline int accept_exit(long ret) {
     pending_accepts.delete(&id);
     if (ret < 0)
         return 0;
+    __u32 tgid = id >> 32;
+    __s32 accepted_fd = (__s32)ret;
+    last_accepted.update(&tgid, &accepted_fd);
     struct conn_key listen_key = {.tgid = id >> 32, .fd = saved.listen_fd};
     struct endpoint *local = bound.lookup(&listen_key);
     struct endpoint remote = {};
@@ -450,26 +477,99 @@ TRACEPOINT_PROBE(syscalls, sys_exit_accept4) { return accept_exit(args->ret); }
 
 /* ---- data ---------------------------------------------------------------------------------- */
 
-static __always_inline int io_enter(__s32 fd, __u64 buf, __u64 iovcnt, __u8 direction,
-                                    __u8 is_iov, __u16 call) {
+/* A forked child's first call on the fd its parent had just accepted: the child now owns the
+ * connection (the parent closes its copy), so it gets its own, as the server. */
+static __always_inline struct conn_info *inherit_conn(__u64 id, __s32 fd) {
+    __u32 tgid = id >> 32;
+    struct inherited_conn *ic = inherited.lookup(&tgid);
+    if (!ic || ic->fd != fd)
+        return 0;
+    struct inherited_conn saved = *ic;
+    inherited.delete(&tgid);
+    open_conn(id, fd, saved.role, &saved.remote, &saved.local);
+    struct conn_key key = {.tgid = tgid, .fd = fd};
+    return conns.lookup(&key);
+}
+
+/* name: the call's sockaddr (0 when none); name_len: see struct pending_io. */
+static __always_inline int io_enter_named(__s32 fd, __u64 buf, __u64 iovcnt, __u8 direction,
+                                          __u8 is_iov, __u16 call, __u64 name, __u64 name_len) {
     __u64 id = bpf_get_current_pid_tgid();
     struct conn_key key = {.tgid = id >> 32, .fd = fd};
     struct conn_info *ci = conns.lookup(&key);
     if (!ci)
-        return 0;
-    struct pending_ssl *ssl = pending_ssls.lookup(&id);
-    if (ssl) {
-        /* Ciphertext moved on behalf of SSL_read/SSL_write: remember the fd for the plaintext
-         * event at the SSL call's return, and do not send the ciphertext. */
-        ssl->fd = fd;
-        ci->ssl = 1;
-        return 0;
+        ci = inherit_conn(id, fd);
+    if (!ci) {
+        /* Unknown fd: only a call with an address (an unconnected socket) can open one, at the
+         * exit, once the call succeeded and (for receives) the kernel filled the address in. */
+        if (name == 0 || !should_trace(id >> 32))
+            return 0;
+    } else {
+        struct pending_ssl *ssl = pending_ssls.lookup(&id);
+        if (ssl) {
+            /* Ciphertext moved on behalf of SSL_read/SSL_write: remember the fd for the
+             * plaintext event at the SSL call's return, and do not send the ciphertext. */
+            ssl->fd = fd;
+            ci->ssl = 1;
+            return 0;
+        }
     }
     struct pending_io io = {
-        .buf = buf, .iovcnt = iovcnt, .fd = fd, .direction = direction, .is_iov = is_iov,
-        .call = call};
+        .buf = buf, .iovcnt = iovcnt, .name = name, .name_len = name_len, .fd = fd,
+        .direction = direction, .is_iov = is_iov, .call = call};
     pending_ios.update(&id, &io);
     return 0;
+}
+
+static __always_inline int io_enter(__s32 fd, __u64 buf, __u64 iovcnt, __u8 direction,
+                                    __u8 is_iov, __u16 call) {
+    return io_enter_named(fd, buf, iovcnt, direction, is_iov, call, 0, 0);
+}
+
+static __always_inline int same_endpoint(struct endpoint *a, struct endpoint *b) {
+    if (a->family != b->family || a->port != b->port)
+        return 0;
+#pragma unroll
+    for (int i = 0; i < 16; i++) {
+        if (a->addr[i] != b->addr[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* The connection a successful call moved data on. A call with an address on a socket that is
+ * not connected opens one (role unknown: user space infers it from the protocol), and a new
+ * peer on such a socket closes the previous one and opens another, so every row names the
+ * peer it was exchanged with. Connected sockets ignore the address. */
+static __always_inline struct conn_info *conn_of_call(__u64 id, struct pending_io *io) {
+    struct conn_key key = {.tgid = id >> 32, .fd = io->fd};
+    struct conn_info *ci = conns.lookup(&key);
+    if (io->name == 0 || (ci && !ci->addressed))
+        return ci;
+    __u32 len = 0;
+    if (io->call == CALL_RECVFROM) {
+        /* The kernel writes the address length back; 0 means it gave no address (TCP). */
+        if (io->name_len == 0 || bpf_probe_read_user(&len, sizeof(len), (void *)io->name_len))
+            return ci;
+    } else if (io->call == CALL_RECVMSG) {
+        /* msg_namelen, updated by the kernel, at offset 8 of the msghdr. */
+        if (bpf_probe_read_user(&len, sizeof(len), (void *)(io->name_len + 8)) != 0)
+            return ci;
+    } else {
+        len = (__u32)io->name_len;
+    }
+    struct endpoint remote = {};
+    if (len == 0 || read_endpoint(io->name, &remote) != 0)
+        return ci;
+    if (ci) {
+        if (same_endpoint(&ci->remote, &remote))
+            return ci;
+        emit_control(EVENT_CLOSE, id, io->fd, ci);
+        conns.delete(&key);
+    }
+    struct endpoint *local = bound.lookup(&key);
+    open_conn_as(id, io->fd, ROLE_UNKNOWN, &remote, local, 1);
+    return conns.lookup(&key);
 }
 
 static __always_inline int io_exit(long ret) {
@@ -481,8 +581,7 @@ static __always_inline int io_exit(long ret) {
     pending_ios.delete(&id);
     if (ret <= 0)
         return 0;
-    struct conn_key key = {.tgid = id >> 32, .fd = io.fd};
-    struct conn_info *ci = conns.lookup(&key);
+    struct conn_info *ci = conn_of_call(id, &io);
     if (!ci)
         return 0;
     if (!io.is_iov) {
@@ -507,12 +606,17 @@ static __always_inline int io_exit(long ret) {
     return 0;
 }
 
-/* struct user_msghdr: the iovec pointer and count sit at fixed offsets of the syscall ABI. */
+/* struct user_msghdr: name (8), namelen (4, padded to 8), iov (8), iovlen (8) at fixed offsets
+ * of the syscall ABI. A receive's name length is read back from the msghdr at the exit. */
 static __always_inline int msg_enter(__s32 fd, __u64 msg, __u8 direction, __u16 call) {
-    __u64 iov_fields[2] = {};
-    if (bpf_probe_read_user(iov_fields, sizeof(iov_fields), (void *)(msg + 16)) != 0)
+    __u64 fields[4] = {};
+    if (bpf_probe_read_user(fields, sizeof(fields), (void *)msg) != 0)
         return 0;
-    return io_enter(fd, iov_fields[0], iov_fields[1], direction, 1, call);
+    __u64 name = fields[0];
+    __u64 name_len = direction == DIR_INGRESS ? msg : (__u32)fields[1];
+    if (direction == DIR_EGRESS && name_len == 0)
+        name = 0;
+    return io_enter_named(fd, fields[2], fields[3], direction, 1, call, name, name_len);
 }
 
 TRACEPOINT_PROBE(syscalls, sys_enter_read) {
@@ -532,11 +636,14 @@ TRACEPOINT_PROBE(syscalls, sys_enter_writev) {
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_writev) { return io_exit(args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_sendto) {
-    return io_enter(args->fd, (__u64)args->buff, 0, DIR_EGRESS, 0, CALL_SENDTO);
+    __u64 name = args->addr_len > 0 ? (__u64)args->addr : 0;
+    return io_enter_named(args->fd, (__u64)args->buff, 0, DIR_EGRESS, 0, CALL_SENDTO, name,
+                          args->addr_len);
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_sendto) { return io_exit(args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom) {
-    return io_enter(args->fd, (__u64)args->ubuf, 0, DIR_INGRESS, 0, CALL_RECVFROM);
+    return io_enter_named(args->fd, (__u64)args->ubuf, 0, DIR_INGRESS, 0, CALL_RECVFROM,
+                          (__u64)args->addr, (__u64)args->addr_len);
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom) { return io_exit(args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_sendmsg) {
@@ -613,6 +720,36 @@ TRACEPOINT_PROBE(syscalls, sys_enter_sendfile64) {
     return io_enter(args->out_fd, 0, 0, DIR_EGRESS, 0, CALL_SENDFILE);
 }
 TRACEPOINT_PROBE(syscalls, sys_exit_sendfile64) { return io_exit(args->ret); }
+
+/* ---- fork: postgres' postmaster accepts, forks a backend that serves the connection, and
+ * closes its own copy. The child's first call on that fd opens the connection for the child
+ * (inherit_conn). task_newtask runs in the parent as the child is created; new threads (which
+ * share the parent's connections already) are skipped by their clone flags. */
+#define PYXIE_CLONE_THREAD 0x00010000
+
+TRACEPOINT_PROBE(task, task_newtask) {
+    if (args->clone_flags & PYXIE_CLONE_THREAD)
+        return 0;
+    __u32 parent = bpf_get_current_pid_tgid() >> 32;
+    __s32 *fd = last_accepted.lookup(&parent);
+    if (!fd)
+        return 0;
+    struct conn_key key = {.tgid = parent, .fd = *fd};
+    struct conn_info *ci = conns.lookup(&key);
+    if (!ci)
+        return 0;
+    __u32 child = args->pid;
+    struct inherited_conn ic = {.fd = *fd, .role = ci->role};
+    ic.remote = ci->remote;
+    ic.local = ci->local;
+    inherited.update(&child, &ic);
+#ifdef FILTER_TGIDS
+    __u8 one = 1;
+    if (target_tgids.lookup(&parent))
+        target_tgids.update(&child, &one);
+#endif
+    return 0;
+}
 
 /* ---- close --------------------------------------------------------------------------------- */
 
