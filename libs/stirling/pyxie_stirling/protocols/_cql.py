@@ -23,6 +23,7 @@ that as one parse error and stops parsing the connection.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
@@ -79,6 +80,11 @@ class _Short(Exception):
     """The body ended before a field did (a malformed message)."""
 
 
+_SHORT = struct.Struct(">H")
+_INT = struct.Struct(">i")
+_UINT = struct.Struct(">I")
+
+
 class _Reader:
     __slots__ = ("data", "pos")
 
@@ -87,33 +93,41 @@ class _Reader:
         self.pos = 0
 
     def take(self, n: int) -> bytes:
-        end = self.pos + n
+        pos = self.pos
+        end = pos + n
         if n < 0 or end > len(self.data):
             raise _Short
-        out = self.data[self.pos : end]
         self.pos = end
-        return out
+        return self.data[pos:end]
 
     def byte(self) -> int:
         return self.take(1)[0]
 
+    def _fixed(self, fmt: struct.Struct) -> int:
+        pos = self.pos
+        if pos + fmt.size > len(self.data):
+            raise _Short
+        self.pos = pos + fmt.size
+        value: int = fmt.unpack_from(self.data, pos)[0]
+        return value
+
     def short(self) -> int:
-        return int.from_bytes(self.take(2), "big")
+        return self._fixed(_SHORT)
 
     def int32(self) -> int:
-        return int.from_bytes(self.take(4), "big", signed=True)
+        return self._fixed(_INT)
 
     def uint(self) -> int:
-        return int.from_bytes(self.take(4), "big")
+        return self._fixed(_UINT)
 
     def string(self) -> str:
-        return text(self.take(self.short()))
+        return text(self.take(self._fixed(_SHORT)))
 
     def long_string(self) -> str:
-        return text(self.take(self.int32()))
+        return text(self.take(self._fixed(_INT)))
 
     def short_bytes(self) -> bytes:
-        return self.take(self.short())
+        return self.take(self._fixed(_SHORT))
 
     def value(self) -> bytes | None:
         n = self.int32()
