@@ -304,6 +304,13 @@ def test_long_bodies_are_truncated_and_oversized_frames_skipped() -> None:
     parser.feed(INGRESS, _response(0x08, 3, (1).to_bytes(4, "big")), 6)
     assert _rows(parser, []) == [(7, "SELECT 3", 8, "Response type = VOID")]
     assert parser.parse_errors == 1 and parser.unmatched_responses == 1
+    # A 2 MiB response and the next one in a single chunk: the first dropped, the second paired.
+    parser.feed(EGRESS, _request(QueryMessage("SELECT 4", ConsistencyLevel.ONE), 4), 7)
+    parser.feed(EGRESS, _request(QueryMessage("SELECT 5", ConsistencyLevel.ONE), 5), 8)
+    huge = _response(0x08, 4, (1).to_bytes(4, "big") + b"z" * (2 << 20))
+    parser.feed(INGRESS, huge + _response(0x08, 5, (1).to_bytes(4, "big")), 9)
+    assert _rows(parser, []) == [(7, "SELECT 5", 8, "Response type = VOID")]
+    assert parser.parse_errors == 2 and parser.unmatched_responses == 1
 
 
 def test_protocol_v5_stops_after_startup() -> None:

@@ -305,10 +305,14 @@ class CqlParser(ConnectionParser):
             if length > MAX_BUFFER_BYTES:
                 # Too big to hold: drop it as it streams by and forget its exchange.
                 self.parse_errors += 1
-                self._skip[is_request] = HEADER_SIZE + length - len(buf)
-                stream.clear()
                 if not is_request:
                     self._take_pending(stream_id)
+                total = HEADER_SIZE + length
+                if len(buf) >= total:
+                    stream.consume(total)
+                    continue
+                self._skip[is_request] = total - len(buf)
+                stream.clear()
                 return
             if len(buf) < HEADER_SIZE + length:
                 return
