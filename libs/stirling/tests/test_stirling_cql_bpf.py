@@ -100,7 +100,7 @@ def test_driver_session_gives_exact_rows_on_client_and_server() -> None:
         assert json.loads(str(got[4][1])) == {
             "query_id": query_id,
             "query": INSERT,
-            "values": ["0x00000007", "0x00000003", "0x00000002", "0x" + b"ann@example.com".hex()],
+            "values": ["00000007", "00000003", "00000002", b"ann@example.com".hex()],
         }
         assert got[4][2:] == (8, "Response type = VOID")
         assert got[5] == (

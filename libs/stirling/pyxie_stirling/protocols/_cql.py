@@ -7,13 +7,19 @@ EVENTs (stream -1) are rows of their own.
 Columns, as Pixie shows them:
 
 * ``req_op``/``resp_op``: the opcodes (``resp_op`` 0 is ERROR);
-* ``req_body``: the query text of QUERY/PREPARE; for EXECUTE a JSON object with the prepared id,
-  the bound values in hex and (when the PREPARE was seen on this connection) the query text; the
-  options of STARTUP and the event types of REGISTER as JSON; the statements of a BATCH as JSON;
-  nothing for OPTIONS and AUTH_RESPONSE (credentials are never shown);
+* ``req_body``: the query text of PREPARE; of QUERY, followed by its bound values as a JSON
+  list of hex strings on a second line when it has any; for EXECUTE a JSON object with the
+  prepared id, the values in hex and (when the PREPARE was seen on this connection) the query
+  text; the options of STARTUP and the event types of REGISTER as JSON; the statements of a BATCH
+  as JSON; nothing for OPTIONS, and nothing for AUTH_RESPONSE/CREDENTIALS (Pixie shows the SASL
+  token, which holds the password: never shown here);
 * ``resp_body``: ``Response type = <KIND>`` with the columns and row count of ROWS, the keyspace
-  of SET_KEYSPACE, the change of SCHEMA_CHANGE; ``[<code>] <message>`` for ERROR; the options of
-  SUPPORTED as JSON; the authenticator of AUTHENTICATE; the event of an EVENT.
+  of SET_KEYSPACE, the query id of PREPARED, the change of SCHEMA_CHANGE; ``[<code>] <message>``
+  for ERROR; the options of SUPPORTED as JSON; the authenticator of AUTHENTICATE; nothing for
+  AUTH_CHALLENGE/AUTH_SUCCESS (tokens);
+* a server EVENT is a row of its own as in Pixie: ``req_op`` REGISTER, ``req_body`` ``-``, the
+  event in ``resp_body`` (``SCHEMA_CHANGE CREATED keyspace=shop name=orders``,
+  ``STATUS_CHANGE UP 10.0.0.2:9042``), latency 0.
 
 Compressed frames (flag 0x01, with lz4/snappy negotiated at STARTUP) cannot be decoded without
 the negotiated codec: each is counted as a parse error and its exchange dropped, never shown as
@@ -23,6 +29,7 @@ that as one parse error and stops parsing the connection.
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 from collections import deque
 from dataclasses import dataclass
@@ -169,7 +176,7 @@ class _Reader:
 
 
 def _hex_values(values: list[bytes | None]) -> list[str | None]:
-    return [None if v is None else "0x" + v.hex() for v in values]
+    return [None if v is None else v.hex() for v in values]
 
 
 @dataclass(slots=True)
@@ -353,7 +360,8 @@ class CqlParser(ConnectionParser):
         if frame.opcode == EVENT and frame.stream == -1:
             body = self._decode(self._response_body, frame)
             if body is not None:
-                self._emit(CqlRecord(frame.ts, frame.ts, REGISTER, "", EVENT, body))
+                # As Pixie: the REGISTER that asked for events stands in as the request.
+                self._emit(CqlRecord(frame.ts, frame.ts, REGISTER, "-", EVENT, body))
             return
         req = self._take_pending(frame.stream)
         if req is None:
@@ -402,8 +410,12 @@ class CqlParser(ConnectionParser):
         if op in (OPTIONS, AUTH_RESPONSE, CREDENTIALS):
             return ""
         r = self._body_reader(frame, response=False)
-        if op in (QUERY, PREPARE):
+        if op == PREPARE:
             return r.long_string()
+        if op == QUERY:  # the text, then the bound values (if any) on a line of their own
+            query = r.long_string()
+            values = self._query_values(r, frame.version)
+            return f"{query}\n{json_compact(_hex_values(values))}" if values else query
         if op == STARTUP:
             return json_compact(r.string_map())
         if op == REGISTER:
@@ -465,11 +477,16 @@ class CqlParser(ConnectionParser):
             change = r.string()
             addr = r.take(r.byte())
             port = r.int32()
-            host = ".".join(str(b) for b in addr) if len(addr) == 4 else addr.hex()
-            return json_compact({"event": kind, "change": change, "address": f"{host}:{port}"})
+            if len(addr) == 16:
+                host = f"[{ipaddress.IPv6Address(addr)}]"
+            else:
+                host = str(ipaddress.IPv4Address(addr))
+            return f"{kind} {change} {host}:{port}"
         if kind == "SCHEMA_CHANGE":
-            return json_compact({"event": kind, **self._schema_change(r)})
-        return json_compact({"event": kind})
+            detail = self._schema_change(r)
+            name = detail.get("name", "")
+            return f"{kind} {detail['change']} keyspace={detail['keyspace']} name={name}"
+        raise ValueError(f"event type {kind}")
 
     @staticmethod
     def _schema_change(r: _Reader) -> dict[str, object]:
