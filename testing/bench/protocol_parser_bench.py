@@ -6,7 +6,9 @@ HTTP/1.1 (pyxie HttpParser vs http.client) and HTTP/2 + gRPC (pyxie Http2Parser 
 library's building blocks hyperframe + hpack, which frame and HPACK-decode both directions but
 neither pair streams nor render rows), AMQP (pyxie AmqpParser vs pika's frame decoder over the
 same pika-encoded frames) and NATS (pyxie NatsParser over both directions vs nats-py's client
-parser over the server's MSG stream only). Each section ends with our rate over the reference's.
+parser over the server's MSG stream only), CQL (pyxie CqlParser over both directions vs
+cassandra-driver's own ProtocolHandler.decode_message over the responses, rows decoded). Each
+section ends with our rate over the reference's.
 
 HTTP/1.1:
 The same byte stream (requests and JSON responses with Content-Length, delivered in 4 KiB chunks
@@ -336,12 +338,68 @@ def bench_nats(messages: int) -> None:
     print(f"ratio pyxie/nats-py: {(n_ours / t_ours) / (n_ref / t_ref):.2f}")
 
 
+def build_cql_stream(exchanges: int) -> list[tuple[Direction, bytes]]:
+    """QUERY (SELECT, 3 rows back) and prepared EXECUTE (INSERT, VOID back) alternating,
+    requests encoded by cassandra-driver, responses by the CQL test server's encoder."""
+    from cassandra import ConsistencyLevel
+    from cassandra.protocol import ExecuteMessage, ProtocolHandler, QueryMessage
+    from pyxie_testing.wire import cql_server as srv
+
+    columns = [("id", srv._INT), ("product_id", srv._INT), ("quantity", srv._INT)]
+    columns.append(("email", srv._TEXT))
+    rows = [
+        [(t, i if t is srv._INT else f"b{i}@example.com") for _, t in columns] for i in range(3)
+    ]
+    rows_body = srv._rows_body(("shop", "orders"), columns, rows)
+    void_body = (1).to_bytes(4, "big")
+    out = []
+    for i in range(exchanges):
+        stream_id = i % 1024
+        if i % 2:
+            values = [(7).to_bytes(4, "big"), (3).to_bytes(4, "big"), b"\0\0\0\1", b"a@x.com"]
+            msg: object = ExecuteMessage(b"\x12" * 16, values, ConsistencyLevel.ONE)
+            body = void_body
+        else:
+            msg = QueryMessage("SELECT * FROM shop.orders WHERE id = 1", ConsistencyLevel.ONE)
+            body = rows_body
+        request = ProtocolHandler.encode_message(msg, stream_id, 4, None, False)
+        out.append((Direction.EGRESS, bytes(request)))
+        out.append((Direction.INGRESS, srv._frame(stream_id, srv.RESULT, body)))
+    return out
+
+
+def run_cql_reference(stream: list[tuple[Direction, bytes]]) -> int:
+    from cassandra.protocol import ProtocolHandler
+
+    count = 0
+    for direction, data in stream:
+        if direction is not Direction.INGRESS:
+            continue
+        flags, opcode = data[1], data[4]
+        stream_id = int.from_bytes(data[2:4], "big", signed=True)
+        ProtocolHandler.decode_message(4, {}, stream_id, flags, opcode, data[9:], None, None)
+        count += 1
+    return count
+
+
+def bench_cql(exchanges: int) -> None:
+    stream = build_cql_stream(exchanges)
+    n_ours, t_ours = timed(run_ours_generic, Protocol.CQL, stream)
+    n_ref, t_ref = timed(run_cql_reference, stream)
+    assert n_ours == n_ref == exchanges, (n_ours, n_ref)
+    print(f"\nCQL: {exchanges} QUERY/EXECUTE exchanges (best of 3)")
+    print(f"pyxie CqlParser, both directions + pair + to_row: {n_ours / t_ours:>10,.0f} rows/s")
+    print(f"cassandra-driver decode_message, responses:       {n_ref / t_ref:>10,.0f} msgs/s")
+    print(f"ratio pyxie/cassandra-driver: {(n_ours / t_ours) / (n_ref / t_ref):.2f}")
+
+
 def main() -> None:
     exchanges = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     bench_http1(exchanges)
     bench_http2(exchanges // 4)
     bench_amqp(exchanges // 4)
     bench_nats(exchanges)
+    bench_cql(exchanges)
 
 
 def bench_http2(calls: int) -> None:

@@ -38,6 +38,7 @@ _QUICK_RUNS = {
     "mysql": 20_000,
     "redis": 20_000,
     "dns": 20_000,
+    "cql": 10_000,
     "jwt": 20_000,
     "jwe": 10_000,
     "bridge": 20_000,
@@ -81,7 +82,7 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
                 exec_funcs_from_vis(spec, {"start_time": "-5m"})
 
         return vis, (VisSpecError,)
-    if name in ("http", "pgsql", "mysql", "redis", "dns"):
+    if name in ("http", "pgsql", "mysql", "redis", "dns", "cql"):
         from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
         protocol = Protocol[name.upper()]
@@ -165,6 +166,12 @@ def _seeds(name: str) -> list[bytes]:
         ]
     if name == "redis":
         return [b"\x00*2\r\n$3\r\nGET\r\n$1\r\nk\r\n\xff$1\r\nv\r\n"]
+    if name == "cql":  # QUERY "SELECT 1" -> RESULT ROWS (one int column "a", one row)
+        return [
+            b"\x00\x04\x00\x00\x01\x07\x00\x00\x00\x0f\x00\x00\x00\x08SELECT 1\x00\x01\x00"
+            b"\xff\x84\x00\x00\x01\x08\x00\x00\x00\x1b\x00\x00\x00\x02\x00\x00\x00\x01"
+            b"\x00\x00\x00\x01\x00\x01k\x00\x01t\x00\x01a\x00\x09\x00\x00\x00\x00"
+        ]
     if name == "jwt":
         return [b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ.c2ln"]
     return [b"\x00"]

@@ -52,7 +52,7 @@ CORPUS: list[Case] = [
     Case(
         "unknown-table",
         "import px\ndf = px.DataFrame('http_event')\n",
-        "table 'http_event' not found; available tables: amqp_events, conn_stats, dns_events",
+        "table 'http_event' not found; available tables: amqp_events, conn_stats, cql_events",
         2,
         19,
     ),

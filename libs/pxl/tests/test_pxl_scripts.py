@@ -30,6 +30,9 @@ EXPECTED = [
     "amqp_flow_graph",
     "amqp_stats",
     "cluster",
+    "cql_data",
+    "cql_flow_graph",
+    "cql_stats",
     "dns_data",
     "dns_flow_graph",
     "dns_stats",
@@ -116,6 +119,9 @@ NO_SYNTHETIC_ROWS = {
     "amqp_data",  # amqp_events
     "amqp_flow_graph",
     "amqp_stats",
+    "cql_data",  # cql_events
+    "cql_flow_graph",
+    "cql_stats",
     "mux_data",  # mux_events
     "mux_flow_graph",
     "mux_stats",
@@ -227,6 +233,60 @@ def test_http_request_stats_counts_errors_and_latency_per_service(compiler, regi
 
     series = result.tables["timeseries"].to_pylist()
     assert sum(r["requests_per_s"] * 10 for r in series) == pytest.approx(50)
+
+
+def test_cql_scripts_name_opcodes_and_count_errors(compiler, registry):
+    metadata, procs = _cluster()
+    upid, ip = procs["cart"]
+    client_ip = procs["client"][1]
+    exchanges = [  # (seconds ago, req_op, req_body, resp_op, resp_body, latency ms)
+        (30, 7, "SELECT * FROM shop.orders", 8, "Response type = ROWS", 2),
+        (25, 7, "SELEC 1", 0, "[8192] syntax error", 1),
+        (20, 10, '{"query_id":"ab","values":[]}', 8, "Response type = VOID", 4),
+        (15, 7, "SELECT * FROM shop.orders", 8, "Response type = ROWS", 6),
+    ]
+    columns: dict[str, list[object]] = {c.name: [] for c in T.CQL_EVENTS.columns}
+    for ago, req_op, req_body, resp_op, resp_body, latency_ms in exchanges:
+        values = {
+            "time_": NOW_NS - ago * SEC, "upid": upid.to_bytes(), "remote_addr": client_ip,
+            "remote_port": 40000, "local_addr": ip, "local_port": 9042, "trace_role": 2,
+            "encrypted": False, "req_op": req_op, "req_body": req_body, "resp_op": resp_op,
+            "resp_body": resp_body, "latency": latency_ms * MS,
+        }  # fmt: skip
+        for name, column in columns.items():
+            column.append(values[name])
+    schema = T.CQL_EVENTS.relation.arrow_schema()
+    store = TableStore()
+    store.add_table(T.CQL_EVENTS)
+    store.append(
+        "cql_events",
+        pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name], f.type) for f in schema], schema=schema
+        ),
+    )
+    context = FunctionContext(registry=registry, metadata=metadata, table_schemas=store.schemas)
+
+    def run(name: str) -> dict[str, list[dict[str, object]]]:
+        source, options = options_for(name)
+        result = run_plan(
+            compiler.compile(source, options).to_plan(), registry, store, func_ctx=context
+        )
+        return {k: v.to_pylist() for k, v in result.tables.items()}
+
+    (data,) = run("cql_data").values()
+    assert [(r["req_op"], r["resp_op"], r["destination"]) for r in data] == [
+        ("Query", "Result", "ns/cart-0"), ("Query", "Error", "ns/cart-0"),
+        ("Execute", "Result", "ns/cart-0"), ("Query", "Result", "ns/cart-0"),
+    ]  # fmt: skip
+    stats = run("cql_stats")["Requests"]
+    by_op: dict[object, list[int]] = {}
+    for row in stats:
+        counts = by_op.setdefault(row["op"], [0, 0])
+        counts[0] += int(str(row["requests"]))
+        counts[1] += int(str(row["errors"]))
+    assert by_op == {"Query": [3, 1], "Execute": [1, 0]}
+    (edge,) = run("cql_flow_graph")["Edges"]
+    assert (edge["server"], edge["requests"], edge["errors"]) == ("ns/cart-0", 4, 1)
 
 
 def test_inbound_conns_takes_the_growth_of_cumulative_counters(compiler, registry):

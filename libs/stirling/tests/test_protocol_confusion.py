@@ -2,9 +2,10 @@
 
 Captures (tests/data, client side, taken by the socket tracer from real clients and servers):
 HTTP/1.1 (http.client/http.server), Redis (redis-cli/redis-server), HTTP/2 + gRPC (grpcio),
-NATS (nats-py/nats-server), AMQP (pika/RabbitMQ). PostgreSQL, MySQL and DNS openings come from
-the byte-exact samples of test_protocol_inference. For every chunk of every capture, seen from
-either side, inference must answer the capture's protocol or nothing; and every other
+NATS (nats-py/nats-server), AMQP (pika/RabbitMQ), CQL (cassandra-driver against the CQL test
+server on the driver's codec, control and session connections). PostgreSQL, MySQL and DNS openings
+come from the byte-exact samples of test_protocol_inference. For every chunk of every capture,
+seen from either side, inference must answer the capture's protocol or nothing; and every other
 protocol's parser fed a whole capture must produce no rows.
 """
 
@@ -33,6 +34,8 @@ CAPTURES: dict[str, Protocol] = {
     "nats_client.txt": Protocol.NATS,
     "nats_client_verbose.txt": Protocol.NATS,
     "amqp_client.txt": Protocol.AMQP,
+    "cql_control.txt": Protocol.CQL,
+    "cql_session.txt": Protocol.CQL,
 }
 Chunks = list[tuple[Direction, bytes]]
 

@@ -32,6 +32,12 @@ SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", Protocol.TLS),
     (_DNS_QUERY, Protocol.DNS),
     (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _H2_SETTINGS, Protocol.HTTP2),
+    # CQL v4 OPTIONS on stream 0, and a QUERY frame ("SELECT 1", consistency ONE, no flags).
+    (b"\x04\x00\x00\x00\x05\x00\x00\x00\x00", Protocol.CQL),
+    (
+        b"\x04\x00\x00\x01\x07\x00\x00\x00\x0f\x00\x00\x00\x08SELECT 1\x00\x01\x00",
+        Protocol.CQL,
+    ),
 ]
 
 
@@ -50,6 +56,7 @@ def test_client_first_bytes_are_recognised(data: bytes, protocol: Protocol) -> N
         (b"R" + struct.pack(">ii", 8, 0), Protocol.PGSQL),
         (b"\x0d\x00\x00\x00\x0a8.0.36\x00\x01\x02\x03\x04\x05", Protocol.MYSQL),
         (_H2_SETTINGS + b"\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x0f\x00\x01", Protocol.HTTP2),
+        (b"\x84\x00\x00\x01\x02\x00\x00\x00\x00", Protocol.CQL),  # READY
     ],
 )
 def test_server_first_bytes_are_recognised_on_the_response_side(
@@ -62,6 +69,9 @@ def test_server_first_bytes_are_recognised_on_the_response_side(
 def test_requests_are_not_accepted_on_the_response_side() -> None:
     assert infer_protocol(b"GET / HTTP/1.1\r\n\r\n", INGRESS, Role.CLIENT) is None
     assert infer_protocol(b"+OK\r\n", EGRESS, Role.CLIENT) is None
+    # A CQL request header (direction bit clear) is not a response, and the reverse.
+    assert infer_protocol(b"\x04\x00\x00\x00\x05\x00\x00\x00\x00", INGRESS, Role.CLIENT) is None
+    assert infer_protocol(b"\x84\x00\x00\x01\x02\x00\x00\x00\x00", EGRESS, Role.CLIENT) is None
 
 
 def test_dns_needs_the_port_hint_for_unusual_messages() -> None:

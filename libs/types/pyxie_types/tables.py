@@ -14,6 +14,7 @@ __all__ = [
     "ALL_TABLES",
     "AMQP_EVENTS",
     "CONN_STATS",
+    "CQL_EVENTS",
     "DNS_EVENTS",
     "HTTP_EVENTS",
     "JVM_STATS",
@@ -128,6 +129,18 @@ REDIS_EVENTS = _table(
     _c("req_cmd", D.STRING, desc="Request command (e.g. GET, SET)"),
     _c("req_args", D.STRING, desc="Request command arguments (JSON array)"),
     _c("resp", D.STRING, desc="Response message"),
+    _LATENCY,
+    sensitive=True,
+)
+
+CQL_EVENTS = _table(
+    "cql_events",
+    "Cassandra (CQL) request-response pair events",
+    *_COMMON8,
+    _c("req_op", D.INT64, desc="Cassandra request opcode"),
+    _c("req_body", D.STRING, desc="Cassandra request body"),
+    _c("resp_op", D.INT64, desc="Cassandra response opcode (0 = Error)"),
+    _c("resp_body", D.STRING, desc="Cassandra response body"),
     _LATENCY,
     sensitive=True,
 )
@@ -303,6 +316,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     MYSQL_EVENTS,
     PGSQL_EVENTS,
     REDIS_EVENTS,
+    CQL_EVENTS,
     NATS_EVENTS,
     AMQP_EVENTS,
     MUX_EVENTS,

@@ -16,6 +16,7 @@ import psycopg
 
 from ._cache import ProductCache
 from ._dns import ShopResolver
+from ._cql import OrderLedger
 from ._events import OrderEvents, ShipmentQueue
 from ._grpc import serve_products
 from ._http import JSONHandler
@@ -80,6 +81,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
 
     grpc_server, grpc_port = serve_products(lookup, host)
     events = OrderEvents()
+    ledger = OrderLedger()
     shipments = ShipmentQueue.start(tempfile.mkdtemp(prefix="pyxie-demo-rabbitmq-"))
 
     class Handler(JSONHandler):
@@ -152,6 +154,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
                         resolver.resolve("mail.shop.pyxie")  # where the mailer listens
                     traceparent = self.headers.get("traceparent")
                     events.publish(order_id, order["email"], traceparent)
+                    ledger.publish(order_id, order)
                     if shipments is not None:
                         shipments.publish(order_id, traceparent)
                 self.send_json(201, {"order_id": order_id})
@@ -161,6 +164,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
     finally:
         grpc_server.stop(None)
         events.close()
+        ledger.close()
         if shipments is not None:
             shipments.close()
         for extra in (inventory, cache, resolver):

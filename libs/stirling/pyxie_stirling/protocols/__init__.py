@@ -20,6 +20,7 @@ from ._common import (
     Record,
     Role,
 )
+from ._cql import CqlParser, CqlRecord
 from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
@@ -40,6 +41,8 @@ __all__ = [
     "AmqpParser",
     "AmqpRecord",
     "ConnectionParser",
+    "CqlParser",
+    "CqlRecord",
     "Direction",
     "DnsParser",
     "DnsRecord",
@@ -76,6 +79,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.NATS: NatsParser,
     Protocol.AMQP: AmqpParser,
     Protocol.MUX: MuxParser,
+    Protocol.CQL: CqlParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

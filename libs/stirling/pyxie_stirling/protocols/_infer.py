@@ -28,9 +28,12 @@ taken for it:
 * Mux: a chunk of whole messages (4-byte size covering type, tag and body) with known types,
   the first a Tinit/Tdispatch/Treq/Tping (client) or their R-message (server); late in the
   order, since its check is only a size and a type byte.
+* CQL (Cassandra): a chunk of whole frames (or one frame's start) whose 9-byte headers carry
+  version 3-5 with the direction bit of the side, only known flag bits, a request (or response)
+  opcode, a non-negative stream id (-1 only for a server EVENT) and a length matching the bytes.
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, DNS, mid-stream
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, CQL, DNS, mid-stream
 AMQP, Mux, mid-stream HTTP/2); the first match wins.
 """
 
@@ -39,6 +42,7 @@ from __future__ import annotations
 from ._amqp import PROTOCOL_HEADER as _AMQP_HEADER
 from ._amqp import looks_like_amqp_frames
 from ._common import Direction, Protocol, Role
+from ._cql import looks_like_cql
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
 from ._mux import looks_like_mux
@@ -152,6 +156,14 @@ def _mux_request(data: bytes) -> bool:
 
 def _mux_response(data: bytes) -> bool:
     return looks_like_mux(data, _MUX_RESPONSE_TYPES)
+
+
+def _cql_request(data: bytes) -> bool:
+    return looks_like_cql(data, response=False)
+
+
+def _cql_response(data: bytes) -> bool:
+    return looks_like_cql(data, response=True)
 
 
 def _pgsql_request(data: bytes) -> bool:
@@ -328,6 +340,8 @@ def infer_protocol(
         return Protocol.REDIS
     if _tls(data):
         return Protocol.TLS
+    if (request and _cql_request(data)) or (response and _cql_response(data)):
+        return Protocol.CQL
     if _dns(data, port_hint):
         return Protocol.DNS
     if looks_like_amqp_frames(data):
@@ -350,6 +364,7 @@ _REQUEST_CHECKS = {
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
+    Protocol.CQL: _cql_request,
 }
 _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,
@@ -360,6 +375,7 @@ _RESPONSE_CHECKS = {
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,
+    Protocol.CQL: _cql_response,
 }
 
 

@@ -36,6 +36,9 @@ COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_SEND_LONG_DATA = 0x16, 0x17, 0x18
 COM_STMT_CLOSE, COM_STMT_RESET, COM_SET_OPTION, COM_STMT_FETCH = 0x19, 0x1A, 0x1B, 0x1C
 COM_RESET_CONNECTION = 0x1F
 _STRING_COMMANDS = frozenset({COM_INIT_DB, COM_QUERY, COM_FIELD_LIST, 0x05, 0x06, COM_STMT_PREPARE})
+# COM_INIT_DB, COM_CREATE_DB, COM_DROP_DB carry a schema name: printable, no NUL (anything else
+# is another protocol's bytes, e.g. a CQL frame header, not a command).
+_SCHEMA_COMMANDS = frozenset({COM_INIT_DB, 0x05, 0x06})
 _NO_RESPONSE = frozenset({COM_QUIT, COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA})
 _KNOWN_COMMANDS = frozenset(range(0x00, 0x20))
 
@@ -137,6 +140,11 @@ def _binary_param(kind: int, unsigned: bool, buf: bytes, pos: int) -> tuple[str,
             raise _Bad
         return text(buf[pos : pos + length]), pos + length
     raise _Bad
+
+
+def _schema_name(packet: bytes) -> bool:
+    name = packet[1:]
+    return bool(name) and b"\0" not in name and text(name).isprintable()
 
 
 @dataclass(slots=True)
@@ -295,7 +303,7 @@ class MysqlParser(ConnectionParser):
         # A new command ends any response still waiting for an optional trailing EOF.
         self._finish_open(ts)
         cmd = packet[0]
-        if cmd not in _KNOWN_COMMANDS:
+        if cmd not in _KNOWN_COMMANDS or (cmd in _SCHEMA_COMMANDS and not _schema_name(packet)):
             self.parse_errors += 1
             return
         if cmd in _STRING_COMMANDS:

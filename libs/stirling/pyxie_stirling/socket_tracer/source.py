@@ -21,6 +21,7 @@ from pyxie_types import TableSchema
 from pyxie_types.tables import (
     AMQP_EVENTS,
     CONN_STATS,
+    CQL_EVENTS,
     DNS_EVENTS,
     HTTP_EVENTS,
     MUX_EVENTS,
@@ -65,6 +66,7 @@ class SocketTraceSource(Source):
         PGSQL_EVENTS,
         MYSQL_EVENTS,
         REDIS_EVENTS,
+        CQL_EVENTS,
         DNS_EVENTS,
         NATS_EVENTS,
         AMQP_EVENTS,

@@ -1,0 +1,1 @@
+"""Protocol test servers built on official client libraries' own codecs."""
