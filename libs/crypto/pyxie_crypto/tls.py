@@ -113,6 +113,20 @@ class IssuedCertificate:
             ) from exc
         return cls(cert_pem, key_pem, ca_pem)
 
+    def check_pair(self) -> None:
+        """CertificateError unless the key belongs to the certificate (both parse)."""
+        try:
+            key = serialization.load_pem_private_key(self.key_pem, password=None)
+            certificate = self.certificate
+        except ValueError as exc:
+            raise CertificateError(f"not a PEM certificate and key: {exc}") from exc
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        der = serialization.Encoding.DER
+        if key.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(
+            der, spki
+        ):
+            raise CertificateError("the key does not match the certificate")
+
     def server_material(self, require_client_auth: bool = False) -> ServerTlsMaterial:
         return ServerTlsMaterial(
             key_pairs=((self.key_pem, self.cert_pem),),
@@ -211,6 +225,11 @@ class CertificateAuthority:
     @property
     def cert_pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def signing_key(self) -> ec.EllipticCurvePrivateKey:
+        """The CA's private key (it signs certificates and the CRL)."""
+        return self._key
 
     def _issue(
         self,
