@@ -299,6 +299,17 @@ class CertificateAuthority:
         cn = common_name or (names[0] if names else "pyxie-server")
         return self._issue(cn, ExtendedKeyUsageOID.SERVER_AUTH, sans, valid_days)
 
+    def reissue(self, old: IssuedCertificate, valid_days: int = _LEAF_DAYS) -> IssuedCertificate:
+        """A new key and certificate with ``old``'s name, usage and SANs (rotation)."""
+        cert = old.certificate
+        cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        try:
+            sans = list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        except x509.ExtensionNotFound:
+            sans = []
+        return self._issue(str(cn), next(iter(usage)), sans, valid_days)
+
     def issue_client_certificate(
         self, common_name: str, valid_days: int = _LEAF_DAYS
     ) -> IssuedCertificate:

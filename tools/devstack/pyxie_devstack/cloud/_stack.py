@@ -432,6 +432,8 @@ class CloudStack:
         env = {
             "PL_CLOUD_ADDR": endpoints.vzconn,
             "PL_CLOUD_CA_CERT_FILE": str(ca_cert_path(self.settings.state_dir)),
+            # Published by `cloud revoke-cert`; checked before each bridge connection.
+            "PL_CLOUD_CRL_FILE": str(tls_dir(self.settings.state_dir) / "ca.crl"),
             "PL_DEPLOY_KEY": deploy_key,
             "PL_CLUSTER_NAME": cluster_name,
             "PL_STATE_FILE": str(self.dir / "connector" / "identity.json"),
