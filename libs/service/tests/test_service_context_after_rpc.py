@@ -60,7 +60,7 @@ def _violations(path: Path, root: Path = _ROOT) -> list[str]:
                     and inner.func.attr in _UNSAFE
                 ):
                     found.append(
-                        f"{path.relative_to(_ROOT)}:{inner.lineno} context.{inner.func.attr}()"
+                        f"{path.relative_to(root)}:{inner.lineno} context.{inner.func.attr}()"
                     )
     return found
 
