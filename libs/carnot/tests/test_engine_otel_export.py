@@ -185,3 +185,57 @@ def test_permanent_refusal_is_not_retried() -> None:
         with pytest.raises(OTelExportError, match="UNAUTHENTICATED"):
             asyncio.run(_carnot(_store(5)).execute(_plan(_spec(receiver.address))))
         assert receiver.calls == 1
+
+
+HOSTILE = (
+    "/login\r\n2026-12-04 [info] admin logged in\x1b[2J\x1b[31mRED\x00\udcff\u202eevil\x7f\x9b"
+)
+
+
+def _hostile_store() -> TableStore:
+    store = TableStore()
+    store.add_table(HTTP)
+    paths = [HOSTILE, "x" * 1_000_000, "ok"]
+    store.append(
+        "http",
+        pa.RecordBatch.from_arrays(
+            [
+                pa.array([1, 2, 3], pa.int64()).cast(pa.timestamp("ns")),
+                pa.array([HOSTILE.replace("\udcff", "?"), "svc\n", "svc"]),
+                # Invalid UTF-8 inside a string column, as a tracer may capture it.
+                pa.array([p.encode("utf-8", "surrogateescape") for p in paths], pa.binary()).cast(
+                    pa.string(), safe=False
+                ),
+                pa.array([1, 2, 3], pa.int64()),
+                pa.array([0.1, 0.2, 0.3], pa.float64()),
+                pa.array([TRACE] * 3),
+                pa.array([PARENT] * 3),
+            ],
+            schema=HTTP.relation.arrow_schema(),
+        ),
+    )
+    return store
+
+
+def test_hostile_captured_values_arrive_bounded_and_neutralised() -> None:
+    from pyxie_carnot._exec._otel import MAX_ATTRIBUTE_CHARS, MAX_SPAN_NAME_CHARS
+
+    with OTLPReceiver() as receiver:
+        asyncio.run(_carnot(_hostile_store()).execute(_plan(_spec(receiver.address))))
+        points = receiver.data_points()
+        spans = receiver.spans()
+    assert len(spans) == 3 and len([p for p in points if p.metric == "http.latency"]) == 3
+    values = [p.attributes["path"] for p in points if p.metric == "http.latency"]
+    values += [p.resource["service.name"] for p in points]
+    names = [s.name for s in spans]
+    for text in values + names:
+        # Valid UTF-8 (the receiver decoded it), no control character, no bidi override.
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text), text
+        assert "\u202e" not in text and "\x1b" not in text
+    assert max(len(v) for v in values) <= MAX_ATTRIBUTE_CHARS
+    assert max(len(n) for n in names) <= MAX_SPAN_NAME_CHARS
+    hostile_name = next(n for n in names if n.startswith("/login"))
+    # Readable, not dropped: the escapes show what was sent.
+    assert "\\x0d\\x0a2026-12-04" in hostile_name and "\\x1b[2J" in hostile_name
+    assert "\\u202eevil" in hostile_name
+    assert next(n for n in names if n.startswith("xxx")).endswith("…")

@@ -113,6 +113,20 @@ class IssuedCertificate:
             ) from exc
         return cls(cert_pem, key_pem, ca_pem)
 
+    def check_pair(self) -> None:
+        """CertificateError unless the key belongs to the certificate (both parse)."""
+        try:
+            key = serialization.load_pem_private_key(self.key_pem, password=None)
+            certificate = self.certificate
+        except ValueError as exc:
+            raise CertificateError(f"not a PEM certificate and key: {exc}") from exc
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        der = serialization.Encoding.DER
+        if key.public_key().public_bytes(der, spki) != certificate.public_key().public_bytes(
+            der, spki
+        ):
+            raise CertificateError("the key does not match the certificate")
+
     def server_material(self, require_client_auth: bool = False) -> ServerTlsMaterial:
         return ServerTlsMaterial(
             key_pairs=((self.key_pem, self.cert_pem),),
@@ -212,6 +226,11 @@ class CertificateAuthority:
     def cert_pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
+    @property
+    def signing_key(self) -> ec.EllipticCurvePrivateKey:
+        """The CA's private key (it signs certificates and the CRL)."""
+        return self._key
+
     def _issue(
         self,
         common_name: str,
@@ -279,6 +298,17 @@ class CertificateAuthority:
             raise CertificateError("a server certificate needs at least one DNS name or IP address")
         cn = common_name or (names[0] if names else "pyxie-server")
         return self._issue(cn, ExtendedKeyUsageOID.SERVER_AUTH, sans, valid_days)
+
+    def reissue(self, old: IssuedCertificate, valid_days: int = _LEAF_DAYS) -> IssuedCertificate:
+        """A new key and certificate with ``old``'s name, usage and SANs (rotation)."""
+        cert = old.certificate
+        cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        try:
+            sans = list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        except x509.ExtensionNotFound:
+            sans = []
+        return self._issue(str(cn), next(iter(usage)), sans, valid_days)
 
     def issue_client_certificate(
         self, common_name: str, valid_days: int = _LEAF_DAYS

@@ -79,20 +79,26 @@ def wrap_handler(
     """The same handler with its behaviour running inside `around(context)`."""
     behavior = behavior_of(handler)
     deserialize, serialize = handler.request_deserializer, handler.response_serializer
+
+    def marked(wrapper: Callable[..., Any]) -> Callable[..., Any]:
+        # Markers set on the behaviour (`@public`) stay visible to the next interceptor.
+        wrapper.__dict__.update(getattr(behavior, "__dict__", {}))
+        return wrapper
+
     match (handler.request_streaming, handler.response_streaming):
         case (False, False):
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary_response(behavior, around), deserialize, serialize
+                marked(_wrap_unary_response(behavior, around)), deserialize, serialize
             )
         case (True, False):
             return grpc.stream_unary_rpc_method_handler(
-                _wrap_unary_response(behavior, around), deserialize, serialize
+                marked(_wrap_unary_response(behavior, around)), deserialize, serialize
             )
         case (False, True):
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream_response(behavior, around), deserialize, serialize
+                marked(_wrap_stream_response(behavior, around)), deserialize, serialize
             )
         case _:
             return grpc.stream_stream_rpc_method_handler(
-                _wrap_stream_response(behavior, around), deserialize, serialize
+                marked(_wrap_stream_response(behavior, around)), deserialize, serialize
             )

@@ -77,3 +77,43 @@ def test_configuring_twice_keeps_a_single_handler(reset_logging: None) -> None:
     get_logger("pyxie.test").info("once")
     assert first.getvalue() == ""
     assert len(second.getvalue().splitlines()) == 1
+
+
+_FORGED = "/x\n2026-12-04T18:00:00Z [info     ] login allowed [pyxie.audit] actor=admin\r"
+
+
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_a_client_value_cannot_forge_a_log_line_or_escape_the_terminal(
+    reset_logging: None, fmt: str
+) -> None:
+    stream = io.StringIO()
+    configure_logging(fmt=fmt, stream=stream)  # type: ignore[arg-type]
+    log = get_logger("pyxie.test")
+    log.info("request", path=_FORGED, agent="\x1b[2J\x1b]0;owned\x07", raw=b"\xff\xfe\n")
+    log.info(f"bad name {_FORGED}")  # in the event itself
+    logging.getLogger("some.library").warning("peer said %s", _FORGED)  # a stdlib logger
+    log.info("huge", body="A" * 100_000)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4, lines
+    text = stream.getvalue()
+    assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+    assert not any(line.startswith("2026-12-04T18:00:00Z") for line in lines)
+    assert "\\x0a2026-12-04T18:00:00Z" in text  # shown, escaped, on the line it belongs to
+    assert len(lines[3]) < 9_000  # bounded
+    if fmt == "json":
+        assert [json.loads(line)["event"][:7] for line in lines] == [
+            "request",
+            "bad nam",
+            "peer sa",
+            "huge",
+        ]
+
+
+def test_tracebacks_keep_their_lines(reset_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(fmt="console", stream=stream)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        get_logger("pyxie.test").exception("failed")
+    assert "Traceback" in stream.getvalue() and stream.getvalue().count("\n") > 2

@@ -218,3 +218,22 @@ async def test_clients_hanging_up_right_after_errors_do_not_crash_the_service() 
     ]
     assert cancelled, "no hang-up reached a handler: the test exercised nothing"
     assert all(record["peer"].startswith("ipv4:127.0.0.1:") for record in cancelled)
+
+
+async def test_a_service_that_crashes_in_native_code_leaves_a_python_traceback() -> None:
+    """Issue 20, item 1: every service runs with faulthandler, so a SIGSEGV names its frame."""
+    service = await _spawn()
+    try:
+        await asyncio.wait_for(service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS)
+        service.process.send_signal(signal.SIGSEGV)
+        assert service.process.stderr is not None
+        rest = await asyncio.wait_for(service.process.stderr.read(), _PROCESS_DEADLINE_SECONDS)
+        code = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
+    finally:
+        if service.process.returncode is None:
+            service.process.kill()
+            await service.process.wait()
+    assert code == -signal.SIGSEGV
+    text = rest.decode(errors="replace")
+    assert "Fatal Python error: Segmentation fault" in text
+    assert "File " in text  # the Python frames of every thread

@@ -194,7 +194,7 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def _wait_group_gone(pgid: int, timeout_s: float) -> None:
+def wait_group_gone(pgid: int, timeout_s: float) -> None:
     # SIGKILL is delivered asynchronously: wait until the members have really exited, so a
     # caller that checks right after stop() finds nothing left.
     deadline = time.monotonic() + timeout_s
@@ -212,7 +212,7 @@ def stop_pid_group(pid: int, graceful: int, timeout_s: float) -> None:
     if _group_members(pid):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        _wait_group_gone(pid, timeout_s)
+        wait_group_gone(pid, timeout_s)
 
 
 class ManagedProcess:
@@ -316,7 +316,7 @@ class ManagedProcess:
                 if exc.errno != errno.EPERM:
                     raise
             popen.wait()
-            _wait_group_gone(popen.pid, self.stop_timeout_s)
+            wait_group_gone(popen.pid, self.stop_timeout_s)
         with _LIVE_LOCK:
             _LIVE.discard(self)
         with contextlib.suppress(FileNotFoundError):

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pyxie_devstack._errors import DevstackError, StartError
-from pyxie_devstack._process import pid_alive, read_pid_file, stop_pid_group
+from pyxie_devstack._process import pid_alive, read_pid_file, stop_pid_group, wait_group_gone
 
 __all__ = [
     "CRASH_LOOP_RESTARTS",
@@ -43,6 +43,7 @@ __all__ = [
     "process_pid",
     "process_restarts",
     "require_running",
+    "restart_process",
     "run_group",
     "spec_changed",
     "start_group",
@@ -263,6 +264,8 @@ class _Supervisor:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(popen.pid, signal.SIGKILL)
             popen.wait()
+            # SIGKILL lands asynchronously: `down` returns once nothing of the session is left.
+            wait_group_gone(popen.pid, _KILL_WAIT_S)
         for child in self.children:
             if child.popen is not None:
                 self.say(f"{child.spec.name} stopped (status {child.popen.returncode})")
@@ -425,6 +428,41 @@ def stop_group(spec: GroupSpec, timeout_s: float = _GROUP_STOP_TIMEOUT_S) -> boo
         stop_pid_group(supervisor, signal.SIGKILL, timeout_s)
     spec.supervisor_pid_path.unlink(missing_ok=True)
     return supervisor is not None or leftovers
+
+
+def restart_process(
+    spec: GroupSpec,
+    name: str,
+    *,
+    grace_s: float = _KILL_WAIT_S,
+    timeout_s: float = _BACKOFF_START_S + _GROUP_STOP_TIMEOUT_S,
+) -> int:
+    """Restart one process of a running group; returns its new pid.
+
+    SIGTERM to the process's session; one that is still there after ``grace_s`` (it ignores
+    or traps SIGTERM) gets SIGKILL, as the kubelet does after a pod's grace period. The
+    supervisor reaps it and starts it again (its first restart waits ``_BACKOFF_START_S``).
+    """
+    old = process_pid(spec, name)
+    if old is None:
+        raise DevstackError(f"{name} of group {spec.name} is not running")
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(old, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while pid_alive(old) and time.monotonic() < deadline:
+        time.sleep(_POLL_S)
+    if pid_alive(old):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(old, signal.SIGKILL)
+        wait_group_gone(old, grace_s)
+    deadline = time.monotonic() + grace_s + timeout_s
+    while True:
+        pid = process_pid(spec, name)
+        if pid is not None and pid != old:
+            return pid
+        if time.monotonic() >= deadline:
+            raise StartError(f"{name} of group {spec.name} did not come back after its restart")
+        time.sleep(_POLL_S)
 
 
 def check_processes(spec: GroupSpec, names: Sequence[str] | None = None) -> list[str]:

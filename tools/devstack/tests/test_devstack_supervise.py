@@ -19,6 +19,7 @@ from pyxie_devstack.supervise import (
     group_running,
     process_pid,
     process_restarts,
+    restart_process,
     start_group,
     stop_group,
 )
@@ -162,3 +163,81 @@ def test_processes_of_a_killed_supervisor_are_still_stopped(group: GroupSpec) ->
     assert all(pid is not None and pid_alive(pid) for pid in pids)
     assert stop_group(group)
     assert [pid for pid in pids if pid is not None and pid_alive(pid)] == []
+
+
+# Ignores SIGTERM (as a wedged server would), and leaves a child in its session that traps it.
+_STUBBORN = (
+    sys.executable,
+    "-c",
+    "import signal, subprocess, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "subprocess.Popen(['/bin/sh', '-c', \"trap '' TERM; sleep 300\"])\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(300)\n",
+)
+
+
+@pytest.fixture
+def stubborn(tmp_path: Path) -> Iterator[GroupSpec]:
+    spec = GroupSpec(
+        "stubborn",
+        (
+            ProcessSpec("wedged", _STUBBORN, {}),
+            ProcessSpec("fine", _SLEEPER, {"WHO": "fine"}),
+        ),
+        tmp_path / "run",
+        tmp_path / "logs",
+    )
+    yield spec
+    stop_group(spec)
+
+
+def _session_members(sid: int) -> list[int]:
+    """Live processes of a session (zombies excluded)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # state ppid pgrp session: a zombie is dead (init reaps what its parent left).
+            if int(fields[3]) == sid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+def _ready(spec: GroupSpec, name: str) -> bool:
+    log = spec.log_dir / f"{name}.log"
+    return log.exists() and "ready" in log.read_text()
+
+
+def test_a_process_that_ignores_sigterm_is_killed_and_reaped_on_restart(
+    stubborn: GroupSpec,
+) -> None:
+    start_group(stubborn)
+    assert _wait_until(lambda: _ready(stubborn, "wedged"))
+    old = process_pid(stubborn, "wedged")
+    assert old is not None and len(_session_members(old)) >= 2  # the leader and its child
+    fine = process_pid(stubborn, "fine")
+    new = restart_process(stubborn, "wedged", grace_s=1.0)
+    assert new != old
+    # SIGKILLed with everything in its session, and reaped by the supervisor (its parent, still
+    # running): not even a zombie is left.
+    assert _wait_until(lambda: not Path(f"/proc/{old}").exists())
+    assert _wait_until(lambda: _session_members(old) == [])
+    assert process_pid(stubborn, "fine") == fine  # the rest of the group kept running
+    log = (stubborn.log_dir / "stubborn.supervisor.log").read_text()
+    assert f"wedged exited with status {-signal.SIGKILL}" in log
+
+
+def test_down_sigkills_what_ignores_sigterm_and_leaves_nothing(stubborn: GroupSpec) -> None:
+    supervisor = start_group(stubborn)
+    assert _wait_until(lambda: _ready(stubborn, "wedged"))
+    sessions = [process_pid(stubborn, p.name) for p in stubborn.processes]
+    assert stop_group(stubborn)
+    assert not pid_alive(supervisor)
+    assert [s for s in sessions if s is not None and _session_members(s)] == []
+    log = (stubborn.log_dir / "stubborn.supervisor.log").read_text()
+    assert f"wedged stopped (status {-signal.SIGKILL})" in log
+    assert not group_running(stubborn)

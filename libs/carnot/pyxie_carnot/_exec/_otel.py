@@ -56,6 +56,12 @@ _ROWS_PER_REQUEST: Final = 1000
 # export part way instead of refusing its first request.
 _MAX_REQUEST_BYTES: Final = 64 << 10
 _DEFAULT_TIMEOUT_S: Final = 5
+# Captured values are attacker-controlled (anyone who can send a traced request picks its path,
+# headers, body): every string taken from a column is bounded and neutralised before it goes
+# into a span name or an attribute, so a backend that shows it cannot be made to render escape
+# sequences or fake lines, and no one value can bloat a request.
+MAX_ATTRIBUTE_CHARS: Final = 4096
+MAX_SPAN_NAME_CHARS: Final = 1024
 _SCOPE: Final = common_pb2.InstrumentationScope(name="pyxie", version="0.1.0")
 # OTLP/gRPC: these codes are worth retrying (the spec's list).
 _RETRYABLE: Final = frozenset(
@@ -134,6 +140,36 @@ def _hex_id(value: object, size: int) -> bytes:
     return b"" if raw == bytes(size) else raw
 
 
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+# C0 and C1 controls and DEL (ESC starts ANSI sequences; CR/LF fake lines), and the bidi
+# controls that reorder what a viewer shows (Trojan Source).
+_UNSAFE: Final = frozenset(
+    [chr(c) for c in range(0x20)]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + [chr(c) for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+)
+
+
+def otel_text(value: object, max_chars: int) -> str:
+    """A captured value as an OTLP string: valid UTF-8, controls escaped, at most max_chars
+    characters (then cut and marked with …)."""
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "backslashreplace")
+    else:
+        text = str(value)
+    # Lone surrogates (undecodable bytes smuggled through surrogateescape) are not UTF-8.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    # Each character becomes at least one: max_chars + 1 of them tell whether to cut.
+    escaped = "".join(_escape(ch) if ch in _UNSAFE else ch for ch in text[: max_chars + 1])
+    if len(escaped) > max_chars:
+        return escaped[: max_chars - 1] + "…"
+    return escaped
+
+
 def _any_value(value: object) -> common_pb2.AnyValue:
     if isinstance(value, bool):
         return common_pb2.AnyValue(bool_value=value)
@@ -141,7 +177,9 @@ def _any_value(value: object) -> common_pb2.AnyValue:
         return common_pb2.AnyValue(int_value=value)
     if isinstance(value, float):
         return common_pb2.AnyValue(double_value=value)
-    return common_pb2.AnyValue(string_value="" if value is None else str(value))
+    if value is None:
+        return common_pb2.AnyValue(string_value="")
+    return common_pb2.AnyValue(string_value=otel_text(value, MAX_ATTRIBUTE_CHARS))
 
 
 def _time_ns(value: object) -> int:
@@ -165,7 +203,14 @@ class _Columns:
             column = self._batch.column(index)
             if pa.types.is_timestamp(column.type):
                 column = column.cast(pa.int64())
-            self._cache[index] = column.to_pylist()
+            try:
+                self._cache[index] = column.to_pylist()
+            except UnicodeDecodeError:
+                # A string column holding bytes that are not UTF-8 (captured as sent).
+                raw = column.cast(pa.binary(), safe=False).to_pylist()
+                self._cache[index] = [
+                    None if v is None else v.decode("utf-8", "backslashreplace") for v in raw
+                ]
         return self._cache[index]
 
 
@@ -307,7 +352,7 @@ class OTelExportSinkOperator(Operator):
             return _hex_id(columns.get(index)[row], size) if index >= 0 else b""
 
         if spec.WhichOneof("name") == "name_column_index":
-            name = str(columns.get(spec.name_column_index)[row] or "")
+            name = otel_text(columns.get(spec.name_column_index)[row] or "", MAX_SPAN_NAME_CHARS)
         else:
             name = spec.name_string
         return trace_pb2.Span(

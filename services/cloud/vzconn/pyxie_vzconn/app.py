@@ -8,7 +8,11 @@ from pyxie_service import NatsBus, Service, ServiceRegistration
 from pyxie_vzconn.controllers import BridgeServicer, GrpcVzmgrClient
 from pyxie_vzconn.controllers.bridge import VZCONN_SERVICE_NAME
 from pyxie_vzconn.settings import VzconnSettings
-from pyxie_vzconn.tls import server_credentials
+from pyxie_vzconn.tls import (
+    RevokedCertificateInterceptor,
+    revocation_checker,
+    server_credentials,
+)
 
 __all__ = ["build"]
 
@@ -29,12 +33,14 @@ async def build(settings: VzconnSettings) -> Service:
         assert bridge is not None
         bridge.registration().add_to_server(server)
 
+    checker = revocation_checker(settings)
     # The servicer is added when the server starts, so that it can use the service's metrics.
     service = Service(
         settings,
         [ServiceRegistration(VZCONN_SERVICE_NAME, add_bridge)],
         name="vzconn",
         server_credentials=server_credentials(settings),
+        extra_interceptors=[RevokedCertificateInterceptor(checker)] if checker else [],
     )
     bridge = BridgeServicer(
         vzmgr,

@@ -40,6 +40,9 @@ class VzconnSettings(ServiceSettings):
     # the local CA's ca.crt).
     tls_require_client_cert: bool = False
     tls_client_ca_file: Path | None = None
+    # The CA's CRL (PEM or DER); default `<tls_ca_dir>/ca.crl`. Re-read when it changes; a
+    # client whose certificate it lists is refused (UNAUTHENTICATED).
+    tls_crl_file: Path | None = None
     # Pixie: the first bridge message must be `register` within 30 s.
     register_timeout_seconds: Seconds = 30.0
     # Pixie's bridge buffers: 4096 messages in each direction (per lane here).

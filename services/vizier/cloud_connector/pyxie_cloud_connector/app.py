@@ -13,11 +13,16 @@ import asyncio
 from pathlib import Path
 
 import grpc
+from pyxie_crypto import CertificateError
 from pyxie_jwt import SigningKey, TokenVerifier
 from pyxie_service import BackgroundTask, NatsBus, Service, get_logger
 
 from pyxie_cloud_connector.controllers.bridge import Backoff, BridgeClient, BridgeTiming
-from pyxie_cloud_connector.controllers.cloud import cloud_channel, register_deployment
+from pyxie_cloud_connector.controllers.cloud import (
+    cloud_channel,
+    register_deployment,
+    verify_cloud_certificate,
+)
 from pyxie_cloud_connector.controllers.health import HealthChecker
 from pyxie_cloud_connector.controllers.operator_offer import OfferWriter, subscribe_offers
 from pyxie_cloud_connector.controllers.operator_status import with_operator_status
@@ -113,6 +118,7 @@ class CloudConnector:
                 reconnect_max_seconds=settings.reconnect_max_seconds,
             ),
             buffer_messages=settings.bridge_buffer_messages,
+            verify_server=lambda: verify_cloud_certificate(settings),
         )
         if settings.operator_offer_file is not None:
             offers = await subscribe_offers(
@@ -126,6 +132,12 @@ class CloudConnector:
         settings = self._settings
         backoff = Backoff(settings.reconnect_initial_seconds, settings.reconnect_max_seconds)
         while True:
+            try:
+                await verify_cloud_certificate(settings)
+            except CertificateError as err:
+                _log.error("the cloud's certificate was refused", reason=str(err))
+                await asyncio.sleep(backoff.next_delay())
+                continue
             channel = cloud_channel(settings)
             try:
                 registered = await register_deployment(

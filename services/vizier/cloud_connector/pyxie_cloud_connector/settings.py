@@ -36,6 +36,10 @@ class ConnectorSettings(ServiceSettings):
     cloud_ca_cert_file: Path | None = None
     cloud_client_cert_file: Path | None = None
     cloud_client_key_file: Path | None = None
+    # The cloud CA's CRL: before each connection the connector checks that vzconn's certificate
+    # is not on it (gRPC Python's TLS has no CRL hook). Re-read every time, so a new CRL
+    # counts from the next reconnect on.
+    cloud_crl_file: Path | None = None
     # Name to check vzconn's certificate against when it differs from the host in cloud_addr.
     cloud_tls_server_name: str = ""
     # `px-dep-...`: needed only for the first start; later starts reuse the state file.

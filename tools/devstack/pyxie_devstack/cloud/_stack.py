@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -54,6 +53,7 @@ from pyxie_devstack.supervise import (
     group_running,
     process_pid,
     process_restarts,
+    restart_process,
     stop_group,
 )
 
@@ -399,12 +399,8 @@ class CloudStack:
         if old is None or not group_running(spec):
             ensure_group(spec)
             return
-        os.kill(old, signal.SIGTERM)
-        deadline = time.monotonic() + self.ready_timeout_s
-        while process_pid(spec, name) in (None, old):
-            if time.monotonic() >= deadline:
-                raise StartError(f"{name} did not come back within {self.ready_timeout_s:.0f}s")
-            time.sleep(_READY_POLL_S)
+        # SIGTERM, then SIGKILL after the grace period for a process that ignores it.
+        restart_process(spec, name, timeout_s=self.ready_timeout_s)
 
     def down(self) -> list[str]:
         stopped = [g.name for g in reversed(self.all_groups()) if stop_group(g)]
@@ -432,6 +428,8 @@ class CloudStack:
         env = {
             "PL_CLOUD_ADDR": endpoints.vzconn,
             "PL_CLOUD_CA_CERT_FILE": str(ca_cert_path(self.settings.state_dir)),
+            # Published by `cloud revoke-cert`; checked before each bridge connection.
+            "PL_CLOUD_CRL_FILE": str(tls_dir(self.settings.state_dir) / "ca.crl"),
             "PL_DEPLOY_KEY": deploy_key,
             "PL_CLUSTER_NAME": cluster_name,
             "PL_STATE_FILE": str(self.dir / "connector" / "identity.json"),

@@ -8,7 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
-from pyxie_client.local import LocalStackError
+from pyxie_client.local import LocalStackError, tls_dir
+from pyxie_crypto import CertificateAuthority, CertificateError, IssuedCertificate
+from pyxie_crypto.revocation import CRL_FILE, revoke_certificate
 
 from pyxie_devstack._errors import DevstackError
 from pyxie_devstack.cloud._stack import CloudStack
@@ -43,6 +45,28 @@ def _serve(settings: DevstackSettings, what: str, directory: Path) -> int:
     return 0
 
 
+def _revoke(settings: DevstackSettings, certificate: str) -> int:
+    directory = tls_dir(settings.state_dir)
+    path = Path(certificate)
+    target: bytes | int = path.read_bytes() if path.exists() else int(certificate, 16)
+    serial = revoke_certificate(directory, target)
+    print(f"revoked serial {serial:x}; CRL {directory / CRL_FILE} (vzconn re-reads it)")
+    return 0
+
+
+def _rotate(settings: DevstackSettings) -> int:
+    directory = tls_dir(settings.state_dir)
+    current = IssuedCertificate.load(directory, "vzconn")
+    old = current.certificate
+    issued = CertificateAuthority.load(directory).reissue(current)
+    issued.save(directory, "vzconn")
+    print(
+        f"vzconn certificate {old.serial_number:x} replaced by "
+        f"{issued.certificate.serial_number:x}; new connections get it, open streams stay"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pyxie_devstack cloud", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     connect = sub.add_parser("connect", help="register the standalone vizier with this cloud")
     connect.add_argument("--deploy-key", default="")
     connect.add_argument("--cluster-name", default="local")
+    revoke = sub.add_parser(
+        "revoke-cert", help="revoke a certificate of the local CA and publish its CRL"
+    )
+    revoke.add_argument("certificate", help="a PEM file, or the serial number in hex")
+    sub.add_parser(
+        "rotate-cert", help="issue vzconn a new certificate (it switches without a restart)"
+    )
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
     serve.add_argument("what", choices=["nats", "postgres"])
     serve.add_argument("--dir", type=Path, required=True)
@@ -70,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             stopped = stack.down()
             print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
             return 0
+        if args.command == "revoke-cert":
+            return _revoke(settings, args.certificate)
+        if args.command == "rotate-cert":
+            return _rotate(settings)
         if args.command == "keys":
             for key, value in read_bootstrap(settings.state_dir).to_dict().items():
                 print(f"{key:<11} {value}")
@@ -86,6 +121,6 @@ def main(argv: list[str] | None = None) -> int:
             state = "running" if status.running else "stopped"
             print(f"{status.name:<16} {state}  {status.pids}  restarts {status.restarts}")
         return 0 if statuses and running == len(statuses) else 3
-    except (DevstackError, LocalStackError) as exc:
+    except (DevstackError, LocalStackError, CertificateError, ValueError) as exc:
         print(f"pyxie_devstack cloud: {exc}", file=sys.stderr)
         return 2

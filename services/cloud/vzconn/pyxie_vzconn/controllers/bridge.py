@@ -197,6 +197,7 @@ class _Session:
         reader = asyncio.create_task(self._read(incoming), name="vzconn-bridge-read")
         publisher = asyncio.create_task(self._publish(), name="vzconn-bridge-publish")
         _log.info("bridge open", vizier_id=self._vizier_id)
+        getter: asyncio.Future[pb.C2VBridgeMessage] | None = None
         try:
             while True:
                 getter = asyncio.ensure_future(self._to_vizier.get())
@@ -212,11 +213,17 @@ class _Session:
         finally:
             _log.info("bridge closed", vizier_id=self._vizier_id)
             await subscription.unsubscribe()
+            # The stream can end (client gone, server stopping) while `getter` waits: cancel
+            # it before closing the lanes, or closing wakes it into a LanesClosed that nobody
+            # retrieves ("Task exception was never retrieved", seen once mid-suite).
+            tasks: list[asyncio.Future[Any]] = [reader, publisher]
+            if getter is not None:
+                tasks.append(getter)
+            for task in tasks:
+                task.cancel()
             self._to_vizier.close()
             self._to_cloud.close()
-            for task in (reader, publisher):
-                task.cancel()
-            for task in (reader, publisher):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, LanesClosed):
                     await task
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
+from pyxie_crypto import CertificateError
 from pyxie_jwt import VIZIER_AUDIENCE, cluster_claims, sign_token
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2 as cvmsgs
 from pyxie_proto.cloud.subjects import HEARTBEAT_TOPIC, REGISTER_ACK_TOPIC, REGISTER_TOPIC
@@ -100,8 +101,10 @@ class BridgeClient:
         health: Callable[[], HealthReport],
         timing: BridgeTiming,
         buffer_messages: int,
+        verify_server: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._channel_factory = channel_factory
+        self._verify_server = verify_server
         self._identity = identity
         self._bus = bus
         self._cluster_uid = cluster_uid
@@ -134,6 +137,9 @@ class BridgeClient:
             except grpc.aio.AioRpcError as err:
                 self.last_error = f"{err.code().name}: {err.details()}"
                 _log.warning("bridge to the cloud broke", code=err.code().name)
+            except CertificateError as err:
+                self.last_error = str(err)
+                _log.error("the cloud's certificate was refused", reason=str(err))
             except (TimeoutError, LanesClosed) as err:
                 self.last_error = repr(err)
                 _log.warning("bridge to the cloud broke", error=repr(err))
@@ -145,6 +151,8 @@ class BridgeClient:
             await asyncio.sleep(self._backoff.next_delay())
 
     async def _session(self) -> None:
+        if self._verify_server is not None:
+            await self._verify_server()
         channel = self._channel_factory()
         session_id = str(time.time_ns())
         try:
