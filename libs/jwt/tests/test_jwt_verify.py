@@ -76,17 +76,22 @@ def _unsigned(payload: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(
-    "claims",
+    "make_claims",
     [
-        user_claims(user_id="u-1", org_id="o-1", email="a@example.com", audience=AUDIENCE),
-        api_user_claims(user_id="u-1", org_id="o-1", audience=AUDIENCE),
-        service_claims(service_id="metadata", audience=AUDIENCE),
-        agent_service_claims(service_id="kelvin", audience=AUDIENCE),
-        cluster_claims(cluster_id="vizier_cluster", audience=AUDIENCE),
+        lambda: user_claims(user_id="u-1", org_id="o-1", email="a@example.com", audience=AUDIENCE),
+        lambda: api_user_claims(user_id="u-1", org_id="o-1", audience=AUDIENCE),
+        lambda: service_claims(service_id="metadata", audience=AUDIENCE),
+        lambda: agent_service_claims(service_id="kelvin", audience=AUDIENCE),
+        lambda: cluster_claims(cluster_id="vizier_cluster", audience=AUDIENCE),
     ],
     ids=["user", "api-user", "service", "agent-service", "cluster"],
 )
-def test_signed_claims_verify_back_to_the_same_typed_claims(claims: Claims) -> None:
+def test_signed_claims_verify_back_to_the_same_typed_claims(
+    make_claims: Callable[[], Claims],
+) -> None:
+    # Made when the test runs, not at collection: short-lived claims (an agent's lives a
+    # minute) would expire while a loaded machine collects and runs the tests before it.
+    claims = make_claims()
     assert verify_token(sign_token(claims, KEY), KEY, audience=AUDIENCE) == claims
 
 
