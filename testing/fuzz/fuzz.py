@@ -38,6 +38,7 @@ _QUICK_RUNS = {
     "mysql": 20_000,
     "redis": 20_000,
     "dns": 20_000,
+    "mongodb": 20_000,
     "jwt": 20_000,
     "jwe": 10_000,
     "bridge": 20_000,
@@ -81,10 +82,10 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
                 exec_funcs_from_vis(spec, {"start_time": "-5m"})
 
         return vis, (VisSpecError,)
-    if name in ("http", "pgsql", "mysql", "redis", "dns"):
+    if name in ("http", "pgsql", "mysql", "redis", "dns", "mongodb"):
         from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
-        protocol = Protocol[name.upper()]
+        protocol = Protocol.MONGO if name == "mongodb" else Protocol[name.upper()]
 
         def parse(data: bytes) -> None:
             # The first byte picks the role; then chunks split on 0xff alternate directions.
@@ -165,6 +166,13 @@ def _seeds(name: str) -> list[bytes]:
         ]
     if name == "redis":
         return [b"\x00*2\r\n$3\r\nGET\r\n$1\r\nk\r\n\xff$1\r\nv\r\n"]
+    if name == "mongodb":  # role byte, OP_MSG {ping: 1}, 0xff, its {ok: 1} reply
+        return [
+            bytes.fromhex(
+                "00240000000100000000000000dd07000000000000000f0000001070696e67000100000000"
+                "ff220000000200000001000000dd07000000000000000d000000106f6b000100000000"
+            )
+        ]
     if name == "jwt":
         return [b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ.c2ln"]
     return [b"\x00"]

@@ -2,7 +2,8 @@
 
 Captures (tests/data, client side, taken by the socket tracer from real clients and servers):
 HTTP/1.1 (http.client/http.server), Redis (redis-cli/redis-server), HTTP/2 + gRPC (grpcio),
-NATS (nats-py/nats-server), AMQP (pika/RabbitMQ). PostgreSQL, MySQL and DNS openings come from
+NATS (nats-py/nats-server), AMQP (pika/RabbitMQ), MongoDB (pymongo/the bson-based test
+server). PostgreSQL, MySQL and DNS openings come from
 the byte-exact samples of test_protocol_inference. For every chunk of every capture, seen from
 either side, inference must answer the capture's protocol or nothing; and every other
 protocol's parser fed a whole capture must produce no rows.
@@ -33,6 +34,7 @@ CAPTURES: dict[str, Protocol] = {
     "nats_client.txt": Protocol.NATS,
     "nats_client_verbose.txt": Protocol.NATS,
     "amqp_client.txt": Protocol.AMQP,
+    "mongodb_client.txt": Protocol.MONGO,
 }
 Chunks = list[tuple[Direction, bytes]]
 

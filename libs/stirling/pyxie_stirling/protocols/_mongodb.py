@@ -1,0 +1,574 @@
+"""MongoDB wire protocol -> ``mongodb_events`` rows.
+
+Every message starts with a 16-byte little-endian header: messageLength (header included),
+requestID, responseTo, opCode. A response names the request it answers in ``responseTo``, so
+requests and responses are paired by id, not by order.
+
+* OP_MSG (2013): uint32 flagBits (bit 0 checksumPresent, bit 1 moreToCome, bit 16
+  exhaustAllowed; the other low 16 bits must be 0), then sections: kind 0 is one BSON document
+  (the command body), kind 1 a document sequence (int32 size, cstring identifier, documents, e.g.
+  the ``documents`` of an ``insert``), then the CRC-32C checksum when flagged.
+* OP_QUERY (2004) / OP_REPLY (1): the legacy handshake (``isMaster`` on ``admin.$cmd``) that
+  drivers still send first when no API version is declared.
+* OP_COMPRESSED (2012): not decoded. The message is skipped whole (its length is known) and
+  counted as a parse error; a response to it is then unmatched.
+
+Columns: ``req_cmd`` is the command name (the first key of the command document: ``insert``,
+``find``, ``hello``, ...). ``req_body``/``resp_body`` are the documents as relaxed extended JSON
+(the kind 1 sequences folded into the body under their identifier, as the server sees the
+command), cut at max_body_bytes. ``resp_status`` is ``ok`` when the reply has ``ok: 1``,
+otherwise its ``errmsg`` (``not ok`` without one).
+
+Like Pixie, handshake exchanges (``hello``, ``isMaster``, ``ismaster``: the connection handshake
+and the driver's periodic server monitoring) are not exported as rows: they are paired and
+dropped. A request sent with moreToCome (an unacknowledged write) gets no reply and becomes a row
+with an empty response at once; an exhaust reply (moreToCome on the response) answers its request
+and the next reply of the stream answers that reply's requestID.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import math
+import struct
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ._common import (
+    MAX_BUFFER_BYTES,
+    MAX_PENDING_REQUESTS,
+    ByteStream,
+    ConnectionParser,
+    Protocol,
+    Record,
+    Role,
+    json_compact,
+    truncate,
+)
+
+__all__ = [
+    "OP_COMPRESSED",
+    "OP_MSG",
+    "OP_QUERY",
+    "OP_REPLY",
+    "MongoParser",
+    "MongoRecord",
+    "bson_to_relaxed",
+    "looks_like_mongo",
+]
+
+OP_REPLY = 1
+OP_QUERY = 2004
+OP_COMPRESSED = 2012
+OP_MSG = 2013
+_OPCODES = frozenset({OP_REPLY, OP_QUERY, OP_COMPRESSED, OP_MSG})
+
+_CHECKSUM_PRESENT = 1
+_MORE_TO_COME = 2
+_EXHAUST_ALLOWED = 1 << 16
+# Bits 0-15 are "required" bits: a receiver must reject unknown ones, so only these may be set.
+_KNOWN_REQUIRED_BITS = _CHECKSUM_PRESENT | _MORE_TO_COME
+
+# A server's default maxMessageSizeBytes.
+MAX_MESSAGE_BYTES = 48_000_000
+_HEADER = struct.Struct("<iiii")
+
+
+def _header(buf: bytes | bytearray, pos: int = 0) -> tuple[int, int, int, int]:
+    """(messageLength, requestID, responseTo, opCode) at ``buf[pos:]``."""
+    length, request_id, response_to, opcode = _HEADER.unpack_from(buf, pos)
+    return int(length), int(request_id), int(response_to), int(opcode)
+
+
+_HANDSHAKE_COMMANDS = frozenset({"hello", "ismaster", "isMaster"})
+_MAX_DEPTH = 100
+
+
+# -- BSON -> relaxed extended JSON ----------------------------------------------------------------
+
+
+def _cstring(data: bytes, pos: int) -> tuple[str, int]:
+    end = data.index(b"\0", pos)
+    return data[pos:end].decode("utf-8", "replace"), end + 1
+
+
+def _string(data: bytes, pos: int) -> tuple[str, int]:
+    (size,) = struct.unpack_from("<i", data, pos)
+    end = pos + 4 + size
+    if size < 1 or end > len(data) or data[end - 1] != 0:
+        raise ValueError("bad BSON string")
+    return data[pos + 4 : end - 1].decode("utf-8", "replace"), end
+
+
+def _date(millis: int) -> object:
+    # Relaxed mode: ISO-8601 for years 1970-9999, canonical $numberLong otherwise.
+    if 0 <= millis <= 253_402_300_799_999:
+        moment = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=millis)
+        frac = f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
+        return {"$date": moment.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"}
+    return {"$date": {"$numberLong": str(millis)}}
+
+
+def _decimal128(raw: bytes) -> str:
+    low, high = (int(x) for x in struct.unpack("<QQ", raw))
+    sign = "-" if high >> 63 else ""
+    if (high >> 58) & 0x1F == 0x1F:
+        return "NaN"
+    if (high >> 58) & 0x1F == 0x1E:
+        return sign + "Infinity"
+    if (high >> 61) & 0x3 == 0x3:  # the "11" form: coefficient > 2^113 is non-canonical -> 0
+        exponent = ((high >> 47) & 0x3FFF) - 6176
+        coefficient = 0
+    else:
+        exponent = ((high >> 49) & 0x3FFF) - 6176
+        coefficient = ((high & 0x1FFFFFFFFFFFF) << 64) | low
+        if coefficient >= 10**34:
+            coefficient = 0
+    digits = str(coefficient)
+    adjusted = exponent + len(digits) - 1
+    if exponent <= 0 and adjusted >= -6:
+        if exponent == 0:
+            return sign + digits
+        point = len(digits) + exponent
+        if point > 0:
+            return sign + digits[:point] + "." + digits[point:]
+        return sign + "0." + "0" * (-point) + digits
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{mantissa}E{'+' if adjusted >= 0 else ''}{adjusted}"
+
+
+def _double(value: float) -> object:
+    if math.isfinite(value):
+        return value
+    return {
+        "$numberDouble": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    }
+
+
+def _document(data: bytes, pos: int, depth: int, as_array: bool = False) -> tuple[object, int]:
+    """The document at ``data[pos:]`` as JSON-ready values, and the offset after it."""
+    if depth > _MAX_DEPTH:
+        raise ValueError("BSON nested too deep")
+    (size,) = struct.unpack_from("<i", data, pos)
+    end = pos + size
+    if size < 5 or end > len(data) or data[end - 1] != 0:
+        raise ValueError("bad BSON document size")
+    items: list[tuple[str, object]] = []
+    pos += 4
+    while pos < end - 1:
+        kind = data[pos]
+        name, pos = _cstring(data, pos + 1)
+        value: object
+        if kind == 0x01:
+            value = _double(struct.unpack_from("<d", data, pos)[0])
+            pos += 8
+        elif kind in (0x02, 0x0E):  # string, symbol
+            value, pos = _string(data, pos)
+        elif kind in (0x03, 0x04):
+            value, pos = _document(data, pos, depth + 1, kind == 0x04)
+        elif kind == 0x05:
+            (length,) = struct.unpack_from("<i", data, pos)
+            subtype = data[pos + 4]
+            payload = data[pos + 5 : pos + 5 + length]
+            if length < 0 or len(payload) != length:
+                raise ValueError("bad BSON binary")
+            if subtype == 2 and length >= 4:  # the old binary subtype nests its own length
+                payload = payload[4:]
+            value = {
+                "$binary": {
+                    "base64": base64.b64encode(payload).decode(),
+                    "subType": f"{subtype:02x}",
+                }
+            }
+            pos += 5 + length
+        elif kind == 0x06:
+            value = {"$undefined": True}
+        elif kind == 0x07:
+            value = {"$oid": data[pos : pos + 12].hex()}
+            pos += 12
+        elif kind == 0x08:
+            value = data[pos] != 0
+            pos += 1
+        elif kind == 0x09:
+            value = _date(struct.unpack_from("<q", data, pos)[0])
+            pos += 8
+        elif kind == 0x0A:
+            value = None
+        elif kind == 0x0B:
+            pattern, pos = _cstring(data, pos)
+            options, pos = _cstring(data, pos)
+            value = {"$regularExpression": {"pattern": pattern, "options": options}}
+        elif kind == 0x0C:
+            ref, pos = _string(data, pos)
+            value = {"$dbPointer": {"$ref": ref, "$id": {"$oid": data[pos : pos + 12].hex()}}}
+            pos += 12
+        elif kind == 0x0D:
+            code, pos = _string(data, pos)
+            value = {"$code": code}
+        elif kind == 0x0F:
+            code, after = _string(data, pos + 4)
+            scope, after = _document(data, after, depth + 1)
+            value = {"$code": code, "$scope": scope}
+            pos += struct.unpack_from("<i", data, pos)[0]
+            if pos != after:
+                raise ValueError("bad BSON code with scope")
+        elif kind == 0x10:
+            value = struct.unpack_from("<i", data, pos)[0]
+            pos += 4
+        elif kind == 0x11:
+            increment, seconds = struct.unpack_from("<II", data, pos)
+            value = {"$timestamp": {"t": seconds, "i": increment}}
+            pos += 8
+        elif kind == 0x12:
+            value = struct.unpack_from("<q", data, pos)[0]
+            pos += 8
+        elif kind == 0x13:
+            value = {"$numberDecimal": _decimal128(data[pos : pos + 16])}
+            pos += 16
+        elif kind == 0xFF:
+            value = {"$minKey": 1}
+        elif kind == 0x7F:
+            value = {"$maxKey": 1}
+        else:
+            raise ValueError(f"BSON element type {kind:#x}")
+        if pos > end - 1:
+            raise ValueError("BSON element overruns its document")
+        items.append((name, value))
+    if pos != end - 1:
+        raise ValueError("BSON document overrun")
+    if as_array:
+        return [value for _, value in items], end
+    return dict(items), end
+
+
+def bson_to_relaxed(data: bytes, pos: int = 0) -> tuple[dict[str, object], int]:
+    """Decode the BSON document at ``data[pos:]`` into relaxed extended JSON values.
+
+    Returns the document and the offset after it; raises ValueError on malformed BSON.
+    """
+    try:
+        doc, end = _document(data, pos, 0)
+    except (struct.error, IndexError) as exc:
+        raise ValueError("truncated BSON") from exc
+    assert isinstance(doc, dict)
+    return doc, end
+
+
+# -- framing ----------------------------------------------------------------------------------
+
+
+def _header_ok(buf: bytes | bytearray, pos: int = 0) -> bool:
+    """A plausible message header (and OP_MSG flags) at ``buf[pos:]`` (needs 20 bytes)."""
+    length, request_id, response_to, opcode = _header(buf, pos)
+    if opcode not in _OPCODES or not 16 < length <= MAX_MESSAGE_BYTES:
+        return False
+    if request_id == 0 and opcode != OP_REPLY and response_to == 0:
+        return False
+    if opcode == OP_MSG:
+        flags = int.from_bytes(buf[pos + 16 : pos + 20], "little")
+        if flags & 0xFFFF & ~_KNOWN_REQUIRED_BITS or flags & ~0xFFFF & ~_EXHAUST_ALLOWED:
+            return False
+        # flags, one section kind byte and at least an empty document (plus the checksum).
+        return length >= 16 + 4 + 1 + 5 + (4 if flags & _CHECKSUM_PRESENT else 0)
+    return True
+
+
+def looks_like_mongo(data: bytes, *, request: bool) -> bool:
+    """Whole MongoDB messages from the start of ``data``, a request (or response) first.
+
+    A request has responseTo 0 and is OP_MSG/OP_QUERY; a response answers a non-zero id and is
+    OP_MSG/OP_REPLY. The first message's kind 0 document (or the OP_QUERY collection name) must
+    parse too, so only real MongoDB traffic qualifies.
+    """
+    if len(data) < 21:
+        return False
+    length, _, response_to, opcode = _header(data)
+    if not _header_ok(data) or length > len(data):
+        return False
+    if request and (response_to != 0 or opcode not in (OP_MSG, OP_QUERY)):
+        return False
+    if not request and (response_to == 0 or opcode not in (OP_MSG, OP_REPLY)):
+        return False
+    message = bytes(data[:length])
+    try:
+        if opcode == OP_MSG:
+            if message[20] != 0:
+                return False
+            _, end = bson_to_relaxed(message, 21)
+            return end <= length
+        if opcode == OP_QUERY:
+            name, pos = _cstring(message, 20)
+            if not name.endswith(".$cmd") or not name.isprintable():
+                return False
+            _, end = bson_to_relaxed(message, pos + 8)
+            return end <= length
+        _, end = bson_to_relaxed(message, 36)  # OP_REPLY: first returned document
+        return end <= length
+    except ValueError:
+        return False
+
+
+@dataclass(slots=True)
+class _Message:
+    request_id: int
+    response_to: int
+    opcode: int
+    more_to_come: bool
+    command: str
+    body: dict[str, object]
+    ts: int
+
+
+@dataclass(slots=True)
+class MongoRecord(Record):
+    table_name: ClassVar[str] = "mongodb_events"
+    request_timestamp_ns: int
+    response_timestamp_ns: int
+    req_cmd: str
+    req_body: str
+    resp_status: str
+    resp_body: str
+
+    def to_row(self) -> dict[str, object]:
+        return {
+            "req_cmd": self.req_cmd,
+            "req_body": self.req_body,
+            "resp_status": self.resp_status,
+            "resp_body": self.resp_body,
+        }
+
+
+def _status(reply: dict[str, object]) -> str:
+    ok = reply.get("ok")
+    if ok is True or (isinstance(ok, (int, float)) and not isinstance(ok, bool) and ok == 1):
+        return "ok"
+    errmsg = reply.get("errmsg")
+    return str(errmsg) if errmsg else "not ok"
+
+
+class MongoParser(ConnectionParser):
+    protocol: ClassVar[Protocol] = Protocol.MONGO
+    table_name: ClassVar[str] = "mongodb_events"
+    error_note = "malformed MongoDB messages (or OP_COMPRESSED, which is not decoded)"
+
+    def __init__(self, role: Role, *, max_body_bytes: int = 512) -> None:
+        super().__init__(role, max_body_bytes=max_body_bytes)
+        self._streams = {True: ByteStream(), False: ByteStream()}
+        self._skip = {True: 0, False: 0}  # bytes left of a message too large to buffer
+        self._pending: dict[int, _Message] = {}  # requests by requestID
+        self.compressed_messages = 0
+
+    def _looks_like_request(self, data: bytes) -> bool:
+        if len(data) >= 16:
+            return _header(data)[2] == 0
+        return True
+
+    # -- framing ------------------------------------------------------------------------------
+
+    def _feed(self, is_request: bool, data: bytes, timestamp_ns: int, lost_bytes: int) -> None:
+        stream = self._streams[is_request]
+        if lost_bytes > 0:
+            skip = self._skip[is_request]
+            if skip and lost_bytes <= skip:
+                self._skip[is_request] = skip - lost_bytes  # lost inside a skipped message
+            else:
+                self._skip[is_request] = 0
+                stream.clear()
+                self.parse_errors += 1
+                stream.append(data, timestamp_ns)
+                self._resync(stream)
+                self._parse(is_request, stream)
+                return
+        skip = self._skip[is_request]
+        if skip:
+            if len(data) <= skip:
+                self._skip[is_request] = skip - len(data)
+                return
+            data = data[skip:]
+            self._skip[is_request] = 0
+        stream.append(data, timestamp_ns)
+        self._parse(is_request, stream)
+
+    def _resync(self, stream: ByteStream) -> None:
+        """Drop bytes up to the first plausible header followed by a parseable message start."""
+        buf = stream.buf
+        for start in range(max(0, len(buf) - 20)):
+            if _header_ok(buf, start):
+                length = int.from_bytes(buf[start : start + 4], "little")
+                if len(buf) - start < length or self._decodes(bytes(buf[start : start + length])):
+                    stream.consume(start)
+                    return
+        stream.clear()
+
+    @staticmethod
+    def _decodes(message: bytes) -> bool:
+        try:
+            _decode(message)
+        except ValueError:
+            return False
+        return True
+
+    def _parse(self, is_request: bool, stream: ByteStream) -> None:
+        buf = stream.buf
+        while len(buf) >= 20:
+            if not _header_ok(buf):
+                self.parse_errors += 1
+                stream.consume(1)
+                self._resync(stream)
+                continue
+            length = int.from_bytes(buf[:4], "little")
+            if length > MAX_BUFFER_BYTES:
+                # Too large to hold: skip it whole (an oversized insert batch, say).
+                self.parse_errors += 1
+                have = min(length, len(buf))
+                stream.consume(have)
+                self._skip[is_request] = length - have
+                continue
+            if len(buf) < length:
+                return
+            ts = stream.ts_at(0)
+            last_ts = stream.ts_at(length - 1)
+            message = bytes(buf[:length])
+            stream.consume(length)
+            try:
+                decoded = _decode(message)
+            except ValueError:
+                self.parse_errors += 1
+                continue
+            if decoded is None:  # OP_COMPRESSED
+                self.compressed_messages += 1
+                self.parse_errors += 1
+                continue
+            request_id, response_to, opcode, more, body = decoded
+            command = next(iter(body), "") if opcode != OP_REPLY else ""
+            msg = _Message(request_id, response_to, opcode, more, command, body, ts)
+            if is_request:
+                self._request(msg)
+            else:
+                msg.ts = last_ts
+                self._response(msg)
+
+    # -- pairing ------------------------------------------------------------------------------
+
+    def _request(self, msg: _Message) -> None:
+        if msg.opcode == OP_REPLY or msg.response_to != 0:
+            self.parse_errors += 1  # a reply in the request stream: the direction is wrong
+            return
+        if msg.more_to_come:  # no reply will come (w: 0)
+            self._row(msg, None)
+            return
+        if len(self._pending) >= MAX_PENDING_REQUESTS:
+            self.dropped_requests += 1
+            return
+        self._pending[msg.request_id] = msg
+        if len(self._pending) > MAX_PENDING_REQUESTS:
+            self.dropped_requests += 1
+
+    def _response(self, msg: _Message) -> None:
+        request = self._pending.pop(msg.response_to, None)
+        if request is None:
+            self.unmatched_responses += 1
+            return
+        self._row(request, msg)
+        if msg.more_to_come:  # exhaust: the next reply answers this one
+            follow = _Message(
+                msg.request_id, 0, request.opcode, False, request.command, request.body, msg.ts
+            )
+            self._pending[msg.request_id] = follow
+
+    def _row(self, request: _Message, response: _Message | None) -> None:
+        if request.command in _HANDSHAKE_COMMANDS:
+            return
+        limit = self.max_body_bytes
+        self._emit(
+            MongoRecord(
+                request.ts,
+                response.ts if response else 0,
+                request.command,
+                truncate(json_compact(request.body), limit),
+                _status(response.body) if response else "",
+                truncate(json_compact(response.body), limit) if response else "",
+            )
+        )
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def _expire(self, cutoff_ns: int) -> None:
+        stale = [rid for rid, msg in self._pending.items() if msg.ts < cutoff_ns]
+        for rid in stale:
+            del self._pending[rid]
+            self.dropped_requests += 1
+
+    def _on_close(self) -> None:
+        self.dropped_requests += len(self._pending)
+
+    def _reset(self) -> None:
+        for stream in self._streams.values():
+            stream.clear()
+        self._skip = {True: 0, False: 0}
+        self._pending.clear()
+
+
+def _decode(message: bytes) -> tuple[int, int, int, bool, dict[str, object]] | None:
+    """(requestID, responseTo, opCode, moreToCome, document) of one whole message.
+
+    None for OP_COMPRESSED; ValueError when the message is malformed.
+    """
+    length, request_id, response_to, opcode = _header(message)
+    if length != len(message):
+        raise ValueError("length mismatch")
+    if opcode == OP_COMPRESSED:
+        return None
+    if opcode == OP_MSG:
+        flags = int.from_bytes(message[16:20], "little")
+        end = length - (4 if flags & _CHECKSUM_PRESENT else 0)
+        pos = 20
+        body: dict[str, object] | None = None
+        sequences: list[tuple[str, list[object]]] = []
+        while pos < end:
+            kind = message[pos]
+            if kind == 0:
+                if body is not None:
+                    raise ValueError("two kind 0 sections")
+                body, pos = bson_to_relaxed(message, pos + 1)
+                if pos > end:
+                    raise ValueError("body overruns the message")
+            elif kind == 1:
+                size = int.from_bytes(message[pos + 1 : pos + 5], "little")
+                section_end = pos + 1 + size
+                if size < 5 or section_end > end:
+                    raise ValueError("bad document sequence")
+                identifier, doc_pos = _cstring(message, pos + 5)
+                docs: list[object] = []
+                while doc_pos < section_end:
+                    doc, doc_pos = bson_to_relaxed(message, doc_pos)
+                    docs.append(doc)
+                if doc_pos != section_end:
+                    raise ValueError("document sequence overrun")
+                sequences.append((identifier, docs))
+                pos = section_end
+            else:
+                raise ValueError(f"section kind {kind}")
+        if body is None or pos != end:
+            raise ValueError("no body section")
+        if sequences:
+            body = {**body, **dict(sequences)}
+        return request_id, response_to, opcode, bool(flags & _MORE_TO_COME), body
+    try:
+        if opcode == OP_QUERY:
+            _, pos = _cstring(message, 20)
+            body, end = bson_to_relaxed(message, pos + 8)
+            if end > length:
+                raise ValueError("query overrun")
+            return request_id, response_to, opcode, False, body
+        # OP_REPLY: flags, cursorID, startingFrom, numberReturned, documents (the first shown).
+        (returned,) = struct.unpack_from("<i", message, 32)
+        if returned < 1:
+            return request_id, response_to, opcode, False, {}
+        body, end = bson_to_relaxed(message, 36)
+        if end > length:
+            raise ValueError("reply overrun")
+        return request_id, response_to, opcode, False, body
+    except (struct.error, IndexError) as exc:
+        raise ValueError("truncated message") from exc

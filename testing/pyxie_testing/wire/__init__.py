@@ -1,0 +1,1 @@
+"""Protocol test servers built on the official client libraries' own codecs."""
