@@ -6,8 +6,8 @@ and kind 1 document sequences) and the legacy OP_QUERY/OP_REPLY ``isMaster`` han
 real in-memory collections, so ``find`` returns what ``insert`` stored.
 
 Commands: hello/isMaster, ping, buildInfo, insert, find (equality and $gt/$gte/$lt/$lte/$ne/$in
-filters, sort, skip, limit, batchSize), getMore, killCursors, update ($set/$inc/$unset or a
-replacement, multi, upsert), delete (limit 0/1), count, drop, endSessions. Anything else is
+filters, sort, skip, limit, projection, batchSize), getMore, killCursors, update ($set/$inc/$unset
+or a replacement, multi, upsert), delete (limit 0/1), count, drop, endSessions. Anything else is
 answered ``{ok: 0, errmsg: "no such command: '...'", code: 59, codeName: "CommandNotFound"}``.
 
 Run alone: ``python -m pyxie_testing.wire.mongo_server --port 27017`` (prints ``listening PORT``).
@@ -88,6 +88,15 @@ def _matches(doc: Doc, query: Doc) -> bool:
         elif value != cond:
             return False
     return True
+
+
+def _project(doc: Doc, projection: Doc) -> Doc:
+    """Inclusion ({a: 1}) or exclusion ({a: 0}) of top-level fields; _id is kept unless 0."""
+    include = {k for k, v in projection.items() if v and k != "_id"}
+    if include:
+        keep = include | ({"_id"} if projection.get("_id", 1) else set())
+        return {k: v for k, v in doc.items() if k in keep}
+    return {k: v for k, v in doc.items() if k not in projection or projection[k]}
 
 
 class _CommandError(Exception):
@@ -276,6 +285,9 @@ class _Server(socketserver.ThreadingTCPServer):
         limit = abs(int(command.get("limit", 0)))
         if limit:
             docs = docs[:limit]
+        projection = command.get("projection")
+        if projection:
+            docs = [_project(d, projection) for d in docs]
         return {"cursor": self._batch(ns, docs, command.get("batchSize"), "firstBatch")}
 
     def _batch(self, ns: str, docs: list[Doc], batch_size: object, key: str) -> Doc:
