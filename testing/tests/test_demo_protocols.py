@@ -1,4 +1,4 @@
-"""The demo shop's gRPC, NATS and AMQP pieces with real servers and clients."""
+"""The demo shop's gRPC, NATS, AMQP and MongoDB pieces with real servers and clients."""
 
 from __future__ import annotations
 
@@ -85,3 +85,20 @@ def test_shipments_go_through_a_private_rabbitmq(tmp_path: Path) -> None:
         assert shipments.shipped == 3
     finally:
         shipments.close()
+
+
+def test_order_archive_writes_and_reads_back_through_the_shops_mongodb() -> None:
+    from pyxie_testing.demo._mongo import READ_BACK_EVERY, OrderArchive
+
+    archive = OrderArchive()
+    try:
+        for i in range(READ_BACK_EVERY):
+            archive.publish(i, "buyer@example.com", new_traceparent())
+        deadline = time.monotonic() + 20
+        while archive.read_back == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert archive.archived == READ_BACK_EVERY
+        assert archive.read_back == 5  # the five most recent orders came back
+    finally:
+        archive.close()
+    assert archive._server.returncode is not None
