@@ -88,13 +88,18 @@ _MAX_DEPTH = 100
 # -- BSON -> relaxed extended JSON ----------------------------------------------------------------
 
 
+_I32 = struct.Struct("<i").unpack_from
+_I64 = struct.Struct("<q").unpack_from
+_F64 = struct.Struct("<d").unpack_from
+
+
 def _cstring(data: bytes, pos: int) -> tuple[str, int]:
     end = data.index(b"\0", pos)
     return data[pos:end].decode("utf-8", "replace"), end + 1
 
 
 def _string(data: bytes, pos: int) -> tuple[str, int]:
-    (size,) = struct.unpack_from("<i", data, pos)
+    size = _I32(data, pos)[0]
     end = pos + 4 + size
     if size < 1 or end > len(data) or data[end - 1] != 0:
         raise ValueError("bad BSON string")
@@ -150,7 +155,7 @@ def _document(data: bytes, pos: int, depth: int, as_array: bool = False) -> tupl
     """The document at ``data[pos:]`` as JSON-ready values, and the offset after it."""
     if depth > _MAX_DEPTH:
         raise ValueError("BSON nested too deep")
-    (size,) = struct.unpack_from("<i", data, pos)
+    size = _I32(data, pos)[0]
     end = pos + size
     if size < 5 or end > len(data) or data[end - 1] != 0:
         raise ValueError("bad BSON document size")
@@ -158,14 +163,23 @@ def _document(data: bytes, pos: int, depth: int, as_array: bool = False) -> tupl
     pos += 4
     while pos < end - 1:
         kind = data[pos]
-        name, pos = _cstring(data, pos + 1)
+        name_end = data.index(b"\0", pos + 1)
+        name = data[pos + 1 : name_end].decode("utf-8", "replace")
+        pos = name_end + 1
         value: object
-        if kind == 0x01:
-            value = _double(struct.unpack_from("<d", data, pos)[0])
-            pos += 8
-        elif kind in (0x02, 0x0E):  # string, symbol
+        # The common types first.
+        if kind == 0x02 or kind == 0x0E:  # string, symbol
             value, pos = _string(data, pos)
-        elif kind in (0x03, 0x04):
+        elif kind == 0x10:
+            value = _I32(data, pos)[0]
+            pos += 4
+        elif kind == 0x01:
+            value = _double(_F64(data, pos)[0])
+            pos += 8
+        elif kind == 0x12:
+            value = _I64(data, pos)[0]
+            pos += 8
+        elif kind == 0x03 or kind == 0x04:
             value, pos = _document(data, pos, depth + 1, kind == 0x04)
         elif kind == 0x05:
             (length,) = struct.unpack_from("<i", data, pos)
@@ -213,15 +227,9 @@ def _document(data: bytes, pos: int, depth: int, as_array: bool = False) -> tupl
             pos += struct.unpack_from("<i", data, pos)[0]
             if pos != after:
                 raise ValueError("bad BSON code with scope")
-        elif kind == 0x10:
-            value = struct.unpack_from("<i", data, pos)[0]
-            pos += 4
         elif kind == 0x11:
             increment, seconds = struct.unpack_from("<II", data, pos)
             value = {"$timestamp": {"t": seconds, "i": increment}}
-            pos += 8
-        elif kind == 0x12:
-            value = struct.unpack_from("<q", data, pos)[0]
             pos += 8
         elif kind == 0x13:
             value = {"$numberDecimal": _decimal128(data[pos : pos + 16])}
