@@ -470,8 +470,6 @@ class MongoParser(ConnectionParser):
             self.dropped_requests += 1
             return
         self._pending[msg.request_id] = msg
-        if len(self._pending) > MAX_PENDING_REQUESTS:
-            self.dropped_requests += 1
 
     def _response(self, msg: _Message) -> None:
         request = self._pending.pop(msg.response_to, None)
