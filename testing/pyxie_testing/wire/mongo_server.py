@@ -158,16 +158,26 @@ class _Server(socketserver.ThreadingTCPServer):
     def dispatch(self, request_id: int, opcode: int, body: bytes) -> bytes | None:
         if opcode == OP_MSG:
             flags = int.from_bytes(body[:4], "little")
-            command = self._op_msg_command(body, flags)
-            reply = self.run_command(command)
+            try:
+                command = self._op_msg_command(body, flags)
+            except (bson.errors.InvalidBSON, ValueError, IndexError) as exc:
+                # A malformed message is the client's error: say so, keep the connection.
+                reply = {"ok": 0.0, "errmsg": f"invalid message: {exc}", "code": 22,
+                         "codeName": "InvalidBSON"}  # fmt: skip
+            else:
+                reply = self.run_command(command)
             if flags & MORE_TO_COME:
                 return None
             payload = struct.pack("<I", 0) + b"\x00" + bson.encode(reply)
             return self._frame(request_id, OP_MSG, payload)
         if opcode == OP_QUERY:
-            name_end = body.index(b"\0", 4)
-            query = bson.decode(body[name_end + 9 :], _OPTIONS)  # after skip/return counts
-            reply = self.run_command(query)
+            try:
+                name_end = body.index(b"\0", 4)
+                query = bson.decode(body[name_end + 9 :], _OPTIONS)  # after skip/return counts
+            except (bson.errors.InvalidBSON, ValueError, IndexError) as exc:
+                reply = {"ok": 0.0, "errmsg": f"invalid message: {exc}", "code": 22}
+            else:
+                reply = self.run_command(query)
             docs = bson.encode(reply)
             payload = struct.pack("<iqii", 8, 0, 0, 1) + docs  # AwaitCapable, one document
             return self._frame(request_id, OP_REPLY, payload)
@@ -221,6 +231,10 @@ class _Server(socketserver.ThreadingTCPServer):
                 reply: Doc = handler(command)
         except _CommandError as exc:
             return {"ok": 0.0, "errmsg": exc.errmsg, "code": exc.code, "codeName": exc.code_name}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # Arguments of the wrong shape: a client error, never a dropped connection.
+            return {"ok": 0.0, "errmsg": f"bad {name} command: {exc!r}", "code": 2,
+                    "codeName": "BadValue"}  # fmt: skip
         reply["ok"] = 1.0
         return reply
 
