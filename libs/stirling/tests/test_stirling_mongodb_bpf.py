@@ -111,3 +111,49 @@ def test_pymongo_session_gives_exact_rows_on_client_and_server(
             assert {r["local_port"] for r in mine} == {port}
     stats = [r for r in tables.rows.get("conn_stats", []) if r["remote_port"] == port]
     assert 9 in {r["protocol"] for r in stats}
+
+
+ARCHIVE = r"""
+import time
+from pyxie_testing.demo._mongo import READ_BACK_EVERY, OrderArchive
+archive = OrderArchive()
+print(archive.port, flush=True)
+for order_id in range(1, READ_BACK_EVERY + 1):
+    archive.publish(order_id, f"buyer{order_id}@example.com", None)
+deadline = time.monotonic() + 30
+while archive.read_back == 0 and time.monotonic() < deadline:
+    time.sleep(0.05)
+archive.close()
+assert archive.read_back == 5, archive.read_back
+"""
+
+
+def test_demo_order_archive_gives_insert_and_find_rows() -> None:
+    from pyxie_testing.demo._mongo import READ_BACK_EVERY
+
+    # The shop's orders process is another process (the tracer does not trace its own).
+    tables = TracedTables()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", ARCHIVE], check=True, timeout=60, capture_output=True, text=True
+        )
+        port = int(done.stdout.split()[0])
+
+        def ours(row: Row) -> bool:
+            return port in (row["remote_port"], row["local_port"])
+
+        # Five inserts, one read-back find and endSessions (the client closing), both sides.
+        rows = tables.wait_for("mongodb_events", ours, 2 * (READ_BACK_EVERY + 2))
+    finally:
+        tables.stirling.stop()
+    for role in (1, 2):
+        mine = [r for r in rows if r["trace_role"] == role]
+        commands = ["insert"] * READ_BACK_EVERY + ["find", "endSessions"]
+        assert [r["req_cmd"] for r in mine] == commands, role
+        assert {r["resp_status"] for r in mine} == {"ok"}
+        emails = [json.loads(str(r["req_body"]))["documents"][0]["email"] for r in mine[:-2]]
+        assert emails == [f"buyer{i}@example.com" for i in range(1, READ_BACK_EVERY + 1)]
+        find = json.loads(str(mine[-2]["req_body"]))
+        assert (find["sort"], find["limit"]) == ({"order_id": -1}, 5)
+        batch = json.loads(str(mine[-2]["resp_body"]))["cursor"]["firstBatch"]
+        assert [d["order_id"] for d in batch] == [5, 4, 3, 2, 1]
