@@ -269,16 +269,49 @@ def test_garbage_and_lost_bytes_resync_on_the_next_message() -> None:
     assert parser.unmatched_responses == 1
 
 
-def test_oversized_message_is_skipped_whole() -> None:
+def test_oversized_message_is_decoded_from_its_start_and_the_rest_skipped() -> None:
     parser = MongoParser(Role.CLIENT)
     big_id, big = _msg({"insert": "orders", "documents": [{"blob": b"x" * (1 << 20)}]})
     next_id, nxt = _msg({"ping": 1})
     for pos in range(0, len(big), 65536):
         parser.feed(EGRESS, big[pos : pos + 65536], 1)
     parser.feed(EGRESS, nxt, 2)
-    parser.feed(INGRESS, _reply(big_id, {"ok": 1}) + _reply(next_id, {"ok": 1}), 3)
-    assert [r.to_row()["req_cmd"] for r in parser.records()] == ["ping"]
-    assert parser.parse_errors == 1
+    parser.feed(INGRESS, _reply(big_id, {"n": 1, "ok": 1}) + _reply(next_id, {"ok": 1}), 3)
+    rows = [r.to_row() for r in parser.records()]
+    assert [(r["req_cmd"], r["resp_status"]) for r in rows] == [("insert", "ok"), ("ping", "ok")]
+    assert str(rows[0]["req_body"]).startswith('{"insert":"orders"')
+    assert str(rows[0]["req_body"]).endswith(TRUNCATED_SUFFIX)
+    assert (parser.parse_errors, parser.truncated_messages) == (0, 1)
+
+
+def test_messages_captured_only_in_part_still_pair() -> None:
+    # The tracer captures the first 4 KiB of a write and reports the rest as lost bytes.
+    parser = MongoParser(Role.CLIENT)
+    docs = [{"order_id": i, "note": "n" * 100} for i in range(100)]
+    insert_id, insert = _msg({"insert": "orders", "documents": docs})
+    find_id, find = _msg({"find": "orders", "filter": {}})
+    parser.feed(EGRESS, insert[:4096], 1)
+    parser.feed(EGRESS, b"", 1, lost_bytes=len(insert) - 4096)
+    parser.feed(EGRESS, find, 2)
+    parser.feed(INGRESS, _reply(insert_id, {"n": 100, "ok": 1.0}), 3)
+    reply = _reply(find_id, {"cursor": {"firstBatch": docs, "id": 0, "ns": "shop.orders"}, "ok": 1})
+    # A reply cut twice: a second write carried part of its tail (skipped too).
+    parser.feed(INGRESS, reply[:4096], 4)
+    parser.feed(INGRESS, b"", 4, lost_bytes=4000)
+    parser.feed(INGRESS, reply[8096:], 5)
+    next_id, nxt = _msg({"ping": 1})
+    parser.feed(EGRESS, nxt, 6)
+    parser.feed(INGRESS, _reply(next_id, {"ok": 1}), 7)
+    rows = [r.to_row() for r in parser.records()]
+    # The find reply's "ok" was not captured: its status is unknown, not a failure.
+    assert [(r["req_cmd"], r["resp_status"]) for r in rows] == [
+        ("insert", "ok"),
+        ("find", ""),
+        ("ping", "ok"),
+    ]
+    assert str(rows[0]["req_body"]).endswith(TRUNCATED_SUFFIX)
+    assert str(rows[1]["resp_body"]).startswith('{"cursor":{"firstBatch":[{"order_id":0,')
+    assert (parser.parse_errors, parser.truncated_messages) == (0, 2)
 
 
 def test_unanswered_requests_expire() -> None:

@@ -21,7 +21,11 @@ otherwise its ``errmsg`` (``not ok`` without one).
 
 Like Pixie, handshake exchanges (``hello``, ``isMaster``, ``ismaster``: the connection handshake
 and the driver's periodic server monitoring) are not exported as rows: they are paired and
-dropped. A request sent with moreToCome (an unacknowledged write) gets no reply and becomes a row
+dropped. A message of which only the start was captured (the tracer keeps the first bytes of a large
+write and reports the rest as lost; messages over 1 MiB are not buffered either) is decoded as
+far as it goes: its whole elements, the body marked truncated, and it still pairs by id. A cut
+reply whose ``ok`` and ``errmsg`` were not captured has resp_status "" (unknown, not a failure).
+A request sent with moreToCome (an unacknowledged write) gets no reply and becomes a row
 with an empty response at once; an exhaust reply (moreToCome on the response) answers its request
 and the next reply of the stream answers that reply's requestID.
 """
@@ -38,6 +42,7 @@ from typing import ClassVar
 from ._common import (
     MAX_BUFFER_BYTES,
     MAX_PENDING_REQUESTS,
+    TRUNCATED_SUFFIX,
     ByteStream,
     ConnectionParser,
     Protocol,
@@ -81,6 +86,8 @@ def _header(buf: bytes | bytearray, pos: int = 0) -> tuple[int, int, int, int]:
     return int(length), int(request_id), int(response_to), int(opcode)
 
 
+# How much of a message too large to buffer is kept and decoded.
+_CUT_KEEP = 64 * 1024
 _HANDSHAKE_COMMANDS = frozenset({"hello", "ismaster", "isMaster"})
 _MAX_DEPTH = 100
 
@@ -151,112 +158,128 @@ def _double(value: float) -> object:
     }
 
 
-def _document(data: bytes, pos: int, depth: int, as_array: bool = False) -> tuple[object, int]:
-    """The document at ``data[pos:]`` as JSON-ready values, and the offset after it."""
+def _document(
+    data: bytes, pos: int, depth: int, as_array: bool = False, partial: bool = False
+) -> tuple[object, int]:
+    """The document at ``data[pos:]`` as JSON-ready values, and the offset after it.
+
+    With ``partial``, a document that runs past the end of ``data`` (a message whose tail was
+    not captured) gives the elements that are whole, and the offset ``len(data)``.
+    """
     if depth > _MAX_DEPTH:
         raise ValueError("BSON nested too deep")
     size = _I32(data, pos)[0]
     end = pos + size
-    if size < 5 or end > len(data) or data[end - 1] != 0:
+    cut = end > len(data)
+    if size < 5 or (cut and not partial) or (not cut and data[end - 1] != 0):
         raise ValueError("bad BSON document size")
+    limit = len(data) if cut else end - 1
     items: list[tuple[str, object]] = []
     pos += 4
-    while pos < end - 1:
-        kind = data[pos]
-        name_end = data.index(b"\0", pos + 1)
-        name = data[pos + 1 : name_end].decode("utf-8", "replace")
-        pos = name_end + 1
-        value: object
-        # The common types first.
-        if kind == 0x02 or kind == 0x0E:  # string, symbol
-            value, pos = _string(data, pos)
-        elif kind == 0x10:
-            value = _I32(data, pos)[0]
-            pos += 4
-        elif kind == 0x01:
-            value = _double(_F64(data, pos)[0])
-            pos += 8
-        elif kind == 0x12:
-            value = _I64(data, pos)[0]
-            pos += 8
-        elif kind == 0x03 or kind == 0x04:
-            value, pos = _document(data, pos, depth + 1, kind == 0x04)
-        elif kind == 0x05:
-            (length,) = struct.unpack_from("<i", data, pos)
-            subtype = data[pos + 4]
-            payload = data[pos + 5 : pos + 5 + length]
-            if length < 0 or len(payload) != length:
-                raise ValueError("bad BSON binary")
-            if subtype == 2 and length >= 4:  # the old binary subtype nests its own length
-                payload = payload[4:]
-            value = {
-                "$binary": {
-                    "base64": base64.b64encode(payload).decode(),
-                    "subType": f"{subtype:02x}",
+    try:
+        while pos < limit:
+            kind = data[pos]
+            name_end = data.index(b"\0", pos + 1)
+            name = data[pos + 1 : name_end].decode("utf-8", "replace")
+            pos = name_end + 1
+            value: object
+            # The common types first.
+            if kind == 0x02 or kind == 0x0E:  # string, symbol
+                value, pos = _string(data, pos)
+            elif kind == 0x10:
+                value = _I32(data, pos)[0]
+                pos += 4
+            elif kind == 0x01:
+                value = _double(_F64(data, pos)[0])
+                pos += 8
+            elif kind == 0x12:
+                value = _I64(data, pos)[0]
+                pos += 8
+            elif kind == 0x03 or kind == 0x04:
+                value, pos = _document(data, pos, depth + 1, kind == 0x04, cut)
+            elif kind == 0x05:
+                (length,) = struct.unpack_from("<i", data, pos)
+                subtype = data[pos + 4]
+                payload = data[pos + 5 : pos + 5 + length]
+                if length < 0 or len(payload) != length:
+                    raise ValueError("bad BSON binary")
+                if subtype == 2 and length >= 4:  # the old binary subtype nests its own length
+                    payload = payload[4:]
+                value = {
+                    "$binary": {
+                        "base64": base64.b64encode(payload).decode(),
+                        "subType": f"{subtype:02x}",
+                    }
                 }
-            }
-            pos += 5 + length
-        elif kind == 0x06:
-            value = {"$undefined": True}
-        elif kind == 0x07:
-            value = {"$oid": data[pos : pos + 12].hex()}
-            pos += 12
-        elif kind == 0x08:
-            value = data[pos] != 0
-            pos += 1
-        elif kind == 0x09:
-            value = _date(struct.unpack_from("<q", data, pos)[0])
-            pos += 8
-        elif kind == 0x0A:
-            value = None
-        elif kind == 0x0B:
-            pattern, pos = _cstring(data, pos)
-            options, pos = _cstring(data, pos)
-            value = {"$regularExpression": {"pattern": pattern, "options": options}}
-        elif kind == 0x0C:
-            ref, pos = _string(data, pos)
-            value = {"$dbPointer": {"$ref": ref, "$id": {"$oid": data[pos : pos + 12].hex()}}}
-            pos += 12
-        elif kind == 0x0D:
-            code, pos = _string(data, pos)
-            value = {"$code": code}
-        elif kind == 0x0F:
-            code, after = _string(data, pos + 4)
-            scope, after = _document(data, after, depth + 1)
-            value = {"$code": code, "$scope": scope}
-            pos += struct.unpack_from("<i", data, pos)[0]
-            if pos != after:
-                raise ValueError("bad BSON code with scope")
-        elif kind == 0x11:
-            increment, seconds = struct.unpack_from("<II", data, pos)
-            value = {"$timestamp": {"t": seconds, "i": increment}}
-            pos += 8
-        elif kind == 0x13:
-            value = {"$numberDecimal": _decimal128(data[pos : pos + 16])}
-            pos += 16
-        elif kind == 0xFF:
-            value = {"$minKey": 1}
-        elif kind == 0x7F:
-            value = {"$maxKey": 1}
-        else:
-            raise ValueError(f"BSON element type {kind:#x}")
-        if pos > end - 1:
-            raise ValueError("BSON element overruns its document")
-        items.append((name, value))
-    if pos != end - 1:
+                pos += 5 + length
+            elif kind == 0x06:
+                value = {"$undefined": True}
+            elif kind == 0x07:
+                value = {"$oid": data[pos : pos + 12].hex()}
+                pos += 12
+            elif kind == 0x08:
+                value = data[pos] != 0
+                pos += 1
+            elif kind == 0x09:
+                value = _date(struct.unpack_from("<q", data, pos)[0])
+                pos += 8
+            elif kind == 0x0A:
+                value = None
+            elif kind == 0x0B:
+                pattern, pos = _cstring(data, pos)
+                options, pos = _cstring(data, pos)
+                value = {"$regularExpression": {"pattern": pattern, "options": options}}
+            elif kind == 0x0C:
+                ref, pos = _string(data, pos)
+                value = {"$dbPointer": {"$ref": ref, "$id": {"$oid": data[pos : pos + 12].hex()}}}
+                pos += 12
+            elif kind == 0x0D:
+                code, pos = _string(data, pos)
+                value = {"$code": code}
+            elif kind == 0x0F:
+                code, after = _string(data, pos + 4)
+                scope, after = _document(data, after, depth + 1)
+                value = {"$code": code, "$scope": scope}
+                pos += struct.unpack_from("<i", data, pos)[0]
+                if pos != after:
+                    raise ValueError("bad BSON code with scope")
+            elif kind == 0x11:
+                increment, seconds = struct.unpack_from("<II", data, pos)
+                value = {"$timestamp": {"t": seconds, "i": increment}}
+                pos += 8
+            elif kind == 0x13:
+                value = {"$numberDecimal": _decimal128(data[pos : pos + 16])}
+                pos += 16
+            elif kind == 0xFF:
+                value = {"$minKey": 1}
+            elif kind == 0x7F:
+                value = {"$maxKey": 1}
+            else:
+                raise ValueError(f"BSON element type {kind:#x}")
+            if pos > limit:
+                raise ValueError("BSON element overruns its document")
+            items.append((name, value))
+    except (ValueError, IndexError, struct.error):
+        if not cut:
+            raise
+        pos = len(data)  # the rest was not captured: keep the whole elements
+    if not cut and pos != end - 1:
         raise ValueError("BSON document overrun")
     if as_array:
-        return [value for _, value in items], end
-    return dict(items), end
+        return [value for _, value in items], min(end, len(data))
+    return dict(items), min(end, len(data))
 
 
-def bson_to_relaxed(data: bytes, pos: int = 0) -> tuple[dict[str, object], int]:
+def bson_to_relaxed(
+    data: bytes, pos: int = 0, *, partial: bool = False
+) -> tuple[dict[str, object], int]:
     """Decode the BSON document at ``data[pos:]`` into relaxed extended JSON values.
 
-    Returns the document and the offset after it; raises ValueError on malformed BSON.
+    Returns the document and the offset after it; raises ValueError on malformed BSON. With
+    ``partial``, a document cut by the end of ``data`` gives its whole elements.
     """
     try:
-        doc, end = _document(data, pos, 0)
+        doc, end = _document(data, pos, 0, False, partial)
     except (struct.error, IndexError) as exc:
         raise ValueError("truncated BSON") from exc
     assert isinstance(doc, dict)
@@ -326,6 +349,7 @@ class _Message:
     command: str
     body: dict[str, object]
     ts: int
+    cut: bool = False  # only the start of the message was captured
 
 
 @dataclass(slots=True)
@@ -347,7 +371,10 @@ class MongoRecord(Record):
         }
 
 
-def _status(reply: dict[str, object]) -> str:
+def _status(reply: dict[str, object], cut: bool = False) -> str:
+    """ "ok" for ok: 1, else the errmsg; "" when the captured part of a reply has neither."""
+    if cut and "ok" not in reply and not reply.get("errmsg"):
+        return ""
     ok = reply.get("ok")
     if ok is True or (isinstance(ok, (int, float)) and not isinstance(ok, bool) and ok == 1):
         return "ok"
@@ -366,6 +393,7 @@ class MongoParser(ConnectionParser):
         self._skip = {True: 0, False: 0}  # bytes left of a message too large to buffer
         self._pending: dict[int, _Message] = {}  # requests by requestID
         self.compressed_messages = 0
+        self.truncated_messages = 0  # decoded from their captured start only
 
     def _looks_like_request(self, data: bytes) -> bool:
         if len(data) >= 16:
@@ -379,7 +407,9 @@ class MongoParser(ConnectionParser):
         if lost_bytes > 0:
             skip = self._skip[is_request]
             if skip and lost_bytes <= skip:
-                self._skip[is_request] = skip - lost_bytes  # lost inside a skipped message
+                self._skip[is_request] = skip - lost_bytes  # lost inside a message's tail
+            elif not skip and self._cut_message(is_request, stream, lost_bytes, timestamp_ns):
+                pass  # lost inside the message being read: its captured start was decoded
             else:
                 self._skip[is_request] = 0
                 stream.clear()
@@ -395,8 +425,28 @@ class MongoParser(ConnectionParser):
                 return
             data = data[skip:]
             self._skip[is_request] = 0
-        stream.append(data, timestamp_ns)
+        if data:
+            stream.append(data, timestamp_ns)
         self._parse(is_request, stream)
+
+    def _cut_message(
+        self, is_request: bool, stream: ByteStream, lost_bytes: int, timestamp_ns: int
+    ) -> bool:
+        """Bytes were lost inside the message at the buffer's start (the tracer captures only
+        the first bytes of a large write): decode what was captured and skip the rest."""
+        buf = stream.buf
+        if len(buf) < 21 or not _header_ok(buf):
+            return False
+        length = int.from_bytes(buf[:4], "little")
+        if len(buf) + lost_bytes > length:
+            return False
+        ts = stream.ts_at(0)
+        prefix = bytes(buf)
+        stream.clear()
+        self._skip[is_request] = length - len(prefix) - lost_bytes
+        self.truncated_messages += 1
+        self._message(is_request, prefix, length, ts, timestamp_ns)
+        return True
 
     def _resync(self, stream: ByteStream) -> None:
         """Drop bytes up to the first plausible header followed by a parseable message start."""
@@ -427,11 +477,19 @@ class MongoParser(ConnectionParser):
                 continue
             length = int.from_bytes(buf[:4], "little")
             if length > MAX_BUFFER_BYTES:
-                # Too large to hold: skip it whole (an oversized insert batch, say).
-                self.parse_errors += 1
-                have = min(length, len(buf))
-                stream.consume(have)
-                self._skip[is_request] = length - have
+                # Too large to hold (a big insert batch or getMore reply): decode its first
+                # _CUT_KEEP bytes, skip the rest.
+                if len(buf) < _CUT_KEEP:
+                    return
+                ts, last_ts = stream.ts_at(0), stream.ts_at(_CUT_KEEP - 1)
+                prefix = bytes(buf[:_CUT_KEEP])
+                stream.consume(_CUT_KEEP)
+                self._skip[is_request] = length - _CUT_KEEP
+                self.truncated_messages += 1
+                self._message(is_request, prefix, length, ts, last_ts)
+                drop = min(len(buf), self._skip[is_request])  # the buffered part of its tail
+                stream.consume(drop)
+                self._skip[is_request] -= drop
                 continue
             if len(buf) < length:
                 return
@@ -439,23 +497,28 @@ class MongoParser(ConnectionParser):
             last_ts = stream.ts_at(length - 1)
             message = bytes(buf[:length])
             stream.consume(length)
-            try:
-                decoded = _decode(message)
-            except ValueError:
-                self.parse_errors += 1
-                continue
-            if decoded is None:  # OP_COMPRESSED
-                self.compressed_messages += 1
-                self.parse_errors += 1
-                continue
-            request_id, response_to, opcode, more, body = decoded
-            command = next(iter(body), "") if opcode != OP_REPLY else ""
-            msg = _Message(request_id, response_to, opcode, more, command, body, ts)
-            if is_request:
-                self._request(msg)
-            else:
-                msg.ts = last_ts
-                self._response(msg)
+            self._message(is_request, message, length, ts, last_ts)
+
+    def _message(self, is_request: bool, data: bytes, length: int, ts: int, last_ts: int) -> None:
+        """Decode one message (or the captured start of one) and pair it."""
+        cut = len(data) < length
+        try:
+            decoded = _decode(data, length)
+        except ValueError:
+            self.parse_errors += 1
+            return
+        if decoded is None:  # OP_COMPRESSED
+            self.compressed_messages += 1
+            self.parse_errors += 1
+            return
+        request_id, response_to, opcode, more, body = decoded
+        command = next(iter(body), "") if opcode != OP_REPLY else ""
+        msg = _Message(request_id, response_to, opcode, more, command, body, ts, cut)
+        if is_request:
+            self._request(msg)
+        else:
+            msg.ts = last_ts
+            self._response(msg)
 
     # -- pairing ------------------------------------------------------------------------------
 
@@ -479,24 +542,36 @@ class MongoParser(ConnectionParser):
         self._row(request, msg)
         if msg.more_to_come:  # exhaust: the next reply answers this one
             follow = _Message(
-                msg.request_id, 0, request.opcode, False, request.command, request.body, msg.ts
+                msg.request_id,
+                0,
+                request.opcode,
+                False,
+                request.command,
+                request.body,
+                msg.ts,
+                request.cut,
             )
             self._pending[msg.request_id] = follow
 
     def _row(self, request: _Message, response: _Message | None) -> None:
         if request.command in _HANDSHAKE_COMMANDS:
             return
-        limit = self.max_body_bytes
         self._emit(
             MongoRecord(
                 request.ts,
                 response.ts if response else 0,
                 request.command,
-                truncate(json_compact(request.body), limit),
-                _status(response.body) if response else "",
-                truncate(json_compact(response.body), limit) if response else "",
+                self._body(request),
+                _status(response.body, response.cut) if response else "",
+                self._body(response) if response else "",
             )
         )
+
+    def _body(self, msg: _Message) -> str:
+        body = truncate(json_compact(msg.body), self.max_body_bytes)
+        if msg.cut and not body.endswith(TRUNCATED_SUFFIX):
+            body += TRUNCATED_SUFFIX  # the message's tail was not captured
+        return body
 
     # -- housekeeping -------------------------------------------------------------------------
 
@@ -516,19 +591,26 @@ class MongoParser(ConnectionParser):
         self._pending.clear()
 
 
-def _decode(message: bytes) -> tuple[int, int, int, bool, dict[str, object]] | None:
-    """(requestID, responseTo, opCode, moreToCome, document) of one whole message.
+def _decode(
+    message: bytes, length: int | None = None
+) -> tuple[int, int, int, bool, dict[str, object]] | None:
+    """(requestID, responseTo, opCode, moreToCome, document) of one message.
 
-    None for OP_COMPRESSED; ValueError when the message is malformed.
+    ``message`` is the whole message, or (with ``length``, the message's declared length) the
+    captured start of a longer one, decoded as far as it goes. None for OP_COMPRESSED;
+    ValueError when the message is malformed.
     """
-    length, request_id, response_to, opcode = _header(message)
-    if length != len(message):
+    declared, request_id, response_to, opcode = _header(message)
+    cut = length is not None and len(message) < length
+    if declared != (length if length is not None else len(message)):
         raise ValueError("length mismatch")
     if opcode == OP_COMPRESSED:
         return None
     if opcode == OP_MSG:
         flags = int.from_bytes(message[16:20], "little")
-        end = length - (4 if flags & _CHECKSUM_PRESENT else 0)
+        end = declared - (4 if flags & _CHECKSUM_PRESENT else 0)
+        if cut:
+            end = min(end, len(message))
         pos = 20
         body: dict[str, object] | None = None
         sequences: list[tuple[str, list[object]]] = []
@@ -537,18 +619,19 @@ def _decode(message: bytes) -> tuple[int, int, int, bool, dict[str, object]] | N
             if kind == 0:
                 if body is not None:
                     raise ValueError("two kind 0 sections")
-                body, pos = bson_to_relaxed(message, pos + 1)
+                body, pos = bson_to_relaxed(message, pos + 1, partial=cut)
                 if pos > end:
                     raise ValueError("body overruns the message")
             elif kind == 1:
                 size = int.from_bytes(message[pos + 1 : pos + 5], "little")
                 section_end = pos + 1 + size
-                if size < 5 or section_end > end:
+                if size < 5 or section_end > declared:
                     raise ValueError("bad document sequence")
+                section_end = min(section_end, end)
                 identifier, doc_pos = _cstring(message, pos + 5)
                 docs: list[object] = []
                 while doc_pos < section_end:
-                    doc, doc_pos = bson_to_relaxed(message, doc_pos)
+                    doc, doc_pos = bson_to_relaxed(message, doc_pos, partial=cut)
                     docs.append(doc)
                 if doc_pos != section_end:
                     raise ValueError("document sequence overrun")
@@ -564,16 +647,16 @@ def _decode(message: bytes) -> tuple[int, int, int, bool, dict[str, object]] | N
     try:
         if opcode == OP_QUERY:
             _, pos = _cstring(message, 20)
-            body, end = bson_to_relaxed(message, pos + 8)
-            if end > length:
+            body, end = bson_to_relaxed(message, pos + 8, partial=cut)
+            if end > declared:
                 raise ValueError("query overrun")
             return request_id, response_to, opcode, False, body
         # OP_REPLY: flags, cursorID, startingFrom, numberReturned, documents (the first shown).
         (returned,) = struct.unpack_from("<i", message, 32)
         if returned < 1:
             return request_id, response_to, opcode, False, {}
-        body, end = bson_to_relaxed(message, 36)
-        if end > length:
+        body, end = bson_to_relaxed(message, 36, partial=cut)
+        if end > declared:
             raise ValueError("reply overrun")
         return request_id, response_to, opcode, False, body
     except (struct.error, IndexError) as exc:
