@@ -43,7 +43,7 @@ _TAG, _SUBNET = "pxscr", "10.250.94"
 _DATA_WAIT_S = 240.0
 
 # Scripts whose tables the demo shop (HTTP and gRPC between two services, PostgreSQL, NATS,
-# AMQP when rabbitmq-server is installed) cannot fill.
+# MongoDB, AMQP when rabbitmq-server is installed) cannot fill.
 EMPTY_ON_THE_DEMO = {
     "px/mux_data": "no Mux traffic in the demo",
     "px/mux_flow_graph": "no Mux traffic in the demo",
