@@ -334,6 +334,11 @@ def test_inference_on_pymongo_messages_both_sides() -> None:
     assert infer_protocol(reply, EGRESS, Role.CLIENT) is None
     assert infer_role(Protocol.MONGO, request, EGRESS) is Role.CLIENT
     assert infer_role(Protocol.MONGO, request, INGRESS) is Role.SERVER
+    # The captured start of a large write (the tracer keeps 4 KiB) is enough; a sliver is not.
+    _, big = _msg({"insert": "orders", "documents": [{"n": i, "pad": "x" * 90} for i in range(99)]})
+    assert infer_protocol(big[:4096], EGRESS, Role.CLIENT) is Protocol.MONGO
+    assert infer_protocol(big[:4096], INGRESS, Role.UNKNOWN) is Protocol.MONGO
+    assert infer_protocol(big[:500], EGRESS, Role.CLIENT) is None
     # A header alone, a bad opcode, or reserved flag bits: not MongoDB.
     assert infer_protocol(request[:16], EGRESS, Role.CLIENT) is None
     bad_opcode = request[:12] + struct.pack("<i", 2005) + request[16:]

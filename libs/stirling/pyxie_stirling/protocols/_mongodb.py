@@ -86,6 +86,8 @@ def _header(buf: bytes | bytearray, pos: int = 0) -> tuple[int, int, int, int]:
     return int(length), int(request_id), int(response_to), int(opcode)
 
 
+# Inference takes a message cut by the end of a chunk only with at least this much of it.
+_CUT_MIN_BYTES = 1024
 # How much of a message too large to buffer is kept and decoded.
 _CUT_KEEP = 64 * 1024
 _HANDSHAKE_COMMANDS = frozenset({"hello", "ismaster", "isMaster"})
@@ -310,12 +312,15 @@ def looks_like_mongo(data: bytes, *, request: bool) -> bool:
 
     A request has responseTo 0 and is OP_MSG/OP_QUERY; a response answers a non-zero id and is
     OP_MSG/OP_REPLY. The first message's kind 0 document (or the OP_QUERY collection name) must
-    parse too, so only real MongoDB traffic qualifies.
+    parse too, so only real MongoDB traffic qualifies. An OP_MSG longer than ``data`` (a large
+    write of which the tracer captured the start) qualifies when at least _CUT_MIN_BYTES of it
+    are there and its body's captured elements parse.
     """
     if len(data) < 21:
         return False
     length, _, response_to, opcode = _header(data)
-    if not _header_ok(data) or length > len(data):
+    cut = length > len(data)
+    if not _header_ok(data) or (cut and (opcode != OP_MSG or len(data) < _CUT_MIN_BYTES)):
         return False
     if request and (response_to != 0 or opcode not in (OP_MSG, OP_QUERY)):
         return False
@@ -326,8 +331,8 @@ def looks_like_mongo(data: bytes, *, request: bool) -> bool:
         if opcode == OP_MSG:
             if message[20] != 0:
                 return False
-            _, end = bson_to_relaxed(message, 21)
-            return end <= length
+            body, end = bson_to_relaxed(message, 21, partial=cut)
+            return end <= length and bool(body) and next(iter(body)).isprintable()
         if opcode == OP_QUERY:
             name, pos = _cstring(message, 20)
             if not name.endswith(".$cmd") or not name.isprintable():
