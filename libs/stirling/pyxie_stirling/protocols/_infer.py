@@ -26,9 +26,10 @@ taken for it:
   from the middle of a connection (near the end of the order), a chunk of whole frames with
   known methods and frame-end octets.
 * MongoDB: whole messages from the chunk's start: a 16-byte header whose length is plausible
-  and covered by the chunk (or an OP_MSG cut by the chunk's end after at least 1 KiB), opCode OP_MSG (valid flagBits) or OP_QUERY with responseTo 0 from
-  the client, OP_MSG or OP_REPLY answering a non-zero id from the server, and a first BSON
-  document that parses (OP_QUERY: on a ``.$cmd`` collection). Needs no connection opening.
+  and covered by the chunk (or an OP_MSG cut by the chunk's end after at least 1 KiB), opCode
+  OP_MSG (valid flagBits) or OP_QUERY with responseTo 0 from the client, OP_MSG or OP_REPLY
+  answering a non-zero id from the server, and a first BSON document that parses (OP_QUERY: on
+  a ``.$cmd`` collection). Needs no connection opening.
 * Mux: a chunk of whole messages (4-byte size covering type, tag and body) with known types,
   the first a Tinit/Tdispatch/Treq/Tping (client) or their R-message (server); late in the
   order, since its check is only a size and a type byte.
