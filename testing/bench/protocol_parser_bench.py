@@ -7,8 +7,10 @@ library's building blocks hyperframe + hpack, which frame and HPACK-decode both 
 neither pair streams nor render rows), AMQP (pyxie AmqpParser vs pika's frame decoder over the
 same pika-encoded frames) and NATS (pyxie NatsParser over both directions vs nats-py's client
 parser over the server's MSG stream only), CQL (pyxie CqlParser over both directions vs
-cassandra-driver's own ProtocolHandler.decode_message over the responses, rows decoded). Each
-section ends with our rate over the reference's.
+cassandra-driver's own ProtocolHandler.decode_message over the responses, rows decoded) and
+MongoDB (pyxie MongoParser over pymongo-encoded OP_MSG requests and bson replies vs pymongo's own
+decoding of the same messages: bson.decode of each document, json_util relaxed extended JSON, no
+pairing). Each section ends with our rate over the reference's.
 
 HTTP/1.1:
 The same byte stream (requests and JSON responses with Content-Length, delivered in 4 KiB chunks
@@ -382,6 +384,58 @@ def run_cql_reference(stream: list[tuple[Direction, bytes]]) -> int:
     return count
 
 
+def build_mongo_stream(exchanges: int) -> list[tuple[Direction, bytes]]:
+    """Per exchange an insert (kind 1 document sequence) or a find, and its reply."""
+    import struct
+
+    import bson
+    import pymongo.message
+    from bson.codec_options import DEFAULT_CODEC_OPTIONS
+
+    def reply(response_to: int, doc: dict[str, object]) -> bytes:
+        payload = struct.pack("<I", 0) + b"\x00" + bson.encode(doc)
+        return struct.pack("<iiii", 16 + len(payload), 1, response_to, 2013) + payload
+
+    out: list[tuple[Direction, bytes]] = []
+    order = {"order_id": 1, "email": "buyer@example.com", "qty": 2, "price": 4.5}
+    for i in range(exchanges):
+        if i % 2:
+            command: dict[str, object] = {"insert": "orders", "documents": [{**order, "n": i}]}
+            answer: dict[str, object] = {"n": 1, "ok": 1.0}
+        else:
+            command = {"find": "orders", "filter": {"order_id": i}, "limit": 5}
+            batch = [{**order, "_id": bson.ObjectId(), "n": n} for n in range(3)]
+            answer = {"cursor": {"firstBatch": batch, "id": 0, "ns": "shop.orders"}, "ok": 1.0}
+        request_id, data, _, _ = pymongo.message._op_msg(
+            0, command, "shop", None, DEFAULT_CODEC_OPTIONS
+        )
+        out.append((Direction.EGRESS, data))
+        out.append((Direction.INGRESS, reply(request_id, answer)))
+    return out
+
+
+def run_mongo_reference(stream: list[tuple[Direction, bytes]]) -> int:
+    import bson
+    from bson import json_util
+
+    count = 0
+    for _, data in stream:
+        pos, end = 21, len(data)
+        while pos < end:  # kind 0 body, then any kind 1 document sequences
+            size = int.from_bytes(data[pos : pos + 4], "little")
+            json_util.dumps(bson.decode(data[pos : pos + size]),
+                            json_options=json_util.RELAXED_JSON_OPTIONS)  # fmt: skip
+            pos += size
+            if pos < end and data[pos] == 1:
+                seq_end = pos + 1 + int.from_bytes(data[pos + 1 : pos + 5], "little")
+                docs_at = data.index(b"\0", pos + 5) + 1
+                for doc in bson.decode_all(data[docs_at:seq_end]):
+                    json_util.dumps(doc, json_options=json_util.RELAXED_JSON_OPTIONS)
+                pos = seq_end
+        count += 1
+    return count
+
+
 def bench_cql(exchanges: int) -> None:
     stream = build_cql_stream(exchanges)
     n_ours, t_ours = timed(run_ours_generic, Protocol.CQL, stream)
@@ -393,6 +447,18 @@ def bench_cql(exchanges: int) -> None:
     print(f"ratio pyxie/cassandra-driver: {(n_ours / t_ours) / (n_ref / t_ref):.2f}")
 
 
+def bench_mongodb(exchanges: int) -> None:
+    stream = build_mongo_stream(exchanges)
+    n_ours, t_ours = timed(run_ours_generic, Protocol.MONGO, stream)
+    n_ref, t_ref = timed(run_mongo_reference, stream)
+    assert n_ours == exchanges and n_ref == 2 * exchanges, (n_ours, n_ref)
+    mb = sum(len(d) for _, d in stream) / 1e6
+    print(f"\nMongoDB: {exchanges} OP_MSG exchanges, stream {mb:.1f} MB (best of 3)")
+    print(f"pyxie MongoParser, frame+BSON+pair+to_row: {n_ours / t_ours:>10,.0f} exchanges/s")
+    print(f"bson.decode + json_util (reference):       {n_ref / 2 / t_ref:>10,.0f} exchanges/s")
+    print(f"ratio pyxie/pymongo: {t_ref / t_ours:.2f}")
+
+
 def main() -> None:
     exchanges = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     bench_http1(exchanges)
@@ -400,6 +466,7 @@ def main() -> None:
     bench_amqp(exchanges // 4)
     bench_nats(exchanges)
     bench_cql(exchanges)
+    bench_mongodb(exchanges // 4)
 
 
 def bench_http2(calls: int) -> None:

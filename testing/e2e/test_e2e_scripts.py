@@ -73,6 +73,8 @@ PROTOCOL_TABLES = {
     "nats_events.beta": "nats",
     "amqp_events": "amqp",
     "mux_events": "mux",
+    "cql_events": "cql",
+    "mongodb_events": "mongodb",
 }
 _FIRST_ROWS_WITHIN_S = 60.0
 

@@ -39,6 +39,7 @@ _QUICK_RUNS = {
     "redis": 20_000,
     "dns": 20_000,
     "cql": 10_000,
+    "mongodb": 20_000,
     "jwt": 20_000,
     "jwe": 10_000,
     "bridge": 20_000,
@@ -82,10 +83,10 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
                 exec_funcs_from_vis(spec, {"start_time": "-5m"})
 
         return vis, (VisSpecError,)
-    if name in ("http", "pgsql", "mysql", "redis", "dns", "cql"):
+    if name in ("http", "pgsql", "mysql", "redis", "dns", "cql", "mongodb"):
         from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
-        protocol = Protocol[name.upper()]
+        protocol = Protocol.MONGO if name == "mongodb" else Protocol[name.upper()]
 
         def parse(data: bytes) -> None:
             # The first byte picks the role; then chunks split on 0xff alternate directions.
@@ -171,6 +172,13 @@ def _seeds(name: str) -> list[bytes]:
             b"\x00\x04\x00\x00\x01\x07\x00\x00\x00\x0f\x00\x00\x00\x08SELECT 1\x00\x01\x00"
             b"\xff\x84\x00\x00\x01\x08\x00\x00\x00\x1b\x00\x00\x00\x02\x00\x00\x00\x01"
             b"\x00\x00\x00\x01\x00\x01k\x00\x01t\x00\x01a\x00\x09\x00\x00\x00\x00"
+        ]
+    if name == "mongodb":  # role byte, OP_MSG {ping: 1}, 0xff, its {ok: 1} reply
+        return [
+            bytes.fromhex(
+                "00240000000100000000000000dd07000000000000000f0000001070696e67000100000000"
+                "ff220000000200000001000000dd07000000000000000d000000106f6b000100000000"
+            )
         ]
     if name == "jwt":
         return [b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ.c2ln"]

@@ -1,4 +1,5 @@
-"""The demo shop's gRPC, NATS, AMQP, Mux, MySQL, Redis and DNS pieces, with real servers."""
+"""The demo shop's gRPC, NATS, AMQP, Mux, MySQL, Redis, DNS and MongoDB pieces, with real
+servers."""
 
 from __future__ import annotations
 
@@ -180,3 +181,20 @@ def test_shop_names_resolve_through_the_private_dnsmasq() -> None:
         assert resolver.resolve("example.com") is None
     finally:
         resolver.close()
+
+
+def test_order_archive_writes_and_reads_back_through_the_shops_mongodb() -> None:
+    from pyxie_testing.demo._mongo import READ_BACK_EVERY, OrderArchive
+
+    archive = OrderArchive()
+    try:
+        for i in range(READ_BACK_EVERY):
+            archive.publish(i, "buyer@example.com", new_traceparent())
+        deadline = time.monotonic() + 20
+        while archive.read_back == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert archive.archived == READ_BACK_EVERY
+        assert archive.read_back == 5  # the five most recent orders came back
+    finally:
+        archive.close()
+    assert archive._server.returncode is not None

@@ -41,6 +41,9 @@ EXPECTED = [
     "http_flow_graph",
     "http_request_stats",
     "inbound_conns",
+    "mongodb_data",
+    "mongodb_flow_graph",
+    "mongodb_stats",
     "mux_data",
     "mux_flow_graph",
     "mux_stats",
@@ -122,6 +125,9 @@ NO_SYNTHETIC_ROWS = {
     "cql_data",  # cql_events
     "cql_flow_graph",
     "cql_stats",
+    "mongodb_data",  # mongodb_events
+    "mongodb_flow_graph",
+    "mongodb_stats",
     "mux_data",  # mux_events
     "mux_flow_graph",
     "mux_stats",
@@ -329,3 +335,68 @@ def test_inbound_conns_takes_the_growth_of_cumulative_counters(compiler, registr
     assert row["pod"] == "ns/cart-0"
     assert row["remote_pod"] == "ns/client-0"
     assert (row["connections"], row["bytes_sent"], row["bytes_recv"]) == (12, 8000, 16000)
+
+
+def test_mongodb_stats_counts_commands_failures_and_latency(compiler, registry):
+    metadata, procs = _cluster()
+    upid, ip = procs["shop"]
+    # (seconds before now, command, status, latency ms); w: 0 writes have no reply.
+    events = [(10 + i, "insert", "ok", 2) for i in range(6)]
+    events += [(20 + i, "find", "ok" if i % 2 else "no such command: 'find'", 4) for i in range(4)]
+    events += [(30, "insert", "", 0)]
+    columns: dict[str, list[object]] = {c.name: [] for c in T.MONGODB_EVENTS.columns}
+    for ago, cmd, status, latency_ms in sorted(events, key=lambda e: -e[0]):
+        values = {
+            "time_": NOW_NS - ago * SEC,
+            "upid": upid.to_bytes(),
+            "remote_addr": procs["cart"][1],
+            "remote_port": 27017,
+            "local_addr": ip,
+            "local_port": 40000,
+            "trace_role": 1,
+            "encrypted": False,
+            "req_cmd": cmd,
+            "req_body": "{}",
+            "resp_status": status,
+            "resp_body": "{}",
+            "latency": latency_ms * MS,
+        }
+        for name, column in columns.items():
+            column.append(values[name])
+    schema = T.MONGODB_EVENTS.relation.arrow_schema()
+    store = TableStore()
+    store.add_table(T.MONGODB_EVENTS)
+    store.append(
+        "mongodb_events",
+        pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
+        ),
+    )
+    context = FunctionContext(registry=registry, metadata=metadata, table_schemas=store.schemas)
+
+    source, options = options_for("mongodb_stats")
+    result = run_plan(
+        compiler.compile(source, options).to_plan(), registry, store, func_ctx=context
+    )
+    commands = {r["req_cmd"]: r for r in result.tables["Commands"].to_pylist()}
+    assert {k: (v["requests"], v["failures"]) for k, v in commands.items()} == {
+        "insert": (7, 0),
+        "find": (4, 2),
+    }
+    assert commands["find"]["latency_p50"] == pytest.approx(4 * MS, rel=0.01)
+    assert {r["role"] for r in result.tables["Commands"].to_pylist()} == {"client"}
+    series = result.tables["Requests"].to_pylist()
+    assert sum(r["requests"] for r in series) == 11
+    assert sum(r["failures"] for r in series) == 2
+
+    source, options = options_for("mongodb_flow_graph")
+    result = run_plan(
+        compiler.compile(source, options).to_plan(), registry, store, func_ctx=context
+    )
+    (edge,) = result.tables["Edges"].to_pylist()
+    assert (edge["client"], edge["server"], edge["requests"], edge["failures"]) == (
+        "ns/shop-0",
+        "ns/cart-0",
+        11,
+        2,
+    )

@@ -3,9 +3,10 @@
 Captures (tests/data, client side, taken by the socket tracer from real clients and servers):
 HTTP/1.1 (http.client/http.server), Redis (redis-cli/redis-server), HTTP/2 + gRPC (grpcio),
 NATS (nats-py/nats-server), AMQP (pika/RabbitMQ), CQL (cassandra-driver against the CQL test
-server on the driver's codec, control and session connections). PostgreSQL, MySQL and DNS openings
-come from the byte-exact samples of test_protocol_inference. For every chunk of every capture,
-seen from either side, inference must answer the capture's protocol or nothing; and every other
+server on the driver's codec, control and session connections), MongoDB (pymongo/the bson-based
+test server). PostgreSQL, MySQL and DNS openings come from the byte-exact samples of
+test_protocol_inference. For every chunk of every capture, seen from either side, inference must
+answer the capture's protocol or nothing; and every other
 protocol's parser fed a whole capture must produce no rows.
 """
 
@@ -36,6 +37,7 @@ CAPTURES: dict[str, Protocol] = {
     "amqp_client.txt": Protocol.AMQP,
     "cql_control.txt": Protocol.CQL,
     "cql_session.txt": Protocol.CQL,
+    "mongodb_client.txt": Protocol.MONGO,
 }
 Chunks = list[tuple[Direction, bytes]]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import struct
 
+import pymongo.message
 import pytest
+from bson.codec_options import DEFAULT_CODEC_OPTIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyxie_stirling.protocols import Direction, Protocol, Role, infer_protocol, infer_role
@@ -19,6 +21,11 @@ _DNS_QUERY = (
 
 # A SETTINGS frame (stream 0) with SETTINGS_MAX_CONCURRENT_STREAMS = 100.
 _H2_SETTINGS = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
+
+# pymongo's own OP_MSG encoding of a find command.
+_MONGO_FIND = pymongo.message._op_msg(
+    0, {"find": "orders", "filter": {}}, "shop", None, DEFAULT_CODEC_OPTIONS
+)[1]
 
 SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", Protocol.HTTP),
@@ -38,6 +45,7 @@ SAMPLES: list[tuple[bytes, Protocol]] = [
         b"\x04\x00\x00\x01\x07\x00\x00\x00\x0f\x00\x00\x00\x08SELECT 1\x00\x01\x00",
         Protocol.CQL,
     ),
+    (_MONGO_FIND, Protocol.MONGO),
 ]
 
 

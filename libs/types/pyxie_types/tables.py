@@ -18,6 +18,7 @@ __all__ = [
     "DNS_EVENTS",
     "HTTP_EVENTS",
     "JVM_STATS",
+    "MONGODB_EVENTS",
     "MUX_EVENTS",
     "MYSQL_EVENTS",
     "NATS_EVENTS",
@@ -173,6 +174,18 @@ AMQP_EVENTS = _table(
     sensitive=True,
 )
 
+MONGODB_EVENTS = _table(
+    "mongodb_events",
+    "MongoDB request-response pair events",
+    *_COMMON8,
+    _c("req_cmd", D.STRING, desc="MongoDB request command (e.g. insert, find)"),
+    _c("req_body", D.STRING, desc="MongoDB request body (relaxed extended JSON)"),
+    _c("resp_status", D.STRING, desc="MongoDB response status (ok, or the error message)"),
+    _c("resp_body", D.STRING, desc="MongoDB response body (relaxed extended JSON)"),
+    _LATENCY,
+    sensitive=True,
+)
+
 MUX_EVENTS = _table(
     "mux_events",
     "Mux request-response pair events",
@@ -319,6 +332,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     CQL_EVENTS,
     NATS_EVENTS,
     AMQP_EVENTS,
+    MONGODB_EVENTS,
     MUX_EVENTS,
     CONN_STATS,
     PROCESS_STATS,

@@ -34,6 +34,7 @@ def test_pixie_table_column_counts_match_the_reference() -> None:
     assert counts["dns_events"] == 13
     assert counts["nats_events.beta"] == 11
     assert counts["amqp_events"] == 17
+    assert counts["mongodb_events"] == 13
     assert counts["mux_events"] == 10
     assert counts["cql_events"] == 13
     assert table_by_name("http_events").relation.column("latency").semantic_type is (

@@ -15,12 +15,13 @@ from typing import Any
 import psycopg
 
 from ._cache import ProductCache
-from ._dns import ShopResolver
 from ._cql import OrderLedger
+from ._dns import ShopResolver
 from ._events import OrderEvents, ShipmentQueue
 from ._grpc import serve_products
 from ._http import JSONHandler
 from ._inventory import Inventory
+from ._mongo import OrderArchive
 
 __all__ = ["serve_orders"]
 
@@ -82,6 +83,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
     grpc_server, grpc_port = serve_products(lookup, host)
     events = OrderEvents()
     ledger = OrderLedger()
+    archive = OrderArchive()
     shipments = ShipmentQueue.start(tempfile.mkdtemp(prefix="pyxie-demo-rabbitmq-"))
 
     class Handler(JSONHandler):
@@ -155,6 +157,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
                     traceparent = self.headers.get("traceparent")
                     events.publish(order_id, order["email"], traceparent)
                     ledger.publish(order_id, order)
+                    archive.publish(order_id, order["email"], traceparent)
                     if shipments is not None:
                         shipments.publish(order_id, traceparent)
                 self.send_json(201, {"order_id": order_id})
@@ -165,6 +168,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
         grpc_server.stop(None)
         events.close()
         ledger.close()
+        archive.close()
         if shipments is not None:
             shipments.close()
         for extra in (inventory, cache, resolver):

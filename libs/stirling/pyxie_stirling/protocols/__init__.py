@@ -25,6 +25,7 @@ from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
+from ._mongodb import MongoParser, MongoRecord
 from ._mux import MuxParser, MuxRecord
 from ._mysql import MysqlParser, MysqlRecord
 from ._nats import NatsParser, NatsRecord
@@ -50,6 +51,8 @@ __all__ = [
     "Http2Record",
     "HttpParser",
     "HttpRecord",
+    "MongoParser",
+    "MongoRecord",
     "MuxParser",
     "MuxRecord",
     "MysqlParser",
@@ -80,6 +83,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.AMQP: AmqpParser,
     Protocol.MUX: MuxParser,
     Protocol.CQL: CqlParser,
+    Protocol.MONGO: MongoParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

@@ -25,6 +25,11 @@ taken for it:
 * AMQP 0-9-1: the protocol header ``AMQP\\0\\0\\x09\\x01``; from the server, Connection.Start;
   from the middle of a connection (near the end of the order), a chunk of whole frames with
   known methods and frame-end octets.
+* MongoDB: whole messages from the chunk's start: a 16-byte header whose length is plausible
+  and covered by the chunk (or an OP_MSG cut by the chunk's end after at least 1 KiB), opCode
+  OP_MSG (valid flagBits) or OP_QUERY with responseTo 0 from the client, OP_MSG or OP_REPLY
+  answering a non-zero id from the server, and a first BSON document that parses (OP_QUERY: on
+  a ``.$cmd`` collection). Needs no connection opening.
 * Mux: a chunk of whole messages (4-byte size covering type, tag and body) with known types,
   the first a Tinit/Tdispatch/Treq/Tping (client) or their R-message (server); late in the
   order, since its check is only a size and a type byte.
@@ -33,8 +38,8 @@ taken for it:
   opcode, a non-negative stream id (-1 only for a server EVENT) and a length matching the bytes.
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, CQL, DNS, mid-stream
-AMQP, Mux, mid-stream HTTP/2); the first match wins.
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MongoDB, MySQL, Redis, TLS, CQL,
+DNS, mid-stream AMQP, Mux, mid-stream HTTP/2); the first match wins.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from ._common import Direction, Protocol, Role
 from ._cql import looks_like_cql
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
+from ._mongodb import looks_like_mongo
 from ._mux import looks_like_mux
 
 __all__ = ["infer_protocol", "infer_role"]
@@ -142,6 +148,14 @@ def _amqp_response(data: bytes) -> bool:
         and data[7:11] == b"\x00\x0a\x00\x0a"
         and (looks_like_amqp_frames(data))
     )
+
+
+def _mongo_request(data: bytes) -> bool:
+    return looks_like_mongo(data, request=True)
+
+
+def _mongo_response(data: bytes) -> bool:
+    return looks_like_mongo(data, request=False)
 
 
 # Mux: a connection opens with Tinit (client) / Rinit; mid-stream, Tdispatch / Rdispatch and
@@ -334,6 +348,8 @@ def infer_protocol(
         return Protocol.NATS
     if (request and _amqp_request(data)) or (response and _amqp_response(data)):
         return Protocol.AMQP
+    if (request and _mongo_request(data)) or (response and _mongo_response(data)):
+        return Protocol.MONGO
     if (request and _mysql_request(data)) or (response and _mysql_response(data)):
         return Protocol.MYSQL
     if (request and _redis_request(data)) or (response and _redis_response(data)):
@@ -361,6 +377,7 @@ _REQUEST_CHECKS = {
     Protocol.NATS: _nats_request,
     Protocol.AMQP: _amqp_request,
     Protocol.MUX: _mux_request,
+    Protocol.MONGO: _mongo_request,
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
@@ -372,6 +389,7 @@ _RESPONSE_CHECKS = {
     Protocol.NATS: _nats_response,
     Protocol.AMQP: _amqp_response,
     Protocol.MUX: _mux_response,
+    Protocol.MONGO: _mongo_response,
     Protocol.PGSQL: _pgsql_response,
     Protocol.MYSQL: _mysql_response,
     Protocol.REDIS: _redis_response,

@@ -24,6 +24,7 @@ from pyxie_types.tables import (
     CQL_EVENTS,
     DNS_EVENTS,
     HTTP_EVENTS,
+    MONGODB_EVENTS,
     MUX_EVENTS,
     MYSQL_EVENTS,
     NATS_EVENTS,
@@ -71,6 +72,7 @@ class SocketTraceSource(Source):
         NATS_EVENTS,
         AMQP_EVENTS,
         MUX_EVENTS,
+        MONGODB_EVENTS,
     )
     sampling_period_ns: ClassVar[int] = 200_000_000
     push_period_ns: ClassVar[int] = 1_000_000_000
