@@ -24,6 +24,7 @@ from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
+from ._kafka import KafkaParser, KafkaRecord
 from ._mux import MuxParser, MuxRecord
 from ._mysql import MysqlParser, MysqlRecord
 from ._nats import NatsParser, NatsRecord
@@ -47,6 +48,8 @@ __all__ = [
     "Http2Record",
     "HttpParser",
     "HttpRecord",
+    "KafkaParser",
+    "KafkaRecord",
     "MuxParser",
     "MuxRecord",
     "MysqlParser",
@@ -76,6 +79,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.NATS: NatsParser,
     Protocol.AMQP: AmqpParser,
     Protocol.MUX: MuxParser,
+    Protocol.KAFKA: KafkaParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

@@ -28,9 +28,13 @@ taken for it:
 * Mux: a chunk of whole messages (4-byte size covering type, tag and body) with known types,
   the first a Tinit/Tdispatch/Treq/Tping (client) or their R-message (server); late in the
   order, since its check is only a size and a type byte.
+* Kafka: a request (4-byte size matching the chunk, or pipelined requests), a known client API
+  key with a version in range, a non-negative correlation id and a printable client id. Responses
+  carry only a size and a correlation id, too little to tell: the connection is recognised by
+  its requests. Checked after Redis (its first bytes are NULs, which no text protocol sends).
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, TLS, DNS, mid-stream
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MySQL, Redis, Kafka, TLS, DNS, mid-stream
 AMQP, Mux, mid-stream HTTP/2); the first match wins.
 """
 
@@ -41,6 +45,7 @@ from ._amqp import looks_like_amqp_frames
 from ._common import Direction, Protocol, Role
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
+from ._kafka import looks_like_kafka_request
 from ._mux import looks_like_mux
 
 __all__ = ["infer_protocol", "infer_role"]
@@ -326,6 +331,8 @@ def infer_protocol(
         return Protocol.MYSQL
     if (request and _redis_request(data)) or (response and _redis_response(data)):
         return Protocol.REDIS
+    if request and looks_like_kafka_request(data):
+        return Protocol.KAFKA
     if _tls(data):
         return Protocol.TLS
     if _dns(data, port_hint):
@@ -350,6 +357,7 @@ _REQUEST_CHECKS = {
     Protocol.PGSQL: _pgsql_request,
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
+    Protocol.KAFKA: looks_like_kafka_request,
 }
 _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,

@@ -23,6 +23,7 @@ from pyxie_types.tables import (
     CONN_STATS,
     DNS_EVENTS,
     HTTP_EVENTS,
+    KAFKA_EVENTS,
     MUX_EVENTS,
     MYSQL_EVENTS,
     NATS_EVENTS,
@@ -69,6 +70,7 @@ class SocketTraceSource(Source):
         NATS_EVENTS,
         AMQP_EVENTS,
         MUX_EVENTS,
+        KAFKA_EVENTS,
     )
     sampling_period_ns: ClassVar[int] = 200_000_000
     push_period_ns: ClassVar[int] = 1_000_000_000

@@ -1,0 +1,1 @@
+"""Wire-protocol test servers built on the official client libraries' own codecs."""
