@@ -38,6 +38,7 @@ _QUICK_RUNS = {
     "mysql": 20_000,
     "redis": 20_000,
     "dns": 20_000,
+    "kafka": 10_000,
     "jwt": 20_000,
     "jwe": 10_000,
     "bridge": 20_000,
@@ -81,7 +82,7 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
                 exec_funcs_from_vis(spec, {"start_time": "-5m"})
 
         return vis, (VisSpecError,)
-    if name in ("http", "pgsql", "mysql", "redis", "dns"):
+    if name in ("http", "pgsql", "mysql", "redis", "dns", "kafka"):
         from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
         protocol = Protocol[name.upper()]
@@ -165,6 +166,15 @@ def _seeds(name: str) -> list[bytes]:
         ]
     if name == "redis":
         return [b"\x00*2\r\n$3\r\nGET\r\n$1\r\nk\r\n\xff$1\r\nv\r\n"]
+    if name == "kafka":
+        # The captured kafka-python producer session (requests and responses alternate).
+        capture = _HERE.parents[1] / "libs/stirling/tests/data/kafka_producer.txt"
+        chunks = [
+            bytes.fromhex(line.split()[1])
+            for line in capture.read_text().splitlines()
+            if not line.startswith("#")
+        ]
+        return [b"\x00" + b"\xff".join(chunks)]
     if name == "jwt":
         return [b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ.c2ln"]
     return [b"\x00"]

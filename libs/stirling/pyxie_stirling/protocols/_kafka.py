@@ -635,7 +635,7 @@ def _flexible(api_key: int, api_version: int) -> bool:
 def decode_body(
     api_key: int, api_version: int, is_request: bool, data: bytes, pos: int = 0
 ) -> dict[str, object] | None:
-    """The fields of a request/response body starting at ``data[pos]``; None if unknown/short."""
+    """The fields of the body in ``data[pos:]``; None if unknown, short or with bytes left."""
     schema = _SCHEMAS.get(api_key)
     if schema is None or api_version > API_MAX_VERSIONS.get(api_key, -1):
         return None
@@ -648,10 +648,12 @@ def decode_body(
         and int.from_bytes(data[pos : pos + 2], "big", signed=True) == 35
     ):
         api_version, flexible = 0, False
+    reader = _Reader(data, pos, flexible)
     try:
-        return _struct(_Reader(data, pos, flexible), fields, api_version)
+        body = _struct(reader, fields, api_version)
     except (_Short, RecursionError):
         return None
+    return body if reader.pos == len(data) else None
 
 
 def _request_header(data: bytes | bytearray, pos: int = 4) -> tuple[int, int, int, int] | None:
@@ -776,7 +778,7 @@ class KafkaParser(ConnectionParser):
                 self._frames[is_request] = None
                 self._lost[is_request] = True
         if self._lost[is_request]:
-            if is_request and _request_header(data) is None:
+            if is_request and not looks_like_kafka_request(data):
                 return
             if not is_request:
                 stream.append(data, timestamp_ns)
