@@ -38,6 +38,10 @@ EXPECTED = [
     "http_flow_graph",
     "http_request_stats",
     "inbound_conns",
+    "kafka_consumer_rebalancing",
+    "kafka_data",
+    "kafka_overview",
+    "kafka_producer_consumer_latency",
     "mux_data",
     "mux_flow_graph",
     "mux_stats",
@@ -116,6 +120,10 @@ NO_SYNTHETIC_ROWS = {
     "amqp_data",  # amqp_events
     "amqp_flow_graph",
     "amqp_stats",
+    "kafka_consumer_rebalancing",  # kafka_events.beta
+    "kafka_data",
+    "kafka_overview",
+    "kafka_producer_consumer_latency",
     "mux_data",  # mux_events
     "mux_flow_graph",
     "mux_stats",
@@ -269,3 +277,147 @@ def test_inbound_conns_takes_the_growth_of_cumulative_counters(compiler, registr
     assert row["pod"] == "ns/cart-0"
     assert row["remote_pod"] == "ns/client-0"
     assert (row["connections"], row["bytes_sent"], row["bytes_recv"]) == (12, 8000, 16000)
+
+
+def _kafka_store(rows: list[tuple[str, int, int, int, str, str, str]], procs) -> TableStore:
+    """rows: (client service, ms before now (response), latency ms, api key, client id,
+    req_body, resp); all client side, the broker at 10.9.0.1:9092."""
+    columns: dict[str, list[object]] = {c.name: [] for c in T.KAFKA_EVENTS.columns}
+    for service, ago_ms, latency_ms, key, client_id, body, resp in rows:
+        upid, ip = procs[service]
+        values = {
+            "time_": NOW_NS - ago_ms * MS,
+            "upid": upid.to_bytes(),
+            "remote_addr": "10.9.0.1",
+            "remote_port": 9092,
+            "local_addr": ip,
+            "local_port": 40000,
+            "trace_role": 1,
+            "encrypted": False,
+            "req_cmd": key,
+            "client_id": client_id,
+            "req_body": body,
+            "resp": resp,
+            "latency": latency_ms * MS,
+        }
+        for name, column in columns.items():
+            column.append(values[name])
+    schema = T.KAFKA_EVENTS.relation.arrow_schema()
+    store = TableStore()
+    store.add_table(T.KAFKA_EVENTS)
+    store.append(
+        "kafka_events.beta",
+        pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
+        ),
+    )
+    return store
+
+
+def _produce(offset: int) -> tuple[str, str]:
+    body = json.dumps(
+        {
+            "acks": -1,
+            "topic_data": [
+                {
+                    "name": "orders",
+                    "partition_data": [{"index": 0, "records": {"size": 82, "record_count": 1}}],
+                }
+            ],
+        }
+    )
+    resp = json.dumps(
+        {
+            "responses": [
+                {
+                    "name": "orders",
+                    "partition_responses": [{"index": 0, "error_code": 0, "base_offset": offset}],
+                }
+            ]
+        }
+    )
+    return body, resp
+
+
+def _fetch(offset: int, records: int) -> tuple[str, str]:
+    body = json.dumps(
+        {"topics": [{"topic": "orders", "partitions": [{"partition": 0, "fetch_offset": offset}]}]}
+    )
+    part = {"partition_index": 0, "error_code": 0, "high_watermark": offset + records}
+    part["records"] = {"size": 80 * records, "record_count": records}
+    return body, json.dumps({"responses": [{"topic": "orders", "partitions": [part]}]})
+
+
+def _run_kafka(compiler, registry, name: str, store: TableStore, metadata) -> dict[str, list]:
+    source, options = options_for(name)
+    plan = compiler.compile(source, options)
+    context = FunctionContext(registry=registry, metadata=metadata, table_schemas=store.schemas)
+    tables = run_plan(plan.to_plan(), registry, store, func_ctx=context).tables
+    return {k: v.to_pylist() for k, v in tables.items()}
+
+
+def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(compiler, registry):
+    metadata, procs = _cluster()
+    rows = []
+    # shop produces offsets 0..2 (each 5 ms), cart fetches each 20 ms after the produce began;
+    # an empty fetch and a fetch from the middle of a batch are not matched.
+    for offset in range(3):
+        start = 9000 - offset * 1000  # ms before now when the produce started
+        rows.append(("shop", start - 5, 5, 0, "orders", *_produce(offset)))
+        rows.append(("cart", start - 20, 10, 1, "mailer", *_fetch(offset, 1)))
+    rows.append(("cart", 100, 500, 1, "mailer", *_fetch(3, 0)))
+    rows.append(("cart", 50, 5, 1, "mailer", *_fetch(7, 2)))
+    store = _kafka_store(rows, procs)
+    out = _run_kafka(compiler, registry, "kafka_producer_consumer_latency", store, metadata)
+    (per_topic,) = out["Per topic"]
+    assert (per_topic["topic"], per_topic["producer"], per_topic["consumer"]) == (
+        "orders",
+        "ns/shop-0",
+        "ns/cart-0",
+    )
+    assert per_topic["batches"] == 3
+    assert per_topic["latency_p50"] == pytest.approx(20 * MS, rel=0.01)
+    assert sum(r["batches"] for r in out["Produce to consume latency (p99)"]) == 3
+
+    overview = _run_kafka(compiler, registry, "kafka_overview", store, metadata)
+    edges = {
+        (r["from_entity"], r["to_entity"]): r["requests"]
+        for r in overview["Producers -> topics -> consumers"]
+    }
+    assert edges == {("ns/shop-0", "topic orders"): 3, ("topic orders", "ns/cart-0"): 5}
+    (topic,) = overview["Topics"]
+    assert (topic["produce_requests"], topic["fetch_requests"]) == (3, 5)
+    apis = {(r["pod"], r["api"]): r["requests"] for r in overview["Requests per pod and API"]}
+    assert apis == {("ns/shop-0", "Produce"): 3, ("ns/cart-0", "Fetch"): 5}
+
+    data = _run_kafka(compiler, registry, "kafka_data", store, metadata)["Kafka requests"]
+    assert len(data) == 8 and {r["api"] for r in data} == {"Produce", "Fetch"}
+
+
+def test_kafka_consumer_rebalancing_joins_join_and_sync_per_generation(compiler, registry):
+    metadata, procs = _cluster()
+
+    def join(member: str, generation: int, error: int) -> tuple[str, str]:
+        body = json.dumps({"group_id": "mailers", "member_id": ""})
+        resp = json.dumps(
+            {"error_code": error, "generation_id": generation, "leader": "m1", "member_id": member}
+        )
+        return body, resp
+
+    def sync(member: str, generation: int) -> tuple[str, str]:
+        body = json.dumps({"group_id": "mailers", "generation_id": generation, "member_id": member})
+        return body, json.dumps({"error_code": 0})
+
+    rows = [
+        ("cart", 5000, 2, 11, "c", *join("m1", -1, 79)),  # MEMBER_ID_REQUIRED: no generation
+        ("cart", 4000, 300, 11, "c", *join("m1", 1, 0)),  # joined 4.3 s ago
+        ("cart", 3900, 5, 14, "c", *sync("m1", 1)),  # synced 3.9 s ago: 400 ms
+        ("cart", 1000, 100, 11, "c", *join("m1", 2, 0)),
+        ("cart", 850, 5, 14, "c", *sync("m1", 2)),  # 250 ms
+    ]
+    store = _kafka_store(rows, procs)
+    out = _run_kafka(compiler, registry, "kafka_consumer_rebalancing", store, metadata)
+    got = sorted((r["generation"], r["rebalance_time"], r["is_leader"]) for r in out["Rebalances"])
+    assert got == [(1, 400 * MS, True), (2, 250 * MS, True)]
+    (group,) = out["Rebalance time per group"]
+    assert (group["group_id"], group["rebalances"], group["generation"]) == ("mailers", 2, 2)
