@@ -15,6 +15,7 @@ import psycopg
 from ._events import OrderEvents, ShipmentQueue
 from ._grpc import serve_products
 from ._http import JSONHandler
+from ._kafka import OrderRecords
 
 __all__ = ["serve_orders"]
 
@@ -63,6 +64,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
 
     grpc_server, grpc_port = serve_products(lookup, host)
     events = OrderEvents()
+    records = OrderRecords()
     shipments = ShipmentQueue.start(tempfile.mkdtemp(prefix="pyxie-demo-rabbitmq-"))
 
     class Handler(JSONHandler):
@@ -129,6 +131,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
                 if order_id is not None:
                     traceparent = self.headers.get("traceparent")
                     events.publish(order_id, order["email"], traceparent)
+                    records.publish(order_id, order["email"], traceparent)
                     if shipments is not None:
                         shipments.publish(order_id, traceparent)
                 self.send_json(201, {"order_id": order_id})
@@ -138,5 +141,6 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
     finally:
         grpc_server.stop(None)
         events.close()
+        records.close()
         if shipments is not None:
             shipments.close()

@@ -177,7 +177,7 @@ class KafkaServer:
                 reply = self._handle(frame)
                 if reply is not None:
                     conn.sendall(reply)
-        except OSError:
+        except Exception:  # a malformed or unsupported request: a broker drops the connection
             return
         finally:
             with self._lock:
