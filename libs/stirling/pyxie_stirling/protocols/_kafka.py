@@ -37,6 +37,7 @@ frame whose correlation id is one the parser waits for.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -501,31 +502,75 @@ _SCHEMAS: dict[int, tuple[tuple[_F, ...], tuple[_F, ...]]] = {
 }
 
 
+_INTS = {
+    1: struct.Struct(">b"),
+    2: struct.Struct(">h"),
+    4: struct.Struct(">i"),
+    8: struct.Struct(">q"),
+}
+# Field codes of a compiled schema.
+_I8, _I16, _I32, _I64, _BOOL, _STR, _UUID, _BYTES, _RECORDS, _SCALARS, _STRUCTS = range(11)
+_CODES = {
+    "i8": _I8, "i16": _I16, "i32": _I32, "i64": _I64, "bool": _BOOL, "str": _STR,
+    "uuid": _UUID, "bytes": _BYTES, "records": _RECORDS,
+}  # fmt: skip
+_WIDTH = {_I8: 1, _I16: 2, _I32: 4, _I64: 8, _BOOL: 1}
+_WIDTHS = (1, 2, 4, 8)
+_Plan = tuple[tuple[str, int, object], ...]
+_PLANS: dict[tuple[int, int], _Plan] = {}
+
+
+def _plan(fields: tuple[_F, ...], version: int) -> _Plan:
+    """The fields present in ``version`` as (name, code, element code or sub-plan), cached."""
+    key = (id(fields), version)
+    plan = _PLANS.get(key)
+    if plan is None:
+        out: list[tuple[str, int, object]] = []
+        for name, kind, lo, hi in fields:
+            if not lo <= version <= hi:
+                continue
+            if isinstance(kind, tuple):
+                out.append((name, _STRUCTS, _plan(kind, version)))
+            elif kind.startswith("["):
+                out.append((name, _SCALARS, _CODES[kind[1:-1]]))
+            else:
+                out.append((name, _CODES[kind], None))
+        plan = _PLANS[key] = tuple(out)
+    return plan
+
+
 class _Reader:
-    __slots__ = ("data", "flexible", "pos")
+    __slots__ = ("data", "end", "flexible", "pos")
 
     def __init__(self, data: bytes, pos: int, flexible: bool) -> None:
         self.data = data
+        self.end = len(data)
         self.pos = pos
         self.flexible = flexible
 
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if n < 0 or end > len(self.data):
+    def skip(self, n: int) -> int:
+        """Move past ``n`` bytes; their start."""
+        start = self.pos
+        if n < 0 or start + n > self.end:
             raise _Short
-        out = self.data[self.pos : end]
-        self.pos = end
-        return out
+        self.pos = start + n
+        return start
 
     def signed(self, n: int) -> int:
-        return int.from_bytes(self.take(n), "big", signed=True)
+        start = self.pos
+        if start + n > self.end:
+            raise _Short
+        self.pos = start + n
+        value: int = _INTS[n].unpack_from(self.data, start)[0]
+        return value
 
     def uvarint(self) -> int:
+        data = self.data
         value = shift = 0
         while True:
-            if self.pos >= len(self.data) or shift > 28:
+            if self.pos >= self.end or shift > 28:
                 raise _Short
-            byte = self.data[self.pos]
+            byte = data[self.pos]
             self.pos += 1
             value |= (byte & 0x7F) << shift
             if not byte & 0x80:
@@ -538,34 +583,22 @@ class _Reader:
             return self.uvarint() - 1
         return self.signed(wide)
 
-    def string(self) -> str | None:
-        n = self.length(2)
-        if n < 0:
-            return None
-        return self.take(n).decode("utf-8", "replace")
-
-    def bytes_(self) -> bytes | None:
-        n = self.length(4)
-        if n < 0:
-            return None
-        return self.take(n)
-
     def skip_tags(self) -> None:
         if not self.flexible:
             return
         for _ in range(self.uvarint()):
             self.uvarint()
-            self.take(self.uvarint())
+            self.skip(self.uvarint())
 
 
-def _record_count(data: bytes) -> int:
+def _record_count(data: bytes, pos: int, end: int) -> int:
     """Records in a message set: v2 batches carry their count, v0/v1 messages count one each."""
-    count = pos = 0
-    while pos + 17 <= len(data):
+    count = 0
+    while pos + 17 <= end:
         size = int.from_bytes(data[pos + 8 : pos + 12], "big")
         magic = data[pos + 16]
         if magic >= 2:
-            if pos + 61 > len(data):
+            if pos + 61 > end:
                 break
             count += int.from_bytes(data[pos + 57 : pos + 61], "big")
         else:
@@ -574,56 +607,51 @@ def _record_count(data: bytes) -> int:
     return count
 
 
-def _scalar(r: _Reader, kind: str) -> object:
-    if kind == "i8":
-        return r.signed(1)
-    if kind == "i16":
-        return r.signed(2)
-    if kind == "i32":
-        return r.signed(4)
-    if kind == "i64":
-        return r.signed(8)
-    if kind == "bool":
-        return r.signed(1) != 0
-    if kind == "str":
-        return r.string()
-    if kind == "uuid":
-        return r.take(16).hex()
-    if kind == "bytes":
-        value = r.bytes_()
-        return None if value is None else len(value)
-    if kind == "records":
-        value = r.bytes_()
-        if value is None:
-            return None
-        return {"size": len(value), "record_count": _record_count(value)}
-    raise ValueError(kind)
+def _scalar(r: _Reader, code: int) -> object:
+    width = _WIDTH.get(code)
+    if width is not None:
+        value = r.signed(width)
+        return value != 0 if code == _BOOL else value
+    if code == _UUID:
+        start = r.skip(16)
+        return r.data[start : start + 16].hex()
+    n = r.length(2 if code == _STR else 4)
+    if n < 0:
+        return None
+    start = r.skip(n)
+    if code == _STR:
+        return r.data[start : start + n].decode("utf-8", "replace")
+    if code == _BYTES:
+        return n
+    return {"size": n, "record_count": _record_count(r.data, start, start + n)}
 
 
-def _struct(r: _Reader, fields: tuple[_F, ...], version: int) -> dict[str, object]:
+def _struct(r: _Reader, plan: _Plan) -> dict[str, object]:
     out: dict[str, object] = {}
-    for name, kind, lo, hi in fields:
-        if not lo <= version <= hi:
+    for name, code, sub in plan:
+        if code <= _I64:
+            out[name] = r.signed(_WIDTHS[code])
             continue
-        if isinstance(kind, tuple) or kind.startswith("["):
-            n = r.length(4)
-            if n < 0:
-                out[name] = None
-                continue
-            if n > len(r.data):
-                raise _Short
-            items: list[object] = []
-            for i in range(n):
-                item = (
-                    _struct(r, kind, version) if isinstance(kind, tuple) else _scalar(r, kind[1:-1])
-                )
-                if i < _MAX_ITEMS:
-                    items.append(item)
-            out[name] = items
-            if n > _MAX_ITEMS:
-                out[name + "_more"] = n - _MAX_ITEMS
-        else:
-            out[name] = _scalar(r, kind)
+        if code < _SCALARS:
+            out[name] = _scalar(r, code)
+            continue
+        n = r.length(4)
+        if n < 0:
+            out[name] = None
+            continue
+        if n > r.end - r.pos:
+            raise _Short  # every entry takes at least a byte
+        items: list[object] = []
+        for i in range(n):
+            if code == _STRUCTS:
+                item: object = _struct(r, sub)  # type: ignore[arg-type]
+            else:
+                item = _scalar(r, sub)  # type: ignore[arg-type]
+            if i < _MAX_ITEMS:
+                items.append(item)
+        out[name] = items
+        if n > _MAX_ITEMS:
+            out[name + "_more"] = n - _MAX_ITEMS
     r.skip_tags()
     return out
 
@@ -650,7 +678,7 @@ def decode_body(
         api_version, flexible = 0, False
     reader = _Reader(data, pos, flexible)
     try:
-        body = _struct(reader, fields, api_version)
+        body = _struct(reader, _plan(fields, api_version))
     except (_Short, RecursionError):
         return None
     return body if reader.pos == len(data) else None
@@ -817,6 +845,16 @@ class KafkaParser(ConnectionParser):
                 if size < 4 or size > MAX_FRAME:
                     self._garbage(is_request, stream)
                     return
+                if size <= _KEEP and len(buf) >= 4 + size:
+                    # The whole frame is here (the usual case): no copy into a _Frame.
+                    start_ts, end_ts = stream.ts_at(0), stream.ts_at(3 + size)
+                    head = bytes(buf[4 : 4 + size])
+                    stream.consume(4 + size)
+                    if is_request:
+                        self._request(head, start_ts)
+                    else:
+                        self._response(head, size, end_ts)
+                    continue
                 frame = _Frame(size, stream.ts_at(0), bytearray(), 0)
                 self._frames[is_request] = frame
                 stream.consume(4)
