@@ -279,29 +279,37 @@ def test_inbound_conns_takes_the_growth_of_cumulative_counters(compiler, registr
     assert (row["connections"], row["bytes_sent"], row["bytes_recv"]) == (12, 8000, 16000)
 
 
-def _kafka_store(rows: list[tuple[str, int, int, int, str, str, str]], procs) -> TableStore:
+def _kafka_store(
+    rows: list[tuple[str, int, int, int, str, str, str]], procs, *, broker_side: bool = False
+) -> TableStore:
     """rows: (client service, ms before now (response), latency ms, api key, client id,
-    req_body, resp); all client side, the broker at 10.9.0.1:9092."""
+    req_body, resp), traced on the client, the broker at 10.9.0.1:9092. ``broker_side`` adds
+    the broker's view of each exchange (process "client", 1 ms later start and earlier end)."""
     columns: dict[str, list[object]] = {c.name: [] for c in T.KAFKA_EVENTS.columns}
     for service, ago_ms, latency_ms, key, client_id, body, resp in rows:
         upid, ip = procs[service]
-        values = {
-            "time_": NOW_NS - ago_ms * MS,
-            "upid": upid.to_bytes(),
-            "remote_addr": "10.9.0.1",
-            "remote_port": 9092,
-            "local_addr": ip,
-            "local_port": 40000,
-            "trace_role": 1,
-            "encrypted": False,
-            "req_cmd": key,
-            "client_id": client_id,
-            "req_body": body,
-            "resp": resp,
-            "latency": latency_ms * MS,
-        }
-        for name, column in columns.items():
-            column.append(values[name])
+        views = [(upid, 1, "10.9.0.1", 9092, ip, 40000, ago_ms, latency_ms)]
+        if broker_side:
+            broker = procs["client"][0]
+            views.append((broker, 2, ip, 40000, "10.9.0.1", 9092, ago_ms + 1, latency_ms - 2))
+        for upid_, role, raddr, rport, laddr, lport, ago, latency in views:
+            values = {
+                "time_": NOW_NS - ago * MS,
+                "upid": upid_.to_bytes(),
+                "remote_addr": raddr,
+                "remote_port": rport,
+                "local_addr": laddr,
+                "local_port": lport,
+                "trace_role": role,
+                "encrypted": False,
+                "req_cmd": key,
+                "client_id": client_id,
+                "req_body": body,
+                "resp": resp,
+                "latency": latency * MS,
+            }
+            for name, column in columns.items():
+                column.append(values[name])
     schema = T.KAFKA_EVENTS.relation.arrow_schema()
     store = TableStore()
     store.add_table(T.KAFKA_EVENTS)
@@ -356,7 +364,10 @@ def _run_kafka(compiler, registry, name: str, store: TableStore, metadata) -> di
     return {k: v.to_pylist() for k, v in tables.items()}
 
 
-def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(compiler, registry):
+@pytest.mark.parametrize("broker_side", [False, True])
+def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(
+    compiler, registry, broker_side
+):
     metadata, procs = _cluster()
     rows = []
     # shop produces offsets 0..2 (each 5 ms), cart fetches each 20 ms after the produce began;
@@ -367,7 +378,7 @@ def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(compi
         rows.append(("cart", start - 20, 10, 1, "mailer", *_fetch(offset, 1)))
     rows.append(("cart", 100, 500, 1, "mailer", *_fetch(3, 0)))
     rows.append(("cart", 50, 5, 1, "mailer", *_fetch(7, 2)))
-    store = _kafka_store(rows, procs)
+    store = _kafka_store(rows, procs, broker_side=broker_side)
     out = _run_kafka(compiler, registry, "kafka_producer_consumer_latency", store, metadata)
     (per_topic,) = out["Per topic"]
     assert (per_topic["topic"], per_topic["producer"], per_topic["consumer"]) == (
@@ -376,7 +387,9 @@ def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(compi
         "ns/cart-0",
     )
     assert per_topic["batches"] == 3
-    assert per_topic["latency_p50"] == pytest.approx(20 * MS, rel=0.01)
+    # Each exchange counts once; with the broker's view, its earlier fetch end is kept.
+    expected = 19 if broker_side else 20
+    assert per_topic["latency_p50"] == pytest.approx(expected * MS, rel=0.01)
     assert sum(r["batches"] for r in out["Produce to consume latency (p99)"]) == 3
 
     overview = _run_kafka(compiler, registry, "kafka_overview", store, metadata)
@@ -387,11 +400,20 @@ def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(compi
     assert edges == {("ns/shop-0", "topic orders"): 3, ("topic orders", "ns/cart-0"): 5}
     (topic,) = overview["Topics"]
     assert (topic["produce_requests"], topic["fetch_requests"]) == (3, 5)
-    apis = {(r["pod"], r["api"]): r["requests"] for r in overview["Requests per pod and API"]}
-    assert apis == {("ns/shop-0", "Produce"): 3, ("ns/cart-0", "Fetch"): 5}
+    apis = {
+        (r["client"], r["api"], r["seen_by"]): r["requests"]
+        for r in overview["Requests per client and API"]
+    }
+    views = ["client", "broker"] if broker_side else ["client"]
+    assert apis == {
+        (pod, api, view): n
+        for view in views
+        for pod, api, n in (("ns/shop-0", "Produce", 3), ("ns/cart-0", "Fetch", 5))
+    }
 
     data = _run_kafka(compiler, registry, "kafka_data", store, metadata)["Kafka requests"]
-    assert len(data) == 8 and {r["api"] for r in data} == {"Produce", "Fetch"}
+    assert len(data) == (16 if broker_side else 8)
+    assert {r["api"] for r in data} == {"Produce", "Fetch"}
 
 
 def test_kafka_consumer_rebalancing_joins_join_and_sync_per_generation(compiler, registry):
@@ -415,9 +437,11 @@ def test_kafka_consumer_rebalancing_joins_join_and_sync_per_generation(compiler,
         ("cart", 1000, 100, 11, "c", *join("m1", 2, 0)),
         ("cart", 850, 5, 14, "c", *sync("m1", 2)),  # 250 ms
     ]
-    store = _kafka_store(rows, procs)
+    store = _kafka_store(rows, procs, broker_side=True)
     out = _run_kafka(compiler, registry, "kafka_consumer_rebalancing", store, metadata)
     got = sorted((r["generation"], r["rebalance_time"], r["is_leader"]) for r in out["Rebalances"])
-    assert got == [(1, 400 * MS, True), (2, 250 * MS, True)]
+    # Seen by both ends, each rebalance counts once: client's join start, broker's sync end.
+    assert got == [(1, 399 * MS, True), (2, 249 * MS, True)]
+    assert {r["client"] for r in out["Rebalances"]} == {"ns/cart-0"}
     (group,) = out["Rebalance time per group"]
     assert (group["group_id"], group["rebalances"], group["generation"]) == ("mailers", 2, 2)
