@@ -20,6 +20,10 @@ _DNS_QUERY = (
 # A SETTINGS frame (stream 0) with SETTINGS_MAX_CONCURRENT_STREAMS = 100.
 _H2_SETTINGS = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
 
+_KAFKA_API_VERSIONS = (
+    "00000026001200040000000100066f7264657273000d6b61666b612d707974686f6e07332e302e313200"
+)
+
 SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", Protocol.HTTP),
     (b"POST /api HTTP/1.0\r\n", Protocol.HTTP),
@@ -32,6 +36,8 @@ SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", Protocol.TLS),
     (_DNS_QUERY, Protocol.DNS),
     (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + _H2_SETTINGS, Protocol.HTTP2),
+    # kafka-python's first request: ApiVersions v4, client id "orders".
+    (bytes.fromhex(_KAFKA_API_VERSIONS), Protocol.KAFKA),
 ]
 
 
