@@ -319,7 +319,7 @@ def test_connection_traced_from_its_middle_makes_no_garbage_rows() -> None:
     assert parser.unmatched_responses == 1
 
 
-def test_big_fetch_response_is_skipped_past_and_the_next_pairs() -> None:
+def test_big_fetch_response_keeps_its_head_and_the_next_pairs() -> None:
     fetch = FetchRequest[12](
         max_wait_ms=0,
         min_bytes=1,
@@ -346,7 +346,7 @@ def test_big_fetch_response_is_skipped_past_and_the_next_pairs() -> None:
                         log_start_offset=0,
                         aborted_transactions=[],
                         preferred_read_replica=-1,
-                        records=_batch(1) + b"\0" * (600 * 1024),
+                        records=_batch(1) * 9000,
                     )
                 ],
             )
@@ -364,7 +364,15 @@ def test_big_fetch_response_is_skipped_past_and_the_next_pairs() -> None:
     parser.feed(INGRESS, _produce_response(2, 9), 10**9)
     rows = [r.to_row() for r in parser.records()]
     assert [row["req_cmd"] for row in rows] == [1, 0]
-    assert rows[0]["resp"] == ""  # the body was cut: no partial JSON
+    # Only the head of the response was kept: what it holds, marked truncated.
+    resp = json.loads(str(rows[0]["resp"]))
+    assert resp["truncated"] is True
+    (part,) = resp["responses"][0]["partitions"]
+    assert (part["high_watermark"], part["error_code"]) == (1, 0)
+    assert part["records"]["truncated"] is True
+    # The batches in the kept head are counted; the size is the whole record set's.
+    assert 1000 < part["records"]["record_count"] < 9000
+    assert part["records"]["size"] == len(_batch(1)) * 9000
     assert parser.parse_errors == 0
 
 

@@ -21,9 +21,11 @@ protocol schemas (snake_case), in schema order, only the fields present in that 
 Decoded APIs (every version up to Kafka 4.x's): Produce, Fetch, ListOffsets, Metadata,
 OffsetCommit, OffsetFetch, FindCoordinator, JoinGroup, Heartbeat, LeaveGroup, SyncGroup,
 ApiVersions, InitProducerId. Other API keys still make rows with their key and client id and
-empty bodies. JSON longer than 1 KiB is cut like every string column. A body that does not
-decode (a version newer than known, a frame cut by a capture gap) is left empty and counted in
-``parse_errors``.
+empty bodies. Of a frame over 256 KiB (a big fetch) only the first 256 KiB are kept: the fields
+they hold are shown, with ``"truncated":true`` at the top and in a cut record set (whose
+``record_count`` then covers the batches seen; ``size`` is the whole set's). JSON longer than
+1 KiB is cut like every string column. A body that does not decode (a version newer than known,
+malformed bytes) is left empty and counted in ``parse_errors``.
 
 Example Produce request: ``{"transactional_id":null,"acks":-1,"timeout_ms":30000,
 "topic_data":[{"name":"orders","partition_data":[{"index":0,"records":{"size":84,
@@ -597,6 +599,8 @@ def _record_count(data: bytes, pos: int, end: int) -> int:
     while pos + 17 <= end:
         size = int.from_bytes(data[pos + 8 : pos + 12], "big")
         magic = data[pos + 16]
+        if size < (49 if magic >= 2 else 14):
+            break  # not a message (sets end with a partial message, or this is not one)
         if magic >= 2:
             if pos + 61 > end:
                 break
@@ -607,7 +611,7 @@ def _record_count(data: bytes, pos: int, end: int) -> int:
     return count
 
 
-def _scalar(r: _Reader, code: int) -> object:
+def _scalar(r: _Reader, code: int, out: dict[str, object] | None = None, name: str = "") -> object:
     width = _WIDTH.get(code)
     if width is not None:
         value = r.signed(width)
@@ -618,6 +622,11 @@ def _scalar(r: _Reader, code: int) -> object:
     n = r.length(2 if code == _STR else 4)
     if n < 0:
         return None
+    if code == _RECORDS and r.pos + n > r.end and out is not None:
+        # A frame cut in its record data (a big fetch): count what is visible, then stop.
+        seen = _record_count(r.data, r.pos, r.end)
+        out[name] = {"size": n, "record_count": seen, "truncated": True}
+        raise _Short
     start = r.skip(n)
     if code == _STR:
         return r.data[start : start + n].decode("utf-8", "replace")
@@ -626,14 +635,14 @@ def _scalar(r: _Reader, code: int) -> object:
     return {"size": n, "record_count": _record_count(r.data, start, start + n)}
 
 
-def _struct(r: _Reader, plan: _Plan) -> dict[str, object]:
-    out: dict[str, object] = {}
+def _struct(r: _Reader, plan: _Plan, out: dict[str, object]) -> dict[str, object]:
+    """Fill ``out`` (already linked into its parent, so a cut frame leaves a partial tree)."""
     for name, code, sub in plan:
         if code <= _I64:
             out[name] = r.signed(_WIDTHS[code])
             continue
         if code < _SCALARS:
-            out[name] = _scalar(r, code)
+            out[name] = _scalar(r, code, out, name)
             continue
         n = r.length(4)
         if n < 0:
@@ -642,16 +651,19 @@ def _struct(r: _Reader, plan: _Plan) -> dict[str, object]:
         if n > r.end - r.pos:
             raise _Short  # every entry takes at least a byte
         items: list[object] = []
-        for i in range(n):
-            if code == _STRUCTS:
-                item: object = _struct(r, sub)  # type: ignore[arg-type]
-            else:
-                item = _scalar(r, sub)  # type: ignore[arg-type]
-            if i < _MAX_ITEMS:
-                items.append(item)
         out[name] = items
         if n > _MAX_ITEMS:
             out[name + "_more"] = n - _MAX_ITEMS
+        for i in range(n):
+            if code == _STRUCTS:
+                item: dict[str, object] = {}
+                if i < _MAX_ITEMS:
+                    items.append(item)
+                _struct(r, sub, item)  # type: ignore[arg-type]
+            else:
+                value = _scalar(r, sub)  # type: ignore[arg-type]
+                if i < _MAX_ITEMS:
+                    items.append(value)
     r.skip_tags()
     return out
 
@@ -661,9 +673,19 @@ def _flexible(api_key: int, api_version: int) -> bool:
 
 
 def decode_body(
-    api_key: int, api_version: int, is_request: bool, data: bytes, pos: int = 0
+    api_key: int,
+    api_version: int,
+    is_request: bool,
+    data: bytes,
+    pos: int = 0,
+    *,
+    cut: bool = False,
 ) -> dict[str, object] | None:
-    """The fields of the body in ``data[pos:]``; None if unknown, short or with bytes left."""
+    """The fields of the body in ``data[pos:]``; None if unknown, short or with bytes left.
+
+    ``cut``: ``data`` is only the head of the message (the rest was not kept): the fields it
+    holds are returned, with ``"truncated": true``.
+    """
     schema = _SCHEMAS.get(api_key)
     if schema is None or api_version > API_MAX_VERSIONS.get(api_key, -1):
         return None
@@ -677,10 +699,16 @@ def decode_body(
     ):
         api_version, flexible = 0, False
     reader = _Reader(data, pos, flexible)
+    body: dict[str, object] = {}
     try:
-        body = _struct(reader, _plan(fields, api_version))
-    except (_Short, RecursionError):
+        _struct(reader, _plan(fields, api_version), body)
+    except RecursionError:
         return None
+    except _Short:
+        if not cut:
+            return None
+        body["truncated"] = True
+        return body
     return body if reader.pos == len(data) else None
 
 
@@ -878,7 +906,7 @@ class KafkaParser(ConnectionParser):
                     return
             self._frames[is_request] = None
             if is_request:
-                self._request(bytes(frame.head), frame.ts)
+                self._request(bytes(frame.head), frame.ts, len(frame.head) < frame.size)
             else:
                 self._response(bytes(frame.head), frame.size, frame.end_ts or frame.ts)
 
@@ -888,7 +916,7 @@ class KafkaParser(ConnectionParser):
         self._frames[is_request] = None
         self._lost[is_request] = True
 
-    def _request(self, head: bytes, ts: int) -> None:
+    def _request(self, head: bytes, ts: int, cut: bool = False) -> None:
         header = _request_header(b"\0\0\0\0" + head)
         if header is None:
             self.parse_errors += 1
@@ -908,7 +936,7 @@ class KafkaParser(ConnectionParser):
         except _Short:
             body_pos = -1
         if body_pos >= 0:
-            body = decode_body(api_key, version, True, head, body_pos)
+            body = decode_body(api_key, version, True, head, body_pos, cut=cut)
         if body is None and api_key in _SCHEMAS:
             self.parse_errors += 1
         req_json = _json(body)
@@ -940,7 +968,9 @@ class KafkaParser(ConnectionParser):
         except _Short:
             pos = -1
         if pos >= 0:
-            body = decode_body(pending.api_key, pending.api_version, False, head, pos)
+            body = decode_body(
+                pending.api_key, pending.api_version, False, head, pos, cut=len(head) < size
+            )
         if body is None and pending.api_key in _SCHEMAS and len(head) == size:
             self.parse_errors += 1
         self._emit(
