@@ -215,6 +215,10 @@ def test_byte_at_a_time_and_one_chunk_give_the_same_rows() -> None:
 
 
 def _produce(corr: int, acks: int = -1, version: int = 9) -> bytes:
+    return _produce_with(_batch(3), corr, acks, version)
+
+
+def _produce_with(records: bytes, corr: int, acks: int = -1, version: int = 9) -> bytes:
     request = ProduceRequest[version](
         transactional_id=None,
         acks=acks,
@@ -223,7 +227,7 @@ def _produce(corr: int, acks: int = -1, version: int = 9) -> bytes:
             ProduceRequest.TopicProduceData(
                 name="t",
                 partition_data=[
-                    ProduceRequest.TopicProduceData.PartitionProduceData(index=0, records=_batch(3))
+                    ProduceRequest.TopicProduceData.PartitionProduceData(index=0, records=records)
                 ],
             )
         ],
@@ -286,14 +290,28 @@ def test_produce_with_acks_0_makes_a_row_at_once() -> None:
     assert json.loads(record.req_body)["acks"] == 0
 
 
-def test_lost_request_bytes_resync_at_the_next_request() -> None:
+def test_a_gap_inside_a_request_keeps_its_row_with_the_head_decoded() -> None:
     parser = KafkaParser(Role.CLIENT)
     request = _produce(1)
-    parser.feed(EGRESS, request[:20], 1)
-    parser.feed(EGRESS, request[40:], 2, lost_bytes=20)  # rest of a frame: not a request start
+    parser.feed(EGRESS, request[:40], 1)
+    parser.feed(EGRESS, request[60:], 2, lost_bytes=20)  # 20 bytes of this frame lost
     parser.feed(EGRESS, _produce(2), 3)
     parser.feed(INGRESS, _produce_response(1, 0) + _produce_response(2, 3), 4)
-    assert _offsets(parser) == [(3, 3, 4)]
+    first, second = parser.records()
+    assert isinstance(first, KafkaRecord)
+    head = json.loads(first.req_body)
+    assert (head["truncated"], head["acks"], head["topic_data"][0]["name"]) == (True, -1, "t")
+    assert json.loads(second.req_body)["topic_data"][0]["name"] == "t"
+    assert parser.parse_errors == parser.unmatched_responses == 0
+
+
+def test_a_gap_between_frames_resyncs_at_the_next_request() -> None:
+    parser = KafkaParser(Role.CLIENT)
+    parser.feed(EGRESS, _produce(1), 1)
+    parser.feed(EGRESS, _produce(2)[50:], 2, lost_bytes=50)  # the start of request 2 lost
+    parser.feed(EGRESS, _produce(3), 3)
+    parser.feed(INGRESS, b"".join(_produce_response(c, c) for c in (1, 2, 3)), 4)
+    assert [o for o, _, _ in _offsets(parser)] == [1, 3]
     assert parser.parse_errors == 1
     assert parser.unmatched_responses == 1
 
@@ -374,6 +392,42 @@ def test_big_fetch_response_keeps_its_head_and_the_next_pairs() -> None:
     assert 1000 < part["records"]["record_count"] < 9000
     assert part["records"]["size"] == len(_batch(1)) * 9000
     assert parser.parse_errors == 0
+
+
+def _capture(parser: KafkaParser, direction: Direction, data: bytes, ts: int) -> None:
+    """As the socket tracer feeds one syscall: at most 4 KiB captured, the rest as lost."""
+    parser.feed(direction, data[:4096], ts)
+    if len(data) > 4096:
+        parser.feed(direction, b"", ts, lost_bytes=len(data) - 4096)
+
+
+def test_syscalls_bigger_than_the_capture_give_rows_from_their_heads() -> None:
+    parser = KafkaParser(Role.CLIENT)
+    big = _produce_with(_batch(1) * 300, corr=1)  # ~20 KB in one send
+    assert len(big) > 4096
+    _capture(parser, EGRESS, big, 1)
+    _capture(parser, INGRESS, _produce_response(1, 0), 2)
+    _capture(parser, EGRESS, _produce(2), 3)
+    _capture(parser, INGRESS, _produce_response(2, 300), 4)
+    first, second = parser.records()
+    assert isinstance(first, KafkaRecord) and isinstance(second, KafkaRecord)
+    req = json.loads(first.req_body)
+    assert req["truncated"] is True
+    assert req["topic_data"][0]["partition_data"][0]["records"]["size"] == len(_batch(1)) * 300
+    assert json.loads(first.resp)["responses"][0]["partition_responses"][0]["base_offset"] == 0
+    assert json.loads(second.resp)["responses"][0]["partition_responses"][0]["base_offset"] == 300
+    assert parser.parse_errors == 0
+
+
+def test_a_gap_running_past_the_frame_loses_framing() -> None:
+    parser = KafkaParser(Role.CLIENT)
+    request = _produce(1)
+    parser.feed(EGRESS, request[:30], 1)
+    parser.feed(EGRESS, b"", 1, lost_bytes=len(request) - 30 + 10)  # 10 bytes of the next too
+    parser.feed(EGRESS, b"tail-of-the-next", 2)
+    parser.feed(EGRESS, _produce(2), 3)
+    parser.feed(INGRESS, _produce_response(1, 0) + _produce_response(2, 3), 4)
+    assert [r.request_timestamp_ns for r in parser.records()] == [1, 3]
 
 
 def test_unanswered_requests_expire() -> None:

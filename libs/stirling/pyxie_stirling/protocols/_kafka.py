@@ -791,12 +791,14 @@ class _Pending:
 
 @dataclass(slots=True)
 class _Frame:
-    """A frame being collected: its head is kept (up to _KEEP bytes), the rest skipped."""
+    """A frame being collected: its head is kept (up to _KEEP bytes, or up to the first gap in
+    its bytes), the rest skipped."""
 
-    size: int
+    size: int  # body bytes after the size field
     ts: int
     head: bytearray
-    skip: int
+    seen: int = 0  # body bytes consumed (kept, skipped or lost)
+    frozen: bool = False  # a gap: keep no more bytes
     end_ts: int = 0
 
 
@@ -824,10 +826,17 @@ class KafkaParser(ConnectionParser):
         stream = self._streams[is_request]
         frame = self._frames[is_request]
         if lost_bytes > 0:
-            if frame is not None and not stream.buf and frame.skip >= lost_bytes:
-                frame.skip -= lost_bytes  # the gap was in the skipped tail of a big frame
-            elif frame is not None and len(frame.head) >= _KEEP:
-                frame.skip = max(0, frame.skip - lost_bytes)
+            if frame is not None and not stream.buf:
+                # The gap is inside the frame being collected (a syscall bigger than the
+                # capture): its head ends there and the frame completes when its size is seen.
+                frame.frozen = True
+                frame.seen += lost_bytes
+                frame.end_ts = timestamp_ns
+                if frame.seen >= frame.size:
+                    past = frame.seen > frame.size
+                    self._complete(is_request, frame)
+                    if past:  # the gap ran on past this frame: framing is lost
+                        self._lost[is_request] = True
             else:
                 self.parse_errors += 1
                 stream.clear()
@@ -883,32 +892,36 @@ class KafkaParser(ConnectionParser):
                     else:
                         self._response(head, size, end_ts)
                     continue
-                frame = _Frame(size, stream.ts_at(0), bytearray(), 0)
+                frame = _Frame(size, stream.ts_at(0), bytearray())
                 self._frames[is_request] = frame
                 stream.consume(4)
-                keep = min(size, _KEEP)
-                frame.skip = size - keep
                 continue
-            want = min(frame.size, _KEEP) - len(frame.head)
+            want = 0 if frame.frozen else min(frame.size, _KEEP) - len(frame.head)
             if want > 0:
                 take = min(want, len(buf))
                 frame.head += buf[:take]
                 frame.end_ts = stream.ts_at(take - 1)
                 stream.consume(take)
+                frame.seen += take
                 if take < want:
                     return
-            if frame.skip:
-                take = min(frame.skip, len(buf))
+            rest = frame.size - frame.seen
+            if rest > 0:
+                take = min(rest, len(buf))
                 frame.end_ts = stream.ts_at(take - 1)
                 stream.consume(take)
-                frame.skip -= take
-                if frame.skip:
+                frame.seen += take
+                if take < rest:
                     return
-            self._frames[is_request] = None
-            if is_request:
-                self._request(bytes(frame.head), frame.ts, len(frame.head) < frame.size)
-            else:
-                self._response(bytes(frame.head), frame.size, frame.end_ts or frame.ts)
+            self._complete(is_request, frame)
+
+    def _complete(self, is_request: bool, frame: _Frame) -> None:
+        self._frames[is_request] = None
+        head = bytes(frame.head)
+        if is_request:
+            self._request(head, frame.ts, len(head) < frame.size)
+        else:
+            self._response(head, frame.size, frame.end_ts or frame.ts)
 
     def _garbage(self, is_request: bool, stream: ByteStream) -> None:
         self.parse_errors += 1
