@@ -298,7 +298,7 @@ def test_a_gap_inside_a_request_keeps_its_row_with_the_head_decoded() -> None:
     parser.feed(EGRESS, _produce(2), 3)
     parser.feed(INGRESS, _produce_response(1, 0) + _produce_response(2, 3), 4)
     first, second = parser.records()
-    assert isinstance(first, KafkaRecord)
+    assert isinstance(first, KafkaRecord) and isinstance(second, KafkaRecord)
     head = json.loads(first.req_body)
     assert (head["truncated"], head["acks"], head["topic_data"][0]["name"]) == (True, -1, "t")
     assert json.loads(second.req_body)["topic_data"][0]["name"] == "t"
