@@ -811,6 +811,11 @@ def _json(body: dict[str, object] | None) -> str:
 class KafkaParser(ConnectionParser):
     protocol: ClassVar[Protocol] = Protocol.KAFKA
     table_name: ClassVar[str] = "kafka_events.beta"
+    # What stirling_error says about this parser's parse errors.
+    error_note: ClassVar[str] = (
+        "Kafka bytes lost between frames or a malformed frame: resynchronised at the next "
+        "request (responses at a correlation id a request waits for)"
+    )
 
     def __init__(self, role: Role, *, max_body_bytes: int = 512) -> None:
         super().__init__(role, max_body_bytes=max_body_bytes)
