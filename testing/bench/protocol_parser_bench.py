@@ -10,7 +10,9 @@ parser over the server's MSG stream only), CQL (pyxie CqlParser over both direct
 cassandra-driver's own ProtocolHandler.decode_message over the responses, rows decoded) and
 MongoDB (pyxie MongoParser over pymongo-encoded OP_MSG requests and bson replies vs pymongo's own
 decoding of the same messages: bson.decode of each document, json_util relaxed extended JSON, no
-pairing). Each section ends with our rate over the reference's.
+pairing) and Kafka (pyxie KafkaParser, framing + pairing by correlation id + JSON bodies, vs
+kafka-python's own decoders of the same frames, which neither pair nor render). Each section
+ends with our rate over the reference's.
 
 HTTP/1.1:
 The same byte stream (requests and JSON responses with Content-Length, delivered in 4 KiB chunks
@@ -459,6 +461,97 @@ def bench_mongodb(exchanges: int) -> None:
     print(f"ratio pyxie/pymongo: {t_ref / t_ours:.2f}")
 
 
+def build_kafka_stream(exchanges: int) -> tuple[list[tuple[Direction, bytes]], list[object]]:
+    """Produce v9 and Fetch v12 exchanges (flexible versions), kafka-python-encoded; and, per
+    frame, the (class, version) that decodes it for the reference."""
+    from kafka.protocol.consumer import FetchRequest, FetchResponse
+    from kafka.protocol.producer import ProduceRequest, ProduceResponse
+    from kafka.record.memory_records import MemoryRecordsBuilder
+
+    builder = MemoryRecordsBuilder(magic=2, compression_type=0, batch_size=1 << 20)
+    builder.append(timestamp=1_700_000_000_000, key=None, value=b'{"order_id":7}', headers=[])
+    builder.close()
+    batch = bytes(builder.buffer())
+    produce_topic = ProduceRequest.TopicProduceData
+    produce = ProduceRequest[9](
+        transactional_id=None,
+        acks=-1,
+        timeout_ms=30000,
+        topic_data=[
+            produce_topic(
+                name="order-created",
+                partition_data=[produce_topic.PartitionProduceData(index=0, records=batch)],
+            )
+        ],
+    )
+    answer_topic = ProduceResponse.TopicProduceResponse
+    produced = ProduceResponse[9](
+        responses=[
+            answer_topic(
+                name="order-created",
+                partition_responses=[
+                    answer_topic.PartitionProduceResponse(
+                        index=0, error_code=0, base_offset=5, log_append_time_ms=-1,
+                        log_start_offset=0, record_errors=[], error_message=None,
+                    )
+                ],
+            )
+        ],
+        throttle_time_ms=0,
+    )  # fmt: skip
+    fetch_topic = FetchRequest.FetchTopic
+    fetch = FetchRequest[12](
+        replica_id=-1, max_wait_ms=500, min_bytes=1, max_bytes=1 << 20, isolation_level=0,
+        session_id=0, session_epoch=-1,
+        topics=[fetch_topic(topic="order-created", partitions=[fetch_topic.FetchPartition(
+            partition=0, current_leader_epoch=0, fetch_offset=5, last_fetched_epoch=-1,
+            log_start_offset=-1, partition_max_bytes=1 << 20)])],
+        forgotten_topics_data=[], rack_id="",
+    )  # fmt: skip
+    data_topic = FetchResponse.FetchableTopicResponse
+    fetched = FetchResponse[12](
+        throttle_time_ms=0, error_code=0, session_id=0,
+        responses=[data_topic(topic="order-created", partitions=[data_topic.PartitionData(
+            partition_index=0, error_code=0, high_watermark=6, last_stable_offset=6,
+            log_start_offset=0, aborted_transactions=[], preferred_read_replica=-1,
+            records=batch)])],
+    )  # fmt: skip
+    stream: list[tuple[Direction, bytes]] = []
+    decoders: list[object] = []
+    exchange = (
+        (produce, ProduceRequest[9], produced, ProduceResponse[9]),
+        (fetch, FetchRequest[12], fetched, FetchResponse[12]),
+    )
+    for i in range(exchanges):
+        for request, request_class, response, response_class in exchange:
+            request.with_header(correlation_id=i * 2, client_id="bench")
+            response.with_header(correlation_id=i * 2)
+            stream.append((Direction.EGRESS, bytes(request.encode(header=True, framed=True))))
+            stream.append((Direction.INGRESS, bytes(response.encode(header=True, framed=True))))
+            decoders += [request_class, response_class]
+    return stream, decoders
+
+
+def run_kafka_reference(stream: list[tuple[Direction, bytes]], decoders: list[object]) -> int:
+    count = 0
+    for (_, data), cls in zip(stream, decoders, strict=True):
+        cls.decode(data, header=True, framed=True)  # type: ignore[attr-defined]
+        count += 1
+    return count
+
+
+def bench_kafka(exchanges: int) -> None:
+    stream, decoders = build_kafka_stream(exchanges)
+    n_ours, t_ours = timed(run_ours_generic, Protocol.KAFKA, stream)
+    n_ref, t_ref = timed(run_kafka_reference, stream, decoders)
+    assert n_ours * 2 == n_ref == len(stream), (n_ours, n_ref)
+    mb = sum(len(d) for _, d in stream) / 1e6
+    print(f"\nKafka: {n_ours} Produce v9 + Fetch v12 exchanges, stream {mb:.1f} MB (best of 3)")
+    print(f"pyxie KafkaParser, frame+pair+JSON+to_row: {len(stream) / t_ours:>10,.0f} frames/s")
+    print(f"kafka-python decode (reference):           {len(stream) / t_ref:>10,.0f} frames/s")
+    print(f"ratio pyxie/kafka-python: {t_ref / t_ours:.2f}")
+
+
 def main() -> None:
     exchanges = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     bench_http1(exchanges)
@@ -467,6 +560,7 @@ def main() -> None:
     bench_nats(exchanges)
     bench_cql(exchanges)
     bench_mongodb(exchanges // 4)
+    bench_kafka(exchanges // 4)
 
 
 def bench_http2(calls: int) -> None:

@@ -75,6 +75,7 @@ PROTOCOL_TABLES = {
     "mux_events": "mux",
     "cql_events": "cql",
     "mongodb_events": "mongodb",
+    "kafka_events.beta": "kafka",
 }
 _FIRST_ROWS_WITHIN_S = 60.0
 
@@ -90,6 +91,7 @@ EMPTY_ON_THE_DEMO = {
         if not present
         for kind in ("data", "flow_graph", "stats")
     },
+    "px/kafka_consumer_rebalancing": "the demo's consumer group rebalances once, when it starts",
 }
 # Scripts over a table no collector of this build declares yet: the error must name it.
 MISSING_TABLE: dict[str, str] = {}

@@ -40,6 +40,7 @@ _QUICK_RUNS = {
     "dns": 20_000,
     "cql": 10_000,
     "mongodb": 20_000,
+    "kafka": 10_000,
     "jwt": 20_000,
     "jwe": 10_000,
     "bridge": 20_000,
@@ -83,7 +84,7 @@ def _target(name: str) -> tuple[Callable[[bytes], None], tuple[type[BaseExceptio
                 exec_funcs_from_vis(spec, {"start_time": "-5m"})
 
         return vis, (VisSpecError,)
-    if name in ("http", "pgsql", "mysql", "redis", "dns", "cql", "mongodb"):
+    if name in ("http", "pgsql", "mysql", "redis", "dns", "cql", "mongodb", "kafka"):
         from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser
 
         protocol = Protocol.MONGO if name == "mongodb" else Protocol[name.upper()]
@@ -180,6 +181,15 @@ def _seeds(name: str) -> list[bytes]:
                 "ff220000000200000001000000dd07000000000000000d000000106f6b000100000000"
             )
         ]
+    if name == "kafka":
+        # The captured kafka-python producer session (requests and responses alternate).
+        capture = _HERE.parents[1] / "libs/stirling/tests/data/kafka_producer.txt"
+        chunks = [
+            bytes.fromhex(line.split()[1])
+            for line in capture.read_text().splitlines()
+            if not line.startswith("#")
+        ]
+        return [b"\x00" + b"\xff".join(chunks)]
     if name == "jwt":
         return [b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxfQ.c2ln"]
     return [b"\x00"]

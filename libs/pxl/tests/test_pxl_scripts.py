@@ -44,6 +44,10 @@ EXPECTED = [
     "mongodb_data",
     "mongodb_flow_graph",
     "mongodb_stats",
+    "kafka_consumer_rebalancing",
+    "kafka_data",
+    "kafka_overview",
+    "kafka_producer_consumer_latency",
     "mux_data",
     "mux_flow_graph",
     "mux_stats",
@@ -128,6 +132,10 @@ NO_SYNTHETIC_ROWS = {
     "mongodb_data",  # mongodb_events
     "mongodb_flow_graph",
     "mongodb_stats",
+    "kafka_consumer_rebalancing",  # kafka_events.beta
+    "kafka_data",
+    "kafka_overview",
+    "kafka_producer_consumer_latency",
     "mux_data",  # mux_events
     "mux_flow_graph",
     "mux_stats",
@@ -400,3 +408,171 @@ def test_mongodb_stats_counts_commands_failures_and_latency(compiler, registry):
         11,
         2,
     )
+
+
+def _kafka_store(
+    rows: list[tuple[str, int, int, int, str, str, str]], procs, *, broker_side: bool = False
+) -> TableStore:
+    """rows: (client service, ms before now (response), latency ms, api key, client id,
+    req_body, resp), traced on the client, the broker at 10.9.0.1:9092. ``broker_side`` adds
+    the broker's view of each exchange (process "client", 1 ms later start and earlier end)."""
+    columns: dict[str, list[object]] = {c.name: [] for c in T.KAFKA_EVENTS.columns}
+    for service, ago_ms, latency_ms, key, client_id, body, resp in rows:
+        upid, ip = procs[service]
+        views = [(upid, 1, "10.9.0.1", 9092, ip, 40000, ago_ms, latency_ms)]
+        if broker_side:
+            broker = procs["client"][0]
+            views.append((broker, 2, ip, 40000, "10.9.0.1", 9092, ago_ms + 1, latency_ms - 2))
+        for upid_, role, raddr, rport, laddr, lport, ago, latency in views:
+            values = {
+                "time_": NOW_NS - ago * MS,
+                "upid": upid_.to_bytes(),
+                "remote_addr": raddr,
+                "remote_port": rport,
+                "local_addr": laddr,
+                "local_port": lport,
+                "trace_role": role,
+                "encrypted": False,
+                "req_cmd": key,
+                "client_id": client_id,
+                "req_body": body,
+                "resp": resp,
+                "latency": latency * MS,
+            }
+            for name, column in columns.items():
+                column.append(values[name])
+    schema = T.KAFKA_EVENTS.relation.arrow_schema()
+    store = TableStore()
+    store.add_table(T.KAFKA_EVENTS)
+    store.append(
+        "kafka_events.beta",
+        pa.RecordBatch.from_arrays(
+            [pa.array(columns[f.name], type=f.type) for f in schema], schema=schema
+        ),
+    )
+    return store
+
+
+def _produce(offset: int) -> tuple[str, str]:
+    body = json.dumps(
+        {
+            "acks": -1,
+            "topic_data": [
+                {
+                    "name": "orders",
+                    "partition_data": [{"index": 0, "records": {"size": 82, "record_count": 1}}],
+                }
+            ],
+        }
+    )
+    resp = json.dumps(
+        {
+            "responses": [
+                {
+                    "name": "orders",
+                    "partition_responses": [{"index": 0, "error_code": 0, "base_offset": offset}],
+                }
+            ]
+        }
+    )
+    return body, resp
+
+
+def _fetch(offset: int, records: int) -> tuple[str, str]:
+    body = json.dumps(
+        {"topics": [{"topic": "orders", "partitions": [{"partition": 0, "fetch_offset": offset}]}]}
+    )
+    part = {"partition_index": 0, "error_code": 0, "high_watermark": offset + records}
+    part["records"] = {"size": 80 * records, "record_count": records}
+    return body, json.dumps({"responses": [{"topic": "orders", "partitions": [part]}]})
+
+
+def _run_kafka(compiler, registry, name: str, store: TableStore, metadata) -> dict[str, list]:
+    source, options = options_for(name)
+    plan = compiler.compile(source, options)
+    context = FunctionContext(registry=registry, metadata=metadata, table_schemas=store.schemas)
+    tables = run_plan(plan.to_plan(), registry, store, func_ctx=context).tables
+    return {k: v.to_pylist() for k, v in tables.items()}
+
+
+@pytest.mark.parametrize("broker_side", [False, True])
+def test_kafka_producer_consumer_latency_pairs_produce_and_fetch_by_offset(
+    compiler, registry, broker_side
+):
+    metadata, procs = _cluster()
+    rows = []
+    # shop produces offsets 0..2 (each 5 ms), cart fetches each 20 ms after the produce began;
+    # an empty fetch and a fetch from the middle of a batch are not matched.
+    for offset in range(3):
+        start = 9000 - offset * 1000  # ms before now when the produce started
+        rows.append(("shop", start - 5, 5, 0, "orders", *_produce(offset)))
+        rows.append(("cart", start - 20, 10, 1, "mailer", *_fetch(offset, 1)))
+    rows.append(("cart", 100, 500, 1, "mailer", *_fetch(3, 0)))
+    rows.append(("cart", 50, 5, 1, "mailer", *_fetch(7, 2)))
+    store = _kafka_store(rows, procs, broker_side=broker_side)
+    out = _run_kafka(compiler, registry, "kafka_producer_consumer_latency", store, metadata)
+    (per_topic,) = out["Per topic"]
+    assert (per_topic["topic"], per_topic["producer"], per_topic["consumer"]) == (
+        "orders",
+        "ns/shop-0",
+        "ns/cart-0",
+    )
+    assert per_topic["batches"] == 3
+    # Each exchange counts once; with the broker's view, its earlier fetch end is kept.
+    expected = 19 if broker_side else 20
+    assert per_topic["latency_p50"] == pytest.approx(expected * MS, rel=0.01)
+    assert sum(r["batches"] for r in out["Produce to consume latency (p99)"]) == 3
+
+    overview = _run_kafka(compiler, registry, "kafka_overview", store, metadata)
+    edges = {
+        (r["from_entity"], r["to_entity"]): r["requests"]
+        for r in overview["Producers -> topics -> consumers"]
+    }
+    assert edges == {("ns/shop-0", "topic orders"): 3, ("topic orders", "ns/cart-0"): 5}
+    (topic,) = overview["Topics"]
+    assert (topic["produce_requests"], topic["fetch_requests"]) == (3, 5)
+    apis = {
+        (r["client"], r["api"], r["seen_by"]): r["requests"]
+        for r in overview["Requests per client and API"]
+    }
+    views = ["client", "broker"] if broker_side else ["client"]
+    assert apis == {
+        (pod, api, view): n
+        for view in views
+        for pod, api, n in (("ns/shop-0", "Produce", 3), ("ns/cart-0", "Fetch", 5))
+    }
+
+    data = _run_kafka(compiler, registry, "kafka_data", store, metadata)["Kafka requests"]
+    assert len(data) == (16 if broker_side else 8)
+    assert {r["api"] for r in data} == {"Produce", "Fetch"}
+
+
+def test_kafka_consumer_rebalancing_joins_join_and_sync_per_generation(compiler, registry):
+    metadata, procs = _cluster()
+
+    def join(member: str, generation: int, error: int) -> tuple[str, str]:
+        body = json.dumps({"group_id": "mailers", "member_id": ""})
+        resp = json.dumps(
+            {"error_code": error, "generation_id": generation, "leader": "m1", "member_id": member}
+        )
+        return body, resp
+
+    def sync(member: str, generation: int) -> tuple[str, str]:
+        body = json.dumps({"group_id": "mailers", "generation_id": generation, "member_id": member})
+        return body, json.dumps({"error_code": 0})
+
+    rows = [
+        ("cart", 5000, 2, 11, "c", *join("m1", -1, 79)),  # MEMBER_ID_REQUIRED: no generation
+        ("cart", 4000, 300, 11, "c", *join("m1", 1, 0)),  # joined 4.3 s ago
+        ("cart", 3900, 5, 14, "c", *sync("m1", 1)),  # synced 3.9 s ago: 400 ms
+        ("cart", 1000, 100, 11, "c", *join("m1", 2, 0)),
+        ("cart", 850, 5, 14, "c", *sync("m1", 2)),  # 250 ms
+    ]
+    store = _kafka_store(rows, procs, broker_side=True)
+    out = _run_kafka(compiler, registry, "kafka_consumer_rebalancing", store, metadata)
+    got = sorted((r["generation"], r["rebalance_time"], r["is_leader"]) for r in out["Rebalances"])
+    # Seen by both ends, each rebalance counts once: client's join start, broker's sync end.
+    assert got == [(1, 399 * MS, True), (2, 249 * MS, True)]
+    assert {r["client"] for r in out["Rebalances"]} == {"ns/cart-0"}
+    (group,) = out["Rebalance time per group"]
+    assert (group["group_id"], group["rebalances"], group["generation"]) == ("mailers", 2, 2)

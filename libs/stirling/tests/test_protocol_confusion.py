@@ -4,7 +4,8 @@ Captures (tests/data, client side, taken by the socket tracer from real clients 
 HTTP/1.1 (http.client/http.server), Redis (redis-cli/redis-server), HTTP/2 + gRPC (grpcio),
 NATS (nats-py/nats-server), AMQP (pika/RabbitMQ), CQL (cassandra-driver against the CQL test
 server on the driver's codec, control and session connections), MongoDB (pymongo/the bson-based
-test server). PostgreSQL, MySQL and DNS openings come from the byte-exact samples of
+test server), Kafka (kafka-python against the test broker of pyxie_testing.wire, recorded by a
+TCP relay). PostgreSQL, MySQL and DNS openings come from the byte-exact samples of
 test_protocol_inference. For every chunk of every capture, seen from either side, inference must
 answer the capture's protocol or nothing; and every other
 protocol's parser fed a whole capture must produce no rows.
@@ -38,6 +39,11 @@ CAPTURES: dict[str, Protocol] = {
     "cql_control.txt": Protocol.CQL,
     "cql_session.txt": Protocol.CQL,
     "mongodb_client.txt": Protocol.MONGO,
+    "kafka_producer.txt": Protocol.KAFKA,
+    "kafka_consumer.txt": Protocol.KAFKA,
+    "kafka_group_coordinator.txt": Protocol.KAFKA,
+    "kafka_group_fetch.txt": Protocol.KAFKA,
+    "kafka_bootstrap.txt": Protocol.KAFKA,
 }
 Chunks = list[tuple[Direction, bytes]]
 

@@ -26,6 +26,9 @@ _H2_SETTINGS = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
 _MONGO_FIND = pymongo.message._op_msg(
     0, {"find": "orders", "filter": {}}, "shop", None, DEFAULT_CODEC_OPTIONS
 )[1]
+_KAFKA_API_VERSIONS = (
+    "00000026001200040000000100066f7264657273000d6b61666b612d707974686f6e07332e302e313200"
+)
 
 SAMPLES: list[tuple[bytes, Protocol]] = [
     (b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", Protocol.HTTP),
@@ -46,6 +49,8 @@ SAMPLES: list[tuple[bytes, Protocol]] = [
         Protocol.CQL,
     ),
     (_MONGO_FIND, Protocol.MONGO),
+    # kafka-python's first request: ApiVersions v4, client id "orders".
+    (bytes.fromhex(_KAFKA_API_VERSIONS), Protocol.KAFKA),
 ]
 
 

@@ -224,3 +224,24 @@ def test_parse_errors_are_collected_per_protocol_with_the_parsers_note(
     tracker.handle_raw(data(0, frames, len(frames), GEN + 2))
     tracker.collect_records(0)
     assert tracker.take_protocol_errors() == {}  # already reported, the parser is dead
+
+
+def test_a_server_that_reads_the_size_first_still_infers_and_parses_kafka(
+    tracker: ConnTracker,
+) -> None:
+    # A Kafka ApiVersions v3 request (kafka-python, client id "orders") and its v0 answer; the
+    # broker reads the 4-byte size, then the rest, as Kafka's own network layer does.
+    request = bytes.fromhex(
+        "00000026001200030000000200066f7264657273000d6b61666b612d707974686f6e07332e302e313200"
+    )
+    response = bytes.fromhex("0000000a00000002000000000000")
+    tracker.handle_raw(control(2, role=2))
+    tracker.handle_raw(data(1, request[:4], 0, 10))
+    tracker.handle_raw(data(1, request[4:], 4, 11))
+    tracker.handle_raw(data(0, response, 0, 30))
+    ((table, row),) = tracker.collect_records(0)
+    assert table == "kafka_events.beta"
+    assert (row["req_cmd"], row["client_id"], row["latency"]) == (18, "orders", 20)
+    assert row["req_body"] == (
+        '{"client_software_name":"kafka-python","client_software_version":"3.0.12"}'
+    )

@@ -19,6 +19,7 @@ __all__ = [
     "HTTP_EVENTS",
     "JVM_STATS",
     "MONGODB_EVENTS",
+    "KAFKA_EVENTS",
     "MUX_EVENTS",
     "MYSQL_EVENTS",
     "NATS_EVENTS",
@@ -195,6 +196,18 @@ MUX_EVENTS = _table(
     sensitive=True,
 )
 
+KAFKA_EVENTS = _table(
+    "kafka_events.beta",
+    "Kafka request-response pair events",
+    *_COMMON8,
+    _c("req_cmd", D.INT64, desc="Kafka request API key (0 Produce, 1 Fetch, ...)"),
+    _c("client_id", D.STRING, desc="The client id of the request"),
+    _c("req_body", D.STRING, desc="Kafka request body (JSON)"),
+    _c("resp", D.STRING, desc="Kafka response body (JSON)"),
+    _LATENCY,
+    sensitive=True,
+)
+
 CONN_STATS = _table(
     "conn_stats",
     "Connection-level stats: opens, closes and bytes per remote endpoint (cumulative counters)",
@@ -334,6 +347,7 @@ ALL_TABLES: tuple[TableSchema, ...] = (
     AMQP_EVENTS,
     MONGODB_EVENTS,
     MUX_EVENTS,
+    KAFKA_EVENTS,
     CONN_STATS,
     PROCESS_STATS,
     NETWORK_STATS,

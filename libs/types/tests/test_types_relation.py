@@ -37,6 +37,7 @@ def test_pixie_table_column_counts_match_the_reference() -> None:
     assert counts["mongodb_events"] == 13
     assert counts["mux_events"] == 10
     assert counts["cql_events"] == 13
+    assert counts["kafka_events.beta"] == 13
     assert table_by_name("http_events").relation.column("latency").semantic_type is (
         SemanticType.ST_DURATION_NS
     )

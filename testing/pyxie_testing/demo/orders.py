@@ -22,6 +22,7 @@ from ._grpc import serve_products
 from ._http import JSONHandler
 from ._inventory import Inventory
 from ._mongo import OrderArchive
+from ._kafka import OrderRecords
 
 __all__ = ["serve_orders"]
 
@@ -84,6 +85,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
     events = OrderEvents()
     ledger = OrderLedger()
     archive = OrderArchive()
+    records = OrderRecords()
     shipments = ShipmentQueue.start(tempfile.mkdtemp(prefix="pyxie-demo-rabbitmq-"))
 
     class Handler(JSONHandler):
@@ -158,6 +160,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
                     events.publish(order_id, order["email"], traceparent)
                     ledger.publish(order_id, order)
                     archive.publish(order_id, order["email"], traceparent)
+                    records.publish(order_id, order["email"], traceparent)
                     if shipments is not None:
                         shipments.publish(order_id, traceparent)
                 self.send_json(201, {"order_id": order_id})
@@ -169,6 +172,7 @@ def serve_orders(port: int, dsn: str, host: str = "0.0.0.0") -> None:
         events.close()
         ledger.close()
         archive.close()
+        records.close()
         if shipments is not None:
             shipments.close()
         for extra in (inventory, cache, resolver):

@@ -26,6 +26,7 @@ from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
 from ._mongodb import MongoParser, MongoRecord
+from ._kafka import KafkaParser, KafkaRecord
 from ._mux import MuxParser, MuxRecord
 from ._mysql import MysqlParser, MysqlRecord
 from ._nats import NatsParser, NatsRecord
@@ -53,6 +54,8 @@ __all__ = [
     "HttpRecord",
     "MongoParser",
     "MongoRecord",
+    "KafkaParser",
+    "KafkaRecord",
     "MuxParser",
     "MuxRecord",
     "MysqlParser",
@@ -84,6 +87,7 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
     Protocol.MUX: MuxParser,
     Protocol.CQL: CqlParser,
     Protocol.MONGO: MongoParser,
+    Protocol.KAFKA: KafkaParser,
 }
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 

@@ -36,10 +36,14 @@ taken for it:
 * CQL (Cassandra): a chunk of whole frames (or one frame's start) whose 9-byte headers carry
   version 3-5 with the direction bit of the side, only known flag bits, a request (or response)
   opcode, a non-negative stream id (-1 only for a server EVENT) and a length matching the bytes.
+* Kafka: a request (4-byte size matching the chunk, or pipelined requests), a known client API
+  key with a version in range, a non-negative correlation id and a printable client id. Responses
+  carry only a size and a correlation id, too little to tell: the connection is recognised by
+  its requests. Checked after Redis (its first bytes are NULs, which no text protocol sends).
 * TLS: a handshake record (type 22, version 3.x) holding a ClientHello or ServerHello.
 
-The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MongoDB, MySQL, Redis, TLS, CQL,
-DNS, mid-stream AMQP, Mux, mid-stream HTTP/2); the first match wins.
+The order is fixed (HTTP, HTTP/2, PostgreSQL, NATS, AMQP, MongoDB, MySQL, Redis, Kafka, TLS,
+CQL, DNS, mid-stream AMQP, Mux, mid-stream HTTP/2); the first match wins.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from ._cql import looks_like_cql
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
 from ._mongodb import looks_like_mongo
+from ._kafka import looks_like_kafka_request
 from ._mux import looks_like_mux
 
 __all__ = ["infer_protocol", "infer_role"]
@@ -354,6 +359,8 @@ def infer_protocol(
         return Protocol.MYSQL
     if (request and _redis_request(data)) or (response and _redis_response(data)):
         return Protocol.REDIS
+    if request and looks_like_kafka_request(data):
+        return Protocol.KAFKA
     if _tls(data):
         return Protocol.TLS
     if (request and _cql_request(data)) or (response and _cql_response(data)):
@@ -382,6 +389,7 @@ _REQUEST_CHECKS = {
     Protocol.MYSQL: _mysql_request,
     Protocol.REDIS: _redis_request,
     Protocol.CQL: _cql_request,
+    Protocol.KAFKA: looks_like_kafka_request,
 }
 _RESPONSE_CHECKS = {
     Protocol.HTTP: _http_response,

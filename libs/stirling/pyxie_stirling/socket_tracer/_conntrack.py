@@ -72,6 +72,9 @@ class Connection:
     bytes_sent: int = 0
     bytes_recv: int = 0
     reported_errors: int = 0  # the parser's parse_errors already added to protocol_errors
+    # A 4-byte chunk that inferred nothing, kept per direction: servers (Kafka's, MySQL's) read a
+    # message's size first and then its body; inference then looks at both together.
+    size_prefix: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # (bytes, time)
 
     def stats_key(self) -> tuple[bytes, str, int, int]:
         return (self.upid, self.remote_addr, self.remote_port, self.role)
@@ -273,18 +276,30 @@ class ConnTracker:
         protocols = self._protocols
         if protocols is None or conn.inference_attempts >= _MAX_INFERENCE_ATTEMPTS:
             return None
+        direction = ev.direction & 1
+        prefix, prefix_ns = conn.size_prefix.pop(direction, (b"", 0))
         if lost or not ev.data:
             return None  # never infer from the middle of a stream
+        if len(ev.data) == 4 == ev.msg_size and not prefix:
+            # A size read alone: wait for its message.
+            conn.size_prefix[direction] = (ev.data, ev.timestamp_ns)
+            return None
         conn.inference_attempts += 1
-        direction = ev.direction & 1
+        data = prefix + ev.data
         protocol: int | None = None
         try:
-            protocol = protocols.infer(ev.data, direction, conn.role, conn.remote_port)
+            protocol = protocols.infer(data, direction, conn.role, conn.remote_port)
+            if protocol is None and prefix:
+                data, prefix = ev.data, b""
+                protocol = protocols.infer(data, direction, conn.role, conn.remote_port)
             if protocol is None:
                 return None
             if conn.role not in (1, 2):
-                conn.role = protocols.infer_role(protocol, ev.data, direction)
+                conn.role = protocols.infer_role(protocol, data, direction)
             parser = protocols.new_parser(protocol, conn.role, self._max_body_bytes)
+            if prefix:
+                # The size chunk starts the stream: the parser gets it before this chunk.
+                parser.feed(protocols.directions[direction], prefix, self._to_wall(prefix_ns))
         except UnsupportedProtocol:
             # e.g. TLS records seen on the socket: count it; plaintext may come from the uprobes.
             conn.inference_attempts = _MAX_INFERENCE_ATTEMPTS

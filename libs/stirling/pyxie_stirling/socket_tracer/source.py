@@ -25,6 +25,7 @@ from pyxie_types.tables import (
     DNS_EVENTS,
     HTTP_EVENTS,
     MONGODB_EVENTS,
+    KAFKA_EVENTS,
     MUX_EVENTS,
     MYSQL_EVENTS,
     NATS_EVENTS,
@@ -73,6 +74,7 @@ class SocketTraceSource(Source):
         AMQP_EVENTS,
         MUX_EVENTS,
         MONGODB_EVENTS,
+        KAFKA_EVENTS,
     )
     sampling_period_ns: ClassVar[int] = 200_000_000
     push_period_ns: ClassVar[int] = 1_000_000_000
