@@ -15,6 +15,8 @@ the same Arrow batches:
 The service of a row comes from its upid, as PxL's ``df.ctx['service']`` does: a Map calls a
 vectorised ``upid -> service`` lookup (standing in for ``upid_to_service_name``); DuckDB joins
 the same 20-row mapping. Each query runs ``--repeat`` times per engine; the best time counts.
+Both engines get the same number of threads (``--threads``, default: every core): Arrow's
+CPU pool for Carnot, ``SET threads`` for DuckDB; each query's line prints both counts.
 The last line is ``max_ratio_vs_duckdb=<x>``: the worst carnot_time / duckdb_time.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -233,8 +236,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="threads for both engines (Arrow's CPU pool for Carnot, SET threads for DuckDB)",
+    )
     args = parser.parse_args()
     n = args.rows
+    pa.set_cpu_count(args.threads)
 
     started = time.perf_counter()
     table, mapping = make_rows(n)
@@ -260,6 +270,10 @@ def main() -> None:
     since_ns = int(pc.min(times).as_py() + (pc.max(times).as_py() - pc.min(times).as_py()) // 2)
 
     con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    duck_threads = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+    carnot_threads = pa.cpu_count()
+    print(f"threads: carnot {carnot_threads} (Arrow CPU pool) duckdb {duck_threads}")
     con.register("http_events", table)
     con.register(
         "services",
@@ -292,7 +306,7 @@ def main() -> None:
         print(
             f"{name}: carnot {carnot_s * 1e3:8.1f} ms ({n / carnot_s / 1e6:7.1f} M rows/s)  "
             f"duckdb {duck_s * 1e3:8.1f} ms ({n / duck_s / 1e6:7.1f} M rows/s)  "
-            f"ratio {ratio:.2f}"
+            f"ratio {ratio:.2f}  threads carnot {carnot_threads} duckdb {duck_threads}"
         )
     print(f"max_ratio_vs_duckdb={max(ratios):.2f}")
 

@@ -10,7 +10,9 @@ aggregate's merge functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,15 @@ _COMPACT_ROWS = 1 << 20
 # Multi-key group ids are combined arithmetically while the key space stays this small;
 # beyond it a sort-based unique is used.
 _DENSE_KEY_SPACE = 1 << 24
+
+
+# Ungrouped aggregation: the scalar kernel for each hash-aggregate function the UDAs use.
+_SCALAR_KERNELS: dict[str, Callable[[pa.ChunkedArray, Any], pa.Scalar]] = {
+    "count": lambda values, options: pc.count(values, options=options),
+    "sum": lambda values, options: pc.sum(values, options=options),
+    "min": lambda values, options: pc.min(values, options=options),
+    "max": lambda values, options: pc.max(values, options=options),
+}
 
 
 @dataclass
@@ -228,6 +239,16 @@ class AggOperator(Operator):
                 columns.append(f"{column}_{function}")
             outputs.append((value, columns))
         if not custom_values:
+            if not key_names and all(a[1] in _SCALAR_KERNELS for a in aggregations):
+                # Ungrouped: Arrow's scalar kernels, without building a hash-aggregate plan
+                # (same types and nulls as the one-row group-by; several times faster).
+                return pa.Table.from_arrays(
+                    [
+                        pa.repeat(_SCALAR_KERNELS[function](table.column(column), options), 1)
+                        for (column, function, options) in aggregations
+                    ],
+                    names=[f"{v.name}_{m}" for v, cols in outputs for m in range(len(cols))],
+                )
             result = table.group_by(key_names, use_threads=True).aggregate(aggregations)
             arrays = [result.column(k) for k in key_names]
             names = list(key_names)
