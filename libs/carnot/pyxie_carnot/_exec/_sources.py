@@ -75,9 +75,33 @@ class MemorySourceOperator(SourceOperator):
             self.start_ns, self.stop_ns, self.column_names, streaming=self.streaming
         )
 
+    def _next_batch(self) -> pa.RecordBatch | None:
+        """Up to ``batch_rows`` rows: the stored batches available now, joined into one.
+
+        The table store holds what each collector push appended (often far fewer rows than a
+        batch); joining them costs one copy of the read columns and saves every operator its
+        per-batch overhead for each of the small batches.
+        """
+        cursor = self._cursor
+        want = self.state.batch_rows
+        batch = cursor.next_batch(want)
+        if batch is None or batch.num_rows >= want:
+            return batch
+        pieces = [batch]
+        rows = batch.num_rows
+        while rows < want and not cursor.exhausted:
+            more = cursor.next_batch(want - rows)
+            if more is None:
+                break
+            pieces.append(more)
+            rows += more.num_rows
+        if len(pieces) == 1:
+            return batch
+        return pa.concat_batches(pieces)
+
     async def generate(self) -> bool:
         cursor = self._cursor
-        batch = cursor.next_batch(self.state.batch_rows)
+        batch = self._next_batch()
         exhausted = bool(cursor.exhausted) or (batch is None and not self.streaming)
         if batch is None:
             if exhausted:
