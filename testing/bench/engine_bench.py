@@ -14,7 +14,8 @@ the same Arrow batches:
 
 The service of a row comes from its upid, as PxL's ``df.ctx['service']`` does: a Map calls a
 vectorised ``upid -> service`` lookup (standing in for ``upid_to_service_name``); DuckDB joins
-the same 20-row mapping. Each query runs ``--repeat`` times per engine; the best time counts.
+the same 20-row mapping. Each query runs ``--repeat`` times per engine, the engines taking
+turns (both meet the same load on a shared machine); the best time counts.
 Both engines get the same number of threads (``--threads``, default: every core): Arrow's
 CPU pool for Carnot, ``SET threads`` for DuckDB; each query's line prints both counts.
 The last line is ``max_ratio_vs_duckdb=<x>``: the worst carnot_time / duckdb_time.
@@ -222,14 +223,18 @@ SQL_C = (
 # ------------------------------------------------------------------ timing
 
 
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def best_of(repeat: int, *fns: Callable[[], Any]) -> list[tuple[float, Any]]:
+    """Each function's best time and last result. The functions take turns, so that on a shared
+    machine both engines meet the same load (a burst of other work hits both alike)."""
+    best = [float("inf")] * len(fns)
+    results: list[Any] = [None] * len(fns)
     for _ in range(repeat):
-        gc.collect()
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+        for i, fn in enumerate(fns):
+            gc.collect()
+            started = time.perf_counter()
+            results[i] = fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return list(zip(best, results, strict=True))
 
 
 def main() -> None:
@@ -292,8 +297,11 @@ def main() -> None:
     ]
     ratios = []
     for name, plan, sql in queries:
-        carnot_s, result = best_of(args.repeat, lambda p=plan: asyncio.run(carnot.execute(p)))
-        duck_s, duck_rows = best_of(args.repeat, lambda q=sql: con.sql(q).to_arrow_table())
+        (carnot_s, result), (duck_s, duck_rows) = best_of(
+            args.repeat,
+            lambda p=plan: asyncio.run(carnot.execute(p)),
+            lambda q=sql: con.sql(q).to_arrow_table(),
+        )
         ours = result.tables["out"]
         if ours.num_rows != duck_rows.num_rows:
             raise SystemExit(
