@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import os
 import time
@@ -237,6 +238,14 @@ def best_of(repeat: int, *fns: Callable[[], Any]) -> list[tuple[float, Any]]:
     return list(zip(best, results, strict=True))
 
 
+def _run_carnot(carnot: Carnot, plan: plan_pb2.Plan) -> Any:
+    return asyncio.run(carnot.execute(plan))
+
+
+def _run_duckdb(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    return con.sql(sql).to_arrow_table()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -299,8 +308,8 @@ def main() -> None:
     for name, plan, sql in queries:
         (carnot_s, result), (duck_s, duck_rows) = best_of(
             args.repeat,
-            lambda p=plan: asyncio.run(carnot.execute(p)),
-            lambda q=sql: con.sql(q).to_arrow_table(),
+            functools.partial(_run_carnot, carnot, plan),
+            functools.partial(_run_duckdb, con, sql),
         )
         ours = result.tables["out"]
         if ours.num_rows != duck_rows.num_rows:
