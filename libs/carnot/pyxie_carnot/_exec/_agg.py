@@ -11,8 +11,6 @@ aggregate's merge functions.
 from __future__ import annotations
 
 import concurrent.futures
-import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +25,7 @@ from pyxie_types import DataType
 from .._errors import PlanError
 from ..registry import RegistryError
 from ..udas import UDA
-from ._base import ExecState, Operator, empty_batch
+from ._base import ExecState, Operator, empty_batch, worker_pool
 from ._expr import CompiledExpr, compile_expr, to_array
 
 __all__ = ["AggOperator"]
@@ -52,13 +50,6 @@ _SCALAR_KERNELS: dict[str, Callable[[pa.ChunkedArray, Any], pa.Scalar]] = {
     "min": lambda values, options: pc.min(values, options=options),
     "max": lambda values, options: pc.max(values, options=options),
 }
-
-
-@functools.cache
-def _reduce_pool() -> concurrent.futures.ThreadPoolExecutor:
-    return concurrent.futures.ThreadPoolExecutor(
-        max_workers=os.cpu_count() or 1, thread_name_prefix="carnot-agg"
-    )
 
 
 @dataclass
@@ -222,7 +213,7 @@ class AggOperator(Operator):
             else:
                 # Arrow and numpy release the GIL: the chunk is reduced on another core while
                 # this thread reads and transforms the next one.
-                future = _reduce_pool().submit(self._aggregate, table, False)
+                future = worker_pool().submit(self._aggregate, table, False)
                 self._inflight.append((future, nbytes))
                 self._inflight_bytes += nbytes
         while self._inflight and (wait or len(self._inflight) > _MAX_INFLIGHT):

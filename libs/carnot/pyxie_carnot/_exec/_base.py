@@ -8,6 +8,9 @@ counts records/bytes in and out and the time spent in its own code (children exc
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ __all__ = [
     "Operator",
     "SourceOperator",
     "empty_batch",
+    "worker_pool",
 ]
 
 # Pixie has no per-query memory breaker (its issue #471); 1 GiB leaves room for several queries
@@ -45,6 +49,15 @@ DEFAULT_BATCH_ROWS = 1 << 17
 # Upstream silence that fails a query (below the broker's 180 s producer timeout, so the
 # client hears why instead of a generic cancellation).
 DEFAULT_SOURCE_SILENCE_S = 60.0
+
+
+@functools.cache
+def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads operators hand GIL-free Arrow/numpy work to (reads ahead, aggregate reduces),
+    so that a query uses the other cores while its own thread carries on."""
+    return concurrent.futures.ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1, thread_name_prefix="carnot-worker"
+    )
 
 
 def empty_batch(schema: pa.Schema) -> pa.RecordBatch:

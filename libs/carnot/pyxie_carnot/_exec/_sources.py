@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 from typing import Any
 
@@ -12,7 +13,7 @@ from pyxie_types import DataType
 
 from .._errors import PlanError, UpstreamSilent
 from ..registry import RegistryError
-from ._base import ExecState, SourceOperator, empty_batch
+from ._base import ExecState, SourceOperator, empty_batch, worker_pool
 from ._expr import scalar_value
 from ._grpc import SourceItem
 
@@ -57,6 +58,8 @@ class MemorySourceOperator(SourceOperator):
         self.stop_ns = spec.stop_time_ns if spec.HasField("stop_time_ns") else None
         self.streaming = spec.streaming
         self._cursor: Any = None
+        # The next batch, read on a worker thread while this one goes downstream.
+        self._prefetch: concurrent.futures.Future[pa.RecordBatch | None] | None = None
 
     def open(self) -> None:
         store = self.state.table_store
@@ -101,8 +104,16 @@ class MemorySourceOperator(SourceOperator):
 
     async def generate(self) -> bool:
         cursor = self._cursor
-        batch = self._next_batch()
+        if self._prefetch is not None:
+            prefetch, self._prefetch = self._prefetch, None
+            batch = prefetch.result()
+        else:
+            batch = self._next_batch()
         exhausted = bool(cursor.exhausted) or (batch is None and not self.streaming)
+        if batch is not None and not exhausted and not self.streaming:
+            # Reading and joining stored batches is Arrow copying without the GIL: the next
+            # batch is read on another core while this one is processed downstream.
+            self._prefetch = worker_pool().submit(self._next_batch)
         if batch is None:
             if exhausted:
                 self.emit_source(empty_batch(self.schema), eow=True, eos=True)
@@ -111,6 +122,14 @@ class MemorySourceOperator(SourceOperator):
             return True
         self.emit_source(_conform(batch, self.schema), eow=exhausted, eos=exhausted)
         return not exhausted
+
+    def close(self) -> None:
+        if self._prefetch is not None:
+            # A limit stopped the scan: the read in flight finishes before the cursor goes.
+            self._prefetch.cancel()
+            concurrent.futures.wait([self._prefetch])
+            self._prefetch = None
+        super().close()
 
 
 class EmptySourceOperator(SourceOperator):
