@@ -30,10 +30,12 @@ from ._expr import CompiledExpr, compile_expr, to_array
 
 __all__ = ["AggOperator"]
 
-# Buffered input bytes that trigger a reduce into a state table: big enough to keep Arrow's
-# hash aggregation efficient and per-chunk overhead (t-digest building) low, small enough that
-# reducing one chunk on a worker thread overlaps with the next chunk's upstream work.
-_REDUCE_BYTES = 32 << 20
+# Buffered input bytes that trigger a reduce into a state table: big chunks keep Arrow's hash
+# aggregation efficient and per-chunk overhead (t-digest building) low, and with many groups
+# they avoid merging state tables again and again (32 MiB chunks cost a 1.5 M-group
+# aggregate 60 % more CPU). Each full chunk is reduced on a worker thread while this thread
+# reads and transforms the next one.
+_REDUCE_BYTES = 128 << 20
 # Chunks reduced on worker threads at once, while the query's thread carries on upstream.
 _MAX_INFLIGHT = 1
 # State rows beyond which accumulated state tables are merged into one.
