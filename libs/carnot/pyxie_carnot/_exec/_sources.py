@@ -27,6 +27,8 @@ __all__ = [
 # How long a streaming scan waits before asking the table store for new rows again: short
 # enough to feel live in `px live`, long enough not to spin a core.
 STREAM_POLL_SECONDS = 0.1
+# A scan joins small stored batches into one up to batch_rows rows and about this many bytes.
+_JOIN_MAX_BYTES = 64 << 20
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -95,12 +97,16 @@ class MemorySourceOperator(SourceOperator):
             return batch, batch.nbytes
         pieces = [batch]
         rows = batch.num_rows
-        while rows < want and not cursor.exhausted:
+        size = batch.get_total_buffer_size()
+        # Bounded in bytes too: wide rows stay in their stored batches, and a joined string
+        # column never nears Arrow's 2 GiB per array.
+        while rows < want and size < _JOIN_MAX_BYTES and not cursor.exhausted:
             more = cursor.next_batch(want - rows)
             if more is None:
                 break
             pieces.append(more)
             rows += more.num_rows
+            size += more.get_total_buffer_size()
         # Conformed here, on the reading thread: checking a joined batch against the node's
         # schema (non-null fields count nulls) is a third of a filter-and-count scan's time.
         # Its size too: Arrow walks every buffer for it, operators count it per batch.
