@@ -181,7 +181,7 @@ def test_memory_source_joins_stored_batches_only_up_to_its_byte_cap(
     table_store = _store_of_small_batches(10, 10)
     one = table_store.table("events").cursor(None, None, None).next_batch()
     assert one is not None
-    monkeypatch.setattr(_sources, "_JOIN_MAX_BYTES", one.get_total_buffer_size() * 2)
+    monkeypatch.setattr(_sources, "_JOIN_MAX_BYTES", one.nbytes * 2)
     b = PlanBuilder(registry)
     b.memory_sink(_source(b), "out")
     out = _run(b.plan(), registry, table_store, batch_rows=1000).tables["out"]

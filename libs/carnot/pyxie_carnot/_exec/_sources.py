@@ -97,7 +97,7 @@ class MemorySourceOperator(SourceOperator):
             return batch, batch.nbytes
         pieces = [batch]
         rows = batch.num_rows
-        size = batch.get_total_buffer_size()
+        size = batch.nbytes  # the rows' bytes (a stored batch may slice bigger buffers)
         # Bounded in bytes too: wide rows stay in their stored batches, and a joined string
         # column never nears Arrow's 2 GiB per array.
         while rows < want and size < _JOIN_MAX_BYTES and not cursor.exhausted:
@@ -106,7 +106,7 @@ class MemorySourceOperator(SourceOperator):
                 break
             pieces.append(more)
             rows += more.num_rows
-            size += more.get_total_buffer_size()
+            size += more.nbytes
         # Conformed here, on the reading thread: checking a joined batch against the node's
         # schema (non-null fields count nulls) is a third of a filter-and-count scan's time.
         # Its size too: Arrow walks every buffer for it, operators count it per batch.
