@@ -147,6 +147,49 @@ def test_memory_source_in_small_batches_still_returns_every_row(
     assert out.schema.field("latency").metadata[b"pyxie.semantic_type"] == b"901"
 
 
+def _store_of_small_batches(batches: int, rows: int) -> TableStore:
+    table_store = TableStore()
+    table_store.add_table(EVENTS)
+    for start in range(0, batches * rows, rows):
+        table_store.append(
+            "events", _events([(start + i, f"s{start + i}", 200, 1, True) for i in range(rows)])
+        )
+    return table_store
+
+
+def test_memory_source_joins_small_stored_batches_in_order(registry: Registry) -> None:
+    table_store = _store_of_small_batches(10, 10)
+    b = PlanBuilder(registry)
+    b.memory_sink(_source(b, ["time_", "service"]), "out")
+    out = _run(b.plan(), registry, table_store, batch_rows=25).tables["out"]
+    # Ten stored batches of 10 rows arrive as batches of up to 25 rows, in time order.
+    assert [len(c) for c in out.column("service").chunks] == [25, 25, 25, 25]
+    assert _rows(out)[::30] == [
+        {"time_": 0, "service": "s0"},
+        {"time_": 30, "service": "s30"},
+        {"time_": 60, "service": "s60"},
+        {"time_": 90, "service": "s90"},
+    ]
+    assert out.schema.field("time_").metadata[b"pyxie.semantic_type"] == b"2"
+
+
+def test_memory_source_joins_stored_batches_only_up_to_its_byte_cap(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyxie_carnot._exec import _sources
+
+    table_store = _store_of_small_batches(10, 10)
+    one = table_store.table("events").cursor(None, None, None).next_batch()
+    assert one is not None
+    monkeypatch.setattr(_sources, "_JOIN_MAX_BYTES", one.nbytes * 2)
+    b = PlanBuilder(registry)
+    b.memory_sink(_source(b), "out")
+    out = _run(b.plan(), registry, table_store, batch_rows=1000).tables["out"]
+    assert out.num_rows == 100
+    # Joining stops once the joined stored batches reach the cap (two of them here).
+    assert max(len(c) for c in out.column("service").chunks) == 20
+
+
 def test_memory_source_of_unknown_table_is_a_plan_error(registry: Registry) -> None:
     b = PlanBuilder(registry)
     src = b.memory_source("nope", EVENTS.relation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,29 @@ def test_quantiles_are_close_to_exact_percentiles_per_group(registry: Registry) 
             # Rank error of a compression-1000 t-digest is far below 0.5 % at any quantile.
             rank = np.searchsorted(in_group, estimate[key]) / len(in_group)
             assert abs(rank - p) < 0.005, (group, key)
+
+
+def test_quantiles_built_on_several_threads_stay_accurate(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyxie_carnot.udas import _tdigest
+
+    # Rows split over threads once there are this many per thread (2 M in production).
+    monkeypatch.setattr(_tdigest, "_PARALLEL_MIN_POINTS", 20_000)
+    monkeypatch.setattr(pa, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    rng = np.random.default_rng(11)
+    values = rng.lognormal(10, 1, 120_000)
+    gids = rng.integers(0, 3, len(values))
+    uda = _uda(registry, "quantiles", FLT)
+    out = uda.finalize(uda.update([pa.array(values)], gids, 3)).to_pylist()
+    for group in range(3):
+        estimate = json.loads(out[group])
+        in_group = np.sort(values[gids == group])
+        for key, p in QUANTILE_KEYS:
+            rank = np.searchsorted(in_group, estimate[key]) / len(in_group)
+            assert abs(rank - p) < 0.005, (group, key)
+        assert estimate["p01"] >= in_group[0] and estimate["p99"] <= in_group[-1]
 
 
 def test_quantiles_of_few_values_are_exact_at_the_ends(registry: Registry) -> None:

@@ -10,7 +10,10 @@ aggregate's merge functions.
 
 from __future__ import annotations
 
+import concurrent.futures
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,19 +25,33 @@ from pyxie_types import DataType
 from .._errors import PlanError
 from ..registry import RegistryError
 from ..udas import UDA
-from ._base import ExecState, Operator, empty_batch
+from ._base import ExecState, Operator, empty_batch, worker_pool
 from ._expr import CompiledExpr, compile_expr, to_array
 
 __all__ = ["AggOperator"]
 
 # Buffered input bytes that trigger a reduce into a state table: big chunks keep Arrow's hash
-# aggregation efficient and per-chunk overhead (t-digest building) low.
+# aggregation efficient and per-chunk overhead (t-digest building) low, and with many groups
+# they avoid merging state tables again and again (32 MiB chunks cost a 1.5 M-group
+# aggregate 60 % more CPU). Each full chunk is reduced on a worker thread while this thread
+# reads and transforms the next one.
 _REDUCE_BYTES = 128 << 20
+# Chunks reduced on worker threads at once, while the query's thread carries on upstream.
+_MAX_INFLIGHT = 1
 # State rows beyond which accumulated state tables are merged into one.
 _COMPACT_ROWS = 1 << 20
 # Multi-key group ids are combined arithmetically while the key space stays this small;
 # beyond it a sort-based unique is used.
 _DENSE_KEY_SPACE = 1 << 24
+
+
+# Ungrouped aggregation: the scalar kernel for each hash-aggregate function the UDAs use.
+_SCALAR_KERNELS: dict[str, Callable[[pa.ChunkedArray, Any], pa.Scalar]] = {
+    "count": lambda values, options: pc.count(values, options=options),
+    "sum": lambda values, options: pc.sum(values, options=options),
+    "min": lambda values, options: pc.min(values, options=options),
+    "max": lambda values, options: pc.max(values, options=options),
+}
 
 
 @dataclass
@@ -96,6 +113,9 @@ class AggOperator(Operator):
         self._values: list[_Value] = []
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
+        # Chunks being reduced on a worker thread (their input still counts as held).
+        self._inflight: list[tuple[concurrent.futures.Future[pa.Table], int]] = []
+        self._inflight_bytes = 0
         self._states: list[pa.Table] = []
         self._state_bytes = 0
         self._state_rows = 0
@@ -179,15 +199,42 @@ class AggOperator(Operator):
             self._flush(eos=all_done)
 
     def _account(self) -> None:
-        self.state.hold(self, self._pending_bytes + self._state_bytes)
+        self.state.hold(self, self._pending_bytes + self._inflight_bytes + self._state_bytes)
 
-    def _reduce_pending(self) -> None:
-        if not self._pending:
-            return
-        table = pa.Table.from_batches(self._pending)
-        self._pending = []
-        self._pending_bytes = 0
-        self._add_states(self._aggregate(table, merge=False))
+    def _reduce_pending(self, wait: bool = False) -> None:
+        """Reduce the buffered input on a worker thread; ``wait`` (a flush) finishes them all."""
+        local: pa.Table | None = None
+        if self._pending:
+            table = pa.Table.from_batches(self._pending)
+            nbytes = self._pending_bytes
+            self._pending = []
+            self._pending_bytes = 0
+            if wait:
+                # The last chunk is reduced here, while the worker finishes the previous one.
+                local = self._aggregate(table, merge=False)
+            else:
+                # Arrow and numpy release the GIL: the chunk is reduced on another core while
+                # this thread reads and transforms the next one.
+                future = worker_pool().submit(self._aggregate, table, False)
+                self._inflight.append((future, nbytes))
+                self._inflight_bytes += nbytes
+        while self._inflight and (wait or len(self._inflight) > _MAX_INFLIGHT):
+            future, nbytes = self._inflight.pop(0)
+            try:
+                states = future.result()
+            finally:
+                self._inflight_bytes -= nbytes
+            self._add_states(states)
+        if local is not None:
+            self._add_states(local)
+
+    def close(self) -> None:
+        for future, _ in self._inflight:
+            future.cancel()
+        concurrent.futures.wait([f for f, _ in self._inflight])
+        self._inflight = []
+        self._inflight_bytes = 0
+        super().close()
 
     def _add_states(self, states: pa.Table) -> None:
         self._states.append(states)
@@ -228,6 +275,16 @@ class AggOperator(Operator):
                 columns.append(f"{column}_{function}")
             outputs.append((value, columns))
         if not custom_values:
+            if not key_names and all(a[1] in _SCALAR_KERNELS for a in aggregations):
+                # Ungrouped: Arrow's scalar kernels, without building a hash-aggregate plan
+                # (same types and nulls as the one-row group-by; several times faster).
+                return pa.Table.from_arrays(
+                    [
+                        pa.repeat(_SCALAR_KERNELS[function](table.column(column), options), 1)
+                        for (column, function, options) in aggregations
+                    ],
+                    names=[f"{v.name}_{m}" for v, cols in outputs for m in range(len(cols))],
+                )
             result = table.group_by(key_names, use_threads=True).aggregate(aggregations)
             arrays = [result.column(k) for k in key_names]
             names = list(key_names)
@@ -281,7 +338,7 @@ class AggOperator(Operator):
     # ------------------------------------------------------------ output
 
     def _flush(self, eos: bool) -> None:
-        self._reduce_pending()
+        self._reduce_pending(wait=True)
         if len(self._states) > 1 or (self._states and self.stage == plan_pb2.AGG_STAGE_FINALIZE):
             states = self._aggregate(pa.concat_tables(self._states), merge=True)
         elif self._states:

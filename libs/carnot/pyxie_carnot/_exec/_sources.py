@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 from typing import Any
 
@@ -12,7 +13,7 @@ from pyxie_types import DataType
 
 from .._errors import PlanError, UpstreamSilent
 from ..registry import RegistryError
-from ._base import ExecState, SourceOperator, empty_batch
+from ._base import ExecState, SourceOperator, empty_batch, worker_pool
 from ._expr import scalar_value
 from ._grpc import SourceItem
 
@@ -26,6 +27,8 @@ __all__ = [
 # How long a streaming scan waits before asking the table store for new rows again: short
 # enough to feel live in `px live`, long enough not to spin a core.
 STREAM_POLL_SECONDS = 0.1
+# A scan joins small stored batches into one up to batch_rows rows and about this many bytes.
+_JOIN_MAX_BYTES = 64 << 20
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -57,6 +60,8 @@ class MemorySourceOperator(SourceOperator):
         self.stop_ns = spec.stop_time_ns if spec.HasField("stop_time_ns") else None
         self.streaming = spec.streaming
         self._cursor: Any = None
+        # The next batch, read on a worker thread while this one goes downstream.
+        self._prefetch: concurrent.futures.Future[tuple[pa.RecordBatch, int] | None] | None = None
 
     def open(self) -> None:
         store = self.state.table_store
@@ -75,18 +80,68 @@ class MemorySourceOperator(SourceOperator):
             self.start_ns, self.stop_ns, self.column_names, streaming=self.streaming
         )
 
+    def _next_batch(self) -> tuple[pa.RecordBatch, int] | None:
+        """Up to ``batch_rows`` rows: the stored batches available now, joined into one.
+
+        The table store holds what each collector push appended (often far fewer rows than a
+        batch); joining them costs one copy of the read columns and saves every operator its
+        per-batch overhead for each of the small batches.
+        """
+        cursor = self._cursor
+        want = self.state.batch_rows
+        batch = cursor.next_batch(want)
+        if batch is None:
+            return None
+        if batch.num_rows >= want:
+            batch = _conform(batch, self.schema)
+            return batch, batch.nbytes
+        pieces = [batch]
+        rows = batch.num_rows
+        size = batch.nbytes  # the rows' bytes (a stored batch may slice bigger buffers)
+        # Bounded in bytes too: wide rows stay in their stored batches, and a joined string
+        # column never nears Arrow's 2 GiB per array.
+        while rows < want and size < _JOIN_MAX_BYTES and not cursor.exhausted:
+            more = cursor.next_batch(want - rows)
+            if more is None:
+                break
+            pieces.append(more)
+            rows += more.num_rows
+            size += more.nbytes
+        # Conformed here, on the reading thread: checking a joined batch against the node's
+        # schema (non-null fields count nulls) is a third of a filter-and-count scan's time.
+        # Its size too: Arrow walks every buffer for it, operators count it per batch.
+        batch = _conform(batch if len(pieces) == 1 else pa.concat_batches(pieces), self.schema)
+        return batch, batch.nbytes
+
     async def generate(self) -> bool:
         cursor = self._cursor
-        batch = cursor.next_batch(self.state.batch_rows)
+        if self._prefetch is not None:
+            prefetch, self._prefetch = self._prefetch, None
+            read = prefetch.result()
+        else:
+            read = self._next_batch()
+        batch, nbytes = read if read is not None else (None, 0)
         exhausted = bool(cursor.exhausted) or (batch is None and not self.streaming)
+        if batch is not None and not exhausted and not self.streaming:
+            # Reading and joining stored batches is Arrow copying without the GIL: the next
+            # batch is read on another core while this one is processed downstream.
+            self._prefetch = worker_pool().submit(self._next_batch)
         if batch is None:
             if exhausted:
                 self.emit_source(empty_batch(self.schema), eow=True, eos=True)
                 return False
             await asyncio.sleep(STREAM_POLL_SECONDS)
             return True
-        self.emit_source(_conform(batch, self.schema), eow=exhausted, eos=exhausted)
+        self.emit_source(batch, eow=exhausted, eos=exhausted, nbytes=nbytes)
         return not exhausted
+
+    def close(self) -> None:
+        if self._prefetch is not None:
+            # A limit stopped the scan: the read in flight finishes before the cursor goes.
+            self._prefetch.cancel()
+            concurrent.futures.wait([self._prefetch])
+            self._prefetch = None
+        super().close()
 
 
 class EmptySourceOperator(SourceOperator):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["COMPRESSION", "Digests", "build_digests", "merge_digests"]
 
@@ -161,44 +162,83 @@ def _bucket(q: F64) -> I64:
     return np.clip(np.floor(k), 0, _BUCKETS - 1).astype(np.int64)
 
 
-def _sort_by_group(values: F64, gids: I64, num_groups: int) -> tuple[F64, I64, I64]:
-    """Values sorted by gid, each group cut into chunks of ``_CHUNK`` points sorted in place.
+@functools.cache
+def _chunk_template() -> tuple[I64, F64]:
+    """Centroid starts and weights of the digest of one full sorted chunk of ``_CHUNK`` points.
 
-    Returns the values, each value's chunk id (chunks numbered group by group) and each
-    chunk's group. Sorting
-    cache-sized chunks is several times faster than sorting whole groups; the chunks'
-    digests are merged afterwards, as a streaming t-digest merges its buffers.
+    Every full chunk has the same quantile positions, hence the same centroid boundaries: they
+    are computed once, and a chunk's centroids are one ``reduceat`` over its sorted values.
     """
+    q = (np.arange(_CHUNK, dtype=np.float64) + 0.5) / _CHUNK
+    key = _bucket(q)
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    weights = np.diff(np.append(starts, _CHUNK)).astype(np.float64)
+    return starts, weights
+
+
+def _group_rows(values: F64, gids: I64, num_groups: int) -> tuple[F64, I64]:
+    """A copy of ``values`` ordered by group (stable), and each group's bounds in it."""
     if num_groups == 1:
-        grouped, sorted_gids = values.copy(), gids
-    elif num_groups <= _MAX_GROUPS_FOR_SEGMENT_SORT:
-        order = np.argsort(gids.astype(np.uint16), kind="stable")
-        grouped, sorted_gids = values[order], gids[order]
-    else:
-        order = np.lexsort((values, gids))
-        return values[order], gids[order], np.arange(num_groups, dtype=np.int64)
-    bounds = np.searchsorted(sorted_gids, np.arange(num_groups + 1))
+        return values.copy(), np.array([0, len(values)], dtype=np.int64)
+    # Arrow sorts small integers with a counting sort: several times faster than numpy's.
+    order = pc.sort_indices(pa.array(gids.astype(np.uint16))).to_numpy()
+    counts = np.bincount(gids, minlength=num_groups)
+    bounds = np.zeros(num_groups + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    return np.take(values, order), bounds
 
-    def sort_group(g: int) -> None:
+
+def _centroids_of_rows(values: F64, gids: I64, num_groups: int) -> Digests:
+    """Unmerged centroids of every group: one digest per cache-sized sorted chunk.
+
+    Sorting chunks of ``_CHUNK`` points is several times faster than sorting whole groups;
+    the chunks' digests are merged afterwards, as a streaming t-digest merges its buffers.
+    The result holds each group's centroids (not sorted by mean) and its min and max.
+    """
+    grouped, bounds = _group_rows(values, gids, num_groups)
+    starts, weights = _chunk_template()
+    means: list[F64] = []
+    owner: list[I64] = []
+    mins = np.zeros(num_groups, dtype=np.float64)
+    maxs = np.zeros(num_groups, dtype=np.float64)
+    tail_values: list[F64] = []
+    tail_gids: list[I64] = []
+    for g in range(num_groups):
         segment = grouped[bounds[g] : bounds[g + 1]]
+        if not len(segment):
+            continue
         full = len(segment) // _CHUNK * _CHUNK
+        lo, hi = np.inf, -np.inf
         if full:
-            segment[:full].reshape(-1, _CHUNK).sort(axis=1)
-        segment[full:].sort()
-
-    if len(grouped) >= _PARALLEL_MIN_POINTS and num_groups > 1:
-        # numpy releases the GIL while sorting, so groups sort on all cores at once.
-        list(_sort_pool().map(sort_group, range(num_groups)))
-    else:
-        for g in range(num_groups):
-            sort_group(g)
-    sizes = np.diff(bounds)
-    chunks_per_group = -(-sizes // _CHUNK)
-    chunk_base = np.zeros(num_groups + 1, dtype=np.int64)
-    np.cumsum(chunks_per_group, out=chunk_base[1:])
-    rank = np.arange(len(grouped), dtype=np.int64) - bounds[:-1][sorted_gids]
-    chunk_group = np.repeat(np.arange(num_groups, dtype=np.int64), chunks_per_group)
-    return grouped, chunk_base[:-1][sorted_gids] + rank // _CHUNK, chunk_group
+            block = segment[:full].reshape(-1, _CHUNK)
+            block.sort(axis=1)
+            lo, hi = float(block[:, 0].min()), float(block[:, -1].max())
+            chunk_means = np.add.reduceat(block, starts, axis=1) / weights
+            means.append(chunk_means.reshape(-1))
+            owner.append(np.full(chunk_means.size, g, dtype=np.int64))
+        rest = segment[full:]
+        if len(rest):
+            rest.sort()
+            lo, hi = min(lo, float(rest[0])), max(hi, float(rest[-1]))
+            tail_values.append(rest)
+            tail_gids.append(np.full(len(rest), g, dtype=np.int64))
+        mins[g], maxs[g] = lo, hi
+    all_weights = [np.tile(weights, len(m) // len(weights)) for m in means]
+    if tail_values:
+        tails = _digests_of_sorted(
+            np.concatenate(tail_values), np.concatenate(tail_gids), num_groups
+        )
+        means.append(tails.mean)
+        owner.append(tails.gid)
+        all_weights.append(tails.weight)
+    return Digests(
+        num_groups,
+        np.concatenate(owner) if owner else np.zeros(0, np.int64),
+        np.concatenate(means) if means else np.zeros(0),
+        np.concatenate(all_weights) if all_weights else np.zeros(0),
+        mins,
+        maxs,
+    )
 
 
 def build_digests(values: F64, gids: I64, num_groups: int) -> Digests:
@@ -207,12 +247,39 @@ def build_digests(values: F64, gids: I64, num_groups: int) -> Digests:
         empty_f = np.zeros(0, dtype=np.float64)
         zeros = np.zeros(num_groups, dtype=np.float64)
         return Digests(num_groups, np.zeros(0, np.int64), empty_f, empty_f, zeros, zeros.copy())
-    sorted_values, chunk_ids, chunk_group = _sort_by_group(values, gids, num_groups)
-    num_chunks = len(chunk_group)
-    if num_chunks == num_groups and np.array_equal(chunk_group, np.arange(num_groups)):
-        return _digests_of_sorted(sorted_values, chunk_ids, num_groups)
-    parts = _digests_of_sorted(sorted_values, chunk_ids, num_chunks)
-    return merge_digests(parts, chunk_group, num_groups)
+    if num_groups > _MAX_GROUPS_FOR_SEGMENT_SORT:
+        order = np.lexsort((values, gids))
+        return _digests_of_sorted(values[order], gids[order], num_groups)
+    # As many threads as Arrow's CPU pool (pa.set_cpu_count bounds the engine's threads).
+    workers = min(pa.cpu_count(), os.cpu_count() or 1, max(1, len(values) // _PARALLEL_MIN_POINTS))
+    if workers > 1:
+        # numpy releases the GIL while it sorts, gathers and reduces: each core builds the
+        # chunk digests of one slice of the rows, and one merge combines them.
+        cuts = np.linspace(0, len(values), workers + 1).astype(np.int64)
+        pieces = list(
+            _sort_pool().map(
+                lambda i: _centroids_of_rows(
+                    values[cuts[i] : cuts[i + 1]], gids[cuts[i] : cuts[i + 1]], num_groups
+                ),
+                range(workers),
+            )
+        )
+        has = np.zeros((workers, num_groups), dtype=bool)
+        for i, piece in enumerate(pieces):
+            has[i, piece.gid] = True
+        parts = Digests(
+            workers * num_groups,
+            np.concatenate([p.gid + i * num_groups for i, p in enumerate(pieces)]),
+            np.concatenate([p.mean for p in pieces]),
+            np.concatenate([p.weight for p in pieces]),
+            np.concatenate([p.min for p in pieces]),
+            np.concatenate([p.max for p in pieces]),
+        )
+        return merge_digests(
+            parts, np.tile(np.arange(num_groups, dtype=np.int64), workers), num_groups
+        )
+    parts = _centroids_of_rows(values, gids, num_groups)
+    return merge_digests(parts, np.arange(num_groups, dtype=np.int64), num_groups)
 
 
 def _digests_of_sorted(sorted_values: F64, sorted_gids: I64, num_groups: int) -> Digests:
