@@ -60,7 +60,7 @@ from pyxie_service.audit import audit
 from pyxie_types import DataType, Relation
 from pyxie_types.batching import split_to_fit
 from pyxie_types.catalog import FunctionCatalog
-from pyxie_types.rowbatch import relation_to_vizier, row_batch_to_vizier
+from pyxie_types.rowbatch import relation_to_vizier, row_batch_bytes
 
 from pyxie_query_broker.controllers.agent_tracker import DistributedState
 from pyxie_query_broker.controllers.forwarder import (
@@ -243,30 +243,40 @@ def _result_agents(plan: plan_pb2.DistributedPlan) -> dict[str, set[str]]:
     return tables
 
 
+def _framed_batch(raw: bytes) -> bytes:
+    size = len(raw)
+    prefix = bytearray(b"\x0a")
+    while size >= 0x80:
+        prefix.append((size & 0x7F) | 0x80)
+        size >>= 7
+    prefix.append(size)
+    return bytes(prefix) + raw
+
+
 def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.QueryData]:
     """One table batch as QueryData messages, each under MAX_RESPONSE_BATCH_BYTES.
 
     Only the last piece carries eow/eos. With an encryptor each piece travels only as
-    `encrypted_batch` (JWE of the serialized RowBatchData).
+    `encrypted_batch` (JWE of the serialized RowBatchData). The RowBatchData bytes are built
+    from the Arrow buffers (`row_batch_bytes`), never value by value in Python.
     """
     table = item.table
     encoded = list(
         split_to_fit(
             item.batch,
-            lambda piece: row_batch_to_vizier(piece, table.relation, table.table_id),
-            vpb.RowBatchData.ByteSize,
+            lambda piece: row_batch_bytes(piece, table.relation, table.table_id),
+            len,
             MAX_RESPONSE_BATCH_BYTES,
             expansion=_PROTO_EXPANSION,
         )
     )
-    encoded[-1].eow = item.eow
-    encoded[-1].eos = item.eos
+    # eow (field 3) and eos (field 4) appended to the last piece: a parser merges fields in
+    # any order, so this is the same message as encoding them in place.
+    encoded[-1] += (b"\x18\x01" if item.eow else b"") + (b"\x20\x01" if item.eos else b"")
     if encryptor is None:
-        return [vpb.QueryData(batch=row_batch) for row_batch in encoded]
-    return [
-        vpb.QueryData(encrypted_batch=encryptor.encrypt(row_batch.SerializeToString()))
-        for row_batch in encoded
-    ]
+        # QueryData.batch is field 1: parsing the framed bytes sets it even for an empty batch.
+        return [vpb.QueryData.FromString(_framed_batch(raw)) for raw in encoded]
+    return [vpb.QueryData(encrypted_batch=encryptor.encrypt(raw)) for raw in encoded]
 
 
 class QueryExecutor:
