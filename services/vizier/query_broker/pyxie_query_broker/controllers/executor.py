@@ -9,9 +9,9 @@
 4. split into one plan per healthy agent, result sinks pointing at this broker;
 5. one `QueryMetadata` per output table (fresh UUID table id), all before any data;
 6. `ExecuteQueryRequest` to every `Agent/<id>` on NATS, in parallel;
-7. row batches as `QueryData.batch` (or only `encrypted_batch`), split to stay far below a
-   client's 4 MiB receive limit, each table ending with one eos batch; the combined execution
-   stats last.
+7. row batches as `QueryData.batch` (or only `encrypted_batch`), queued producer batches of a
+   table merged and then split so that each message (sealed or not) fits the cloud bridge's
+   1 MiB, each table ending with one eos batch; the combined execution stats last.
 
 Every failure after step 1 is sent in-band first (`status{code, message, error_details}`) and
 then ends the RPC with the same gRPC error, as pxapi expects. When the query ends early (client
@@ -72,6 +72,7 @@ from pyxie_query_broker.controllers.forwarder import (
 from pyxie_query_broker.controllers.mutations import MutationExecutor, MutationOutcome
 
 __all__ = [
+    "MAX_ENCRYPTED_BATCH_BYTES",
     "MAX_RESPONSE_BATCH_BYTES",
     "QUERY_PLAN_TABLE",
     "AgentBus",
@@ -83,9 +84,12 @@ __all__ = [
     "truncation_note",
 ]
 
-# A serialized RowBatchData stays under 1 MiB: JWE (base64) adds a third, which still leaves
-# pxapi's default 4 MiB receive limit far away.
-MAX_RESPONSE_BATCH_BYTES: Final = 1 << 20
+# Every result message must cross the cloud bridge, whose NATS hops carry at most 1 MiB per
+# message: a serialized RowBatchData stays under that less room for the envelopes around it.
+MAX_RESPONSE_BATCH_BYTES: Final = (1 << 20) - (16 << 10)
+# Sealed, a batch grows by a third (base64) when DEFLATE gains nothing, plus the JWE header and
+# the wrapped key: the plaintext budget leaves room for that worst case.
+MAX_ENCRYPTED_BATCH_BYTES: Final = (MAX_RESPONSE_BATCH_BYTES - (4 << 10)) * 3 // 4
 # Encoded protobuf columns can be larger than Arrow's (varints, per-string tags); planning
 # slices with this factor avoids re-splitting in the common case.
 _PROTO_EXPANSION: Final = 1.5
@@ -253,6 +257,10 @@ def _framed_batch(raw: bytes) -> bytes:
     return bytes(prefix) + raw
 
 
+def _batch_budget(encryptor: JweEncryptor | None) -> int:
+    return MAX_RESPONSE_BATCH_BYTES if encryptor is None else MAX_ENCRYPTED_BATCH_BYTES
+
+
 def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.QueryData]:
     """One table batch as QueryData messages, each under MAX_RESPONSE_BATCH_BYTES.
 
@@ -266,7 +274,7 @@ def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.Q
             item.batch,
             lambda piece: row_batch_bytes(piece, table.relation, table.table_id),
             len,
-            MAX_RESPONSE_BATCH_BYTES,
+            _batch_budget(encryptor),
             expansion=_PROTO_EXPANSION,
         )
     )
@@ -405,7 +413,10 @@ class QueryExecutor:
             tables=[t.name for t in tables],
         )
 
-        async for item in active.results():
+        # Producer batches already queued are merged up to about one message's worth, so a
+        # bulk result crosses every hop (and the client's RSA unwrap) in few large messages.
+        coalesce = int(_batch_budget(encryptor) / _PROTO_EXPANSION)
+        async for item in active.results(coalesce_bytes=coalesce):
             if isinstance(item, TableBatch):
                 run.rows[item.table.name] = run.rows.get(item.table.name, 0) + item.batch.num_rows
                 pieces = await asyncio.to_thread(encode_batch, item, encryptor)
