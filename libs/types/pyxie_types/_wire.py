@@ -115,8 +115,8 @@ def _packed(payload: bytes) -> bytes:
 
 
 def _string_column(array: pa.Array) -> bytes:
-    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
-        array = array.cast(pa.binary())
+    if not (pa.types.is_string(array.type) or pa.types.is_binary(array.type)):
+        array = array.cast(pa.binary())  # large or view strings: 32-bit offsets here
     count = len(array)
     if count == 0:
         return b""
@@ -150,6 +150,8 @@ def _uint128_column(array: pa.Array) -> bytes:
 
 
 def _encode_column(array: pa.Array, data_type: DataType) -> bytes:
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
     if data_type is DataType.STRING:
         return _string_column(array)
     if data_type is DataType.UINT128:

@@ -63,3 +63,21 @@ def test_nulls_and_a_wrong_column_count_are_refused() -> None:
     )
     with pytest.raises(ValueError, match="nulls"):
         row_batch_bytes(holes, Relation.of(("i", DataType.INT64)), "t")
+
+
+def test_dictionary_and_large_string_columns_encode_as_plain_strings() -> None:
+    relation = Relation.of(("s", DataType.STRING), ("i", DataType.INT64))
+    values = ["a", "bb", "a", "", "ccc"]
+    plain = pa.RecordBatch.from_arrays(
+        [pa.array(values), pa.array([1, 2, 3, 4, 5], pa.int64())],
+        schema=relation.arrow_schema(),
+    )
+    expected = row_batch_to_vizier(plain, relation, "t").SerializeToString()
+    for strings in (pa.array(values).dictionary_encode(), pa.array(values, pa.large_string())):
+        odd = pa.RecordBatch.from_arrays(
+            [strings, pa.array([1, 2, 3, 4, 5], pa.int64())], names=["s", "i"]
+        )
+        assert row_batch_bytes(odd.slice(1, 3), relation, "t") == row_batch_bytes(
+            plain.slice(1, 3), relation, "t"
+        )
+        assert row_batch_bytes(odd, relation, "t") == expected
