@@ -17,7 +17,14 @@ sequence ids found in server-side http_events rows divided by the requests sent.
 Prints, per case: throughput, p50/p99 OFF and ON, their ratios, the capture rate and the tracer's
 CPU seconds per 1k requests (CPU of this process, which runs nothing but the tracer while the
 client and server are separate processes; both ends are traced, as on a node that hosts both).
-The last line is `p99_ratio_1k=<x> capture_1k=<pct>` for the 1000 req/s, 1 ms handler case.
+The last line is `p99_ratio_1k=<x> capture_1k=<pct> p99_ratio_5k=<x> max_rps_on=<r>
+max_rps_ratio=<on/off> capture_max=<pct> cpu_per_1k=<s>`: p99 ratio and capture at 1000 req/s
+and the p99 ratio at 5000 req/s (1 ms handler), the traced server's closed-loop throughput with
+no handler delay, its ratio to the untraced one and its capture rate, and the tracer's CPU
+seconds per 1k requests at 1000 req/s.
+
+`--busy` keeps the spare core(s) busy (one pure-Python spinning process per core beyond the
+first) for the whole run, OFF and ON alike, so both sides see the same contended machine.
 """
 
 from __future__ import annotations
@@ -157,6 +164,7 @@ def cases(quick: bool) -> list[Case]:
         Case("d1r500", 1, 500, base),
         Case("d1r1000", 1, 1000, key),
         Case("d1r2000", 1, 2000, base),
+        Case("d1r5000", 1, 5000, base),
         Case("d0r1000", 0, 1000, base),
         Case("d0max", 0, 0, base),
     ]
@@ -180,6 +188,17 @@ def run_client(port: int, case: Case, label: str) -> dict[str, float]:
     return stats
 
 
+_SPIN = "while True:\n    pass\n"
+
+
+def start_spinners() -> list[subprocess.Popen[bytes]]:
+    """One busy process per core beyond the first (the spare core of a 2-core machine)."""
+    return [
+        subprocess.Popen([sys.executable, "-c", _SPIN])
+        for _ in range(max(1, (os.cpu_count() or 2) - 1))
+    ]
+
+
 class Capture:
     """Counts distinct sequence ids per case in server-side http_events rows."""
 
@@ -201,6 +220,9 @@ class Capture:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short phases (< 60 s in total)")
+    parser.add_argument(
+        "--busy", action="store_true", help="load the spare core(s) with spinning processes"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("trace_overhead: needs root to load eBPF probes (and bcc: make setup-bpf)")
@@ -214,6 +236,9 @@ def main() -> None:
     from pyxie_table_store import TableStore
 
     todo = cases(args.quick)
+    spinners = start_spinners() if args.busy else []
+    if spinners:
+        print(f"busy: {len(spinners)} spinning process(es) load the spare core(s)", flush=True)
     server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     port = int(server.stdout.readline())
@@ -255,6 +280,9 @@ def main() -> None:
         server.terminate()
         server.wait()
         server.stdout.close()
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
     print(f"pool of {_POOL} keep-alive connections (open loop), {_MAX_CONNS} for max throughput")
     print(
@@ -274,7 +302,15 @@ def main() -> None:
     key = on["d1r1000"]
     ratio = key["p99_ms"] / off["d1r1000"]["p99_ms"]
     pct = capture.count("d1r1000") / key["requests"] * 100
-    print(f"p99_ratio_1k={ratio:.3f} capture_1k={pct:.2f}")
+    ratio_5k = on["d1r5000"]["p99_ms"] / off["d1r5000"]["p99_ms"]
+    top_on, top_off = on["d0max"], off["d0max"]
+    capture_max = capture.count("d0max") / top_on["requests"] * 100
+    cpu_per_1k = cpu["d1r1000"] / key["requests"] * 1000
+    print(
+        f"p99_ratio_1k={ratio:.3f} capture_1k={pct:.2f} p99_ratio_5k={ratio_5k:.3f} "
+        f"max_rps_on={top_on['rps']:.0f} max_rps_ratio={top_on['rps'] / top_off['rps']:.3f} "
+        f"capture_max={capture_max:.2f} cpu_per_1k={cpu_per_1k:.3f}"
+    )
 
 
 if __name__ == "__main__":

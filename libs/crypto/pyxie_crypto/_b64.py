@@ -13,7 +13,7 @@ __all__ = ["b64url_decode", "b64url_encode"]
 _B64URL_ALPHABET = re.compile(rb"^[A-Za-z0-9_-]*$")
 
 
-def b64url_encode(data: bytes) -> bytes:
+def b64url_encode(data: bytes | memoryview) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 

@@ -67,6 +67,7 @@ DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024 * 1024
 _CEK_BYTES = 32  # A256GCM content key
 _IV_BYTES = 12  # 96-bit GCM nonce, as RFC 7518 §5.3 requires
 _TAG_BYTES = 16
+_DEFLATE_LEVEL = 1
 _OAEP = padding.OAEP(
     mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
 )
@@ -214,15 +215,16 @@ class JweEncryptor:
         encoded_header = b64url_encode(_protected_header(self.compression))
         plaintext = payload
         if self.compression is not None:
-            deflater = zlib.compressobj(
-                level=6, wbits=-zlib.MAX_WBITS
-            )  # raw DEFLATE, no zlib wrapper
+            # Raw DEFLATE (no zlib wrapper) at level 1: a third of level 6's CPU for row
+            # batches, whose output is ~20 % larger; the broker compresses every batch.
+            deflater = zlib.compressobj(level=_DEFLATE_LEVEL, wbits=-zlib.MAX_WBITS)
             plaintext = deflater.compress(payload) + deflater.flush()
         cek = AESGCM.generate_key(bit_length=256)
         iv = os.urandom(_IV_BYTES)
         encrypted_key = self.public_key.encrypt(cek, _OAEP)
         sealed = AESGCM(cek).encrypt(iv, plaintext, encoded_header)
-        ciphertext, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
+        view = memoryview(sealed)  # no copy of the ciphertext to split off the tag
+        ciphertext, tag = view[:-_TAG_BYTES], view[-_TAG_BYTES:]
         return b".".join(
             (
                 encoded_header,

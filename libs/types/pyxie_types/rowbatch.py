@@ -14,10 +14,12 @@ from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
 
 from ._relation import Column, Relation
 from ._types import DataType, SemanticType, arrow_type
+from ._wire import row_batch_bytes
 
 __all__ = [
     "relation_from_vizier",
     "relation_to_vizier",
+    "row_batch_bytes",
     "row_batch_from_vizier",
     "row_batch_to_vizier",
 ]

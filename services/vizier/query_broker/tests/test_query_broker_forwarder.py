@@ -295,3 +295,45 @@ async def test_forwarder_refuses_a_query_id_already_running() -> None:
         forwarder.register("q1", TABLES, ["kelvin"])
     forwarder.unregister("q1")
     assert forwarder.get("q1") is None
+
+
+async def test_queued_batches_of_a_table_are_merged_up_to_the_limit_and_the_eos() -> None:
+    query = make_query()
+    query.initiate("a")
+    query.initiate("b")
+    for n in range(4):
+        query.push_batch("a", rows(2 * n, 2 * n + 1), eow=False, eos=False)
+    query.push_batch("b", rows(100), eow=False, eos=False)  # another table ends a merge
+    query.push_batch("a", rows(8), eow=False, eos=False)
+    query.push_batch("a", rows(9), eow=True, eos=True)
+    query.push_batch("b", rows(101), eow=True, eos=True)
+    query.push_exec_stats("kelvin", stats("kelvin", 12))
+    # Room for three 2-row batches (16 bytes each) but not four.
+    items = [item async for item in query.results(coalesce_bytes=48)]
+    batches = [
+        (i.table.name, i.batch.column(0).to_pylist(), i.eos)
+        for i in items
+        if isinstance(i, TableBatch)
+    ]
+    assert isinstance(items[-1], ExecStatsSummary)
+    assert batches == [
+        ("a", [0, 1, 2, 3, 4, 5], False),
+        ("a", [6, 7], False),
+        ("b", [100], False),
+        ("a", [8, 9], True),
+        ("b", [101], True),
+    ]
+    query.close()
+
+
+async def test_without_a_limit_every_batch_is_its_own_item() -> None:
+    query = make_query()
+    query.initiate("a")
+    query.initiate("b")
+    query.push_batch("a", rows(1), eow=False, eos=False)
+    query.push_batch("a", rows(2), eow=True, eos=True)
+    query.push_batch("b", rows(3), eow=True, eos=True)
+    query.push_exec_stats("kelvin", stats("kelvin", 3))
+    items = await asyncio.wait_for(drain(query), 10)
+    assert [i.batch.num_rows for i in items if isinstance(i, TableBatch)] == [1, 1, 1]
+    query.close()

@@ -9,9 +9,9 @@
 4. split into one plan per healthy agent, result sinks pointing at this broker;
 5. one `QueryMetadata` per output table (fresh UUID table id), all before any data;
 6. `ExecuteQueryRequest` to every `Agent/<id>` on NATS, in parallel;
-7. row batches as `QueryData.batch` (or only `encrypted_batch`), split to stay far below a
-   client's 4 MiB receive limit, each table ending with one eos batch; the combined execution
-   stats last.
+7. row batches as `QueryData.batch` (or only `encrypted_batch`), queued producer batches of a
+   table merged and then split so that each message (sealed or not) fits the cloud bridge's
+   1 MiB, each table ending with one eos batch; the combined execution stats last.
 
 Every failure after step 1 is sent in-band first (`status{code, message, error_details}`) and
 then ends the RPC with the same gRPC error, as pxapi expects. When the query ends early (client
@@ -60,7 +60,7 @@ from pyxie_service.audit import audit
 from pyxie_types import DataType, Relation
 from pyxie_types.batching import split_to_fit
 from pyxie_types.catalog import FunctionCatalog
-from pyxie_types.rowbatch import relation_to_vizier, row_batch_to_vizier
+from pyxie_types.rowbatch import relation_to_vizier, row_batch_bytes
 
 from pyxie_query_broker.controllers.agent_tracker import DistributedState
 from pyxie_query_broker.controllers.forwarder import (
@@ -72,6 +72,7 @@ from pyxie_query_broker.controllers.forwarder import (
 from pyxie_query_broker.controllers.mutations import MutationExecutor, MutationOutcome
 
 __all__ = [
+    "MAX_ENCRYPTED_BATCH_BYTES",
     "MAX_RESPONSE_BATCH_BYTES",
     "QUERY_PLAN_TABLE",
     "AgentBus",
@@ -83,9 +84,12 @@ __all__ = [
     "truncation_note",
 ]
 
-# A serialized RowBatchData stays under 1 MiB: JWE (base64) adds a third, which still leaves
-# pxapi's default 4 MiB receive limit far away.
-MAX_RESPONSE_BATCH_BYTES: Final = 1 << 20
+# Every result message must cross the cloud bridge, whose NATS hops carry at most 1 MiB per
+# message: a serialized RowBatchData stays under that less room for the envelopes around it.
+MAX_RESPONSE_BATCH_BYTES: Final = (1 << 20) - (16 << 10)
+# Sealed, a batch grows by a third (base64) when DEFLATE gains nothing, plus the JWE header and
+# the wrapped key: the plaintext budget leaves room for that worst case.
+MAX_ENCRYPTED_BATCH_BYTES: Final = (MAX_RESPONSE_BATCH_BYTES - (4 << 10)) * 3 // 4
 # Encoded protobuf columns can be larger than Arrow's (varints, per-string tags); planning
 # slices with this factor avoids re-splitting in the common case.
 _PROTO_EXPANSION: Final = 1.5
@@ -243,30 +247,44 @@ def _result_agents(plan: plan_pb2.DistributedPlan) -> dict[str, set[str]]:
     return tables
 
 
+def _framed_batch(raw: bytes) -> bytes:
+    size = len(raw)
+    prefix = bytearray(b"\x0a")
+    while size >= 0x80:
+        prefix.append((size & 0x7F) | 0x80)
+        size >>= 7
+    prefix.append(size)
+    return bytes(prefix) + raw
+
+
+def _batch_budget(encryptor: JweEncryptor | None) -> int:
+    return MAX_RESPONSE_BATCH_BYTES if encryptor is None else MAX_ENCRYPTED_BATCH_BYTES
+
+
 def encode_batch(item: TableBatch, encryptor: JweEncryptor | None) -> list[vpb.QueryData]:
     """One table batch as QueryData messages, each under MAX_RESPONSE_BATCH_BYTES.
 
     Only the last piece carries eow/eos. With an encryptor each piece travels only as
-    `encrypted_batch` (JWE of the serialized RowBatchData).
+    `encrypted_batch` (JWE of the serialized RowBatchData). The RowBatchData bytes are built
+    from the Arrow buffers (`row_batch_bytes`), never value by value in Python.
     """
     table = item.table
     encoded = list(
         split_to_fit(
             item.batch,
-            lambda piece: row_batch_to_vizier(piece, table.relation, table.table_id),
-            vpb.RowBatchData.ByteSize,
-            MAX_RESPONSE_BATCH_BYTES,
+            lambda piece: row_batch_bytes(piece, table.relation, table.table_id),
+            len,
+            _batch_budget(encryptor),
             expansion=_PROTO_EXPANSION,
         )
     )
-    encoded[-1].eow = item.eow
-    encoded[-1].eos = item.eos
+    # eow (field 3) and eos (field 4) appended to the last piece: a parser merges fields in
+    # any order, so this is the same message as encoding them in place.
+    encoded[-1] += (b"\x18\x01" if item.eow else b"") + (b"\x20\x01" if item.eos else b"")
     if encryptor is None:
-        return [vpb.QueryData(batch=row_batch) for row_batch in encoded]
-    return [
-        vpb.QueryData(encrypted_batch=encryptor.encrypt(row_batch.SerializeToString()))
-        for row_batch in encoded
-    ]
+        # QueryData.batch is field 1: parsing the framed bytes sets it even for an empty batch.
+        return [vpb.QueryData.FromString(_framed_batch(raw)) for raw in encoded]
+    return [vpb.QueryData(encrypted_batch=encryptor.encrypt(raw)) for raw in encoded]
 
 
 class QueryExecutor:
@@ -396,7 +414,10 @@ class QueryExecutor:
             tables=[t.name for t in tables],
         )
 
-        async for item in active.results():
+        # Producer batches already queued are merged up to about one message's worth, so a
+        # bulk result crosses every hop (and the client's RSA unwrap) in few large messages.
+        coalesce = int(_batch_budget(encryptor) / _PROTO_EXPANSION)
+        async for item in active.results(coalesce_bytes=coalesce):
             if isinstance(item, TableBatch):
                 run.rows[item.table.name] = run.rows.get(item.table.name, 0) + item.batch.num_rows
                 pieces = await asyncio.to_thread(encode_batch, item, encryptor)

@@ -316,8 +316,14 @@ class ActiveQuery:
 
     # --------------------------------------------------------------- consumer
 
-    async def results(self) -> AsyncIterator[ResultItem]:
-        """Items in arrival order, the combined stats last; raises the query's failure."""
+    async def results(self, coalesce_bytes: int = 0) -> AsyncIterator[ResultItem]:
+        """Items in arrival order, the combined stats last; raises the query's failure.
+
+        With `coalesce_bytes`, batches of one table that are already queued back to back are
+        yielded as one batch of up to that many Arrow bytes (never waiting for more, and never
+        past an eow/eos batch, which ends the merged one): a bulk result then leaves in a few
+        large messages instead of one per producer batch.
+        """
         previous = self._consumer_task
         if previous is not None and not previous.done():
             # Only one consumer: a new one replaces (cancels) the old one, as in Pixie.
@@ -329,6 +335,8 @@ class ActiveQuery:
                 raise self._failure
             if self._items:
                 item = self._items.popleft()
+                if coalesce_bytes and isinstance(item, TableBatch):
+                    item = self._coalesce(item, coalesce_bytes)
                 # Out of the buffer's count now; its memory is given back once it was written.
                 held = item.nbytes if isinstance(item, TableBatch) else 0
                 self._buffered_bytes -= held
@@ -343,6 +351,33 @@ class ActiveQuery:
                 return
             self._wakeup.clear()
             await self._wakeup.wait()
+
+    def _coalesce(self, first: TableBatch, limit: int) -> TableBatch:
+        parts = [first]
+        size = first.batch.nbytes
+        last = first
+        while not (last.eow or last.eos) and self._items:
+            following = self._items[0]
+            if (
+                not isinstance(following, TableBatch)
+                or following.table.table_id != first.table.table_id
+                or size + following.batch.nbytes > limit
+                or not following.batch.schema.equals(first.batch.schema)
+            ):
+                break
+            self._items.popleft()
+            parts.append(following)
+            size += following.batch.nbytes
+            last = following
+        if len(parts) == 1:
+            return first
+        return TableBatch(
+            first.table,
+            pa.concat_batches([part.batch for part in parts]),
+            last.eow,
+            last.eos,
+            sum(part.nbytes for part in parts),
+        )
 
     # --------------------------------------------------------------- watchdog
 
