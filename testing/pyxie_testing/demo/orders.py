@@ -21,8 +21,8 @@ from ._events import OrderEvents, ShipmentQueue
 from ._grpc import serve_products
 from ._http import JSONHandler
 from ._inventory import Inventory
-from ._mongo import OrderArchive
 from ._kafka import OrderRecords
+from ._mongo import OrderArchive
 
 __all__ = ["serve_orders"]
 

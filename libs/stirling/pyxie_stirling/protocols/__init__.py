@@ -25,8 +25,8 @@ from ._dns import DnsParser, DnsRecord
 from ._http import HttpParser, HttpRecord
 from ._http2 import Http2Parser, Http2Record
 from ._infer import infer_protocol, infer_role
-from ._mongodb import MongoParser, MongoRecord
 from ._kafka import KafkaParser, KafkaRecord
+from ._mongodb import MongoParser, MongoRecord
 from ._mux import MuxParser, MuxRecord
 from ._mysql import MysqlParser, MysqlRecord
 from ._nats import NatsParser, NatsRecord
@@ -52,10 +52,10 @@ __all__ = [
     "Http2Record",
     "HttpParser",
     "HttpRecord",
-    "MongoParser",
-    "MongoRecord",
     "KafkaParser",
     "KafkaRecord",
+    "MongoParser",
+    "MongoRecord",
     "MuxParser",
     "MuxRecord",
     "MysqlParser",

@@ -54,8 +54,8 @@ from ._common import Direction, Protocol, Role
 from ._cql import looks_like_cql
 from ._dns import parse_dns_message
 from ._http2 import CLIENT_PREFACE, looks_like_http2_frames
-from ._mongodb import looks_like_mongo
 from ._kafka import looks_like_kafka_request
+from ._mongodb import looks_like_mongo
 from ._mux import looks_like_mux
 
 __all__ = ["infer_protocol", "infer_role"]

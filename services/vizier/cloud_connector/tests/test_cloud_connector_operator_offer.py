@@ -25,10 +25,14 @@ def _envelope(message: Any) -> cvmsgs.C2VMessage:
     return cvmsgs.C2VMessage(vizier_id=VIZIER, msg=packed)
 
 
+def _written(path: Path) -> dict[str, Any] | None:
+    return dict(json.loads(path.read_text())) if path.exists() else None
+
+
 async def _wait_for(path: Path) -> dict[str, Any]:
     for _ in range(200):
-        if path.exists():
-            return dict(json.loads(path.read_text()))
+        if (found := _written(path)) is not None:
+            return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"{path} was never written")
 
