@@ -7,6 +7,7 @@ export interface Stack {
   password: string;
   clusterId: string;
   clusterName: string;
+  frontendURL: string;
 }
 
 export const stack = JSON.parse(

@@ -143,7 +143,7 @@ test('state-changing calls without the CSRF token are refused', async ({ page, c
 
 test('logout revokes the session; going back shows the login page', async ({ page, context }) => {
   await login(page);
-  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByRole('link', { name: 'Keys' }).click();
   await expect(page.getByRole('region', { name: 'API keys' })).toBeVisible();
   const session = (await context.cookies()).find((c) => c.name === '__Host-pyxie-session')!;
   await page.getByRole('button', { name: 'Log out' }).click();

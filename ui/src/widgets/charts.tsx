@@ -57,6 +57,12 @@ export function TimeseriesWidget({ table, spec, title }: { table: Table; spec: T
         x: { field: 'time', type: 'temporal', title: null },
         y: { field: 'value', type: 'quantitative', title: null },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        // Vega's own tooltip handler sets the element's title attribute: text, never markup.
+        tooltip: [
+          { field: 'series', type: 'nominal', title: 'series' },
+          { field: 'time', type: 'temporal', title: 'time', format: '%H:%M:%S' },
+          { field: 'value', type: 'quantitative', title: 'value' },
+        ],
       },
     } as TopLevelSpec;
   }, [table, spec]);
@@ -90,6 +96,11 @@ export function BarWidget({ table, spec, title }: { table: Table; spec: BarSpec;
       encoding: {
         ...(bar.horizontal ? { y: category, x: measure } : { x: category, y: measure }),
         ...(g >= 0 ? { color: { field: 'group', type: 'nominal', title: null } } : {}),
+        tooltip: [
+          { field: 'label', type: 'nominal', title: bar.label },
+          ...(g >= 0 ? [{ field: 'group', type: 'nominal', title: bar.stackBy ?? bar.groupBy }] : []),
+          { field: 'value', type: 'quantitative', title: bar.value },
+        ],
       },
     } as TopLevelSpec;
   }, [table, spec]);
