@@ -238,7 +238,9 @@ test('hostile captured values render as text in the table, the service map and c
   const tooltips: string[] = [];
   for (let i = 0; i < (await bars.count()); i++) {
     await bars.nth(i).hover();
-    tooltips.push(...(await chart.locator('[title]').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''))));
+    tooltips.push(
+      ...(await chart.locator('[title]').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''))),
+    );
   }
   expect(tooltips.join('\n')).toContain(HOSTILE.agent);
   await shot(page, 'hostile-values');

@@ -10,9 +10,7 @@ export interface Stack {
   frontendURL: string;
 }
 
-export const stack = JSON.parse(
-  readFileSync(process.env.PYXIE_UI_STACK ?? 'test-results/stack.json', 'utf8'),
-) as Stack;
+export const stack = JSON.parse(readFileSync(process.env.PYXIE_UI_STACK ?? 'test-results/stack.json', 'utf8')) as Stack;
 
 export async function login(page: Page, next = '/clusters') {
   await page.goto(`/login?next=${encodeURIComponent(next)}`);

@@ -95,7 +95,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (!response.ok) {
     const message =
       typeof parsed === 'object' && parsed !== null && 'error' in parsed
-        ? String((parsed as { error: unknown }).error)
+        ? String(parsed.error)
         : `${response.status} ${response.statusText}`;
     throw new ApiError(response.status, message);
   }
@@ -176,13 +176,11 @@ export interface RetentionScript {
 export const api = {
   config: () => call<{ oidc: boolean }>('GET', '/api/ui/config'),
   session: () => call<Session>('GET', '/api/ui/session'),
-  login: (email: string, password: string) =>
-    call<{ email: string }>('POST', '/api/auth/login', { email, password }),
+  login: (email: string, password: string) => call<{ email: string }>('POST', '/api/auth/login', { email, password }),
   logout: () => call<{ loggedOut: boolean }>('POST', '/api/ui/logout', {}),
   clusters: async () => (await call<{ clusters: Cluster[] }>('GET', '/api/ui/clusters')).clusters,
   scripts: async () => (await call<{ scripts: Script[] }>('GET', '/api/ui/scripts')).scripts,
-  listKeys: async (kind: KeyKind) =>
-    (await call<{ keys: Key[] }>('GET', `/api/ui/${kind}`)).keys,
+  listKeys: async (kind: KeyKind) => (await call<{ keys: Key[] }>('GET', `/api/ui/${kind}`)).keys,
   createKey: (kind: KeyKind, desc: string) => call<Key>('POST', `/api/ui/${kind}`, { desc }),
   deleteKey: (kind: KeyKind, id: string) =>
     call<{ deleted: boolean }>('DELETE', `/api/ui/${kind}/${encodeURIComponent(id)}`),

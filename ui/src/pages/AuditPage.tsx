@@ -1,9 +1,20 @@
-import { FormEvent, useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { api, errorText, type AuditPage as Page } from '../lib/api';
 
 const PAGE_SIZE = 25;
-const ACTIONS = ['', 'login', 'credential.check', 'apikey.create', 'apikey.delete', 'apikey.use', 'vizier.register', 'org.invite_token', 'plugin.enable'];
+const ACTIONS = [
+  '',
+  'login',
+  'credential.check',
+  'apikey.create',
+  'apikey.delete',
+  'apikey.use',
+  'vizier.register',
+  'org.invite_token',
+  'plugin.enable',
+];
 
 // The org's security events, newest first; the filter and page live in the URL.
 export function AuditPage() {
@@ -44,7 +55,13 @@ export function AuditPage() {
       <section className="card" aria-label="Audit log">
         <h2>Audit log</h2>
         <form className="inline-form" onSubmit={filter}>
-          <input aria-label="Action filter" list="audit-actions" placeholder="action (empty: all)" value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <input
+            aria-label="Action filter"
+            list="audit-actions"
+            placeholder="action (empty: all)"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+          />
           <datalist id="audit-actions">
             {ACTIONS.filter(Boolean).map((a) => (
               <option key={a} value={a} />
@@ -79,7 +96,11 @@ export function AuditPage() {
                   <td className="mono">{new Date(e.atNs / 1e6).toISOString().replace('T', ' ').slice(0, 19)}</td>
                   <td>{e.action}</td>
                   <td>
-                    <span className={`badge badge-${e.outcome === 'allowed' || e.outcome === 'applied' ? 'healthy' : 'unhealthy'}`}>{e.outcome}</span>
+                    <span
+                      className={`badge badge-${e.outcome === 'allowed' || e.outcome === 'applied' ? 'healthy' : 'unhealthy'}`}
+                    >
+                      {e.outcome}
+                    </span>
                   </td>
                   <td className="mono">{e.actor}</td>
                   <td className="mono">{e.target}</td>
@@ -91,7 +112,11 @@ export function AuditPage() {
         )}
         {page && (
           <div className="inline-form" aria-label="Pages">
-            <button className="secondary" disabled={offset === 0} onClick={() => go({ offset: Math.max(0, offset - PAGE_SIZE) })}>
+            <button
+              className="secondary"
+              disabled={offset === 0}
+              onClick={() => go({ offset: Math.max(0, offset - PAGE_SIZE) })}
+            >
               Newer
             </button>
             <span className="muted" aria-label="Audit range">

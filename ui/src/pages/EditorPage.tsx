@@ -90,7 +90,10 @@ export default function EditorPage() {
       <div className="toolbar">
         <label>
           Cluster
-          <select value={clusterId} onChange={(e) => setParams({ ...Object.fromEntries(params), cluster: e.target.value })}>
+          <select
+            value={clusterId}
+            onChange={(e) => setParams({ ...Object.fromEntries(params), cluster: e.target.value })}
+          >
             {(clusters ?? []).map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name} ({c.status})
@@ -99,13 +102,21 @@ export default function EditorPage() {
           </select>
         </label>
         {scripts && (
-          <ScriptPicker scripts={scripts} value={scriptName} onPick={(name) => setParams({ ...Object.fromEntries(params), script: name })} />
+          <ScriptPicker
+            scripts={scripts}
+            value={scriptName}
+            onPick={(name) => setParams({ ...Object.fromEntries(params), script: name })}
+          />
         )}
         <button className="primary" onClick={() => void run()} disabled={running || !clusterId}>
           {running ? 'Running…' : 'Run'} <span className="kbd">Ctrl ⏎</span>
         </button>
       </div>
-      {loadError && <div className="error-box" role="alert">{loadError}</div>}
+      {loadError && (
+        <div className="error-box" role="alert">
+          {loadError}
+        </div>
+      )}
       <div className="editor card" ref={holder} />
       {result?.error && (
         <div className="error-box" role="alert">
@@ -121,12 +132,16 @@ export default function EditorPage() {
           )}
         </div>
       )}
-      {result && !result.error && result.tables.length === 0 && <div className="empty">The script displayed no tables.</div>}
+      {result && !result.error && result.tables.length === 0 && (
+        <div className="empty">The script displayed no tables.</div>
+      )}
       {result && !result.error && vis?.widgets && (
         <div className="grid">
           {vis.widgets.map((widget, index) => {
             const title = widgetOutputName(widget, index);
-            return <Widget key={title} widget={widget} table={tableForWidget(widget, index, result.tables)} title={title} />;
+            return (
+              <Widget key={title} widget={widget} table={tableForWidget(widget, index, result.tables)} title={title} />
+            );
           })}
         </div>
       )}

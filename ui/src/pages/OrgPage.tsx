@@ -1,4 +1,5 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, errorText, type Org } from '../lib/api';
 
 export function OrgPage({ admin }: { admin: boolean }) {
@@ -79,7 +80,11 @@ export function OrgPage({ admin }: { admin: boolean }) {
                     <td className="mono">{c.path}</td>
                     <td>
                       {admin && (
-                        <button className="danger" aria-label={`Delete ${c.ideName}`} onClick={() => void act(() => api.deleteIdeConfig(c.ideName))}>
+                        <button
+                          className="danger"
+                          aria-label={`Delete ${c.ideName}`}
+                          onClick={() => void act(() => api.deleteIdeConfig(c.ideName))}
+                        >
                           Delete
                         </button>
                       )}
@@ -91,8 +96,20 @@ export function OrgPage({ admin }: { admin: boolean }) {
           )}
           {admin && (
             <form className="inline-form" onSubmit={addIde}>
-              <input aria-label="IDE name" placeholder="vscode" value={ideName} onChange={(e) => setIdeName(e.target.value)} required />
-              <input aria-label="IDE path template" placeholder="vscode://file/{{path}}:{{line}}" value={path} onChange={(e) => setPath(e.target.value)} required />
+              <input
+                aria-label="IDE name"
+                placeholder="vscode"
+                value={ideName}
+                onChange={(e) => setIdeName(e.target.value)}
+                required
+              />
+              <input
+                aria-label="IDE path template"
+                placeholder="vscode://file/{{path}}:{{line}}"
+                value={path}
+                onChange={(e) => setPath(e.target.value)}
+                required
+              />
               <button className="primary" type="submit">
                 Add IDE link
               </button>

@@ -1,4 +1,5 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, errorText, type Plugin, type PluginDetail, type RetentionScript } from '../lib/api';
 
 // One plugin's settings. Secrets come back masked by the plugin service; an empty field
@@ -30,8 +31,14 @@ function PluginSettings({ plugin, admin, onChange }: { plugin: Plugin; admin: bo
     setSaved(false);
     try {
       // The stored (masked) values go back as they came: the service keeps what it stores.
-      const configs = { ...(detail?.orgConfig?.configs ?? {}), ...Object.fromEntries(Object.entries(values).filter(([, v]) => v !== '')) };
-      const update = enabled === false ? { enabled: false } : { enabled: enabled ?? undefined, configs, customExportUrl: url, insecureTls: insecure };
+      const configs = {
+        ...(detail?.orgConfig?.configs ?? {}),
+        ...Object.fromEntries(Object.entries(values).filter(([, v]) => v !== '')),
+      };
+      const update =
+        enabled === false
+          ? { enabled: false }
+          : { enabled: enabled ?? undefined, configs, customExportUrl: url, insecureTls: insecure };
       await api.updatePlugin(plugin.id, update);
       setSaved(true);
       load();
@@ -61,7 +68,13 @@ function PluginSettings({ plugin, admin, onChange }: { plugin: Plugin; admin: bo
           {detail.allowCustomExportUrl && (
             <label>
               Export URL
-              <input aria-label="Export URL" value={url} disabled={!admin} onChange={(e) => setUrl(e.target.value)} placeholder="https://otlp.example.com:4317" />
+              <input
+                aria-label="Export URL"
+                value={url}
+                disabled={!admin}
+                onChange={(e) => setUrl(e.target.value)}
+                placeholder="https://otlp.example.com:4317"
+              />
             </label>
           )}
           {Object.entries(detail.configs).map(([key, description]) => (
@@ -80,12 +93,21 @@ function PluginSettings({ plugin, admin, onChange }: { plugin: Plugin; admin: bo
           ))}
           {detail.allowInsecureTls && (
             <label className="check">
-              <input type="checkbox" checked={insecure} disabled={!admin} onChange={(e) => setInsecure(e.target.checked)} /> Skip TLS verification
+              <input
+                type="checkbox"
+                checked={insecure}
+                disabled={!admin}
+                onChange={(e) => setInsecure(e.target.checked)}
+              />{' '}
+              Skip TLS verification
             </label>
           )}
           {detail.orgConfig && (
             <div className="muted small" aria-label="Stored secrets">
-              Stored: {Object.entries(detail.orgConfig.configs).map(([k, v]) => `${k} = ${v}`).join(', ') || 'no secrets'}
+              Stored:{' '}
+              {Object.entries(detail.orgConfig.configs)
+                .map(([k, v]) => `${k} = ${v}`)
+                .join(', ') || 'no secrets'}
             </div>
           )}
           {admin && (
@@ -147,11 +169,15 @@ export function PluginsPage({ admin }: { admin: boolean }) {
       )}
       {plugins === null && !error && <div className="muted">Loading…</div>}
       {plugins?.length === 0 && <div className="empty card">This cloud offers no plugins.</div>}
-      {plugins?.map((p) => <PluginSettings key={p.id} plugin={p} admin={admin} onChange={load} />)}
+      {plugins?.map((p) => (
+        <PluginSettings key={p.id} plugin={p} admin={admin} onChange={load} />
+      ))}
       <section className="card" aria-label="Retention scripts">
         <h2>Retention scripts</h2>
         <p className="muted small">PxL scripts the clusters run periodically; a plugin exports their output.</p>
-        {scripts?.length === 0 && <div className="empty">No retention scripts; enabling a plugin adds its presets.</div>}
+        {scripts?.length === 0 && (
+          <div className="empty">No retention scripts; enabling a plugin adds its presets.</div>
+        )}
         {scripts && scripts.length > 0 && (
           <table className="simple" aria-label="Retention scripts list">
             <thead>

@@ -1,4 +1,5 @@
-import { FormEvent, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useState } from 'react';
 import { api, errorText } from '../lib/api';
 
 // Where an invite link leads: the invited person picks a password and joins the org.
@@ -34,7 +35,13 @@ export function SignupPage({ token, onJoined }: { token: string; onJoined: () =>
         )}
         <label>
           Email
-          <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
+          <input
+            type="email"
+            autoComplete="username"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+          />
         </label>
         <label>
           Name
@@ -42,7 +49,13 @@ export function SignupPage({ token, onJoined }: { token: string; onJoined: () =>
         </label>
         <label>
           Password
-          <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <input
+            type="password"
+            autoComplete="new-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
         </label>
         {error && (
           <div className="error-box" role="alert">

@@ -1,4 +1,5 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, errorText, type Member } from '../lib/api';
 
 // Members of the org, invites by email (a one-use link) and open invite tokens.
@@ -77,7 +78,11 @@ export function UsersPage({ admin, me }: { admin: boolean; me: string }) {
                   </td>
                   <td>
                     {admin && u.id !== me && (
-                      <button className="danger" aria-label={`Remove ${u.email}`} onClick={() => void act(() => api.removeUser(u.id))}>
+                      <button
+                        className="danger"
+                        aria-label={`Remove ${u.email}`}
+                        onClick={() => void act(() => api.removeUser(u.id))}
+                      >
                         Remove
                       </button>
                     )}
@@ -93,7 +98,14 @@ export function UsersPage({ admin, me }: { admin: boolean; me: string }) {
         <section className="card" aria-label="Invites">
           <h2>Invite people</h2>
           <form className="inline-form" onSubmit={invite}>
-            <input type="email" aria-label="Invite email" placeholder="name@example.com" value={email} onChange={(e) => setEmail(e.target.value)} required />
+            <input
+              type="email"
+              aria-label="Invite email"
+              placeholder="name@example.com"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              required
+            />
             <button className="primary" type="submit">
               Invite
             </button>
@@ -104,7 +116,10 @@ export function UsersPage({ admin, me }: { admin: boolean; me: string }) {
             </div>
           )}
           <div className="inline-form">
-            <button className="secondary" onClick={() => void act(async () => setToken((await api.createInviteToken()).token))}>
+            <button
+              className="secondary"
+              onClick={() => void act(async () => setToken((await api.createInviteToken()).token))}
+            >
               Create an open invite token
             </button>
             <button

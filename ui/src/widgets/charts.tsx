@@ -42,9 +42,9 @@ export function TimeseriesWidget({ table, spec, title }: { table: Table; spec: T
       if (v < 0) continue;
       for (let row = 0; row < table.numRows; row++) {
         values.push({
-          time: Number(table.data[t]![row]) / NS_PER_MS,
-          value: Number(table.data[v]![row]),
-          series: s >= 0 ? `${String(table.data[s]![row])}` : series.value,
+          time: Number(table.data[t][row]) / NS_PER_MS,
+          value: Number(table.data[v][row]),
+          series: s >= 0 ? `${String(table.data[s][row])}` : series.value,
         });
       }
     }
@@ -64,7 +64,7 @@ export function TimeseriesWidget({ table, spec, title }: { table: Table; spec: T
           { field: 'value', type: 'quantitative', title: 'value' },
         ],
       },
-    } as TopLevelSpec;
+    };
   }, [table, spec]);
   if (!vl) return <div className="empty">This table has no time column to chart.</div>;
   return <VegaChart spec={vl} label={`${title} time series`} />;
@@ -83,9 +83,9 @@ export function BarWidget({ table, spec, title }: { table: Table; spec: BarSpec;
     const g = columnIndex(table, bar.stackBy ?? bar.groupBy);
     if (v < 0 || l < 0) return null;
     const values = Array.from({ length: table.numRows }, (_, row) => ({
-      label: String(table.data[l]![row]),
-      value: Number(table.data[v]![row]),
-      group: g >= 0 ? String(table.data[g]![row]) : '',
+      label: String(table.data[l][row]),
+      value: Number(table.data[v][row]),
+      group: g >= 0 ? String(table.data[g][row]) : '',
     }));
     const category = { field: 'label', type: 'nominal', title: null, sort: '-y' };
     const measure = { field: 'value', type: 'quantitative', title: bar.value };
@@ -119,7 +119,9 @@ export function StatWidget({ table, spec, title }: { table: Table; spec: StatSpe
   const value = table.numRows > 0 ? table.data[c]?.[table.numRows - 1] : undefined;
   return (
     <div className="stat" role="status" aria-label={`${title} stat`}>
-      <div className="stat-value">{value === undefined ? '—' : typeof value === 'number' ? value.toLocaleString() : String(value)}</div>
+      <div className="stat-value">
+        {value === undefined ? '—' : typeof value === 'number' ? value.toLocaleString() : String(value)}
+      </div>
       <div className="muted">{table.columns[c]?.name ?? ''}</div>
     </div>
   );
