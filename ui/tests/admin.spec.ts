@@ -208,6 +208,8 @@ test('hostile captured values render as text in the table, the service map and c
   const editor = page.locator('.monaco-editor').first();
   await expect(editor).toBeVisible();
   await expect(page.getByRole('region', { name: 'Service Map' })).toHaveCount(0);
+  // The library's script replaces the starter once the scripts have loaded: wait for it.
+  await expect(editor.locator('.view-lines')).toContainText('def service_edges');
   await editor.click();
   await page.keyboard.press('Control+a');
   await page.keyboard.press('Delete');
