@@ -1,6 +1,7 @@
 import type { FormEvent } from 'react';
 import { useEffect, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
+import { visible } from '../lib/format';
 import { api, errorText, type AuditPage as Page } from '../lib/api';
 
 const PAGE_SIZE = 25;
@@ -102,9 +103,9 @@ export function AuditPage() {
                       {e.outcome}
                     </span>
                   </td>
-                  <td className="mono">{e.actor}</td>
-                  <td className="mono">{e.target}</td>
-                  <td>{e.reason}</td>
+                  <td className="mono">{visible(e.actor)}</td>
+                  <td className="mono">{visible(e.target)}</td>
+                  <td>{visible(e.reason)}</td>
                 </tr>
               ))}
             </tbody>

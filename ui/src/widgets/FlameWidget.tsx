@@ -1,3 +1,4 @@
+import { visible } from '../lib/format';
 import { useEffect, useMemo, useRef } from 'react';
 import { select } from 'd3-selection';
 import { flamegraph } from 'd3-flame-graph';
@@ -27,7 +28,7 @@ export function FlameWidget({ table, spec, title }: { table: Table; spec: FlameS
       const count = countCol >= 0 ? Number(table.data[countCol][row]) : 1;
       let node = top;
       node.value += count;
-      for (const name of String(table.data[stackCol][row]).split(';')) {
+      for (const name of visible(String(table.data[stackCol][row])).split(';')) {
         let child = node.children.find((c) => c.name === name);
         if (!child) {
           child = { name, value: 0, children: [] };

@@ -1,3 +1,4 @@
+import { visible } from '../lib/format';
 import { useMemo } from 'react';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Table } from '../lib/query';
@@ -44,7 +45,7 @@ export function TimeseriesWidget({ table, spec, title }: { table: Table; spec: T
         values.push({
           time: Number(table.data[t][row]) / NS_PER_MS,
           value: Number(table.data[v][row]),
-          series: s >= 0 ? `${String(table.data[s][row])}` : series.value,
+          series: s >= 0 ? `${visible(String(table.data[s][row]))}` : series.value,
         });
       }
     }
@@ -83,9 +84,9 @@ export function BarWidget({ table, spec, title }: { table: Table; spec: BarSpec;
     const g = columnIndex(table, bar.stackBy ?? bar.groupBy);
     if (v < 0 || l < 0) return null;
     const values = Array.from({ length: table.numRows }, (_, row) => ({
-      label: String(table.data[l][row]),
+      label: visible(String(table.data[l][row])),
       value: Number(table.data[v][row]),
-      group: g >= 0 ? String(table.data[g][row]) : '',
+      group: g >= 0 ? visible(String(table.data[g][row])) : '',
     }));
     const category = { field: 'label', type: 'nominal', title: null, sort: '-y' };
     const measure = { field: 'value', type: 'quantitative', title: bar.value };
