@@ -7,7 +7,7 @@ PYTEST ?= $(UV) run --all-packages pytest
 STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*)
 
 .PHONY: help setup setup-bpf setup-ui demo demo-stop e2e e2e-scripts test test-fast lint proto proto-check clean \
-	bazel-test bazel-build-files ui ui-test \
+	bazel-test bazel-build-files ui lint-ui ui-test \
 	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check update-check otel-check
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make bazel-test bazel test //... offline (Debian's Bazel; tools/setup_bazel.sh)"
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
 	@echo "make ui         build the web UI (ui/dist, served by the cloud's api)"
+	@echo "make lint-ui    ESLint + Prettier check of the UI sources"
 	@echo "make ui-test    browser tests of the UI against a throwaway cloud + vizier (root + bcc)"
 
 	@echo "make setup-deploy  podman, runc, mmdebstrap, skopeo, kubectl, the Helm tool venv (root)"
@@ -92,9 +93,13 @@ setup-ui:
 ui:
 	cd ui && npm ci --no-audit --no-fund && npm run build
 
+# ESLint (TypeScript + react-hooks rules) and Prettier over ui/ (after `make ui` installed them).
+lint-ui:
+	cd ui && npm run lint && npm run format:check
+
 # Brings up its own cloud + vizier (state dir under /tmp, netns tag pxui), runs Playwright with
 # Debian's chromium, and stops everything it started.
-ui-test: setup setup-ui ui
+ui-test: setup setup-ui ui lint-ui
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(UV) run --all-packages python testing/ui/run
 
 setup-deploy:

@@ -5,6 +5,11 @@ import { LoginPage } from './pages/LoginPage';
 import { ClustersPage } from './pages/ClustersPage';
 import { LivePage } from './pages/LivePage';
 import { AdminPage } from './pages/AdminPage';
+import { UsersPage } from './pages/UsersPage';
+import { OrgPage } from './pages/OrgPage';
+import { AuditPage } from './pages/AuditPage';
+import { PluginsPage } from './pages/PluginsPage';
+import { SignupPage } from './pages/SignupPage';
 
 // Monaco is large: the editor page loads it on demand.
 const EditorPage = lazy(() => import('./pages/EditorPage'));
@@ -30,6 +35,18 @@ export function App() {
   }, [refresh]);
 
   if (session.state === 'loading') return <div className="center muted">Loading…</div>;
+  if (location.pathname === '/signup' && session.state === 'out') {
+    const token = new URLSearchParams(location.search).get('invite_token') ?? '';
+    return (
+      <SignupPage
+        token={token}
+        onJoined={async () => {
+          await refresh();
+          navigate('/clusters', { replace: true });
+        }}
+      />
+    );
+  }
   if (location.pathname === '/login' || session.state === 'out') {
     if (session.state === 'in') {
       const next = new URLSearchParams(location.search).get('next') || '/clusters';
@@ -64,7 +81,11 @@ export function App() {
           <NavLink to="/clusters">Clusters</NavLink>
           <NavLink to="/live">Live</NavLink>
           <NavLink to="/editor">Editor</NavLink>
-          <NavLink to="/admin">Admin</NavLink>
+          <NavLink to="/admin">Keys</NavLink>
+          <NavLink to="/users">Users</NavLink>
+          <NavLink to="/org">Org</NavLink>
+          <NavLink to="/plugins">Plugins</NavLink>
+          {session.session.admin && <NavLink to="/audit">Audit</NavLink>}
         </nav>
         <span className="spacer" />
         <button className="ghost" onClick={toggleTheme} aria-label="Toggle theme">
@@ -81,6 +102,10 @@ export function App() {
             <Route path="/live" element={<LivePage />} />
             <Route path="/editor" element={<EditorPage />} />
             <Route path="/admin" element={<AdminPage />} />
+            <Route path="/users" element={<UsersPage admin={session.session.admin} me={session.session.userID} />} />
+            <Route path="/org" element={<OrgPage admin={session.session.admin} />} />
+            <Route path="/audit" element={<AuditPage />} />
+            <Route path="/plugins" element={<PluginsPage admin={session.session.admin} />} />
             <Route path="*" element={<Navigate to="/clusters" replace />} />
           </Routes>
         </Suspense>

@@ -7,11 +7,10 @@ export interface Stack {
   password: string;
   clusterId: string;
   clusterName: string;
+  frontendURL: string;
 }
 
-export const stack = JSON.parse(
-  readFileSync(process.env.PYXIE_UI_STACK ?? 'test-results/stack.json', 'utf8'),
-) as Stack;
+export const stack = JSON.parse(readFileSync(process.env.PYXIE_UI_STACK ?? 'test-results/stack.json', 'utf8')) as Stack;
 
 export async function login(page: Page, next = '/clusters') {
   await page.goto(`/login?next=${encodeURIComponent(next)}`);

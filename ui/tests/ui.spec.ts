@@ -16,7 +16,10 @@ test('a wrong password is refused in place and no session is set', async ({ page
   await shot(page, 'login-error');
 });
 
-test('login sets a Secure HttpOnly SameSite=Strict __Host- session and lists the cluster HEALTHY', async ({ page, context }) => {
+test('login sets a Secure HttpOnly SameSite=Strict __Host- session and lists the cluster HEALTHY', async ({
+  page,
+  context,
+}) => {
   await login(page);
   const session = (await context.cookies()).find((c) => c.name === '__Host-pyxie-session');
   expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' });
@@ -50,7 +53,9 @@ test('the service map draws the demo services', async ({ page }) => {
   await expect(nodes).toContainText('demo/frontend');
   await expect(nodes).toContainText('demo/orders');
   await expect(page.getByRole('img', { name: 'Service Map graph' }).locator('canvas').first()).toBeVisible();
-  await expect(page.getByRole('region', { name: 'Requests per edge' }).locator('g.mark-rect path').first()).toBeVisible();
+  await expect(
+    page.getByRole('region', { name: 'Requests per edge' }).locator('g.mark-rect path').first(),
+  ).toBeVisible();
   await shot(page, 'service-map');
 });
 
@@ -83,7 +88,10 @@ test('the editor marks a compile error at its line and column', async ({ page })
   // Monaco draws the marker as a squiggle on line 4 (lines are 19px high at font size 13).
   const squiggle = page.locator('.squiggly-error').first();
   await expect(squiggle).toBeVisible();
-  const lineHeight = await page.locator('.view-lines .view-line').first().evaluate((el) => el.getBoundingClientRect().height);
+  const lineHeight = await page
+    .locator('.view-lines .view-line')
+    .first()
+    .evaluate((el) => el.getBoundingClientRect().height);
   const top = await squiggle.evaluate((el) => parseFloat((el.parentElement as HTMLElement).style.top));
   expect(Math.round(top / lineHeight) + 1).toBe(4);
   await shot(page, 'editor-compile-error');
@@ -110,7 +118,10 @@ for (const [title, prefix, button] of [
     const shown = section.getByRole('status', { name: `New ${title}` });
     await expect(shown).toContainText(prefix);
     const value = (await shown.locator('code').textContent()) ?? '';
-    const row = section.getByRole('table', { name: `${title} list` }).getByRole('row').filter({ hasText: desc });
+    const row = section
+      .getByRole('table', { name: `${title} list` })
+      .getByRole('row')
+      .filter({ hasText: desc });
     await expect(row).toHaveCount(1);
     await shot(page, `admin-${prefix.slice(3, 6)}`);
     await page.reload();
@@ -143,7 +154,7 @@ test('state-changing calls without the CSRF token are refused', async ({ page, c
 
 test('logout revokes the session; going back shows the login page', async ({ page, context }) => {
   await login(page);
-  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByRole('link', { name: 'Keys' }).click();
   await expect(page.getByRole('region', { name: 'API keys' })).toBeVisible();
   const session = (await context.cookies()).find((c) => c.name === '__Host-pyxie-session')!;
   await page.getByRole('button', { name: 'Log out' }).click();
@@ -236,25 +247,28 @@ test('query results cross the api only as JWE and are decrypted in the page', as
   // The page decrypted and decoded the rows itself.
   await expect(page.getByRole('list', { name: 'Service Map nodes' })).toContainText('demo/orders');
   expect(requests.length).toBeGreaterThan(0);
-  const sent = JSON.parse(requests[0]!) as { encryption: { jwk: Record<string, string> } };
+  const sent = JSON.parse(requests[0]) as { encryption: { jwk: Record<string, string> } };
   expect(sent.encryption.jwk).toMatchObject({ kty: 'RSA', alg: 'RSA-OAEP-256', use: 'enc' });
   expect(Object.keys(sent.encryption.jwk)).not.toContain('d');
   // Chromium keeps no copy of a body the page consumed as a stream, so the page's exact request
   // (its public key, its session) is sent again and the api's answer read off the wire.
   const csrf = (await context.cookies()).find((c) => c.name === '__Host-pyxie-csrf')?.value ?? '';
   const replay = await page.request.post('/api/ui/execute', {
-    data: requests[0]!,
+    data: requests[0],
     headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
   });
   expect(replay.status()).toBe(200);
   const body = await replay.text();
-  const lines = body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; jwe?: string });
+  const lines = body
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; jwe?: string });
   expect(lines.filter((l) => l.type === 'jwe').length).toBeGreaterThan(0);
   for (const line of lines) {
     expect(['meta', 'jwe', 'stats', 'end']).toContain(line.type);
     if (line.type === 'jwe') {
       expect(line.jwe).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
-      const header = JSON.parse(Buffer.from(line.jwe!.split('.')[0]!, 'base64url').toString()) as Record<string, string>;
+      const header = JSON.parse(Buffer.from(line.jwe!.split('.')[0], 'base64url').toString()) as Record<string, string>;
       expect(header).toEqual({ alg: 'RSA-OAEP-256', enc: 'A256GCM', zip: 'DEF' });
     }
   }

@@ -55,13 +55,7 @@ async function inflateRaw(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
 export async function decryptJwe(token: string, key: PageKey): Promise<Uint8Array> {
   const parts = token.split('.');
   if (parts.length !== 5) throw new Error('malformed JWE: expected 5 parts');
-  const [headerB64, keyB64, ivB64, ctB64, tagB64] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [headerB64, keyB64, ivB64, ctB64, tagB64] = parts as [string, string, string, string, string];
   const header = JSON.parse(new TextDecoder().decode(b64urlDecode(headerB64))) as {
     alg?: string;
     enc?: string;
@@ -70,11 +64,7 @@ export async function decryptJwe(token: string, key: PageKey): Promise<Uint8Arra
   if (header.alg !== 'RSA-OAEP-256' || header.enc !== 'A256GCM') {
     throw new Error(`unsupported JWE suite ${header.alg}/${header.enc}`);
   }
-  const cekBytes = await crypto.subtle.decrypt(
-    { name: 'RSA-OAEP' },
-    key.privateKey,
-    b64urlDecode(keyB64),
-  );
+  const cekBytes = await crypto.subtle.decrypt({ name: 'RSA-OAEP' }, key.privateKey, b64urlDecode(keyB64));
   const cek = await crypto.subtle.importKey('raw', cekBytes, 'AES-GCM', false, ['decrypt']);
   const ciphertext = b64urlDecode(ctB64);
   const tag = b64urlDecode(tagB64);

@@ -2,7 +2,8 @@
 // key, the api forwards only JWE tokens, and the rows are decrypted here.
 import { jsonHeaders } from './api';
 import { decryptJwe, getPageKey } from './jwe';
-import { Cell, decodeRowBatch } from './rowbatch';
+import type { Cell } from './rowbatch';
+import { decodeRowBatch } from './rowbatch';
 
 export interface ColumnInfo {
   name: string;
@@ -86,7 +87,7 @@ export async function runQuery(request: QueryRequest, signal?: AbortSignal): Pro
     cols.forEach((values, i) => {
       const target = table.data[i];
       if (!target) return;
-      for (let k = 0; k < values.length; k++) target.push(values[k]!);
+      for (let k = 0; k < values.length; k++) target.push(values[k]);
     });
     table.numRows += numRows;
   };

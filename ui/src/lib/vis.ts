@@ -43,12 +43,11 @@ export function execFuncs(vis: VisSpec | null, values: Record<string, string>): 
   return funcs;
 }
 
-export function tableForWidget(
-  widget: VisWidget,
-  index: number,
-  tables: Table[],
-): Table | undefined {
-  const wanted = widget.globalFuncOutputName ?? widget.tableOutputName ?? (widget.func ? widgetOutputName(widget, index) : undefined);
+export function tableForWidget(widget: VisWidget, index: number, tables: Table[]): Table | undefined {
+  const wanted =
+    widget.globalFuncOutputName ??
+    widget.tableOutputName ??
+    (widget.func ? widgetOutputName(widget, index) : undefined);
   if (wanted === undefined) return undefined;
   return (
     tables.find((t) => t.name === wanted) ??

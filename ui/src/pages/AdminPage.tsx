@@ -1,4 +1,5 @@
-import { FormEvent, useCallback, useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, type Key, type KeyKind } from '../lib/api';
 
 const TITLES: Record<KeyKind, string> = { 'api-keys': 'API keys', 'deploy-keys': 'Deploy keys' };
@@ -41,7 +42,12 @@ function KeySection({ kind }: { kind: KeyKind }) {
     <section className="card" aria-label={title}>
       <h2>{title}</h2>
       <form className="inline-form" onSubmit={(e) => void create(e)}>
-        <input aria-label={`New ${title} description`} placeholder="Description" value={desc} onChange={(e) => setDesc(e.target.value)} />
+        <input
+          aria-label={`New ${title} description`}
+          placeholder="Description"
+          value={desc}
+          onChange={(e) => setDesc(e.target.value)}
+        />
         <button className="primary" type="submit">
           Create {kind === 'api-keys' ? 'API key' : 'deploy key'}
         </button>
@@ -54,7 +60,11 @@ function KeySection({ kind }: { kind: KeyKind }) {
           </button>
         </div>
       )}
-      {error && <div className="error-box" role="alert">{error}</div>}
+      {error && (
+        <div className="error-box" role="alert">
+          {error}
+        </div>
+      )}
       {keys === null && !error && <div className="muted">Loading…</div>}
       {keys?.length === 0 && <div className="empty">No {title.toLowerCase()} yet.</div>}
       {keys && keys.length > 0 && (

@@ -18,7 +18,11 @@ export function ClustersPage() {
   return (
     <div className="page">
       <h2>Clusters</h2>
-      {error && <div className="error-box" role="alert">Could not list clusters: {error}. Reload to retry.</div>}
+      {error && (
+        <div className="error-box" role="alert">
+          Could not list clusters: {error}. Reload to retry.
+        </div>
+      )}
       {!error && clusters === null && <div className="muted">Loading clusters…</div>}
       {clusters?.length === 0 && (
         <div className="empty card">

@@ -4,6 +4,8 @@ import { monaco } from '../lib/monaco';
 import { useClustersAndScripts, useShortcut } from '../lib/hooks';
 import { runQuery, type QueryResult } from '../lib/query';
 import { TableWidget } from '../widgets/TableWidget';
+import { Widget } from '../widgets/Widget';
+import { execFuncs, tableForWidget, variableValues, widgetOutputName } from '../lib/vis';
 import { ScriptPicker } from './ScriptPicker';
 
 const STARTER = `import px
@@ -23,6 +25,9 @@ export default function EditorPage() {
   const clusterId = params.get('cluster') ?? clusters?.find((c) => c.status === 'HEALTHY')?.id ?? '';
   const scriptName = params.get('script') ?? '';
   const runRef = useRef<() => void>(() => undefined);
+  // A script opened from the library keeps its vis spec: the edited text runs with the spec's
+  // functions (default arguments) and the results show in its widgets, as in the live view.
+  const vis = scripts?.find((s) => s.name === scriptName)?.vis ?? null;
 
   useEffect(() => {
     if (!holder.current) return undefined;
@@ -54,7 +59,12 @@ export default function EditorPage() {
     monaco.editor.setModelMarkers(model, 'pxl', []);
     setRunning(true);
     try {
-      const r = await runQuery({ clusterId, pxl: instance.getValue(), queryName: 'editor' });
+      const r = await runQuery({
+        clusterId,
+        pxl: instance.getValue(),
+        queryName: 'editor',
+        ...(vis ? { execFuncs: execFuncs(vis, variableValues(vis, {})) } : {}),
+      });
       setResult(r);
       monaco.editor.setModelMarkers(
         model,
@@ -71,7 +81,7 @@ export default function EditorPage() {
     } finally {
       setRunning(false);
     }
-  }, [clusterId]);
+  }, [clusterId, vis]);
   runRef.current = () => void run();
   useShortcut('enter', () => void run());
 
@@ -80,7 +90,10 @@ export default function EditorPage() {
       <div className="toolbar">
         <label>
           Cluster
-          <select value={clusterId} onChange={(e) => setParams({ ...Object.fromEntries(params), cluster: e.target.value })}>
+          <select
+            value={clusterId}
+            onChange={(e) => setParams({ ...Object.fromEntries(params), cluster: e.target.value })}
+          >
             {(clusters ?? []).map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name} ({c.status})
@@ -89,13 +102,21 @@ export default function EditorPage() {
           </select>
         </label>
         {scripts && (
-          <ScriptPicker scripts={scripts} value={scriptName} onPick={(name) => setParams({ ...Object.fromEntries(params), script: name })} />
+          <ScriptPicker
+            scripts={scripts}
+            value={scriptName}
+            onPick={(name) => setParams({ ...Object.fromEntries(params), script: name })}
+          />
         )}
         <button className="primary" onClick={() => void run()} disabled={running || !clusterId}>
           {running ? 'Running…' : 'Run'} <span className="kbd">Ctrl ⏎</span>
         </button>
       </div>
-      {loadError && <div className="error-box" role="alert">{loadError}</div>}
+      {loadError && (
+        <div className="error-box" role="alert">
+          {loadError}
+        </div>
+      )}
       <div className="editor card" ref={holder} />
       {result?.error && (
         <div className="error-box" role="alert">
@@ -111,13 +132,26 @@ export default function EditorPage() {
           )}
         </div>
       )}
-      {result && !result.error && result.tables.length === 0 && <div className="empty">The script displayed no tables.</div>}
-      {result?.tables.map((t) => (
-        <section className="card widget" key={t.id} aria-label={t.name}>
-          <h3>{t.name}</h3>
-          <TableWidget table={t} title={t.name} />
-        </section>
-      ))}
+      {result && !result.error && result.tables.length === 0 && (
+        <div className="empty">The script displayed no tables.</div>
+      )}
+      {result && !result.error && vis?.widgets && (
+        <div className="grid">
+          {vis.widgets.map((widget, index) => {
+            const title = widgetOutputName(widget, index);
+            return (
+              <Widget key={title} widget={widget} table={tableForWidget(widget, index, result.tables)} title={title} />
+            );
+          })}
+        </div>
+      )}
+      {!vis?.widgets &&
+        result?.tables.map((t) => (
+          <section className="card widget" key={t.id} aria-label={t.name}>
+            <h3>{t.name}</h3>
+            <TableWidget table={t} title={t.name} />
+          </section>
+        ))}
     </div>
   );
 }

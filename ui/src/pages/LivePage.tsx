@@ -17,7 +17,8 @@ export function LivePage() {
   const [running, setRunning] = useState(false);
   const abort = useRef<AbortController | null>(null);
 
-  const clusterId = params.get('cluster') ?? clusters?.find((c) => c.status === 'HEALTHY')?.id ?? clusters?.[0]?.id ?? '';
+  const clusterId =
+    params.get('cluster') ?? clusters?.find((c) => c.status === 'HEALTHY')?.id ?? clusters?.[0]?.id ?? '';
   const scriptName = params.get('script') ?? 'px/http_data';
   const refreshSeconds = Number(params.get('refresh') ?? '0');
   const script = scripts?.find((s) => s.name === scriptName);
@@ -54,7 +55,8 @@ export function LivePage() {
       );
       if (!controller.signal.aborted) setResult(r);
     } catch (e) {
-      if (!controller.signal.aborted) setResult({ tables: [], error: { message: String(e), compilerErrors: [] }, stats: null, encryptedBatches: 0 });
+      if (!controller.signal.aborted)
+        setResult({ tables: [], error: { message: String(e), compilerErrors: [] }, stats: null, encryptedBatches: 0 });
     } finally {
       if (abort.current === controller) setRunning(false);
     }
@@ -74,13 +76,24 @@ export function LivePage() {
     else void run();
   });
 
-  if (loadError) return <div className="page"><div className="error-box" role="alert">{loadError}. Reload to retry.</div></div>;
+  if (loadError)
+    return (
+      <div className="page">
+        <div className="error-box" role="alert">
+          {loadError}. Reload to retry.
+        </div>
+      </div>
+    );
   if (!clusters || !scripts) return <div className="page muted">Loading…</div>;
   if (clusters.length === 0) return <div className="page empty card">No cluster is connected yet.</div>;
 
   const widgets: VisWidget[] =
     script?.vis?.widgets ??
-    (result?.tables ?? []).map((t) => ({ name: t.name, tableOutputName: t.name, displaySpec: { '@type': 'types.px.dev/px.vispb.Table' } }));
+    (result?.tables ?? []).map((t) => ({
+      name: t.name,
+      tableOutputName: t.name,
+      displaySpec: { '@type': 'types.px.dev/px.vispb.Table' },
+    }));
 
   return (
     <div className="page live">
@@ -95,12 +108,16 @@ export function LivePage() {
             ))}
           </select>
         </label>
-        <ScriptPicker scripts={scripts} value={scriptName} onPick={(name) => {
-          const next = new URLSearchParams();
-          if (params.get('cluster')) next.set('cluster', params.get('cluster')!);
-          next.set('script', name);
-          setParams(next);
-        }} />
+        <ScriptPicker
+          scripts={scripts}
+          value={scriptName}
+          onPick={(name) => {
+            const next = new URLSearchParams();
+            if (params.get('cluster')) next.set('cluster', params.get('cluster')!);
+            next.set('script', name);
+            setParams(next);
+          }}
+        />
         {(script?.vis?.variables ?? []).map((variable) => (
           <label key={variable.name} title={variable.description}>
             {variable.name}
@@ -118,7 +135,10 @@ export function LivePage() {
         ))}
         <label>
           Auto-refresh
-          <select value={String(refreshSeconds)} onChange={(e) => update({ refresh: e.target.value === '0' ? null : e.target.value })}>
+          <select
+            value={String(refreshSeconds)}
+            onChange={(e) => update({ refresh: e.target.value === '0' ? null : e.target.value })}
+          >
             <option value="0">off</option>
             <option value="10">10 s</option>
             <option value="30">30 s</option>
@@ -129,7 +149,11 @@ export function LivePage() {
           {running ? 'Running…' : 'Run'} <span className="kbd">Ctrl ⏎</span>
         </button>
       </div>
-      {!script && <div className="error-box" role="alert">Unknown script {scriptName}. Pick one from the list.</div>}
+      {!script && (
+        <div className="error-box" role="alert">
+          Unknown script {scriptName}. Pick one from the list.
+        </div>
+      )}
       {script && <p className="muted">{script.short}</p>}
       {result?.error && (
         <div className="error-box" role="alert">
@@ -141,7 +165,14 @@ export function LivePage() {
         <div className="grid">
           {widgets.map((widget, index) => {
             const title = widgetOutputName(widget, index);
-            return <Widget key={`${scriptName}-${title}`} widget={widget} table={tableForWidget(widget, index, result.tables)} title={title} />;
+            return (
+              <Widget
+                key={`${scriptName}-${title}`}
+                widget={widget}
+                table={tableForWidget(widget, index, result.tables)}
+                title={title}
+              />
+            );
           })}
         </div>
       )}

@@ -1,4 +1,5 @@
-import { FormEvent, useEffect, useState } from 'react';
+import type { FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { api } from '../lib/api';
 
 export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
@@ -9,7 +10,10 @@ export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
   const [oidc, setOidc] = useState(false);
 
   useEffect(() => {
-    api.config().then((c) => setOidc(c.oidc), () => setOidc(false));
+    api.config().then(
+      (c) => setOidc(c.oidc),
+      () => setOidc(false),
+    );
   }, []);
 
   const submit = async (event: FormEvent) => {
@@ -32,11 +36,23 @@ export function LoginPage({ onLogin }: { onLogin: () => Promise<void> }) {
         <h1>Sign in to Pyxie</h1>
         <label>
           Email
-          <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
+          <input
+            type="email"
+            autoComplete="username"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+          />
         </label>
         <label>
           Password
-          <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
         </label>
         {error && (
           <div className="error-box" role="alert">

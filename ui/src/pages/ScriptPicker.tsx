@@ -3,7 +3,15 @@ import type { Script } from '../lib/api';
 import { useShortcut } from '../lib/hooks';
 
 // A searchable list of scripts; ctrl/cmd+k opens it.
-export function ScriptPicker({ scripts, value, onPick }: { scripts: Script[]; value: string; onPick: (name: string) => void }) {
+export function ScriptPicker({
+  scripts,
+  value,
+  onPick,
+}: {
+  scripts: Script[];
+  value: string;
+  onPick: (name: string) => void;
+}) {
   const [open, setOpen] = useState(false);
   const [search, setSearch] = useState('');
   const input = useRef<HTMLInputElement>(null);

@@ -1,3 +1,4 @@
+import { visible } from '../lib/format';
 import { useEffect, useMemo, useRef } from 'react';
 import { select } from 'd3-selection';
 import { flamegraph } from 'd3-flame-graph';
@@ -24,10 +25,10 @@ export function FlameWidget({ table, spec, title }: { table: Table; spec: FlameS
     const top: Frame = { name: 'all', value: 0, children: [] };
     if (stackCol < 0) return top;
     for (let row = 0; row < table.numRows; row++) {
-      const count = countCol >= 0 ? Number(table.data[countCol]![row]) : 1;
+      const count = countCol >= 0 ? Number(table.data[countCol][row]) : 1;
       let node = top;
       node.value += count;
-      for (const name of String(table.data[stackCol]![row]).split(';')) {
+      for (const name of visible(String(table.data[stackCol][row])).split(';')) {
         let child = node.children.find((c) => c.name === name);
         if (!child) {
           child = { name, value: 0, children: [] };

@@ -1,3 +1,4 @@
+import { visible } from '../lib/format';
 import { useEffect, useMemo, useRef } from 'react';
 import cytoscape from 'cytoscape';
 import type { Table } from '../lib/query';
@@ -33,13 +34,13 @@ export function GraphWidget({ table, spec, title }: { table: Table; spec: GraphS
     const edges = new Map<string, { source: string; target: string; weight: number }>();
     if (from < 0 || to < 0) return { nodes: [], edges: [] };
     for (let row = 0; row < table.numRows; row++) {
-      const source = String(table.data[from]![row] ?? '');
-      const target = String(table.data[to]![row] ?? '');
+      const source = visible(String(table.data[from][row] ?? ''));
+      const target = visible(String(table.data[to][row] ?? ''));
       if (!source || !target) continue;
       nodes.add(source);
       nodes.add(target);
       const id = `${source}→${target}`;
-      const w = weight >= 0 ? Number(table.data[weight]![row]) : 1;
+      const w = weight >= 0 ? Number(table.data[weight][row]) : 1;
       const edge = edges.get(id);
       if (edge) edge.weight += w;
       else edges.set(id, { source, target, weight: w });

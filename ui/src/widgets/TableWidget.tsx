@@ -16,17 +16,15 @@ export function TableWidget({ table, title }: { table: Table; title: string }) {
     const needle = filter.trim().toLowerCase();
     if (needle) {
       indices = indices.filter((row) =>
-        table.columns.some((column, c) =>
-          formatCell(table.data[c]?.[row], column).toLowerCase().includes(needle),
-        ),
+        table.columns.some((column, c) => formatCell(table.data[c]?.[row], column).toLowerCase().includes(needle)),
       );
     }
     if (sort) {
       const values = table.data[sort.column] ?? [];
       const sign = sort.descending ? -1 : 1;
       indices.sort((a, b) => {
-        const x = values[a]!;
-        const y = values[b]!;
+        const x = values[a];
+        const y = values[b];
         return (x < y ? -1 : x > y ? 1 : 0) * sign;
       });
     }
@@ -55,22 +53,14 @@ export function TableWidget({ table, title }: { table: Table; title: string }) {
           {rows.length.toLocaleString()} of {table.numRows.toLocaleString()} rows
         </span>
       </div>
-      <div
-        className="table-scroll"
-        ref={scroller}
-        role="grid"
-        aria-label={title}
-        aria-rowcount={rows.length + 1}
-      >
+      <div className="table-scroll" ref={scroller} role="grid" aria-label={title} aria-rowcount={rows.length + 1}>
         <div className="table-head" role="row" style={{ gridTemplateColumns: template }}>
           {table.columns.map((column, c) => (
             <button
               key={column.name}
               role="columnheader"
               className="th"
-              aria-sort={
-                sort?.column === c ? (sort.descending ? 'descending' : 'ascending') : 'none'
-              }
+              aria-sort={sort?.column === c ? (sort.descending ? 'descending' : 'ascending') : 'none'}
               onClick={() =>
                 setSort((old) =>
                   old?.column === c ? { column: c, descending: !old.descending } : { column: c, descending: false },
@@ -87,7 +77,7 @@ export function TableWidget({ table, title }: { table: Table; title: string }) {
         ) : (
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((item) => {
-              const row = rows[item.index]!;
+              const row = rows[item.index];
               return (
                 <div
                   key={item.key}

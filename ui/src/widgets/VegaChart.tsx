@@ -26,6 +26,11 @@ export function VegaChart({ spec, label }: { spec: TopLevelSpec; label: string }
       view?.finalize();
     };
   }, [spec]);
-  if (error) return <div className="error-box" role="alert">Chart failed: {error}</div>;
+  if (error)
+    return (
+      <div className="error-box" role="alert">
+        Chart failed: {error}
+      </div>
+    );
   return <div className="vega-chart" ref={holder} role="img" aria-label={label} />;
 }

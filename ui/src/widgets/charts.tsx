@@ -1,3 +1,4 @@
+import { visible } from '../lib/format';
 import { useMemo } from 'react';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Table } from '../lib/query';
@@ -42,9 +43,9 @@ export function TimeseriesWidget({ table, spec, title }: { table: Table; spec: T
       if (v < 0) continue;
       for (let row = 0; row < table.numRows; row++) {
         values.push({
-          time: Number(table.data[t]![row]) / NS_PER_MS,
-          value: Number(table.data[v]![row]),
-          series: s >= 0 ? `${String(table.data[s]![row])}` : series.value,
+          time: Number(table.data[t][row]) / NS_PER_MS,
+          value: Number(table.data[v][row]),
+          series: s >= 0 ? `${visible(String(table.data[s][row]))}` : series.value,
         });
       }
     }
@@ -57,8 +58,14 @@ export function TimeseriesWidget({ table, spec, title }: { table: Table; spec: T
         x: { field: 'time', type: 'temporal', title: null },
         y: { field: 'value', type: 'quantitative', title: null },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        // Vega's own tooltip handler sets the element's title attribute: text, never markup.
+        tooltip: [
+          { field: 'series', type: 'nominal', title: 'series' },
+          { field: 'time', type: 'temporal', title: 'time', format: '%H:%M:%S' },
+          { field: 'value', type: 'quantitative', title: 'value' },
+        ],
       },
-    } as TopLevelSpec;
+    };
   }, [table, spec]);
   if (!vl) return <div className="empty">This table has no time column to chart.</div>;
   return <VegaChart spec={vl} label={`${title} time series`} />;
@@ -77,9 +84,9 @@ export function BarWidget({ table, spec, title }: { table: Table; spec: BarSpec;
     const g = columnIndex(table, bar.stackBy ?? bar.groupBy);
     if (v < 0 || l < 0) return null;
     const values = Array.from({ length: table.numRows }, (_, row) => ({
-      label: String(table.data[l]![row]),
-      value: Number(table.data[v]![row]),
-      group: g >= 0 ? String(table.data[g]![row]) : '',
+      label: visible(String(table.data[l][row])),
+      value: Number(table.data[v][row]),
+      group: g >= 0 ? visible(String(table.data[g][row])) : '',
     }));
     const category = { field: 'label', type: 'nominal', title: null, sort: '-y' };
     const measure = { field: 'value', type: 'quantitative', title: bar.value };
@@ -90,6 +97,11 @@ export function BarWidget({ table, spec, title }: { table: Table; spec: BarSpec;
       encoding: {
         ...(bar.horizontal ? { y: category, x: measure } : { x: category, y: measure }),
         ...(g >= 0 ? { color: { field: 'group', type: 'nominal', title: null } } : {}),
+        tooltip: [
+          { field: 'label', type: 'nominal', title: bar.label },
+          ...(g >= 0 ? [{ field: 'group', type: 'nominal', title: bar.stackBy ?? bar.groupBy }] : []),
+          { field: 'value', type: 'quantitative', title: bar.value },
+        ],
       },
     } as TopLevelSpec;
   }, [table, spec]);
@@ -108,7 +120,9 @@ export function StatWidget({ table, spec, title }: { table: Table; spec: StatSpe
   const value = table.numRows > 0 ? table.data[c]?.[table.numRows - 1] : undefined;
   return (
     <div className="stat" role="status" aria-label={`${title} stat`}>
-      <div className="stat-value">{value === undefined ? '—' : typeof value === 'number' ? value.toLocaleString() : String(value)}</div>
+      <div className="stat-value">
+        {value === undefined ? '—' : typeof value === 'number' ? value.toLocaleString() : String(value)}
+      </div>
       <div className="muted">{table.columns[c]?.name ?? ''}</div>
     </div>
   );

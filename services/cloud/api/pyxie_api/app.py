@@ -116,6 +116,7 @@ async def build(settings: ApiSettings) -> Service:
                 ui_dir=settings.ui_dir,
                 oidc_enabled=provider is not None,
                 scripts=bundled_scripts,
+                plugins=plugins,
             ),
         )
         tls = None

@@ -649,10 +649,12 @@ async def running_cloud(dsn: str, nats_url: str, **overrides: Any) -> AsyncItera
             auth_addr=f"127.0.0.1:{auth_service.grpc_port}",
             vzmgr_addr=vzmgr_service.address,
             nats_url=nats_url,
-            tls_enabled=False,
-            http_enabled=False,
-            shutdown_grace_seconds=0.5,
-            **overrides,
+            **{
+                "tls_enabled": False,
+                "http_enabled": False,
+                "shutdown_grace_seconds": 0.5,
+                **overrides,
+            },
         )
         service: Service | None = None
         try:

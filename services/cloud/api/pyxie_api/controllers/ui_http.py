@@ -10,6 +10,7 @@
   broker's JWE compact tokens, decrypted by the page; a plaintext batch on such a query ends the
   stream with an error instead of being forwarded.
 * API keys and deploy keys: list / create (the value is shown once) / delete.
+* Users and invites, org settings, the audit log and plugins: `controllers.ui_admin`.
 * `POST /api/ui/logout`: revokes the session at auth, forgets it here, clears the cookie.
 
 Authentication is the `__Host-pyxie-session` cookie of `controllers.http`. CSRF: every
@@ -26,6 +27,7 @@ import hmac
 import json
 import mimetypes
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,6 @@ import grpc
 from pyxie_crypto import CryptoError, load_rsa_public_jwk
 from pyxie_proto.api.cloudpb import cloudapi_pb2 as cpb
 from pyxie_proto.api.vizierpb import vizierapi_pb2 as vpb
-from pyxie_proto.cloud.auditpb import audit_pb2
 from pyxie_proto.cloud.authpb import auth_pb2
 from pyxie_proto.cloud.cvmsgspb import cvmsgs_pb2
 from pyxie_service import ServiceError, get_logger
@@ -49,6 +50,9 @@ from pyxie_api.controllers.clusters import ClusterDirectory, cluster_info
 from pyxie_api.controllers.ids import parse_uuid, uuid_from_pb, uuid_to_pb
 from pyxie_api.controllers.keys import APIKeyManagerServicer, DeploymentKeyManagerServicer
 from pyxie_api.controllers.passthrough import PassthroughProxy
+from pyxie_api.controllers.plugins import PluginProxyServicer
+from pyxie_api.controllers.ui_admin import admin_routes
+from pyxie_api.controllers.ui_admin import signup as invited_signup
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -118,6 +122,8 @@ class UiDeps:
     oidc_enabled: bool
     # The bundled scripts: name → {"name", "short", "long", "pxl", "vis"}.
     scripts: Callable[[], list[dict[str, Any]]]
+    # PluginService (the plugins page); None: the page says this cloud runs none.
+    plugins: PluginProxyServicer | None = None
 
 
 class _HttpError(Exception):
@@ -466,42 +472,6 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
         await deploy_keys.Delete(_key_id(request), None)  # type: ignore[arg-type]
         return json_response({"deleted": True})
 
-    async def audit_events(request: Request, caller: Caller) -> HTTPResponse:
-        """The org's security events, newest first (org admins only; auth checks it)."""
-        backends = deps.backends
-        if backends.audit is None:
-            raise _HttpError(404, "this cloud keeps no audit log")
-        try:
-            limit = int(request.args.get("limit", "100"))
-        except ValueError:
-            raise _HttpError(400, "limit must be a number") from None
-        reply = await call_backend(
-            "auth",
-            backends.audit.ListAuditEvents(
-                audit_pb2.ListAuditEventsRequest(
-                    limit=limit, action=str(request.args.get("action", ""))
-                ),
-                metadata=backends.metadata(caller.token),
-                timeout=backends.timeout,
-            ),
-        )
-        return json_response(
-            {
-                "events": [
-                    {
-                        "atNs": event.at_ns,
-                        "action": event.action,
-                        "outcome": event.outcome,
-                        "actor": event.actor,
-                        "target": event.target,
-                        "reason": event.reason,
-                        "details": dict(event.details),
-                    }
-                    for event in reply.events
-                ]
-            }
-        )
-
     async def execute(request: Request, caller: Caller) -> HTTPResponse | None:
         exec_request = _execute_request(_body(request))
         encrypted = exec_request.HasField("encryption_options")
@@ -546,11 +516,32 @@ def register_ui_routes(app: Sanic[Any, Any], deps: UiDeps) -> None:
         ("GET", "/api/ui/deploy-keys", list_deploy_keys),
         ("POST", "/api/ui/deploy-keys", create_deploy_key),
         ("DELETE", "/api/ui/deploy-keys/<key_id>", delete_deploy_key),
-        ("GET", "/api/ui/audit", audit_events),
     ]
+    routes.extend(admin_routes(deps.backends, deps.plugins))
     for method, path, route in routes:
         app.add_route(handler(route), path, methods=[method], name=f"ui_{route.__name__}")
     app.add_route(logout, "/api/ui/logout", methods=["POST"], name="ui_logout")
+
+    async def signup(request: Request) -> HTTPResponse:
+        try:
+            login = await invited_signup(deps.backends, request)
+        except ServiceError as exc:
+            return _error(_status_of(exc), exc.message)
+        response = json_response({"userID": login.user.user_id, "orgID": login.user.org_id})
+        max_age = max(0, login.expires_at_ns // 1_000_000_000 - int(time.time()))
+        response.add_cookie(
+            _SESSION_COOKIE,
+            login.token,
+            path="/",
+            max_age=max_age,
+            secure=True,
+            httponly=True,
+            samesite="Strict",
+            host_prefix=True,
+        )
+        return response
+
+    app.add_route(signup, "/api/ui/signup", methods=["POST"], name="ui_signup")
 
     if deps.ui_dir is not None:
         ui_dir = deps.ui_dir
