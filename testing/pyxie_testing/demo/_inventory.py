@@ -118,10 +118,19 @@ class Inventory:
 
         deadline = time.monotonic() + 60
         while True:
+            # Our own socket, handed to PyMySQL: when connect() itself fails (the server is not
+            # listening yet), PyMySQL leaks the socket it made (it closes only what connected).
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                admin = pymysql.connect(unix_socket=self.socket_path, user="root", password="")
+                sock.settimeout(5)
+                sock.connect(self.socket_path)
+                admin = pymysql.connect(
+                    unix_socket=self.socket_path, user="root", password="", defer_connect=True
+                )
+                admin.connect(sock)  # closes the socket itself if the handshake fails
                 break
-            except pymysql.err.OperationalError:
+            except (OSError, pymysql.err.OperationalError):
+                sock.close()
                 if self._closed or time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
@@ -172,7 +181,10 @@ class Inventory:
                     row: tuple[Any, ...] | None = cur.fetchone()
                     return row
             except Exception:
-                self._conn = None  # reconnect next time
+                if self._conn is not None:  # reconnect next time
+                    with contextlib.suppress(Exception):
+                        self._conn.close()
+                    self._conn = None
                 log.debug("inventory query failed", exc_info=True)
                 return None
 
