@@ -188,6 +188,16 @@ async def test_clients_hanging_up_right_after_errors_do_not_crash_the_service() 
                         *(_hang_up_right_after_errors(client, token) for _ in range(50))
                     )
             async with grpc.aio.insecure_channel(address) as channel:
+                # Calls held in their handler, then abandoned: hang-ups that certainly reach a
+                # running handler (each error call above may finish before its cancel arrives).
+                for wait in (0.5, 1.0, 2.0):
+                    held = EchoClient(channel).hold(
+                        StringValue(value="held"), metadata=bearer(token)
+                    )
+                    await asyncio.sleep(wait)
+                    held.cancel()
+                    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+                        await held
                 reply = await EchoClient(channel).echo(
                     StringValue(value="still here"), metadata=bearer(token)
                 )
