@@ -173,8 +173,11 @@ def test_http_data_has_real_demo_requests_from_both_nodes_with_service_names(
         by_destination.setdefault(row["destination"], set()).add(row["req_path"])
     frontend_paths = by_destination[f"demo/frontend-{node1}"]
     orders_paths = by_destination[f"demo/orders-{node2}"]
-    # The loadgen's calls to the frontend, and the frontend's calls to orders.
-    assert frontend_paths & {"/api/products", "/api/recommendations", "/api/checkout"}
+    # The loadgen's calls to the frontend (product pages are /api/products/<id>), and the
+    # frontend's calls to orders.
+    assert frontend_paths & {"/api/products", "/api/recommendations", "/api/checkout"} or any(
+        p.startswith("/api/products/") for p in frontend_paths
+    ), frontend_paths
     assert orders_paths & {"/products", "/orders"} or any(
         p.startswith("/products/") for p in orders_paths
     )
