@@ -93,6 +93,7 @@ class RowBuffer:
         self.schema = schema
         self._arrow_schema = schema.arrow_schema()
         self._names = schema.relation.names
+        self._name_set = frozenset(self._names)
         self._zeros = tuple(_ZERO[c.data_type] for c in schema.columns)
         self._columns: list[list[object]] = [[] for _ in self._names]
 
@@ -110,8 +111,8 @@ class RowBuffer:
 
     def append_dict(self, row: Mapping[str, object]) -> None:
         """Append one row given by column name; unknown names are an error."""
-        unknown = set(row) - set(self._names)
-        if unknown:
+        if not self._name_set.issuperset(row):
+            unknown = set(row) - self._name_set
             raise KeyError(f"{self.schema.name} has no column(s) {sorted(unknown)}")
         for name, column, zero in zip(self._names, self._columns, self._zeros, strict=True):
             column.append(row.get(name, zero))

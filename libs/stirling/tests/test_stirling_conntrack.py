@@ -165,6 +165,55 @@ def test_unparseable_traffic_yields_conn_stats_but_no_protocol_rows(tracker: Con
     assert row[6] == 0 and row[11] == 6 * 27
 
 
+def test_a_connection_no_parser_can_read_is_muted_once_and_its_bytes_come_with_the_close() -> None:
+    muted: list[tuple[int, int, int]] = []
+    tracker = ConnTracker(
+        load_protocol_layer(),
+        upid_of=lambda tgid: UPID,
+        to_wall_ns=lambda ns: ns,
+        on_uninteresting=lambda *conn: muted.append(conn),
+    )
+    tracker.handle_batch([control(2)])
+    garbage = b"\x00\x01garbage" * 3
+    tracker.handle_batch([data(0, garbage, i * 27, i) for i in range(3)])
+    assert muted == []  # three attempts: inference has one more chunk to look at
+    tracker.handle_batch([data(0, garbage, i * 27, i) for i in range(3, 6)])
+    assert muted == [(TGID, FD, GEN)] and tracker.muted_conns == 1
+    # The kernel then only counts: 10 000 bytes more each way reach no data event.
+    close = ControlEvent.from_buffer_copy(control(3))
+    close.bytes_sent = 6 * 27 + 10_000
+    close.bytes_recv = 10_000
+    tracker.handle_batch([bytes(close)])
+    (row,) = tracker.conn_stats_rows(0)
+    assert row[8:13] == (1, 1, 0, 6 * 27 + 10_000, 10_000)  # open, close, active, sent, recv
+    assert muted == [(TGID, FD, GEN)]
+
+
+def test_a_tls_socket_is_muted_but_its_plaintext_from_the_ssl_probes_is_still_parsed() -> None:
+    muted: list[tuple[int, int, int]] = []
+    tracker = ConnTracker(
+        load_protocol_layer(),
+        upid_of=lambda tgid: UPID,
+        to_wall_ns=lambda ns: ns,
+        on_uninteresting=lambda *conn: muted.append(conn),
+    )
+    tracker.handle_raw(control(2))
+    tracker.handle_raw(data(0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(60), 0, 1))
+    assert muted == [(TGID, FD, GEN)]
+    tracker.handle_raw(data(0, REQUEST, 0, 2, encrypted=True))
+    tracker.handle_raw(data(1, RESPONSE, 0, 4, encrypted=True))
+    ((_, row),) = tracker.collect_records(0)
+    assert row["req_path"] == "/hello" and row["encrypted"] is True
+
+
+def test_a_malformed_record_in_a_batch_is_counted_and_the_rest_go_on(tracker: ConnTracker) -> None:
+    tracker.handle_batch([control(2), b"\x01\x00\x00\x00short", data(0, REQUEST, 0, 2000)])
+    tracker.handle_batch([data(1, RESPONSE, 0, 5000)])
+    assert tracker.parse_failures == 1
+    ((table, row),) = tracker.collect_records(0)
+    assert table == "http_events" and row["resp_status"] == 201
+
+
 def test_processes_outside_the_filter_are_dropped_and_reported_once() -> None:
     excluded: list[int] = []
     tracker = ConnTracker(

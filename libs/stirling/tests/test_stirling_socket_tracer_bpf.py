@@ -58,6 +58,38 @@ for url in sys.argv[1:]:
         e.read()
 """
 
+# A peer speaking no known protocol: argv = port, then it waits for a line on stdin between its
+# phases (the test mutes in between), sends 500 small chunks (TCP_NODELAY: one syscall each).
+UNKNOWN_PEER = r"""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print(s.fileno(), flush=True)
+chunk = b"\x00\x01garbage" * 3
+for _ in range(6):
+    s.sendall(chunk)
+    s.recv(100)
+sys.stdin.readline()
+for _ in range(500):
+    s.sendall(chunk)
+    s.recv(100)
+s.close()
+print("done", flush=True)
+"""
+
+UNKNOWN_SERVER = r"""
+import socket
+srv = socket.create_server(("127.0.0.1", 0))
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while True:
+    data = conn.recv(100)
+    if not data:
+        break
+    conn.sendall(data)
+"""
+
 FILE_IO = r"""
 import os, sys
 path = sys.argv[1]
@@ -79,14 +111,19 @@ class _Tracer(TracedTables):
     def __init__(self) -> None:
         super().__init__()
         self.raw_tgids: list[int] = []
+        self.data_events: list[tuple[int, int]] = []  # (tgid, fd) of every data event
         tracker = self.source.tracker
-        handle = tracker.handle_raw
+        handle = tracker.handle_batch
 
-        def spy(raw: bytes) -> None:
-            self.raw_tgids.append(int.from_bytes(raw[4:8], "little"))
-            handle(raw)
+        def spy(batch: list[bytes]) -> None:
+            for raw in batch:
+                tgid = int.from_bytes(raw[4:8], "little")
+                self.raw_tgids.append(tgid)
+                if raw[0] == 1:
+                    self.data_events.append((tgid, int.from_bytes(raw[12:16], "little")))
+            handle(batch)
 
-        tracker.handle_raw = spy  # type: ignore[method-assign]
+        tracker.handle_batch = spy  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +266,52 @@ def test_file_and_pipe_io_never_reaches_user_space(tracer: _Tracer, tmp_path: Pa
     tracer.stirling.run_once(force_push=True)
     assert proc.pid not in tracer.raw_tgids
     assert tracer.raw_tgids  # the spy works: other traffic (earlier tests, the host) was seen
+
+
+def test_a_connection_of_no_known_protocol_is_muted_in_the_kernel_and_still_counted(
+    tracer: _Tracer,
+) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-c", UNKNOWN_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    peer = subprocess.Popen(
+        [sys.executable, "-c", UNKNOWN_PEER, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert peer.stdin is not None and peer.stdout is not None
+    try:
+        fd = int(peer.stdout.readline())
+        key = (peer.pid, fd)
+        # Six chunks each way: inference gives up after four and the tracker mutes the socket.
+        tracker = tracer.source.tracker
+        deadline = time.monotonic() + 20
+        while not any(c.muted for k, c in tracker.connections.items() if k == key):
+            assert time.monotonic() < deadline, "the client's connection was never muted"
+            tracer.stirling.run_once(force_push=True)
+            time.sleep(0.1)
+        before = tracer.data_events.count(key)
+        peer.stdin.write("go\n")
+        peer.stdin.flush()
+        assert peer.stdout.readline() == "done\n"
+        stats = tracer.wait_for(
+            "conn_stats",
+            lambda r: _pid_of(r) == peer.pid and r["conn_close"] == 1,
+            1,
+        )
+        after = tracer.data_events.count(key)
+        # 1000 syscalls moved data after muting; only those in flight as the mute landed
+        # may still have been copied.
+        assert after - before < 50, (before, after)
+        assert stats[-1]["bytes_sent"] == 506 * 27 and stats[-1]["bytes_recv"] == 506 * 27
+        assert stats[-1]["protocol"] == 0
+    finally:
+        for proc in (peer, server):
+            proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        peer.stdin.close()

@@ -9,7 +9,9 @@
  *    with an address (unconnected UDP: sendto/recvfrom/sendmsg/recvmsg with a name), and the
  *    connection a forked child inherits right after its parent accepted it (postgres); read/write
  *    on any other fd costs one hash lookup and never reaches user space;
- *  - filters arrive as -D flags (SELF_TGID, FILTER_TGIDS, FILTER_CGROUP_ID, FILTER_PIDNS_DEV/INO).
+ *  - filters arrive as -D flags (SELF_TGID, FILTER_TGIDS, FILTER_CGROUP_ID, FILTER_PIDNS_DEV/INO);
+ *  - connections user space found uninteresting (no protocol after its inference attempts) are
+ *    muted: their syscall data is only counted, never copied to the ring (muted_conns).
  */
 #include <uapi/linux/ptrace.h>
 
@@ -146,6 +148,9 @@ BPF_HASH(pending_ios, __u64, struct pending_io, 4096);
 BPF_TABLE("lru_hash", __u32, __s32, last_accepted, 16384);
 BPF_TABLE("lru_hash", __u32, struct inherited_conn, inherited, 16384);
 BPF_HASH(pending_ssls, __u64, struct pending_ssl, 4096);
+/* Connections user space gave up on (no known protocol): key -> the generation it muted, so a
+ * reused fd is never muted by mistake. Filled by user space, removed at close. */
+BPF_TABLE("lru_hash", struct conn_key, __u64, muted_conns, MAX_CONNS);
 /* Processes user space found to be out of scope (e.g. another network namespace). */
 BPF_HASH(excluded_tgids, __u32, __u8, 16384);
 #ifdef FILTER_TGIDS
@@ -584,6 +589,13 @@ static __always_inline int io_exit(long ret) {
     struct conn_info *ci = conn_of_call(id, &io);
     if (!ci)
         return 0;
+    struct conn_key key = {.tgid = id >> 32, .fd = io.fd};
+    __u64 *muted = muted_conns.lookup(&key);
+    if (muted && *muted == ci->generation) {
+        /* Counted for conn_stats (the close event carries the totals), never copied. */
+        ci->bytes[io.direction & 1] += ret;
+        return 0;
+    }
     if (!io.is_iov) {
         emit_data(id, io.fd, ci, io.buf, (__u32)ret, io.direction, 0, io.call);
         return 0;
@@ -760,6 +772,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_close) {
     if (ci) {
         emit_control(EVENT_CLOSE, id, key.fd, ci);
         conns.delete(&key);
+        muted_conns.delete(&key);
     }
     bound.delete(&key);
     return 0;

@@ -15,6 +15,7 @@ import abc
 import enum
 import json
 from collections import deque
+from collections.abc import Callable
 from typing import ClassVar
 
 __all__ = [
@@ -102,9 +103,15 @@ def text(data: bytes | bytearray | memoryview) -> str:
     return bytes(data).decode("utf-8", "replace")
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
+_COMPACT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# The encoder's own string escaper (C), used directly where the value is known to be a str.
+json_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
 def json_compact(value: object) -> str:
     """JSON as rapidjson's Writer prints it: no spaces, non-ASCII kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT_ENCODER.encode(value)
 
 
 class Record(abc.ABC):

@@ -22,7 +22,7 @@ from ._common import (
     Protocol,
     Record,
     Role,
-    json_compact,
+    json_string,
     text,
     truncate,
 )
@@ -44,6 +44,8 @@ MAX_HEADERS_JSON_BYTES = 8192
 # A chunk-size line is a hex number plus optional extensions; 1 KiB is far more than real ones.
 _MAX_CHUNK_LINE = 1024
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+# What bytes.strip() strips (str.strip() would also take Unicode spaces).
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
 
 JSON_CONTENT = 1  # Pixie's HTTPContentType::kJSON (0 unknown, 1 JSON, 2 gRPC)
 UNKNOWN_CONTENT = 0
@@ -66,19 +68,22 @@ class _Message:
     end_ts: int = 0
     body_size: int = 0
     body: bytearray = field(default_factory=bytearray)
+    # Lower-cased name -> value of its first occurrence, built once the head is parsed.
+    by_name: dict[str, str] = field(default_factory=dict)
 
     def header(self, lower_name: str) -> str | None:
-        for name, value in self.headers:
-            if name.lower() == lower_name:
-                return value
-        return None
+        return self.by_name.get(lower_name)
+
+
+def _header_sort_key(header: tuple[str, str]) -> str:
+    return header[0].lower()
 
 
 def _headers_json(headers: list[tuple[str, str]]) -> str:
     # Pixie serialises a case-insensitive std::multimap: keys sorted ignoring case, repeated keys
     # written repeatedly, in arrival order.
-    ordered = sorted(headers, key=lambda kv: kv[0].lower())
-    body = ",".join(f"{json_compact(k)}:{json_compact(v)}" for k, v in ordered)
+    ordered = sorted(headers, key=_header_sort_key)
+    body = ",".join([f"{json_string(k)}:{json_string(v)}" for k, v in ordered])
     return truncate("{" + body + "}", MAX_HEADERS_JSON_BYTES)
 
 
@@ -156,8 +161,8 @@ class _Half:
 
 
 def _parse_head(head: bytes, is_request: bool, start_ts: int) -> _Message | None:
-    lines = head.split(b"\r\n")
-    first = lines[0]
+    eol = head.find(b"\r\n")
+    first = head if eol < 0 else head[:eol]
     if is_request:
         parts = first.split(b" ")
         if len(parts) != 3 or not parts[0].isalpha() or not parts[0].isupper():
@@ -178,16 +183,23 @@ def _parse_head(head: bytes, is_request: bool, start_ts: int) -> _Message | None
         msg = _Message(
             start_ts, first[7] - 48, [], status=int(first[9:12]), reason=text(first[13:])
         )
+    if eol < 0:
+        return msg
+    # The header lines are decoded at once: splitting on ASCII delimiters before or after
+    # decoding gives the same text (UTF-8 never hides an ASCII byte inside a sequence).
     headers = msg.headers
-    for line in lines[1:]:
-        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding
+    for line in head[eol + 2 :].decode("utf-8", "replace").split("\r\n"):
+        if line[:1] in (" ", "\t") and headers:  # obsolete line folding
             name, value = headers[-1]
-            headers[-1] = (name, value + " " + text(line.strip()))
+            headers[-1] = (name, value + " " + line.strip(_ASCII_SPACE))
             continue
-        colon = line.find(b":")
+        colon = line.find(":")
         if colon <= 0:
             return None
-        headers.append((text(line[:colon]), text(line[colon + 1 :].strip(b" \t"))))
+        headers.append((line[:colon], line[colon + 1 :].strip(" \t")))
+    by_name = msg.by_name
+    for name, value in reversed(headers):
+        by_name[name.lower()] = value
     return msg
 
 

@@ -1,14 +1,18 @@
 """bcc glue: compile bpf/socket_trace.c with the chosen -D filters, attach, drain the ring.
 
 bcc is imported here only, lazily, so the package imports (and the /proc collectors run) on hosts
-without it.
+without it. The ring buffer is read by `RingReader` straight from its memory map, a whole batch
+of records per call, instead of bcc's one ctypes callback per record.
 """
 
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import re
+import select
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -18,7 +22,13 @@ from .._errors import BPFUnavailableError
 from ._events import DEFAULT_MAX_DATA_SIZE
 from ._tls import SSL_PROBES, SSL_RETURN_PROBE
 
-__all__ = ["ProgramOptions", "SocketTraceProgram", "bpf_source_dir", "tracepoints_in_source"]
+__all__ = [
+    "ProgramOptions",
+    "RingReader",
+    "SocketTraceProgram",
+    "bpf_source_dir",
+    "tracepoints_in_source",
+]
 
 _TRACEPOINT_RE = re.compile(r"TRACEPOINT_PROBE\((\w+),\s*(\w+)\)")
 
@@ -64,6 +74,84 @@ class ProgramOptions:
         return flags
 
 
+# struct bpf_ringbuf_hdr: u32 len (with the two flag bits below), u32 page offset.
+_RINGBUF_BUSY_BIT = 1 << 31
+_RINGBUF_DISCARD_BIT = 1 << 30
+_RINGBUF_LEN_MASK = _RINGBUF_DISCARD_BIT - 1
+_RINGBUF_HDR_SIZE = 8
+
+
+class RingReader:
+    """Consumer side of a BPF ring buffer map, read through its memory map.
+
+    The kernel's layout (kernel/bpf/ringbuf.c): page 0 holds the consumer position (the only
+    page user space may write), page 1 the producer position, then the data pages, mapped twice
+    in a row so a record that wraps around the end reads as one contiguous slice. Each record is
+    an 8-byte header (length with BUSY/DISCARD bits) and the sample, padded to 8 bytes.
+
+    `drain()` copies every committed record out and releases their space in one step; a record
+    still being written (BUSY) ends the batch. One thread only.
+    """
+
+    def __init__(self, map_fd: int, size: int) -> None:
+        if size <= 0 or size & (size - 1) or size % mmap.PAGESIZE:
+            raise ValueError(f"ring buffer size must be a power-of-two page multiple, got {size}")
+        page = mmap.PAGESIZE
+        self.size = size
+        self._mask = size - 1
+        self._consumer_map = mmap.mmap(
+            map_fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0
+        )
+        self._data_map = mmap.mmap(
+            map_fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page
+        )
+        self._consumer = memoryview(self._consumer_map).cast("Q")
+        self._view = memoryview(self._data_map)
+        self._producer = self._view[:8].cast("Q")
+        self._data = self._view[page:]
+        self._epoll = select.epoll()
+        self._epoll.register(map_fd, select.EPOLLIN)
+
+    def wait(self, timeout_s: float) -> None:
+        """Sleep until the kernel signals the ring (a forced wake-up) or ``timeout_s`` passes."""
+        self._epoll.poll(timeout_s)
+
+    def drain(self, limit: int = 1 << 30) -> list[bytes]:
+        """Every committed record (at most ``limit``), oldest first; their space is released."""
+        consumer = self._consumer[0]
+        producer = self._producer[0]
+        data = self._data
+        mask = self._mask
+        unpack = _U32.unpack_from
+        out: list[bytes] = []
+        append = out.append
+        while consumer < producer and len(out) < limit:
+            offset = consumer & mask
+            (length,) = unpack(data, offset)
+            if length & _RINGBUF_BUSY_BIT:
+                break
+            size = length & _RINGBUF_LEN_MASK
+            if not length & _RINGBUF_DISCARD_BIT:
+                start = offset + _RINGBUF_HDR_SIZE
+                append(data[start : start + size].tobytes())
+            consumer += (size + _RINGBUF_HDR_SIZE + 7) & ~7
+        self._consumer[0] = consumer
+        return out
+
+    def backlog_bytes(self) -> int:
+        return int(self._producer[0] - self._consumer[0])
+
+    def close(self) -> None:
+        self._epoll.close()
+        for view in (self._consumer, self._producer, self._data, self._view):
+            view.release()
+        self._consumer_map.close()
+        self._data_map.close()
+
+
+_U32 = struct.Struct("=I")
+
+
 class SocketTraceProgram:
     """The loaded socket tracer: tracepoints attached at load, uprobes attached on demand."""
 
@@ -74,6 +162,7 @@ class SocketTraceProgram:
             self.tracepoints = tracepoints_in_source(f.read())
         self._bpf: Any = None
         self._callback: Any = None
+        self._ring: RingReader | None = None
         self.ssl_files: set[str] = set()
 
     def load(self) -> None:
@@ -95,6 +184,12 @@ class SocketTraceProgram:
         if self._bpf is None:
             raise RuntimeError("socket tracer not loaded")
         return self._bpf
+
+    def open_reader(self) -> RingReader:
+        """The ring buffer as a `RingReader` (instead of `open_ring`'s per-record callback)."""
+        table = self.bpf[b"events"]
+        self._ring = RingReader(int(table.map_fd), self.options.ringbuf_pages * mmap.PAGESIZE)
+        return self._ring
 
     def open_ring(self, on_event: Callable[[bytes], None]) -> None:
         string_at = ctypes.string_at
@@ -133,6 +228,11 @@ class SocketTraceProgram:
             self.ssl_files.add(path)
         return failures
 
+    def mute_conn(self, tgid: int, fd: int, generation: int) -> None:
+        """Stop copying this connection's syscall data to the ring (bytes are still counted)."""
+        table = self.bpf[b"muted_conns"]
+        table[table.Key(tgid, fd)] = table.Leaf(generation)
+
     def exclude_tgid(self, tgid: int) -> None:
         table = self.bpf[b"excluded_tgids"]
         table[table.Key(tgid)] = table.Leaf(1)
@@ -149,6 +249,9 @@ class SocketTraceProgram:
         return int(lost), int(no_fd)
 
     def close(self) -> None:
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
         if self._bpf is not None:
             self._bpf.cleanup()
             self._bpf = None

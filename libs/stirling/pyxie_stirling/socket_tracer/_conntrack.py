@@ -14,6 +14,7 @@ connection (handshake, ciphertext) are ignored and parsing restarts on the plain
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,8 @@ from ._protocol_bridge import PROTOCOL_TLS, ParserLike, ProtocolLayer, Unsupport
 
 __all__ = ["ConnStats", "ConnTracker", "Connection", "format_addr"]
 
+_log = logging.getLogger(__name__)
+_KIND_DATA = int(EventKind.DATA)
 _AF_INET = 2
 _AF_INET6 = 10
 _ROLE_UNKNOWN = 4
@@ -72,6 +75,7 @@ class Connection:
     bytes_sent: int = 0
     bytes_recv: int = 0
     reported_errors: int = 0  # the parser's parse_errors already added to protocol_errors
+    muted: bool = False  # the kernel was asked to stop sending this connection's data
     # A 4-byte chunk that inferred nothing, kept per direction: servers (Kafka's, MySQL's) read a
     # message's size first and then its body; inference then looks at both together.
     size_prefix: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # (bytes, time)
@@ -110,6 +114,7 @@ class ConnTracker:
         max_body_bytes: int = 512,
         accepts_tgid: Callable[[int], bool] | None = None,
         on_excluded_tgid: Callable[[int], None] | None = None,
+        on_uninteresting: Callable[[int, int, int], None] | None = None,
     ) -> None:
         self._protocols = protocols
         self._upid_of = upid_of
@@ -117,6 +122,10 @@ class ConnTracker:
         self._max_body_bytes = max_body_bytes
         self._accepts_tgid = accepts_tgid
         self._on_excluded = on_excluded_tgid
+        # (tgid, fd, generation) of a connection no parser will ever read: the kernel side
+        # stops copying its data (it still counts the bytes; the close event brings them).
+        self._on_uninteresting = on_uninteresting
+        self.muted_conns = 0
         self._tgid_verdicts: dict[int, bool] = {}
         self.connections: dict[tuple[int, int], Connection] = {}
         self.stats: dict[tuple[bytes, str, int, int], ConnStats] = {}
@@ -142,6 +151,21 @@ class ConnTracker:
             else:
                 self.handle_close(control)
         self.events += 1
+
+    def handle_batch(self, batch: list[bytes]) -> None:
+        """`handle_raw` for every record of a drained batch; a record that fails is counted in
+        ``parse_failures`` and skipped, the others go on."""
+        handle_data = self.handle_data
+        for raw in batch:
+            try:
+                if raw[0] == _KIND_DATA:
+                    handle_data(decode_data(raw))
+                    self.events += 1
+                else:
+                    self.handle_raw(raw)
+            except Exception:  # one malformed event must not stop the others
+                self.parse_failures += 1
+                _log.debug("socket tracer event failed", exc_info=True)
 
     def _accepts(self, tgid: int) -> bool:
         if self._accepts_tgid is None:
@@ -187,6 +211,13 @@ class ConnTracker:
         conn = self.connections.get(key)
         if conn is None or conn.generation != ev.generation:
             return
+        if conn.muted:
+            # Bytes moved after muting reached no data event: the kernel's totals bring them.
+            entry = self._stats_entry(conn)
+            entry.bytes_sent += max(0, ev.bytes_sent - conn.bytes_sent)
+            entry.bytes_recv += max(0, ev.bytes_recv - conn.bytes_recv)
+            conn.bytes_sent = max(conn.bytes_sent, ev.bytes_sent)
+            conn.bytes_recv = max(conn.bytes_recv, ev.bytes_recv)
         self._finish(conn, counted_close=True)
 
     def handle_data(self, ev: DataRecord) -> None:
@@ -293,6 +324,8 @@ class ConnTracker:
                 data, prefix = ev.data, b""
                 protocol = protocols.infer(data, direction, conn.role, conn.remote_port)
             if protocol is None:
+                if conn.inference_attempts >= _MAX_INFERENCE_ATTEMPTS:
+                    self._mute(conn)
                 return None
             if conn.role not in (1, 2):
                 conn.role = protocols.infer_role(protocol, data, direction)
@@ -301,15 +334,18 @@ class ConnTracker:
                 # The size chunk starts the stream: the parser gets it before this chunk.
                 parser.feed(protocols.directions[direction], prefix, self._to_wall(prefix_ns))
         except UnsupportedProtocol:
-            # e.g. TLS records seen on the socket: count it; plaintext may come from the uprobes.
+            # e.g. TLS records seen on the socket: count it; plaintext may come from the uprobes
+            # (their path is never muted), the ciphertext is of no use.
             conn.inference_attempts = _MAX_INFERENCE_ATTEMPTS
             if not conn.ssl and protocol is not None:
                 conn.protocol = protocol
                 self._stats_entry(conn).protocol = protocol
+            self._mute(conn)
             return None
         except Exception:
             self.parse_failures += 1
             conn.inference_attempts = _MAX_INFERENCE_ATTEMPTS
+            self._mute(conn)
             return None
         conn.parser = parser
         if not conn.ssl:
@@ -318,6 +354,18 @@ class ConnTracker:
         entry.protocol = protocol
         entry.changed = True
         return parser
+
+    def _mute(self, conn: Connection) -> None:
+        """Ask the kernel to stop sending this connection's data (plaintext from the TLS probes
+        still comes: only the syscall path is muted)."""
+        if conn.muted or self._on_uninteresting is None:
+            return
+        conn.muted = True
+        self.muted_conns += 1
+        try:
+            self._on_uninteresting(conn.tgid, conn.fd, conn.generation)
+        except Exception:  # the map may be full or gone: the data just keeps coming
+            _log.debug("muting connection %s/%s failed", conn.tgid, conn.fd, exc_info=True)
 
     def _stats_entry(self, conn: Connection) -> ConnStats:
         key = conn.stats_key()

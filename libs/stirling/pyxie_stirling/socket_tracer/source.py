@@ -35,9 +35,9 @@ from pyxie_types.tables import (
 
 from .. import procfs
 from ..core import Source, SourceContext, StatusCode
-from ._bpf import ProgramOptions, SocketTraceProgram
+from ._bpf import ProgramOptions, RingReader, SocketTraceProgram
 from ._conntrack import ConnTracker
-from ._events import DEFAULT_MAX_DATA_SIZE, EventKind, event_kind
+from ._events import DEFAULT_MAX_DATA_SIZE, EventKind
 from ._protocol_bridge import ProtocolLayer, load_protocol_layer
 from ._tls import find_libssl_files, parse_ldconfig
 
@@ -58,6 +58,8 @@ class SocketTracerConfig:
     pidns: tuple[int, int] | None = None
     target_pids: frozenset[int] | None = None
     extra_libssl: tuple[str, ...] = field(default=())
+    # Connections with no known protocol after inference stop sending data to user space.
+    mute_uninteresting: bool = True
 
 
 class SocketTraceSource(Source):
@@ -85,6 +87,10 @@ class SocketTraceSource(Source):
     _EXPIRE_PERIOD_NS = 10_000_000_000
     _IDLE_BEFORE_EXPIRY_NS = 30_000_000_000
     _TLS_RESCAN_PERIOD_NS = 10_000_000_000
+    # Drained records waiting for sample(), at most (~200 bytes each for small messages, 4 KiB
+    # at most): beyond it the drain pauses and the ring buffer holds the rest.
+    _MAX_BACKLOG_EVENTS = 100_000
+    _DRAIN_PAUSE_S = 0.002
 
     def __init__(
         self,
@@ -96,8 +102,14 @@ class SocketTraceSource(Source):
         self._protocols = protocols
         self._program: SocketTraceProgram | None = None
         self._tracker: ConnTracker | None = None
-        # Filled by the drain thread, emptied by sample() (deque append/popleft are atomic).
-        self._pending: deque[bytes] = deque()
+        # Batches of raw records, filled by the drain thread, emptied by sample() (deque
+        # append/popleft are atomic).
+        self._pending: deque[list[bytes]] = deque()
+        self._reader: RingReader | None = None
+        # Records drained (written by the drain thread only) and handed to the tracker (by
+        # sample() only): their difference is the backlog held in user memory.
+        self._drained = 0
+        self._handled = 0
         self._drain_thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._next_flush_ns = 0
@@ -151,8 +163,9 @@ class SocketTraceSource(Source):
             max_body_bytes=config.max_body_bytes,
             accepts_tgid=process_filter.accepts if process_filter.restricted else None,
             on_excluded_tgid=program.exclude_tgid,
+            on_uninteresting=program.mute_conn if config.mute_uninteresting else None,
         )
-        program.open_ring(self._on_event)
+        self._reader = program.open_reader()
         self._drain_thread = threading.Thread(
             target=self._drain_loop, name="socket-tracer-drain", daemon=True
         )
@@ -160,24 +173,40 @@ class SocketTraceSource(Source):
         if config.tls:
             self._scan_tls()
 
-    def _on_event(self, raw: bytes) -> None:
-        if event_kind(raw) == EventKind.OPEN:
-            # Resolve the UPID now, while the process surely exists (short-lived clients such
-            # as curl are gone by the next sampling period); sample() then hits the cache.
-            self.ctx.processes.start_time_ticks(int.from_bytes(raw[4:8], "little"))
-        self._pending.append(raw)
-
     def _drain_loop(self) -> None:
-        program = self._program
-        assert program is not None
-        # Half the sampling period: data never waits more than that to reach sample().
-        timeout_ms = self.sampling_period_ns // 2_000_000
+        reader = self._reader
+        assert reader is not None
+        pending = self._pending
+        start_time_ticks = self.ctx.processes.start_time_ticks
+        # Half the sampling period: data never waits more than that to reach sample(). Control
+        # events force a wake-up (their process may be gone by the next period).
+        timeout_s = self.sampling_period_ns / 2e9
         while not self._stopping.is_set():
+            if self._drained - self._handled > self._MAX_BACKLOG_EVENTS:
+                # Parsing is behind: leave the records in the kernel's ring (fixed memory)
+                # rather than in ours; if it fills, the kernel counts what it drops.
+                self._stopping.wait(timeout_s)
+                continue
             try:
-                program.poll(timeout_ms)
+                reader.wait(timeout_s)
+                batch = reader.drain()
             except Exception:
-                log.exception("socket tracer ring buffer poll failed")
+                log.exception("socket tracer ring buffer read failed")
                 self._stopping.wait(1.0)
+                continue
+            if not batch:
+                continue
+            for raw in batch:
+                if raw[0] == _KIND_OPEN:
+                    # Resolve the UPID now, while the process surely exists (short-lived
+                    # clients such as curl are gone by the next sampling period); sample()
+                    # then hits the cache.
+                    start_time_ticks(int.from_bytes(raw[4:8], "little"))
+            self._drained += len(batch)
+            pending.append(batch)
+            # The ring reads as ready whenever it holds data, so under steady traffic the loop
+            # would wake for every few records: a short pause lets each drain take a batch.
+            self._stopping.wait(self._DRAIN_PAUSE_S)
 
     def _scan_tls(self) -> None:
         program = self._program
@@ -208,14 +237,10 @@ class SocketTraceSource(Source):
         tracker = self.tracker
         assert program is not None
         pending = self._pending
-        handle = tracker.handle_raw
         for _ in range(len(pending)):
-            raw = pending.popleft()
-            try:
-                handle(raw)
-            except Exception:  # one malformed event must not stop the others
-                tracker.parse_failures += 1
-                log.debug("socket tracer event failed", exc_info=True)
+            batch = pending.popleft()
+            tracker.handle_batch(batch)
+            self._handled += len(batch)
         now = time.monotonic_ns()
         flush = now >= self._next_flush_ns
         if flush:
@@ -292,6 +317,9 @@ _PROTOCOL_NAMES = {
     11: "mux",
     12: "amqp",
 }
+
+
+_KIND_OPEN = int(EventKind.OPEN)
 
 
 def _alive(tgid: int) -> bool:
