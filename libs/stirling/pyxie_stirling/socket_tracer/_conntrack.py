@@ -426,7 +426,19 @@ class ConnTracker:
             note = getattr(parser, "error_note", "") or "malformed or unparseable traffic"
             self.protocol_errors[conn.protocol] = (count + errors - conn.reported_errors, note)
             conn.reported_errors = errors
-        for record in parser.records():
+        records = parser.records()
+        if not records:
+            return
+        common: dict[str, object] = {
+            "upid": conn.upid,
+            "remote_addr": conn.remote_addr,
+            "remote_port": conn.remote_port,
+            "local_addr": conn.local_addr,
+            "local_port": conn.local_port,
+            "trace_role": conn.role,
+            "encrypted": conn.ssl,
+        }
+        for record in records:
             try:
                 row = record.to_row()
             except Exception:
@@ -435,13 +447,7 @@ class ConnTracker:
             request_ns = record.request_timestamp_ns
             response_ns = record.response_timestamp_ns
             row["time_"] = response_ns or request_ns
-            row["upid"] = conn.upid
-            row["remote_addr"] = conn.remote_addr
-            row["remote_port"] = conn.remote_port
-            row["local_addr"] = conn.local_addr
-            row["local_port"] = conn.local_port
-            row["trace_role"] = conn.role
-            row["encrypted"] = conn.ssl
+            row.update(common)
             if request_ns and response_ns:
                 row["latency"] = max(0, response_ns - request_ns)
             out.append((record.table_name, row))
