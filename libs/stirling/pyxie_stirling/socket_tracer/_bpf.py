@@ -7,13 +7,11 @@ of records per call, instead of bcc's one ctypes callback per record.
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import os
 import re
 import select
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -161,7 +159,6 @@ class SocketTraceProgram:
         with open(self.source_path) as f:
             self.tracepoints = tracepoints_in_source(f.read())
         self._bpf: Any = None
-        self._callback: Any = None
         self._ring: RingReader | None = None
         self.ssl_files: set[str] = set()
 
@@ -186,27 +183,10 @@ class SocketTraceProgram:
         return self._bpf
 
     def open_reader(self) -> RingReader:
-        """The ring buffer as a `RingReader` (instead of `open_ring`'s per-record callback)."""
+        """The ring buffer as a `RingReader` (a batch per read, no per-record callback)."""
         table = self.bpf[b"events"]
         self._ring = RingReader(int(table.map_fd), self.options.ringbuf_pages * mmap.PAGESIZE)
         return self._ring
-
-    def open_ring(self, on_event: Callable[[bytes], None]) -> None:
-        string_at = ctypes.string_at
-
-        def callback(_ctx: Any, data: Any, size: int) -> int:
-            on_event(string_at(data, size))
-            return 0
-
-        self._callback = callback  # bcc keeps only a weak reference
-        self.bpf[b"events"].open_ring_buffer(callback)
-
-    def poll(self, timeout_ms: int) -> None:
-        """Deliver events, waiting up to ``timeout_ms`` for a wake-up (control events wake it;
-        data events do not, see socket_trace.c). Call from one thread only."""
-        self.bpf.ring_buffer_poll(timeout_ms)
-        # poll() only reads rings that signalled; data written without a wake-up needs this.
-        self.bpf.ring_buffer_consume()
 
     def attach_ssl(self, path: str) -> list[tuple[str, str]]:
         """Attach the libssl probes to one file; returns (probe, error) for failures."""
