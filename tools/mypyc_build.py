@@ -115,7 +115,11 @@ def build(modules: list[str], opt_level: str) -> None:
     )
     os.chdir(PACKAGE_ROOT)  # module names follow from paths relative to the package root
     extensions = mypycify(
-        [*modules, "--config-file", str(ROOT / "pyproject.toml")],
+        [
+            *modules,
+            *("--config-file", str(ROOT / "pyproject.toml")),
+            *("--cache-dir", str(BUILD_DIR / "mypy_cache")),
+        ],
         opt_level=opt_level,
         target_dir=str(BUILD_DIR / "c"),
         group_name=GROUP,

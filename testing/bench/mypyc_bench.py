@@ -89,12 +89,6 @@ def child(requests: int) -> None:
     from pyxie_stirling.socket_tracer import ConnTracker, _conntrack, load_protocol_layer
 
     events = build_events(requests)
-    compiled = sum(
-        1
-        for name, module in sys.modules.items()
-        if name.startswith("pyxie_stirling")
-        and str(getattr(module, "__file__", "")).endswith(".so")
-    )
     best = float("inf")
     rows = 0
     for _ in range(2):
@@ -111,6 +105,12 @@ def child(requests: int) -> None:
         rows += len(collect(0))
         best = min(best, time.process_time() - start)
     assert rows == requests, (rows, requests)
+    compiled = sum(
+        1
+        for name, module in sys.modules.items()
+        if name.startswith("pyxie_stirling")
+        and str(getattr(module, "__file__", "")).endswith(".so")
+    )
     print(json.dumps({"us_per_event": best / len(events) * 1e6, "compiled": compiled,
                       "conntrack": str(_conntrack.__file__)}))  # fmt: skip
 
