@@ -8,7 +8,7 @@ STRICT_PACKAGES = $(wildcard libs/*/pyxie_* services/*/*/pyxie_* tools/*/pyxie_*
 
 .PHONY: help setup setup-bpf setup-ui demo demo-stop e2e e2e-scripts test test-fast lint proto proto-check clean \
 	bazel-test bazel-build-files ui lint-ui ui-test \
-	setup-deploy images kube-render kube-demo kube-demo-stop kube-check chaos-check update-check otel-check
+	setup-deploy images setup-mypyc mypyc mypyc-clean kube-render kube-demo kube-demo-stop kube-check chaos-check update-check otel-check
 
 help:
 	@echo "make demo       start a standalone vizier + demo shop here and query its traffic with px"
@@ -19,6 +19,9 @@ help:
 	@echo "make test-fast  the quick suite: no root, bpf, slow or e2e tests"
 	@echo "make lint       ruff + mypy --strict on every package"
 	@echo "make proto      regenerate the protobuf code from proto/**/*.proto"
+	@echo "make setup-mypyc  gcc + Python headers for make mypyc (Debian; needs root)"
+	@echo "make mypyc      compile the protocol parsers + conntrack with mypyc, in place (optional)"
+	@echo "make mypyc-clean remove what make mypyc built: pure Python again"
 	@echo "make bazel-test bazel test //... offline (Debian's Bazel; tools/setup_bazel.sh)"
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
 	@echo "make ui         build the web UI (ui/dist, served by the cloud's api)"
@@ -134,6 +137,17 @@ update-check: setup images
 # an OTLP receiver; needs root and bcc (tools/setup_bpf.sh). testing/compat/otel/run
 otel-check: setup
 	testing/compat/otel/run
+
+# Optional: the socket tracer's parsers as C extension modules next to their .py files (gcc and
+# Python headers: tools/setup_mypyc.sh); `make mypyc-clean` goes back to pure Python.
+setup-mypyc:
+	bash tools/setup_mypyc.sh
+
+mypyc: setup
+	$(UV) run --all-packages python tools/mypyc_build.py
+
+mypyc-clean:
+	python3 tools/mypyc_build.py --clean
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,9 @@ callback). Sources: `ProcessStatsSource` and `NetworkStatsSource` (/proc, always
 `SocketTraceSource` (eBPF via bcc, imported lazily: this package imports without bcc).
 """
 
+from pathlib import Path as _Path
+
+from . import _mypyc_guard
 from ._errors import BPFUnavailableError, SourceInitError, StirlingError
 from .core import (
     Clock,
@@ -20,6 +23,9 @@ from .core import (
 )
 from .network_stats import NetworkStatsSource, netns_pod_id
 from .process_stats import ProcessStatsSource
+
+# `make mypyc` builds extension modules that shadow their .py files: fail if one is stale.
+_mypyc_guard.check(_Path(__file__).parent)
 
 __all__ = [
     "BPFUnavailableError",

@@ -278,7 +278,6 @@ class _Frame:
 
 @dataclass(slots=True)
 class AmqpRecord(Record):
-    table_name: ClassVar[str] = "amqp_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     frame_type: int
@@ -298,6 +297,9 @@ class AmqpRecord(Record):
             "req_msg": req.msg if req else "",
             "resp_msg": resp.msg if resp else "",
         }
+
+
+AmqpRecord.table_name = "amqp_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 class AmqpParser(ConnectionParser):

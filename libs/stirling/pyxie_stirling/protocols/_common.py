@@ -114,13 +114,17 @@ def json_compact(value: object) -> str:
     return _COMPACT_ENCODER.encode(value)
 
 
-class Record(abc.ABC):
-    """One request/response pair, ready to become a row of ``table_name``."""
+class Record(metaclass=abc.ABCMeta):  # not abc.ABC: see tools/mypyc_build.py
+    """One request/response pair, ready to become a row of ``table_name``.
+
+    Every record class also has ``request_timestamp_ns`` and ``response_timestamp_ns`` (int
+    fields; the socket tracer reads them through ``RecordLike``). They are not declared here:
+    when mypyc compiles this class (tools/mypyc_build.py), declared attributes become class-level
+    descriptors, which the record dataclasses would take for field defaults.
+    """
 
     __slots__ = ()
     table_name: ClassVar[str]
-    request_timestamp_ns: int
-    response_timestamp_ns: int
 
     @abc.abstractmethod
     def to_row(self) -> dict[str, object]:
@@ -166,7 +170,7 @@ class ByteStream:
         self.consume(len(self.buf))
 
 
-class ConnectionParser(abc.ABC):
+class ConnectionParser(metaclass=abc.ABCMeta):
     """Frames and pairs the messages of one connection.
 
     Feed chunks in the order they were observed; collect finished pairs with ``records()``.

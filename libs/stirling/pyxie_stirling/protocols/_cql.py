@@ -191,7 +191,6 @@ class _Frame:
 
 @dataclass(slots=True)
 class CqlRecord(Record):
-    table_name: ClassVar[str] = "cql_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_op: int
@@ -206,6 +205,9 @@ class CqlRecord(Record):
             "resp_op": self.resp_op,
             "resp_body": truncate(self.resp_body, DEFAULT_STRING_LIMIT),
         }
+
+
+CqlRecord.table_name = "cql_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 def _header_ok(buf: bytes | bytearray, pos: int, response: bool | None) -> bool:

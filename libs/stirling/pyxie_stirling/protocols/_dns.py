@@ -14,7 +14,6 @@ import socket
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import ClassVar
 
 from ._common import (
     DEFAULT_STRING_LIMIT,
@@ -176,7 +175,6 @@ def parse_dns_message(buf: bytes) -> DnsMessage | None:
 
 @dataclass(slots=True)
 class DnsRecord(Record):
-    table_name: ClassVar[str] = "dns_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     request: DnsMessage
@@ -190,6 +188,9 @@ class DnsRecord(Record):
             "resp_header": truncate(self.response.header_json(), limit),
             "resp_body": truncate(self.response.answers_json(), limit),
         }
+
+
+DnsRecord.table_name = "dns_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 _MAX_TCP_MESSAGE = 65535

@@ -12,7 +12,6 @@ from __future__ import annotations
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from ._common import (
     MAX_PENDING_REQUESTS,
@@ -89,7 +88,6 @@ def _headers_json(headers: list[tuple[str, str]]) -> str:
 
 @dataclass(slots=True)
 class HttpRecord(Record):
-    table_name: ClassVar[str] = "http_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     request: _Message
@@ -116,6 +114,9 @@ class HttpRecord(Record):
             "resp_body": _response_body(resp, content_type, self.max_body_bytes),
             "resp_body_size": resp.body_size,
         }
+
+
+HttpRecord.table_name = "http_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 def _body_text(kept: bytearray | bytes, full_size: int, limit: int) -> str:

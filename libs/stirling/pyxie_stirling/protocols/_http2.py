@@ -19,8 +19,9 @@ PUSH_PROMISE streams (their header block is decoded to keep HPACK in sync, then 
 from __future__ import annotations
 
 import http
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import hpack
 
@@ -168,7 +169,6 @@ def _header(headers: list[tuple[str, str]], name: str) -> str:
 
 @dataclass(slots=True)
 class Http2Record(Record):
-    table_name: ClassVar[str] = "http_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     stream: _Stream
@@ -216,6 +216,9 @@ class Http2Record(Record):
         limit = self.max_body_bytes
         body = text(half.body[:limit])
         return body + "... [TRUNCATED]" if half.body_size > limit else body
+
+
+Http2Record.table_name = "http_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 class _Reader:
@@ -482,7 +485,9 @@ class Http2Parser(ConnectionParser):
         reader.block = None
         assert block is not None
         try:
-            headers = reader.decoder.decode(bytes(block))
+            # hpack declares (bytes, bytes) pairs but gives str ones (raw=False): cast so that
+            # mypyc-compiled code does not check them for bytes.
+            headers = cast("Iterable[tuple[object, object]]", reader.decoder.decode(bytes(block)))
         except (hpack.HPACKError, UnicodeDecodeError, IndexError, ValueError):
             self._fail(NOTE_HPACK)
             return

@@ -763,7 +763,6 @@ def looks_like_kafka_request(data: bytes) -> bool:
 
 @dataclass(slots=True)
 class KafkaRecord(Record):
-    table_name: ClassVar[str] = "kafka_events.beta"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_cmd: int
@@ -778,6 +777,9 @@ class KafkaRecord(Record):
             "req_body": self.req_body,
             "resp": self.resp,
         }
+
+
+KafkaRecord.table_name = "kafka_events.beta"  # not in the dataclass: mypyc/mypyc#1122
 
 
 @dataclass(slots=True)

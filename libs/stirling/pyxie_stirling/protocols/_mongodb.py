@@ -359,7 +359,6 @@ class _Message:
 
 @dataclass(slots=True)
 class MongoRecord(Record):
-    table_name: ClassVar[str] = "mongodb_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_cmd: str
@@ -374,6 +373,9 @@ class MongoRecord(Record):
             "resp_status": self.resp_status,
             "resp_body": self.resp_body,
         }
+
+
+MongoRecord.table_name = "mongodb_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 def _status(reply: dict[str, object], cut: bool = False) -> str:

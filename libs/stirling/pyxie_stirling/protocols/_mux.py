@@ -64,13 +64,15 @@ def looks_like_mux(data: bytes, types: frozenset[int]) -> bool:
 
 @dataclass(slots=True)
 class MuxRecord(Record):
-    table_name: ClassVar[str] = "mux_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_type: int
 
     def to_row(self) -> dict[str, object]:
         return {"req_type": self.req_type}
+
+
+MuxRecord.table_name = "mux_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 class MuxParser(ConnectionParser):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from ._common import (
     MAX_PENDING_REQUESTS,
@@ -149,7 +148,6 @@ def _schema_name(packet: bytes) -> bool:
 
 @dataclass(slots=True)
 class MysqlRecord(Record):
-    table_name: ClassVar[str] = "mysql_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_cmd: int
@@ -165,6 +163,9 @@ class MysqlRecord(Record):
             "resp_status": self.resp_status,
             "resp_body": truncate(self.resp_body, self.max_body_bytes),
         }
+
+
+MysqlRecord.table_name = "mysql_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 # Response reading phases.

@@ -48,7 +48,6 @@ MAX_PAYLOAD = 64 * 1024 * 1024
 
 @dataclass(slots=True)
 class NatsRecord(Record):
-    table_name: ClassVar[str] = "nats_events.beta"
     request_timestamp_ns: int
     response_timestamp_ns: int
     cmd: str
@@ -57,6 +56,9 @@ class NatsRecord(Record):
 
     def to_row(self) -> dict[str, object]:
         return {"cmd": self.cmd, "body": self.body, "resp": self.resp}
+
+
+NatsRecord.table_name = "nats_events.beta"  # not in the dataclass: mypyc/mypyc#1122
 
 
 @dataclass(slots=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import struct
 from collections import deque
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from ._common import (
     DEFAULT_STRING_LIMIT,
@@ -185,7 +184,6 @@ def _data_row(payload: bytes) -> str:
 
 @dataclass(slots=True)
 class PgsqlRecord(Record):
-    table_name: ClassVar[str] = "pgsql_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_cmd: str
@@ -198,6 +196,9 @@ class PgsqlRecord(Record):
             "req": truncate(self.req, DEFAULT_STRING_LIMIT),
             "resp": truncate(self.resp, DEFAULT_STRING_LIMIT),
         }
+
+
+PgsqlRecord.table_name = "pgsql_events"  # not in the dataclass: mypyc/mypyc#1122
 
 
 @dataclass(slots=True)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import ClassVar
+
+from mypy_extensions import mypyc_attr
 
 from ._common import (
     DEFAULT_STRING_LIMIT,
@@ -44,7 +45,6 @@ _RETRY = object()
 
 @dataclass(slots=True)
 class RedisRecord(Record):
-    table_name: ClassVar[str] = "redis_events"
     request_timestamp_ns: int
     response_timestamp_ns: int
     req_cmd: str
@@ -59,6 +59,9 @@ class RedisRecord(Record):
         }
 
 
+RedisRecord.table_name = "redis_events"  # not in the dataclass: mypyc/mypyc#1122
+
+
 class _NeedMore(Exception):
     def __init__(self, needed: int) -> None:
         self.needed = needed
@@ -68,6 +71,7 @@ class _Invalid(Exception):
     pass
 
 
+@mypyc_attr(native_class=False)  # mypyc compiles no subclass of a builtin type
 class _Array(list[object]):
     """A parsed array; ``push`` marks RESP3 out-of-band pushes."""
 
