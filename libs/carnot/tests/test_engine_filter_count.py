@@ -313,3 +313,15 @@ def test_windows_and_empty_batches_from_remote_agents(registry: Registry) -> Non
     copied = asyncio.run(main(True))
     # One count per window: 3 errors, then none, then none for the last (empty) window.
     assert counted.to_pylist() == copied.to_pylist() == [{"n": 3}, {"n": 0}, {"n": 0}]
+
+
+def test_a_count_straight_off_the_scan_counts_every_row_in_range(registry: Registry) -> None:
+    store, _ = _table()
+    b = PlanBuilder(registry, query_id="sc")
+    src = b.memory_source("events", EVENTS.relation, start_ns=1500, stop_ns=5499)
+    agg = b.agg(src, [], {"n": ("count", [b.col(src, "latency")])})
+    b.memory_sink(agg, "out")
+    result = run_plan(b.plan(), registry, store, batch_rows=4 * ROWS, analyze=True)
+    assert result.tables["out"].to_pylist() == [{"n": 4000}]
+    by_kind = {s.operator: s for s in result.stats.operator_stats}
+    assert by_kind["agg"].records_in == 4000
