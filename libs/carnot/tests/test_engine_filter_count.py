@@ -241,19 +241,12 @@ def test_stats_count_the_kept_rows(registry: Registry) -> None:
 
 
 def test_the_scan_hands_a_counting_filter_its_stored_batches_unjoined(
-    registry: Registry,
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, _ = _table()
-    result = run_plan(
-        _plan(registry, _ge("status", 400), also_sink_rows=False),
-        registry,
-        store,
-        analyze=True,
-        batch_rows=4 * ROWS,
-    )
-    by_kind = {s.operator: s for s in result.stats.operator_stats}
-    assert by_kind["memory_source"].records_out == BATCHES * ROWS
-    # The copying path joins them (batch_rows allows four stored batches per batch).
+    from pyxie_carnot._exec import _transforms
+
+    store, table = _table()
+    # The copying path joins stored batches (batch_rows allows four per batch).
     copied = run_plan(
         _plan(registry, _ge("status", 400), also_sink_rows=True),
         registry,
@@ -261,6 +254,24 @@ def test_the_scan_hands_a_counting_filter_its_stored_batches_unjoined(
         batch_rows=4 * ROWS,
     )
     assert max(len(c) for c in copied.tables["rows"]["status"].chunks) > ROWS
+
+    def refuse(*_args: Any, **_kw: Any) -> Any:
+        raise AssertionError("the counting path copied rows")
+
+    # The counting path neither joins stored batches nor emits filtered ones.
+    monkeypatch.setattr(pa, "concat_batches", refuse)
+    monkeypatch.setattr(_transforms.FilterOperator, "emit", refuse)
+    result = run_plan(
+        _plan(registry, _ge("status", 400), also_sink_rows=False),
+        registry,
+        store,
+        analyze=True,
+        batch_rows=4 * ROWS,
+    )
+    expected = pc.sum(pc.greater_equal(table["status"], 400)).as_py()
+    assert result.tables["out"].to_pylist() == [{"n": expected}]
+    by_kind = {s.operator: s for s in result.stats.operator_stats}
+    assert by_kind["memory_source"].records_out == BATCHES * ROWS
 
 
 def test_the_same_count_with_one_and_two_arrow_threads(registry: Registry) -> None:
