@@ -11,6 +11,7 @@ aggregate's merge functions.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from pyxie_types import DataType
 
 from .._errors import PlanError
 from ..registry import RegistryError
-from ..udas import UDA
+from ..udas import UDA, CountUDA
 from ._base import ExecState, Operator, empty_batch, worker_pool
 from ._expr import CompiledExpr, compile_expr, to_array
 
@@ -121,6 +122,10 @@ class AggOperator(Operator):
         self._state_rows = 0
         self._rows_seen = 0
         self._work_schema: pa.Schema | None = None
+        # Set by validate: every value is a count of rows and there are no groups, so the
+        # operator only counts the rows it is given (a filter before it hands it the number).
+        self.counts_rows = False
+        self._row_count = 0
 
     # ------------------------------------------------------------ validation
 
@@ -164,6 +169,20 @@ class AggOperator(Operator):
                         raise PlanError(f"{where}: an argument is {actual.name}, not {declared}")
                     value.args.append(fn)
             self._values.append(value)
+        self.counts_rows = (
+            not grouped
+            and not finalize
+            and bool(self._values)
+            and all(
+                type(v.uda) is CountUDA
+                and all(a.WhichOneof("value") in ("column", "constant") for a in e.args)
+                for v, e in zip(self._values, spec.values, strict=True)
+            )
+        )
+
+    @property
+    def takes_small_batches(self) -> bool:
+        return self.counts_rows
 
     # ------------------------------------------------------------ input
 
@@ -180,10 +199,38 @@ class AggOperator(Operator):
                 names.append(f"{value.name}_{m}")
         return arrays, names
 
+    def consume_count(
+        self, rows: int, parent_index: int, eow: bool, eos: bool, nbytes: int
+    ) -> None:
+        """Take ``rows`` rows from parent ``parent_index`` without their values: only a
+        row-counting aggregate (``counts_rows``) accepts this, from a filter that counted
+        the rows its condition kept instead of copying them."""
+        assert self.counts_rows
+        start = time.perf_counter_ns()
+        child_before = self._child_ns
+        self.records_in += rows
+        self.bytes_in += nbytes
+        stream_done = False
+        if eos:
+            self._parents_done.add(parent_index)
+            stream_done = len(self._parents_done) == len(self.parents)
+        try:
+            self._rows_seen += rows
+            self._row_count += rows
+            if stream_done or (eow and self.windowed):
+                self._flush(eos=stream_done)
+        finally:
+            self._total_ns += time.perf_counter_ns() - start - (self._child_ns - child_before)
+
     def process(
         self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
     ) -> None:
-        if batch.num_rows:
+        if batch.num_rows and self.counts_rows:
+            # Counting rows needs none of their values (the arguments are plain columns or
+            # constants: nothing to evaluate, nothing that could fail).
+            self._rows_seen += batch.num_rows
+            self._row_count += batch.num_rows
+        elif batch.num_rows:
             self._rows_seen += batch.num_rows
             if self.stage == plan_pb2.AGG_STAGE_FINALIZE:
                 self._add_states(self._decode_partial(batch))
@@ -339,6 +386,15 @@ class AggOperator(Operator):
 
     def _flush(self, eos: bool) -> None:
         self._reduce_pending(wait=True)
+        if self._row_count:
+            # The states a count's hash/scalar aggregation would have made: one int64 each.
+            count = pa.array([self._row_count], pa.int64())
+            self._add_states(
+                pa.Table.from_arrays(
+                    [count] * len(self._values), names=[f"{v.name}_0" for v in self._values]
+                )
+            )
+            self._row_count = 0
         if len(self._states) > 1 or (self._states and self.stage == plan_pb2.AGG_STAGE_FINALIZE):
             states = self._aggregate(pa.concat_tables(self._states), merge=True)
         elif self._states:

@@ -184,6 +184,8 @@ class Operator:
         self.bytes_out = 0
         self._total_ns = 0
         self._child_ns = 0
+        # Bytes of the batch being processed (set by ``consume``).
+        self._batch_nbytes = 0
 
     def _allows_empty_relation(self) -> bool:
         return False
@@ -200,6 +202,13 @@ class Operator:
 
     def validate(self) -> None:
         """Check the node against its parents' relations once wiring is complete."""
+
+    @property
+    def takes_small_batches(self) -> bool:
+        """True when this operator's cost per batch is negligible (known once every operator
+        is open): a table scan then hands it the stored batches as they are instead of joining
+        small ones into a bigger copy."""
+        return False
 
     # -------------------------------------------------------------- lifecycle
 
@@ -231,7 +240,10 @@ class Operator:
         start = time.perf_counter_ns()
         child_before = self._child_ns
         self.records_in += batch.num_rows
-        self.bytes_in += batch.nbytes if nbytes is None else nbytes
+        if nbytes is None:
+            nbytes = batch.nbytes
+        self.bytes_in += nbytes
+        self._batch_nbytes = nbytes
         stream_done = False
         if eos:
             self._parents_done.add(parent_index)

@@ -62,6 +62,12 @@ class MemorySourceOperator(SourceOperator):
         self._cursor: Any = None
         # The next batch, read on a worker thread while this one goes downstream.
         self._prefetch: concurrent.futures.Future[tuple[pa.RecordBatch, int] | None] | None = None
+        # Whether small stored batches are joined into one (decided at the first batch, when
+        # every operator is open): not for children whose per-batch cost is negligible.
+        self._join: bool | None = None
+        # Whether the table's batches already have this node's schema: every batch of a table
+        # has the table's schema, so one check answers for all of them.
+        self._same_schema: bool | None = None
 
     def open(self) -> None:
         store = self.state.table_store
@@ -92,8 +98,8 @@ class MemorySourceOperator(SourceOperator):
         batch = cursor.next_batch(want)
         if batch is None:
             return None
-        if batch.num_rows >= want:
-            batch = _conform(batch, self.schema)
+        if batch.num_rows >= want or not self._join:
+            batch = self._conform(batch)
             return batch, batch.nbytes
         pieces = [batch]
         rows = batch.num_rows
@@ -110,11 +116,20 @@ class MemorySourceOperator(SourceOperator):
         # Conformed here, on the reading thread: checking a joined batch against the node's
         # schema (non-null fields count nulls) is a third of a filter-and-count scan's time.
         # Its size too: Arrow walks every buffer for it, operators count it per batch.
-        batch = _conform(batch if len(pieces) == 1 else pa.concat_batches(pieces), self.schema)
+        batch = self._conform(batch if len(pieces) == 1 else pa.concat_batches(pieces))
         return batch, batch.nbytes
+
+    def _conform(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self._same_schema is None:
+            self._same_schema = batch.schema.equals(self.schema, check_metadata=True)
+        return batch if self._same_schema else _conform(batch, self.schema)
 
     async def generate(self) -> bool:
         cursor = self._cursor
+        if self._join is None:
+            # Joining costs a copy of every read column: worth it only where the per-batch
+            # overhead downstream outweighs it.
+            self._join = not all(child.takes_small_batches for child, _ in self.children)
         if self._prefetch is not None:
             prefetch, self._prefetch = self._prefetch, None
             read = prefetch.result()
@@ -122,9 +137,10 @@ class MemorySourceOperator(SourceOperator):
             read = self._next_batch()
         batch, nbytes = read if read is not None else (None, 0)
         exhausted = bool(cursor.exhausted) or (batch is None and not self.streaming)
-        if batch is not None and not exhausted and not self.streaming:
+        if batch is not None and not exhausted and not self.streaming and self._join:
             # Reading and joining stored batches is Arrow copying without the GIL: the next
-            # batch is read on another core while this one is processed downstream.
+            # batch is read on another core while this one is processed downstream. (A read
+            # without a join is a slice: handing it to a thread would cost more than it.)
             self._prefetch = worker_pool().submit(self._next_batch)
         if batch is None:
             if exhausted:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_types import DataType
 
 from .._errors import PlanError, QueryMemoryExceeded
+from ._agg import AggOperator
 from ._base import ExecState, Operator, empty_batch
 from ._expr import CompiledExpr, compile_expr, to_array
 
@@ -73,6 +76,12 @@ class FilterOperator(Operator):
     def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
         super().__init__(node, state)
         self._condition: CompiledExpr | None = None
+        # The row-counting aggregate this filter feeds alone: it gets the number of rows the
+        # condition keeps instead of a filtered copy of them (see ``open``).
+        self._count_into: tuple[AggOperator, int] | None = None
+        # Counting: the rows and bytes the condition kept since the last end of window.
+        self._kept = 0
+        self._kept_bytes = 0
 
     def validate(self) -> None:
         parent = self.parents[0].relation
@@ -85,9 +94,24 @@ class FilterOperator(Operator):
             raise PlanError(f"{self.label}: the condition is {data_type.name}, not BOOLEAN")
         self._condition = fn
 
+    def open(self) -> None:
+        # filter -> count (ungrouped): counting the condition's true values gives the same
+        # number as counting the filtered rows, without copying every column of the kept rows.
+        if len(self.children) == 1:
+            child, index = self.children[0]
+            if isinstance(child, AggOperator) and child.counts_rows:
+                self._count_into = (child, index)
+
+    @property
+    def takes_small_batches(self) -> bool:
+        return self._count_into is not None
+
     def process(
         self, batch: pa.RecordBatch, parent_index: int, eow: bool, eos: bool, all_done: bool
     ) -> None:
+        if self._count_into is not None:
+            self._count(batch, eow, all_done)
+            return
         assert self._condition is not None
         mask = self._condition(batch)
         if isinstance(mask, pa.Scalar):
@@ -98,6 +122,41 @@ class FilterOperator(Operator):
             out = batch.filter(mask)
         if out.num_rows or eow or all_done:
             self.emit(out, eow, all_done)
+
+    def _count(self, batch: pa.RecordBatch, eow: bool, all_done: bool) -> None:
+        """filter -> count: the rows the condition keeps are counted (its true values; a null
+        drops its row, as ``filter`` does), not copied; the aggregate gets the sum at the end
+        of each window."""
+        if self.done:
+            return
+        rows = batch.num_rows
+        if rows:
+            assert self._condition is not None
+            mask = self._condition(batch)
+            if isinstance(mask, pa.Scalar):
+                kept = rows if mask.as_py() else 0
+            elif isinstance(mask, pa.ChunkedArray):
+                kept = sum(int(chunk.true_count) for chunk in mask.chunks)
+            else:
+                kept = int(mask.true_count)
+            self._kept += kept
+            # The kept rows' share of the batch's bytes (what a filtered copy would hold).
+            self._kept_bytes += (self._batch_nbytes * kept) // rows
+        if not (eow or all_done):
+            return
+        kept, nbytes = self._kept, self._kept_bytes
+        self._kept = self._kept_bytes = 0
+        if all_done:
+            self.done = True
+        self.records_out += kept
+        self.bytes_out += nbytes
+        assert self._count_into is not None
+        child, index = self._count_into
+        start = time.perf_counter_ns()
+        try:
+            child.consume_count(kept, index, eow, all_done, nbytes)
+        finally:
+            self._child_ns += time.perf_counter_ns() - start
 
 
 class LimitOperator(Operator):
