@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyxie_types import UPID
@@ -105,6 +106,27 @@ os.read(r, 100)
 """
 
 
+class _SpyTracker:
+    """The source's tracker, seen through: records every raw event on its way in (the tracker
+    itself may be compiled with mypyc, whose methods cannot be replaced)."""
+
+    def __init__(self, tracker: Any, raw_tgids: list[int], data_events: list[tuple[int, int]]):
+        self._tracker = tracker
+        self._raw_tgids = raw_tgids
+        self._data_events = data_events
+
+    def handle_batch(self, batch: list[bytes]) -> None:
+        for raw in batch:
+            tgid = int.from_bytes(raw[4:8], "little")
+            self._raw_tgids.append(tgid)
+            if raw[0] == 1:
+                self._data_events.append((tgid, int.from_bytes(raw[12:16], "little")))
+        self._tracker.handle_batch(batch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracker, name)
+
+
 class _Tracer(TracedTables):
     """The shared tracer, also recording the tgid of every raw event that reaches user space."""
 
@@ -112,18 +134,8 @@ class _Tracer(TracedTables):
         super().__init__()
         self.raw_tgids: list[int] = []
         self.data_events: list[tuple[int, int]] = []  # (tgid, fd) of every data event
-        tracker = self.source.tracker
-        handle = tracker.handle_batch
-
-        def spy(batch: list[bytes]) -> None:
-            for raw in batch:
-                tgid = int.from_bytes(raw[4:8], "little")
-                self.raw_tgids.append(tgid)
-                if raw[0] == 1:
-                    self.data_events.append((tgid, int.from_bytes(raw[12:16], "little")))
-            handle(batch)
-
-        tracker.handle_batch = spy  # type: ignore[method-assign]
+        spy = _SpyTracker(self.source.tracker, self.raw_tgids, self.data_events)
+        self.source._tracker = spy  # type: ignore[assignment]
 
 
 @pytest.fixture(scope="module")
