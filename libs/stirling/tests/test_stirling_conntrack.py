@@ -165,14 +165,19 @@ def test_unparseable_traffic_yields_conn_stats_but_no_protocol_rows(tracker: Con
     assert row[6] == 0 and row[11] == 6 * 27
 
 
-def test_a_connection_no_parser_can_read_is_muted_once_and_its_bytes_come_with_the_close() -> None:
-    muted: list[tuple[int, int, int]] = []
-    tracker = ConnTracker(
+def _muting_tracker(muted: list[tuple[int, int, int]]) -> ConnTracker:
+    """A tracker whose mute requests (tgid, fd, generation) land in ``muted``."""
+    return ConnTracker(
         load_protocol_layer(),
         upid_of=lambda tgid: UPID,
         to_wall_ns=lambda ns: ns,
         on_uninteresting=lambda *conn: muted.append(conn),
     )
+
+
+def test_a_connection_no_parser_can_read_is_muted_once_and_its_bytes_come_with_the_close() -> None:
+    muted: list[tuple[int, int, int]] = []
+    tracker = _muting_tracker(muted)
     tracker.handle_batch([control(2)])
     garbage = b"\x00\x01garbage" * 3
     tracker.handle_batch([data(0, garbage, i * 27, i) for i in range(3)])
@@ -191,12 +196,7 @@ def test_a_connection_no_parser_can_read_is_muted_once_and_its_bytes_come_with_t
 
 def test_a_tls_socket_is_muted_but_its_plaintext_from_the_ssl_probes_is_still_parsed() -> None:
     muted: list[tuple[int, int, int]] = []
-    tracker = ConnTracker(
-        load_protocol_layer(),
-        upid_of=lambda tgid: UPID,
-        to_wall_ns=lambda ns: ns,
-        on_uninteresting=lambda *conn: muted.append(conn),
-    )
+    tracker = _muting_tracker(muted)
     tracker.handle_raw(control(2))
     tracker.handle_raw(data(0, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(60), 0, 1))
     assert muted == [(TGID, FD, GEN)]

@@ -114,8 +114,8 @@ class RingReader:
         """Sleep until the kernel signals the ring (a forced wake-up) or ``timeout_s`` passes."""
         self._epoll.poll(timeout_s)
 
-    def drain(self, limit: int = 1 << 30) -> list[bytes]:
-        """Every committed record (at most ``limit``), oldest first; their space is released."""
+    def drain(self) -> list[bytes]:
+        """Every committed record, oldest first; their space is released."""
         consumer = self._consumer[0]
         producer = self._producer[0]
         data = self._data
@@ -123,7 +123,7 @@ class RingReader:
         unpack = _U32.unpack_from
         out: list[bytes] = []
         append = out.append
-        while consumer < producer and len(out) < limit:
+        while consumer < producer:
             offset = consumer & mask
             (length,) = unpack(data, offset)
             if length & _RINGBUF_BUSY_BIT:
@@ -135,9 +135,6 @@ class RingReader:
             consumer += (size + _RINGBUF_HDR_SIZE + 7) & ~7
         self._consumer[0] = consumer
         return out
-
-    def backlog_bytes(self) -> int:
-        return int(self._producer[0] - self._consumer[0])
 
     def close(self) -> None:
         self._epoll.close()
