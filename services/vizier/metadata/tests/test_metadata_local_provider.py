@@ -30,6 +30,11 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
+def _runs_python_with(cmdline: bytes, python: bytes, marker: bytes) -> bool:
+    argv = cmdline.split(b"\0")
+    return argv[0] == python and marker in argv
+
+
 class Sleepers:
     """`python -c` sleepers whose command lines carry a per-test token."""
 
@@ -43,11 +48,14 @@ class Sleepers:
         )
         self.processes.append(process)
         # Popen returns once the child forked, maybe before it exec'd: until then its command
-        # line is still ours and a scan cannot match it. Wait for the exec (a condition, with
-        # a hang guard), so every test sees its sleeper from the first scan.
+        # line is still ours and a scan cannot match it. With a prefix (`ip netns exec ...`)
+        # the marker shows up first in the prefix's own command line, before that program
+        # entered the namespace and exec'd Python. Wait until Python itself runs (a
+        # condition, with a hang guard), so every test sees its sleeper from the first scan.
         marker = f"{self.token}-{role}".encode()
+        python = sys.executable.encode()
         deadline = time.monotonic() + 30.0
-        while marker not in _cmdline(process.pid):
+        while not _runs_python_with(_cmdline(process.pid), python, marker):
             assert process.poll() is None, f"sleeper {role} exited with {process.returncode}"
             assert time.monotonic() < deadline, f"sleeper {role} never exec'd"
             time.sleep(0.01)
