@@ -1,16 +1,18 @@
-"""ctypes mirror of bpf/socket_trace.h, and fast decoders for the ring buffer records.
+"""Fast decoders for the ring buffer records of bpf/socket_trace.h (compiled by `make mypyc`).
 
-The ctypes structures are the declared layout (the size test compares them with the C header
-compiled by the host compiler); the `struct.Struct` decoders are what the drain loop uses, since
-unpacking a tuple is several times cheaper than building a ctypes object per event.
+The `struct.Struct` decoders are what the drain loop uses, since unpacking a tuple is several
+times cheaper than building a ctypes object per event. The ctypes mirror of the C structs (the
+declared layout the size test checks) lives in _event_structs.py, which stays interpreted; its
+classes are re-exported here, so ``from ._events import ControlEvent`` keeps working.
 """
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import struct
 from typing import NamedTuple
+
+from ._event_structs import ControlEvent, DataEventHeader
 
 __all__ = [
     "CONTROL_EVENT",
@@ -40,46 +42,6 @@ class EventKind(enum.IntEnum):
 class KernelDirection(enum.IntEnum):
     EGRESS = 0
     INGRESS = 1
-
-
-class DataEventHeader(ctypes.Structure):
-    _fields_ = (
-        ("kind", ctypes.c_uint32),
-        ("tgid", ctypes.c_uint32),
-        ("pid", ctypes.c_uint32),
-        ("fd", ctypes.c_int32),
-        ("timestamp_ns", ctypes.c_uint64),
-        ("generation", ctypes.c_uint64),
-        ("position", ctypes.c_uint64),
-        ("msg_size", ctypes.c_uint32),
-        ("captured", ctypes.c_uint32),
-        ("direction", ctypes.c_uint8),
-        ("encrypted", ctypes.c_uint8),
-        ("source_call", ctypes.c_uint16),
-        ("local_port", ctypes.c_uint16),
-        ("role", ctypes.c_uint8),
-        ("_pad", ctypes.c_uint8),
-    )
-
-
-class ControlEvent(ctypes.Structure):
-    _fields_ = (
-        ("kind", ctypes.c_uint32),
-        ("tgid", ctypes.c_uint32),
-        ("pid", ctypes.c_uint32),
-        ("fd", ctypes.c_int32),
-        ("timestamp_ns", ctypes.c_uint64),
-        ("generation", ctypes.c_uint64),
-        ("family", ctypes.c_uint16),
-        ("remote_port", ctypes.c_uint16),
-        ("local_port", ctypes.c_uint16),
-        ("role", ctypes.c_uint8),
-        ("_pad", ctypes.c_uint8),
-        ("remote_addr", ctypes.c_uint8 * 16),
-        ("local_addr", ctypes.c_uint8 * 16),
-        ("bytes_sent", ctypes.c_uint64),
-        ("bytes_recv", ctypes.c_uint64),
-    )
 
 
 # Native byte order with no implicit padding: the C structs pad explicitly.
