@@ -269,18 +269,18 @@ def tree_files(paths: list[str]) -> list[str]:
     ]
 
 
-def tree_hash(paths: list[str]) -> str:
+def tree_hash(paths: list[str], files: list[str] | None = None) -> str:
     h = hashlib.sha256()
-    for rel in tree_files(paths):
+    for rel in tree_files(paths) if files is None else files:
         h.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
-def copy_tree(paths: list[str], target: Path) -> Callable[[], None]:
-    """A step that copies ``tree_files(paths)`` into ``target`` (relative paths kept)."""
+def copy_files(files: list[str], target: Path) -> Callable[[], None]:
+    """A step that copies ``files`` (relative to the repo) into ``target``, paths kept."""
 
     def copy() -> None:
-        for rel in tree_files(paths):
+        for rel in files:
             (target / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, target / rel)
 
@@ -484,11 +484,16 @@ def stage_mypyc(context: Path, notes: list[str]) -> list[str]:
         notes.append("mypyc tools staged")
     _, members = export(MYPYC_MEMBER)
     members = [m.removeprefix("./") for m in members]
-    # mypyc_build.py reads the root pyproject.toml's [tool.mypy] (the same checks as the host).
-    sources = [*members, "pyproject.toml", "tools/mypyc_build.py"]
-    if stage(
-        context / "mypyc-src", tree_hash(sources), [copy_tree(sources, context / "mypyc-src")]
-    ):
+    # Python sources and typing markers only: no BUILD.bazel lands under build/ (Bazel and
+    # gen_build.py would take it for a package). mypyc_build.py reads the root pyproject.toml's
+    # [tool.mypy], so the checks are the host's.
+    files = [
+        rel
+        for rel in tree_files(members)
+        if rel.endswith((".py", ".pyi")) or Path(rel).name == "py.typed"
+    ] + ["pyproject.toml", "tools/mypyc_build.py"]
+    target = context / "mypyc-src"
+    if stage(target, tree_hash([], files), [copy_files(files, target)]):
         notes.append("mypyc sources staged")
     return members
 
