@@ -1,7 +1,7 @@
 """Compile the socket tracer's hot pure-Python modules with mypyc, in place (optional).
 
-Run: uv run --all-packages python tools/mypyc_build.py [--clean]   (or `make mypyc` / `make
-mypyc-clean`)
+Run: uv run --all-packages python tools/mypyc_build.py [--clean] [--copy-to DIR]
+(or `make mypyc` / `make mypyc-clean`)
 
 The modules in MODULES are translated to C by mypyc and built into extension modules placed next
 to their .py files (``_http.cpython-311-x86_64-linux-gnu.so`` beside ``_http.py``); CPython's
@@ -45,6 +45,9 @@ MANIFEST = PACKAGE_ROOT / "pyxie_stirling" / "_compiled_sources.txt"
 MODULES = [
     "pyxie_stirling/protocols",
     "pyxie_stirling/socket_tracer/_conntrack.py",
+    # Record decoding; its ctypes mirror lives in _event_structs.py, which stays interpreted
+    # (mypyc's C for ctypes.Structure subclasses does not build).
+    "pyxie_stirling/socket_tracer/_events.py",
 ]
 
 
@@ -142,10 +145,30 @@ def build(modules: list[str], opt_level: str) -> None:
     print(f"wrote {MANIFEST.relative_to(ROOT)} (sources of {len(modules)} compiled modules)")
 
 
+def copy_to(target: Path) -> None:
+    """Copy the built extension modules and the manifest to ``target``, paths kept relative to
+    the package root (``target/pyxie_stirling/protocols/_http.<EXT_SUFFIX>``): the PEM image's
+    build stage lays them over the installed wheel this way."""
+    files = built_files()
+    if not files or not MANIFEST.exists():
+        raise SystemExit("mypyc_build: nothing built to copy")
+    for path in [*files, MANIFEST]:
+        dest = target / path.relative_to(PACKAGE_ROOT)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+        print(f"copied {path.relative_to(ROOT)} -> {dest}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--clean", action="store_true", help="remove the compiled modules")
     parser.add_argument("--opt-level", default="3", help="C optimisation level (default 3)")
+    parser.add_argument(
+        "--copy-to",
+        type=Path,
+        metavar="DIR",
+        help="after building, copy the extension modules and manifest into DIR",
+    )
     parser.add_argument(
         "modules",
         nargs="*",
@@ -156,6 +179,8 @@ def main() -> None:
         clean()
         return
     build(module_paths(args.modules or MODULES), args.opt_level)
+    if args.copy_to is not None:
+        copy_to(args.copy_to)
     sys.stdout.flush()
 
 

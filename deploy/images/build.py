@@ -16,7 +16,18 @@
 
 Every image runs as uid 10001 with its code owned by root (read-only root file system works;
 bytecode is compiled at staging time), except the PEM, which runs as root (eBPF) with Debian's
-python3-bpfcc. Labels: ``org.opencontainers.image.{version,revision,source,title}``.
+python3-bpfcc.
+
+The PEM carries the socket tracer's hot modules compiled by mypyc (``tools/mypyc_build.py``, the
+list ``make mypyc`` builds): a first build stage on the same base adds gcc and python3-dev from
+Debian, takes mypy and setuptools as the lock pins them (``mypyc-tools/``) and the sources of
+pyxie-stirling's workspace closure (``mypyc-src/``), and compiles them with the image's own
+python3, so the extension modules match its ABI and glibc. The final stage copies only the
+built ``.so`` files and their source manifest over the installed pyxie_stirling, then runs
+``python3 -m pyxie_stirling --require-compiled``: a failed compilation, a stale
+manifest or a module left pure fails the image build instead of shipping pure Python.
+
+Labels: ``org.opencontainers.image.{version,revision,source,title}``.
 Podman runs with ``--runtime runc`` and explicit ulimits through ``deploy/images/containers.conf``.
 At the end it prints every image with its size.
 """
@@ -27,10 +38,12 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +65,7 @@ class Service:
     plane: str
     apt: tuple[str, ...] = ()
     root: bool = False
+    mypyc: bool = False  # carry pyxie_stirling's hot modules compiled (tools/mypyc_build.py)
 
 
 SERVICES = (
@@ -66,9 +80,24 @@ SERVICES = (
     Service("kelvin", "pyxie-kelvin", "pyxie_kelvin", "vizier"),
     Service("cloud-connector", "pyxie-cloud-connector", "pyxie_cloud_connector", "vizier"),
     # bcc comes from Debian (it is not on PyPI); the PEM runs privileged as root.
-    Service("pem", "pyxie-pem", "pyxie_pem", "vizier", apt=("python3-bpfcc",), root=True),
+    # The socket tracer's parsers are compiled with mypyc in a build stage (see the docstring).
+    Service(
+        "pem", "pyxie-pem", "pyxie_pem", "vizier", apt=("python3-bpfcc",), root=True, mypyc=True
+    ),
 )
 DEPS = ("postgres", "nats", "etcd")
+# The compiled modules are pyxie-stirling's; their build needs these (lock-pinned) and Debian's:
+MYPYC_MEMBER = "pyxie-stirling"
+MYPYC_TOOLS = (
+    "mypy",
+    "ast-serialize",
+    "librt",
+    "mypy-extensions",
+    "pathspec",
+    "typing-extensions",
+    "setuptools",
+)
+MYPYC_APT = ("gcc", "libc6-dev", "python3-dev")
 
 
 @dataclass
@@ -227,29 +256,49 @@ def export(package: str) -> tuple[str, list[str]]:
     return "\n".join(third) + "\n", members
 
 
-def tree_hash(paths: list[str]) -> str:
+def tree_files(paths: list[str]) -> list[str]:
+    """Tracked and untracked-but-not-ignored files under ``paths``, tests and bytecode left out
+    (so never what ``make mypyc`` built on the host: those files are git-ignored)."""
     listed = run(
         "git", "-C", ROOT, "ls-files", "-co", "--exclude-standard", "--", *paths, capture=True
     )
+    return [
+        rel
+        for rel in sorted(listed.splitlines())
+        if "/tests/" not in f"/{rel}" and not rel.endswith(".pyc") and (ROOT / rel).is_file()
+    ]
+
+
+def tree_hash(paths: list[str], files: list[str] | None = None) -> str:
     h = hashlib.sha256()
-    for rel in sorted(listed.splitlines()):
-        if "/tests/" in f"/{rel}" or rel.endswith(".pyc"):
-            continue
-        path = ROOT / rel
-        if path.is_file():
-            h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    for rel in tree_files(paths) if files is None else files:
+        h.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
-def stage(directory: Path, key: str, fill: list[list[str]]) -> bool:
+def copy_files(files: list[str], target: Path) -> Callable[[], None]:
+    """A step that copies ``files`` (relative to the repo) into ``target``, paths kept."""
+
+    def copy() -> None:
+        for rel in files:
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, target / rel)
+
+    return copy
+
+
+def stage(directory: Path, key: str, fill: list[list[str] | Callable[[], None]]) -> bool:
     """Fill ``directory`` unless it was filled for ``key`` already; True when it was rebuilt."""
     marker = directory.parent / f".{directory.name}.key"
     if directory.is_dir() and marker.exists() and marker.read_text() == key:
         return False
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    for argv in fill:
-        run(*argv)
+    for step in fill:
+        if callable(step):
+            step()
+        else:
+            run(*step)
     marker.write_text(key)
     return True
 
@@ -272,22 +321,74 @@ def uv_target(target: Path, *args: str) -> list[str]:
     ]
 
 
-def containerfile(service: Service, base: str, labels: dict[str, str]) -> str:
-    lines = [f"FROM {base}"]
-    if service.apt:
-        lines.append(
-            "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
-            f"--no-install-recommends {' '.join(service.apt)} >/dev/null "
-            "&& rm -rf /var/lib/apt/lists/* /var/cache/apt/*"
-        )
-    lines += [
+def dev_pins(names: tuple[str, ...]) -> list[str]:
+    """``name==version`` of each of ``names`` as the lock pins them (dev group included)."""
+    text = run(
+        uv(),
+        "export",
+        "--all-packages",
+        "--frozen",
+        "--no-hashes",
+        "--no-header",
+        "--no-annotate",
+        capture=True,
+    )
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        name = line.split("==")[0].strip().lower().replace("_", "-")
+        if "==" in line and name in names:
+            pins[name] = line.split(";")[0].strip()
+    missing = sorted(set(names) - set(pins))
+    if missing:
+        raise SystemExit(f"not in the lock: {', '.join(missing)}")
+    return [pins[name] for name in names]
+
+
+def apt_install(packages: tuple[str, ...]) -> str:
+    return (
+        "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+        f"--no-install-recommends {' '.join(packages)} >/dev/null "
+        "&& rm -rf /var/lib/apt/lists/* /var/cache/apt/*"
+    )
+
+
+def mypyc_stage(base: str, members: list[str]) -> list[str]:
+    """The build stage that compiles pyxie-stirling's hot modules into /out (see docstring)."""
+    path = ":".join(["/opt/mypyc-tools", *(f"/src/{m}" for m in members), "/opt/pyxie/deps"])
+    return [
+        f"FROM {base} AS mypyc",
+        apt_install(MYPYC_APT),
+        "COPY mypyc-tools/ /opt/mypyc-tools/",
         "COPY deps/ /opt/pyxie/deps/",
-        "COPY app/ /opt/pyxie/app/",
+        "COPY mypyc-src/ /src/",
+        # mypyc_build.py exits non-zero when mypy or the C compiler fails; the guard then
+        # checks that the interpreter really loads every hot module compiled.
+        f"RUN cd /src && PYTHONPATH={path} python3 tools/mypyc_build.py --copy-to /out "
+        "&& cd / && PYTHONDONTWRITEBYTECODE=1 "
+        f"PYTHONPATH={path} python3 -m pyxie_stirling --require-compiled",
+    ]
+
+
+def containerfile(
+    service: Service, base: str, labels: dict[str, str], mypyc_members: list[str] | None = None
+) -> str:
+    lines = [*mypyc_stage(base, mypyc_members), ""] if mypyc_members is not None else []
+    lines.append(f"FROM {base}")
+    if service.apt:
+        lines.append(apt_install(service.apt))
+    lines += ["COPY deps/ /opt/pyxie/deps/", "COPY app/ /opt/pyxie/app/"]
+    if mypyc_members is not None:
+        # Only the .so files and their manifest, over the wheel's pyxie_stirling.
+        lines.append("COPY --from=mypyc /out/ /opt/pyxie/app/")
+    lines += [
         "COPY --chmod=0755 pyxie-run /usr/local/bin/pyxie-run",
         "ENV PYTHONPATH=/opt/pyxie/app:/opt/pyxie/deps PYTHONDONTWRITEBYTECODE=1 "
         "PYTHONUNBUFFERED=1 PL_LOG_FORMAT=json",
         "WORKDIR /tmp",
     ]
+    if mypyc_members is not None:
+        # The installed sources must match the manifest and every hot module must load compiled.
+        lines.append("RUN python3 -m pyxie_stirling --require-compiled")
     if not service.root:
         lines.append(f"USER {UID}:{UID}")
     lines.append(f'ENTRYPOINT ["/usr/local/bin/pyxie-run", "{service.module}"]')
@@ -329,7 +430,14 @@ def podman_build(context: Path, tag: str, text: str) -> str:
     )
     if proc.returncode != 0:
         raise SystemExit(f"podman build {tag} failed:\n{proc.stdout[-6000:]}")
-    steps = len([ln for ln in proc.stdout.splitlines() if ln.startswith("STEP ")]) - 1  # not FROM
+    # "STEP 2/8: ..." or, in a multi-stage build, "[1/2] STEP 2/6: ..."; FROM is not a layer.
+    steps = len(
+        [
+            ln
+            for ln in proc.stdout.splitlines()
+            if re.match(r"(\[\d+/\d+\] )?STEP \d+/\d+: ", ln) and ": FROM " not in ln
+        ]
+    )
     cached = proc.stdout.count("--> Using cache")
     return "all" if cached >= steps else f"{cached}/{steps} steps"
 
@@ -356,11 +464,38 @@ def build_service(service: Service, base: str, ver: str, rev: str) -> Built:
         [uv_target(context / "app", *[str(ROOT / m) for m in members])],
     ):
         notes.append("app staged")
+    mypyc_members: list[str] | None = None
+    if service.mypyc:
+        mypyc_members = stage_mypyc(context, notes)
     tag = f"{REGISTRY}/pyxie-{service.name}:{ver}"
-    cached = podman_build(
-        context, tag, containerfile(service, base, labels_for(service.name, ver, rev))
-    )
+    text = containerfile(service, base, labels_for(service.name, ver, rev), mypyc_members)
+    cached = podman_build(context, tag, text)
     return Built(tag, time.monotonic() - start, cached, notes)
+
+
+def stage_mypyc(context: Path, notes: list[str]) -> list[str]:
+    """Stage the compile stage's inputs; the workspace members whose sources it gets."""
+    tools = dev_pins(MYPYC_TOOLS)
+    if stage(
+        context / "mypyc-tools",
+        digest("\n".join(tools).encode(), PYTHON_VERSION.encode()),
+        [uv_target(context / "mypyc-tools", *tools)],
+    ):
+        notes.append("mypyc tools staged")
+    _, members = export(MYPYC_MEMBER)
+    members = [m.removeprefix("./") for m in members]
+    # Python sources and typing markers only: no BUILD.bazel lands under build/ (Bazel and
+    # gen_build.py would take it for a package). mypyc_build.py reads the root pyproject.toml's
+    # [tool.mypy], so the checks are the host's.
+    files = [
+        rel
+        for rel in tree_files(members)
+        if rel.endswith((".py", ".pyi")) or Path(rel).name == "py.typed"
+    ] + ["pyproject.toml", "tools/mypyc_build.py"]
+    target = context / "mypyc-src"
+    if stage(target, tree_hash([], files), [copy_files(files, target)]):
+        notes.append("mypyc sources staged")
+    return members
 
 
 # -- dependency images ---------------------------------------------------------------------------

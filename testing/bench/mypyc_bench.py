@@ -9,7 +9,10 @@ loop does. Each round runs two child processes, one that imports pyxie_stirling 
 sources only (extension modules ignored) and one that imports it normally (the extension modules
 `make mypyc` built, if any); each reports its CPU time per event. The best round of each is
 printed, then the ratio; the last line reads
-``us_per_event_py=<x> us_per_event_compiled=<y> speedup=<x/y> compiled_modules=<n>``.
+``us_per_event_py=<x> us_per_event_compiled=<y> speedup=<x/y> compiled_modules=<n>
+decode_us_py=<a> decode_us_compiled=<b>``; the decode figures time the record decoding alone
+(``event_kind`` then ``decode_data``/``decode_control`` of socket_tracer/_events.py) over the
+same events.
 
 ``--pure SCRIPT [ARGS...]`` runs another script (e.g. protocol_parser_bench.py) with the
 extension modules ignored, to compare it with a normal run of the same script.
@@ -84,11 +87,28 @@ def build_events(requests: int) -> list[bytes]:
     return events
 
 
+def decode_only(events: list[bytes]) -> float:
+    """Best CPU seconds of two passes decoding every event (kind, then its record)."""
+    from pyxie_stirling.socket_tracer._events import decode_control, decode_data, event_kind
+
+    best = float("inf")
+    for _ in range(2):
+        start = time.process_time()
+        for raw in events:
+            if event_kind(raw) == 1:
+                decode_data(raw)
+            else:
+                decode_control(raw)
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def child(requests: int) -> None:
     """Feed the events once (warm-up) then time a second pass; print one JSON line."""
     from pyxie_stirling.socket_tracer import ConnTracker, load_protocol_layer
 
     events = build_events(requests)
+    decode = decode_only(events)
     best = float("inf")
     rows = 0
     for _ in range(2):
@@ -111,7 +131,8 @@ def child(requests: int) -> None:
         if name.startswith("pyxie_stirling")
         and str(getattr(module, "__file__", "")).endswith(".so")
     )
-    print(json.dumps({"us_per_event": best / len(events) * 1e6, "compiled": compiled}))
+    per_event = {"us_per_event": best / len(events) * 1e6, "decode_us": decode / len(events) * 1e6}
+    print(json.dumps(per_event | {"compiled": compiled}))
 
 
 def run_child(pure: bool, requests: int) -> dict[str, object]:
@@ -139,11 +160,16 @@ def main() -> None:
     rounds = int(args[1]) if len(args) > 1 else 3
     py: list[float] = []
     compiled: list[float] = []
+    decode_py: list[float] = []
+    decode_compiled: list[float] = []
     modules = 0
     for _ in range(rounds):
-        py.append(float(str(run_child(True, requests)["us_per_event"])))
+        result = run_child(True, requests)
+        py.append(float(str(result["us_per_event"])))
+        decode_py.append(float(str(result["decode_us"])))
         result = run_child(False, requests)
         compiled.append(float(str(result["us_per_event"])))
+        decode_compiled.append(float(str(result["decode_us"])))
         modules = int(str(result["compiled"]))
     load = os.getloadavg()[0]
     print(f"{requests} HTTP exchanges, {4 * requests} events, collect every {COLLECT_EVERY}, "
@@ -152,8 +178,13 @@ def main() -> None:
     print(f"compiled:    {min(compiled):7.2f} us/event  {4 * min(compiled):7.2f} us/request"
           f"  ({modules} extension modules loaded)")  # fmt: skip
     print(
+        f"decoding alone (event_kind + decode_data/decode_control): interpreted "
+        f"{min(decode_py):.3f} us/event, compiled {min(decode_compiled):.3f} us/event"
+    )
+    print(
         f"us_per_event_py={min(py):.2f} us_per_event_compiled={min(compiled):.2f} "
-        f"speedup={min(py) / min(compiled):.2f} compiled_modules={modules}"
+        f"speedup={min(py) / min(compiled):.2f} compiled_modules={modules} "
+        f"decode_us_py={min(decode_py):.3f} decode_us_compiled={min(decode_compiled):.3f}"
     )
 
 

@@ -3,12 +3,16 @@
 `Stirling` runs `Source`s on a thread and pushes Arrow batches into a table store (or any
 callback). Sources: `ProcessStatsSource` and `NetworkStatsSource` (/proc, always available) and
 `SocketTraceSource` (eBPF via bcc, imported lazily: this package imports without bcc).
+`mypyc_status()` tells whether the socket tracer's hot modules run compiled (`make mypyc`, the
+PEM image) or pure.
 """
 
 from pathlib import Path as _Path
 
 from . import _mypyc_guard
 from ._errors import BPFUnavailableError, SourceInitError, StirlingError
+from ._mypyc_guard import MypycStatus
+from ._mypyc_guard import status as mypyc_status
 from .core import (
     Clock,
     ProcessFilter,
@@ -30,6 +34,7 @@ _mypyc_guard.check(_Path(__file__).parent)
 __all__ = [
     "BPFUnavailableError",
     "Clock",
+    "MypycStatus",
     "NetworkStatsSource",
     "ProcessFilter",
     "ProcessResolver",
@@ -45,6 +50,7 @@ __all__ = [
     "StirlingError",
     "TableSink",
     "default_sources",
+    "mypyc_status",
     "netns_pod_id",
 ]
 

@@ -1,4 +1,5 @@
-"""The guard against stale mypyc-compiled modules (tools/mypyc_build.py writes its manifest)."""
+"""The guard against stale mypyc-compiled modules (tools/mypyc_build.py writes its manifest), and
+the compiled-or-pure status the PEM logs at start."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from pyxie_stirling._mypyc_guard import MANIFEST_NAME, StaleCompiledModulesError, check
+from pyxie_stirling._mypyc_guard import (
+    HOT_MODULES,
+    MANIFEST_NAME,
+    MypycStatus,
+    StaleCompiledModulesError,
+    check,
+    main,
+    status,
+)
 
 
 def _package(tmp_path: Path) -> Path:
@@ -45,3 +54,44 @@ def test_the_build_manifest_in_this_checkout_matches_its_sources() -> None:
     import pyxie_stirling
 
     check(Path(pyxie_stirling.__file__).parent)
+
+
+# -- status(): compiled or pure, as the PEM logs it at start -------------------------------------
+
+# numpy's core is an extension module wherever numpy installs; json is pure Python everywhere.
+EXTENSION = "numpy._core._multiarray_umath"
+
+
+def test_status_tells_extension_modules_from_python_sources() -> None:
+    result = status(("json", EXTENSION))
+    assert result == MypycStatus(compiled=(EXTENSION,), pure=("json",))
+    assert result.mode == "mixed"
+    assert status(("json",)).mode == "pure"
+    assert status((EXTENSION,)).mode == "compiled"
+
+
+def test_status_of_an_unknown_module_raises() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        status(("pyxie_stirling.no_such_module",))
+
+
+def test_the_hot_modules_are_compiled_exactly_when_make_mypyc_built_them() -> None:
+    # Pure Python here (no manifest) unless `make mypyc` ran: then every hot module is compiled.
+    import pyxie_stirling
+
+    built = (Path(pyxie_stirling.__file__).parent / MANIFEST_NAME).exists()
+    result = pyxie_stirling.mypyc_status()
+    assert set(result.compiled) | set(result.pure) == set(HOT_MODULES)
+    assert result.mode == ("compiled" if built else "pure")
+
+
+def test_require_compiled_exits_1_unless_every_hot_module_is_compiled(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import pyxie_stirling
+
+    compiled = pyxie_stirling.mypyc_status().mode == "compiled"
+    assert main([]) == 0
+    assert main(["--require-compiled"]) == (0 if compiled else 1)
+    out = capsys.readouterr().out
+    assert out.startswith(f"pyxie_stirling: {'compiled' if compiled else 'pure'};")

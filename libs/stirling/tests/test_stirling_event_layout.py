@@ -98,3 +98,18 @@ def test_decoders_read_what_the_ctypes_structs_wrote() -> None:
     assert (decoded.remote_port, decoded.local_port, decoded.role) == (80, 1234, 1)
     assert decoded.remote_addr[:4] == bytes([10, 0, 0, 1])
     assert (decoded.bytes_sent, decoded.bytes_recv) == (100, 200)
+
+
+def test_decoded_records_are_their_named_tuples_with_real_field_types() -> None:
+    header = _events.DataEventHeader(kind=1, fd=7, captured=2, encrypted=0)
+    record = _events.decode_data(bytes(header) + b"hi")
+    assert type(record) is _events.DataRecord
+    assert record.encrypted is False and record.fd == 7 and record.data == b"hi"
+    control = _events.decode_control(bytes(_events.ControlEvent(kind=2, tgid=9)))
+    assert type(control) is _events.ControlRecord and control.tgid == 9
+    assert control.kind is _events.EventKind.OPEN
+
+
+def test_a_control_record_of_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="9 is not a valid EventKind"):
+        _events.decode_control(bytes(_events.ControlEvent(kind=9)))

@@ -1,16 +1,18 @@
-"""ctypes mirror of bpf/socket_trace.h, and fast decoders for the ring buffer records.
+"""Fast decoders for the ring buffer records of bpf/socket_trace.h (compiled by `make mypyc`).
 
-The ctypes structures are the declared layout (the size test compares them with the C header
-compiled by the host compiler); the `struct.Struct` decoders are what the drain loop uses, since
-unpacking a tuple is several times cheaper than building a ctypes object per event.
+The `struct.Struct` decoders are what the drain loop uses, since unpacking a tuple is several
+times cheaper than building a ctypes object per event. The ctypes mirror of the C structs (the
+declared layout the size test checks) lives in _event_structs.py, which stays interpreted; its
+classes are re-exported here, so ``from ._events import ControlEvent`` keeps working.
 """
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import struct
-from typing import NamedTuple
+from typing import Final, NamedTuple
+
+from ._event_structs import ControlEvent, DataEventHeader
 
 __all__ = [
     "CONTROL_EVENT",
@@ -40,46 +42,6 @@ class EventKind(enum.IntEnum):
 class KernelDirection(enum.IntEnum):
     EGRESS = 0
     INGRESS = 1
-
-
-class DataEventHeader(ctypes.Structure):
-    _fields_ = (
-        ("kind", ctypes.c_uint32),
-        ("tgid", ctypes.c_uint32),
-        ("pid", ctypes.c_uint32),
-        ("fd", ctypes.c_int32),
-        ("timestamp_ns", ctypes.c_uint64),
-        ("generation", ctypes.c_uint64),
-        ("position", ctypes.c_uint64),
-        ("msg_size", ctypes.c_uint32),
-        ("captured", ctypes.c_uint32),
-        ("direction", ctypes.c_uint8),
-        ("encrypted", ctypes.c_uint8),
-        ("source_call", ctypes.c_uint16),
-        ("local_port", ctypes.c_uint16),
-        ("role", ctypes.c_uint8),
-        ("_pad", ctypes.c_uint8),
-    )
-
-
-class ControlEvent(ctypes.Structure):
-    _fields_ = (
-        ("kind", ctypes.c_uint32),
-        ("tgid", ctypes.c_uint32),
-        ("pid", ctypes.c_uint32),
-        ("fd", ctypes.c_int32),
-        ("timestamp_ns", ctypes.c_uint64),
-        ("generation", ctypes.c_uint64),
-        ("family", ctypes.c_uint16),
-        ("remote_port", ctypes.c_uint16),
-        ("local_port", ctypes.c_uint16),
-        ("role", ctypes.c_uint8),
-        ("_pad", ctypes.c_uint8),
-        ("remote_addr", ctypes.c_uint8 * 16),
-        ("local_addr", ctypes.c_uint8 * 16),
-        ("bytes_sent", ctypes.c_uint64),
-        ("bytes_recv", ctypes.c_uint64),
-    )
 
 
 # Native byte order with no implicit padding: the C structs pad explicitly.
@@ -120,6 +82,14 @@ class ControlRecord(NamedTuple):
     bytes_recv: int
 
 
+# Per event, the records are built the way NamedTuple._make builds them (tuple.__new__ on the
+# record class, without the generated __new__'s argument binding), and the kind is looked up in a
+# dict rather than by calling the enum class: each of those calls costs more than the unpacking.
+_new_tuple: Final = tuple.__new__
+_EVENT_KINDS: Final[dict[int, EventKind]] = {int(kind): kind for kind in EventKind}
+_DATA_HEADER_SIZE: Final = DATA_EVENT_HEADER.size
+
+
 def event_kind(raw: bytes) -> int:
     return int.from_bytes(raw[:4], "little")
 
@@ -141,10 +111,11 @@ def decode_data(raw: bytes) -> DataRecord:
         lport,
         role,
     ) = DATA_EVENT_HEADER.unpack_from(raw)
-    start = DATA_EVENT_HEADER.size
+    start = _DATA_HEADER_SIZE
     data = raw[start : start + captured]
-    return DataRecord(
-        tgid, pid, fd, ts, gen, pos, msg_size, direction, bool(encrypted), call, lport, role, data
+    return _new_tuple(
+        DataRecord,
+        (tgid, pid, fd, ts, gen, pos, msg_size, direction, encrypted != 0, call, lport, role, data),
     )
 
 
@@ -152,19 +123,25 @@ def decode_control(raw: bytes) -> ControlRecord:
     (kind, tgid, pid, fd, ts, gen, family, rport, lport, role, raddr, laddr, sent, recv) = (
         CONTROL_EVENT.unpack_from(raw)
     )
-    return ControlRecord(
-        EventKind(kind),
-        tgid,
-        pid,
-        fd,
-        ts,
-        gen,
-        family,
-        rport,
-        lport,
-        role,
-        raddr,
-        laddr,
-        sent,
-        recv,
+    event = _EVENT_KINDS.get(kind)
+    if event is None:
+        raise ValueError(f"{kind} is not a valid EventKind")
+    return _new_tuple(
+        ControlRecord,
+        (
+            event,
+            tgid,
+            pid,
+            fd,
+            ts,
+            gen,
+            family,
+            rport,
+            lport,
+            role,
+            raddr,
+            laddr,
+            sent,
+            recv,
+        ),
     )

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 
 from pyxie_agent import AgentError, AgentService, ExitOnFatal
 from pyxie_carnot.udtfs._host import kernel_headers_installed
-from pyxie_service import Closer, Service
+from pyxie_service import Closer, Service, get_logger
 from pyxie_service.natsbus import NatsBus
-from pyxie_stirling import Source
+from pyxie_stirling import Source, mypyc_status
 from pyxie_table_store import TableStore
 from pyxie_types.tables import HTTP_EVENTS
 
@@ -26,7 +26,9 @@ from pyxie_pem.controllers import (
 )
 from pyxie_pem.settings import PemSettings
 
-__all__ = ["build", "exit_on_fatal", "pem_service", "table_store_for"]
+__all__ = ["build", "exit_on_fatal", "log_mypyc_status", "pem_service", "table_store_for"]
+
+_log = get_logger("pyxie.pem")
 
 # A fatal agent error (expired, registration timed out) stops the process with a non-zero code.
 exit_on_fatal = ExitOnFatal()
@@ -84,7 +86,19 @@ def pem_service(
     return pem, service
 
 
+def log_mypyc_status() -> None:
+    """Say once whether the socket tracer's hot modules run mypyc-compiled or pure Python."""
+    status = mypyc_status()
+    _log.info(
+        f"socket tracer modules: {status.mode}",
+        mode=status.mode,
+        compiled=list(status.compiled),
+        pure=list(status.pure),
+    )
+
+
 async def build(settings: PemSettings) -> Service:
+    log_mypyc_status()
     bus = await NatsBus.connect(settings.nats_url, name="pem")
     _, service = pem_service(settings, bus, on_fatal=exit_on_fatal, resources=[("nats", bus.drain)])
     return service
