@@ -130,7 +130,9 @@ def bench_registry(mapping: dict[bytes, str]) -> Registry:
     def upid_to_service(_ctx: Any, upid: Any) -> Any:
         encoded = pc.dictionary_encode(upid)
         names = pa.array([mapping.get(u, "") for u in encoded.dictionary.to_pylist()])
-        return names.take(encoded.indices)
+        # A STRING column as indices into the batch's distinct names (the engine keeps it
+        # dictionary-encoded up to where a value leaves it, as for its metadata lookups).
+        return pa.DictionaryArray.from_arrays(encoded.indices, names)
 
     registry.register_scalar(
         "bench_upid_to_service",
