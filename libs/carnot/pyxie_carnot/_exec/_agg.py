@@ -101,6 +101,15 @@ def _group_ids(
     return gids.reshape(-1).astype(np.int64), len(first), [k.take(take) for k in keys]
 
 
+def _int_sum_is_safe(column: pa.ChunkedArray) -> bool:
+    """Whether no sum of values of ``column`` can overflow int64 (|value| x rows < 2^63)."""
+    extremes = pc.min_max(column)
+    low, high = extremes["min"].as_py(), extremes["max"].as_py()
+    if low is None:
+        return True
+    return bool(max(abs(low), abs(high)) * len(column) < 1 << 63)
+
+
 class AggOperator(Operator):
     """Groups rows and computes aggregates (see the module docstring for the stages)."""
 
@@ -330,6 +339,28 @@ class AggOperator(Operator):
 
     def _aggregate(self, table: pa.Table, merge: bool) -> pa.Table:
         """Per-group states from input rows (``merge=False``) or from state rows."""
+        if merge:
+            return self._aggregate_states(table, merge)
+        int_sums = [
+            f"{value.name}_{m}"
+            for value in self._values
+            if value.arrow
+            for m in value.uda.int_sum_states
+        ]
+        for name in int_sums:
+            column = table.column(name)
+            if column.type == pa.int64() and not _int_sum_is_safe(column):
+                index = table.schema.get_field_index(name)
+                table = table.set_column(index, name, pc.cast(column, pa.float64(), safe=False))
+        states = self._aggregate_states(table, merge)
+        for name in int_sums:
+            column = states.column(name)
+            if column.type != pa.float64():
+                index = states.schema.get_field_index(name)
+                states = states.set_column(index, name, pc.cast(column, pa.float64(), safe=False))
+        return states
+
+    def _aggregate_states(self, table: pa.Table, merge: bool) -> pa.Table:
         key_names = [f"k{i}" for i in range(len(self._group_indexes))]
         arrow_values = [v for v in self._values if v.arrow]
         custom_values = [v for v in self._values if not v.arrow]
