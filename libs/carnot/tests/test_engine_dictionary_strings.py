@@ -15,8 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from pyxie_carnot import run_plan
+from pyxie_carnot import funcs, run_plan
+from pyxie_carnot.context import FunctionContext
 from pyxie_carnot.funcs._arrow import map_distinct
+from pyxie_carnot.metadata import ContainerInfo, InMemoryMetadataState, PodInfo, ProcessInfo
 from pyxie_carnot.plan_builder import Node, PlanBuilder
 from pyxie_carnot.registry import Registry
 from pyxie_carnot.udas import register_all as register_udas
@@ -381,3 +383,42 @@ def test_map_distinct_dictionary_result_decodes_to_the_plain_result() -> None:
         lambda u: "x", pa.scalar(UPIDS[0], pa.binary(16)), pa.string(), dictionary=True
     )
     assert scalar == pa.scalar("x")
+
+
+def test_metadata_lookup_grouped_through_the_engine(store: TableStore) -> None:
+    """The real ``upid_to_pod_name`` returns a dictionary column; grouping on it through the
+    engine gives plain strings and the counts per pod."""
+    md = InMemoryMetadataState(host="node-a", agent_asid=1)
+    pods = {0: "web", 1: "web", 2: "auth", 3: "front"}  # UPIDS 4.. belong to no pod
+    for index, pod in pods.items():
+        md.add_pod(PodInfo(f"pod-{pod}", pod, "shop", container_ids=(f"c-{pod}",)))
+        md.add_container(ContainerInfo(f"c-{pod}", pod, pod_id=f"pod-{pod}"))
+        md.add_process(ProcessInfo(int.from_bytes(UPIDS[index], "big"), container_id=f"c-{pod}"))
+    registry = Registry()
+    register_udas(registry)
+    funcs.register_all(registry)
+    ctx = FunctionContext(registry, md)
+    lookup = registry.lookup_scalar("upid_to_pod_name", [U]).fn
+    assert isinstance(lookup(ctx, pa.array(UPIDS, pa.binary(16))), pa.DictionaryArray)
+
+    b = PlanBuilder(registry)
+    src = b.memory_source("events", EVENTS.relation, ["upid", "latency"])
+    rows = b.map(
+        src,
+        {
+            "pod": b.call("upid_to_pod_name", b.col(src, "upid"), return_type=S),
+            "latency": b.col(src, "latency"),
+        },
+    )
+    agg = b.agg(rows, ["pod"], {"n": ("count", [b.col(rows, "latency")])})
+    b.memory_sink(agg, "out")
+    out = run_plan(b.plan(), registry, store, batch_rows=BATCH_ROWS, func_ctx=ctx).tables["out"]
+    assert out.schema.field("pod").type == pa.string()
+    got = dict(zip(out.column("pod").to_pylist(), out.column("n").to_pylist(), strict=True))
+    upids = pa.concat_arrays([batch.column(1) for batch in _batches()]).to_pylist()
+    expected: dict[str, int] = {}
+    for upid in upids:
+        index = UPIDS.index(upid)
+        name = f"shop/{pods[index]}" if index in pods else ""
+        expected[name] = expected.get(name, 0) + 1
+    assert got == expected
