@@ -63,18 +63,16 @@ def decode_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def with_column_types(schema: pa.Schema, columns: list[pa.Array]) -> tuple[pa.Schema, bool]:
+def with_column_types(schema: pa.Schema, columns: list[pa.Array]) -> pa.Schema:
     """``schema`` with the fields whose column is a string dictionary typed as that column.
 
-    Returns the schema and whether any field changed. A dictionary column of any other type
-    is left to ``pa.RecordBatch.from_arrays`` to reject (a function returned the wrong type).
+    A dictionary column of any other type is left to ``pa.RecordBatch.from_arrays`` to reject
+    (a function returned the wrong type).
     """
-    changed = False
     for i, (field, column) in enumerate(zip(schema, columns, strict=True)):
         if column.type != field.type and as_string_dictionary(column, field.type):
             schema = schema.set(i, field.with_type(column.type))
-            changed = True
-    return schema, changed
+    return schema
 
 
 class KeyCodes:
@@ -89,10 +87,7 @@ class KeyCodes:
     def __init__(self, value_type: pa.DataType) -> None:
         self.value_type = value_type
         self._codes: dict[object, int] = {}
-        self._values: list[object] = []
-
-    def __len__(self) -> int:
-        return len(self._values)
+        self._values: list[object] = []  # by code
 
     def encode(self, column: pa.Array) -> pa.Array:
         """int32 codes of ``column`` (a dictionary array, or plain values)."""

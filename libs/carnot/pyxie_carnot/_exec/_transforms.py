@@ -69,7 +69,7 @@ class MapOperator(Operator):
             ) from None
         # A STRING column may stay dictionary-encoded (a metadata lookup's result, or such a
         # column passed through) for the operators that take them.
-        schema, _ = with_column_types(self.schema, columns)
+        schema = with_column_types(self.schema, columns)
         self.emit(pa.RecordBatch.from_arrays(columns, schema=schema), eow, all_done)
 
 
