@@ -13,9 +13,10 @@ the same Arrow batches:
   (c) a join of two per-service aggregates (error counts and mean latency).
 
 The service of a row comes from its upid, as PxL's ``df.ctx['service']`` does: a Map calls a
-vectorised ``upid -> service`` lookup (standing in for ``upid_to_service_name``); DuckDB joins
-the same 20-row mapping. Each query runs ``--repeat`` times per engine, the engines taking
-turns (both meet the same load on a shared machine); the best time counts.
+vectorised ``upid -> service`` lookup (standing in for ``upid_to_service_name``, and like it
+returning a dictionary-encoded STRING column); DuckDB joins the same 20-row mapping. Each
+query runs ``--repeat`` times per engine, the engines taking turns (both meet the same load on
+a shared machine); the best time counts.
 Both engines get the same number of threads (``--threads``, default: every core): Arrow's
 CPU pool for Carnot, ``SET threads`` for DuckDB; each query's line prints both counts.
 The last line is ``max_ratio_vs_duckdb=<x>``: the worst carnot_time / duckdb_time.
