@@ -422,3 +422,20 @@ def test_metadata_lookup_grouped_through_the_engine(store: TableStore) -> None:
         name = f"shop/{pods[index]}" if index in pods else ""
         expected[name] = expected.get(name, 0) + 1
     assert got == expected
+
+
+@pytest.mark.parametrize("time_ordered", [False, True])
+def test_union_of_looked_up_rows_gets_plain_strings(store: TableStore, time_ordered: bool) -> None:
+    """A union (which takes no dictionary columns) of two maps with their own dictionaries."""
+
+    def build(b: PlanBuilder) -> None:
+        first = _with_service(b, ["time_", "latency"])
+        second = _with_service(b, ["time_", "latency"])
+        merged = b.union([first, second], time_ordered=time_ordered)
+        agg = b.agg(merged, ["service"], {"n": ("count", [b.col(merged, "latency")])})
+        b.memory_sink(merged, "out")
+        b.memory_sink(agg, "counts")
+
+    plain, encoded, _ = _both(store, build)
+    _assert_same(plain, encoded)
+    assert encoded.num_rows == 1500
