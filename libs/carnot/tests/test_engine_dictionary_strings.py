@@ -8,20 +8,22 @@ differ; the results (rows and the schema users see) must be the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import grpc
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from pyxie_carnot import funcs, run_plan
+from pyxie_carnot import Carnot, batch_from_ipc, funcs, run_plan
 from pyxie_carnot.context import FunctionContext
 from pyxie_carnot.funcs._arrow import map_distinct
 from pyxie_carnot.metadata import ContainerInfo, InMemoryMetadataState, PodInfo, ProcessInfo
 from pyxie_carnot.plan_builder import Node, PlanBuilder
 from pyxie_carnot.registry import Registry
 from pyxie_carnot.udas import register_all as register_udas
+from pyxie_proto.carnot.carnotpb import result_sink_pb2, result_sink_pb2_grpc
 from pyxie_proto.carnot.planpb import plan_pb2
 from pyxie_table_store import TableStore
 from pyxie_types import Column, DataType, Relation, SemanticType, TableSchema, uint128_to_bytes
@@ -439,3 +441,42 @@ def test_union_of_looked_up_rows_gets_plain_strings(store: TableStore, time_orde
     plain, encoded, _ = _both(store, build)
     _assert_same(plain, encoded)
     assert encoded.num_rows == 1500
+
+
+class _Receiver(result_sink_pb2_grpc.ResultSinkServiceServicer):
+    """Stands in for the query broker: records the batches of a named result table."""
+
+    def __init__(self) -> None:
+        self.received: list[pa.RecordBatch] = []
+
+    async def TransferResultChunk(
+        self,
+        request_iterator: AsyncIterator[result_sink_pb2.TransferResultChunkRequest],
+        context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
+    ) -> result_sink_pb2.TransferResultChunkResponse:
+        async for request in request_iterator:
+            if request.WhichOneof("result") == "query_result":
+                self.received.append(batch_from_ipc(request.query_result.arrow_ipc))
+        return result_sink_pb2.TransferResultChunkResponse(success=True)
+
+
+async def test_a_grpc_sink_sends_plain_strings(store: TableStore) -> None:
+    seen: list[pa.DataType] = []
+    registry = _registry(True, False, seen)
+    receiver = _Receiver()
+    server = grpc.aio.server()
+    result_sink_pb2_grpc.add_ResultSinkServiceServicer_to_server(receiver, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        b = PlanBuilder(registry, query_id="to-broker")
+        rows = _with_service(b, ["latency"])
+        b.grpc_sink(rows, f"127.0.0.1:{port}", table_name="output")
+        await Carnot(registry, store, batch_rows=BATCH_ROWS).execute(b.plan())
+    finally:
+        await server.stop(None)
+    _assert_dictionaries_differ(seen)
+    sent = pa.Table.from_batches(receiver.received)
+    assert sent.schema.field("service").type == pa.string()
+    upids = pa.concat_arrays([batch.column(1) for batch in _batches()]).to_pylist()
+    assert sorted(sent.column("service").to_pylist()) == sorted(SERVICES.get(u, "") for u in upids)
