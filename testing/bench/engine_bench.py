@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyxie_carnot import Carnot
 from pyxie_carnot.builtins import new_registry
+from pyxie_carnot.funcs._arrow import map_distinct
 from pyxie_carnot.plan_builder import PlanBuilder
 from pyxie_carnot.registry import Registry
 from pyxie_proto.carnot.planpb import plan_pb2
@@ -129,11 +130,9 @@ def bench_registry(mapping: dict[bytes, str]) -> Registry:
     registry = new_registry()
 
     def upid_to_service(_ctx: Any, upid: Any) -> Any:
-        encoded = pc.dictionary_encode(upid)
-        names = pa.array([mapping.get(u, "") for u in encoded.dictionary.to_pylist()])
-        # A STRING column as indices into the batch's distinct names (the engine keeps it
-        # dictionary-encoded up to where a value leaves it, as for its metadata lookups).
-        return pa.DictionaryArray.from_arrays(encoded.indices, names)
+        # What the engine's metadata lookups do: the mapping runs per distinct upid and the
+        # STRING result stays dictionary-encoded (indices into the batch's distinct names).
+        return map_distinct(lambda u: mapping.get(u, ""), upid, pa.string(), dictionary=True)
 
     registry.register_scalar(
         "bench_upid_to_service",
