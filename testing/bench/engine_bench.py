@@ -13,9 +13,10 @@ the same Arrow batches:
   (c) a join of two per-service aggregates (error counts and mean latency).
 
 The service of a row comes from its upid, as PxL's ``df.ctx['service']`` does: a Map calls a
-vectorised ``upid -> service`` lookup (standing in for ``upid_to_service_name``); DuckDB joins
-the same 20-row mapping. Each query runs ``--repeat`` times per engine, the engines taking
-turns (both meet the same load on a shared machine); the best time counts.
+vectorised ``upid -> service`` lookup (standing in for ``upid_to_service_name``, and like it
+returning a dictionary-encoded STRING column); DuckDB joins the same 20-row mapping. Each
+query runs ``--repeat`` times per engine, the engines taking turns (both meet the same load on
+a shared machine); the best time counts.
 Both engines get the same number of threads (``--threads``, default: every core): Arrow's
 CPU pool for Carnot, ``SET threads`` for DuckDB; each query's line prints both counts.
 The last line is ``max_ratio_vs_duckdb=<x>``: the worst carnot_time / duckdb_time.
@@ -38,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyxie_carnot import Carnot
 from pyxie_carnot.builtins import new_registry
+from pyxie_carnot.funcs._arrow import map_distinct
 from pyxie_carnot.plan_builder import PlanBuilder
 from pyxie_carnot.registry import Registry
 from pyxie_proto.carnot.planpb import plan_pb2
@@ -128,9 +130,9 @@ def bench_registry(mapping: dict[bytes, str]) -> Registry:
     registry = new_registry()
 
     def upid_to_service(_ctx: Any, upid: Any) -> Any:
-        encoded = pc.dictionary_encode(upid)
-        names = pa.array([mapping.get(u, "") for u in encoded.dictionary.to_pylist()])
-        return names.take(encoded.indices)
+        # What the engine's metadata lookups do: the mapping runs per distinct upid and the
+        # STRING result stays dictionary-encoded (indices into the batch's distinct names).
+        return map_distinct(lambda u: mapping.get(u, ""), upid, pa.string(), dictionary=True)
 
     registry.register_scalar(
         "bench_upid_to_service",

@@ -296,3 +296,55 @@ def test_three_partials_merged_by_finalize_equal_the_full_aggregate(
         for name, value in q_full.items():
             # Uniform on [0, 1e6): both estimates lie within 0.5 % of the range.
             assert abs(q_got[name] - value) < 5_000, name
+
+
+# ------------------------------------------------------------------ mean of INT64 without a cast
+
+BIG = Relation((Column("svc", STR), Column("v", INT)))
+
+
+@pytest.mark.parametrize("groups", [["svc"], []])
+@pytest.mark.parametrize("with_quantiles", [False, True])
+@pytest.mark.parametrize(
+    "values",
+    [
+        # Sums that overflow int64: the chunk is summed as FLOAT64 instead.
+        [2**62, 2**62, 2**62, -5, 2**62 - 1, 2**62, 7],
+        [-(2**63), -(2**63) + 1, -3, 2**63 - 1, 2**63 - 1],
+        # Sums that fit: exact int64 sums, cast per group (beyond 2^53 a float sum rounds).
+        [2**53 + 1, 2**53 + 3, 1, 2**40, -(2**52)],
+    ],
+)
+def test_mean_of_int64_is_the_true_mean_also_where_an_int64_sum_overflows(
+    registry: Registry, values: list[int], groups: list[str], with_quantiles: bool
+) -> None:
+    svcs = ["a", "b"] * len(values)
+    table = pa.table(
+        {"svc": pa.array(svcs[: len(values)]), "v": pa.array(values, pa.int64())},
+        schema=BIG.arrow_schema(),
+    )
+    registry.register_udtf(UDTFDef("Big", (), BIG, lambda _c: table, "Rows. Example: Big()"))
+    b = PlanBuilder(registry)
+    src = b.udtf_source("Big", BIG)
+    aggs: dict[str, tuple[str, list[Any]]] = {"avg": ("mean", [b.col(src, "v")])}
+    if with_quantiles:
+        aggs["q"] = ("quantiles", [b.col(src, "v")])
+    agg = b.agg(src, groups, aggs)
+    b.memory_sink(agg, "out")
+    out = run_plan(b.plan(), registry).tables["out"]
+    assert out.column("avg").type == pa.float64()
+    got = dict(
+        zip(
+            out.column("svc").to_pylist() if groups else [None],
+            out.column("avg").to_pylist(),
+            strict=True,
+        )
+    )
+    for key in got:
+        members = [v for v, s in zip(values, svcs, strict=False) if key is None or s == key]
+        # Within float rounding of the values; the int64 sum as a float, divided, where
+        # no sum of the rows can overflow int64.
+        scale = max(abs(v) for v in members)
+        assert abs(got[key] - sum(members) / len(members)) <= scale * 1e-15
+        if max(abs(v) for v in values) * len(values) < 2**63:
+            assert got[key] == float(sum(members)) / len(members)

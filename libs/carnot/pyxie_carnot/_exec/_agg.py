@@ -27,6 +27,7 @@ from .._errors import PlanError
 from ..registry import RegistryError
 from ..udas import UDA, CountUDA
 from ._base import ExecState, Operator, empty_batch, worker_pool
+from ._dictionary import KeyCodes, decode
 from ._expr import CompiledExpr, compile_expr, to_array
 
 __all__ = ["AggOperator"]
@@ -100,10 +101,22 @@ def _group_ids(
     return gids.reshape(-1).astype(np.int64), len(first), [k.take(take) for k in keys]
 
 
+def _int_sum_is_safe(column: pa.ChunkedArray) -> bool:
+    """Whether no sum of values of ``column`` can overflow int64 (|value| x rows < 2^63)."""
+    extremes = pc.min_max(column)
+    low, high = extremes["min"].as_py(), extremes["max"].as_py()
+    if low is None:
+        return True
+    return bool(max(abs(low), abs(high)) * len(column) < 1 << 63)
+
+
 class AggOperator(Operator):
     """Groups rows and computes aggregates (see the module docstring for the stages)."""
 
     kind = "agg"
+    # Group keys may come dictionary-encoded: the operator groups on query-wide codes of their
+    # values (``KeyCodes``) and turns the codes back into strings in its output.
+    takes_dictionaries = True
 
     def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
         super().__init__(node, state)
@@ -122,6 +135,9 @@ class AggOperator(Operator):
         self._state_rows = 0
         self._rows_seen = 0
         self._work_schema: pa.Schema | None = None
+        # Per group key, decided by the first rows seen: codes (the key came dictionary-encoded:
+        # rows are grouped on int32 codes of its values) or None (plain values). Unset before.
+        self._key_codes: list[KeyCodes | None] | None = None
         # Set by validate: every value is a count of rows and there are no groups, so the
         # operator only counts the rows it is given (a filter before it hands it the number).
         self.counts_rows = False
@@ -189,15 +205,31 @@ class AggOperator(Operator):
     def _work_columns(self, batch: pa.RecordBatch) -> tuple[list[pa.Array], list[str]]:
         """Group keys plus, per aggregate, its prepared (Arrow) or raw (numpy) inputs."""
         rows = batch.num_rows
-        arrays = [batch.column(i) for i in self._group_indexes]
+        arrays = self._keys(batch)
         names = [f"k{i}" for i in range(len(self._group_indexes))]
         for value in self._values:
-            args = [to_array(fn(batch), rows) for fn in value.args]
+            args = [decode(to_array(fn(batch), rows)) for fn in value.args]
             inputs = value.uda.prepare(args) if value.arrow else args
             for m, array in enumerate(inputs):
                 arrays.append(array)
                 names.append(f"{value.name}_{m}")
         return arrays, names
+
+    def _keys(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        """The group key columns of ``batch``: dictionary-encoded keys as int32 codes."""
+        keys = [batch.column(i) for i in self._group_indexes]
+        if self._key_codes is None:
+            self._key_codes = [
+                KeyCodes(key.type.value_type) if pa.types.is_dictionary(key.type) else None
+                for key in keys
+            ]
+        out = []
+        for key, codes in zip(keys, self._key_codes, strict=True):
+            if codes is not None:
+                out.append(codes.encode(key))
+            else:
+                out.append(decode(key))
+        return out
 
     def consume_count(
         self, rows: int, parent_index: int, eow: bool, eos: bool, nbytes: int
@@ -294,7 +326,7 @@ class AggOperator(Operator):
             self._state_rows = merged.num_rows
 
     def _decode_partial(self, batch: pa.RecordBatch) -> pa.Table:
-        arrays = [batch.column(i) for i in self._group_indexes]
+        arrays = [decode(batch.column(i)) for i in self._group_indexes]
         names = [f"k{i}" for i in range(len(self._group_indexes))]
         for value in self._values:
             states = value.uda.deserialize(batch.column(value.state_index))
@@ -307,6 +339,28 @@ class AggOperator(Operator):
 
     def _aggregate(self, table: pa.Table, merge: bool) -> pa.Table:
         """Per-group states from input rows (``merge=False``) or from state rows."""
+        if merge:
+            return self._aggregate_states(table, merge)
+        int_sums = [
+            f"{value.name}_{m}"
+            for value in self._values
+            if value.arrow
+            for m in value.uda.int_sum_states
+        ]
+        for name in int_sums:
+            column = table.column(name)
+            if column.type == pa.int64() and not _int_sum_is_safe(column):
+                index = table.schema.get_field_index(name)
+                table = table.set_column(index, name, pc.cast(column, pa.float64(), safe=False))
+        states = self._aggregate_states(table, merge)
+        for name in int_sums:
+            column = states.column(name)
+            if column.type != pa.float64():
+                index = states.schema.get_field_index(name)
+                states = states.set_column(index, name, pc.cast(column, pa.float64(), safe=False))
+        return states
+
+    def _aggregate_states(self, table: pa.Table, merge: bool) -> pa.Table:
         key_names = [f"k{i}" for i in range(len(self._group_indexes))]
         arrow_values = [v for v in self._values if v.arrow]
         custom_values = [v for v in self._values if not v.arrow]
@@ -422,7 +476,11 @@ class AggOperator(Operator):
                     f"{v.name}_{m}" for v in self._values for m in range(len(v.uda.state_types))
                 ],
             )
-        arrays: list[pa.Array | pa.ChunkedArray] = [states.column(f"k{i}") for i in range(num_keys)]
+        arrays: list[pa.Array | pa.ChunkedArray] = []
+        for i in range(num_keys):
+            key = states.column(f"k{i}")
+            codes = self._key_codes[i] if self._key_codes is not None else None
+            arrays.append(key if codes is None else codes.values(key))
         for value in self._values:
             columns = [
                 states.column(f"{value.name}_{m}").combine_chunks()

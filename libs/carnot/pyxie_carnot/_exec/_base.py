@@ -24,6 +24,7 @@ from pyxie_types import Relation
 from .._errors import PlanError, QueryMemoryExceeded
 from ..context import FunctionContext
 from ..registry import Registry
+from ._dictionary import decode_batch, has_dictionary
 
 if TYPE_CHECKING:
     from ._grpc import ResultSinkServer
@@ -162,6 +163,9 @@ class Operator:
     """Base of every operator: wiring, eos bookkeeping, stats."""
 
     kind = "operator"
+    # Whether ``process`` takes dictionary-encoded STRING columns as they are (see
+    # ``_dictionary``); other operators get them decoded to plain strings.
+    takes_dictionaries = False
 
     def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
         self.node = node
@@ -239,6 +243,9 @@ class Operator:
         """
         start = time.perf_counter_ns()
         child_before = self._child_ns
+        if not self.takes_dictionaries and has_dictionary(batch.schema):
+            batch = decode_batch(batch)
+            nbytes = None
         self.records_in += batch.num_rows
         if nbytes is None:
             nbytes = batch.nbytes

@@ -11,6 +11,7 @@ from pyxie_types import DataType, Relation, arrow_type, uint128_to_bytes
 from .._errors import PlanError, QueryMemoryExceeded
 from ..context import FunctionContext
 from ..registry import ArrowValue, RegistryError
+from ._dictionary import decode
 
 __all__ = ["CompiledExpr", "compile_expr", "scalar_value", "to_array"]
 
@@ -103,9 +104,22 @@ def _compile_call(
                 f"{where}: argument {position} of {signature} is {actual.name}, "
                 f"the plan declares {declared.name}"
             )
+        if declared is DataType.STRING:
+            # Functions get plain strings; a dictionary-encoded column is decoded first.
+            fn = _plain(fn)
         compiled.append(fn)
     impl = udf.fn
     return _caller(impl, compiled, ctx), udf.return_type
+
+
+def _plain(fn: CompiledExpr) -> CompiledExpr:
+    def plain(batch: pa.RecordBatch) -> ArrowValue:
+        value = fn(batch)
+        if isinstance(value, pa.Scalar):
+            return value
+        return decode(value)
+
+    return plain
 
 
 def _caller(

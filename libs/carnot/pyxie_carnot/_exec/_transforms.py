@@ -12,6 +12,7 @@ from pyxie_types import DataType
 from .._errors import PlanError, QueryMemoryExceeded
 from ._agg import AggOperator
 from ._base import ExecState, Operator, empty_batch
+from ._dictionary import with_column_types
 from ._expr import CompiledExpr, compile_expr, to_array
 
 __all__ = ["FilterOperator", "LimitOperator", "MapOperator", "UnionOperator"]
@@ -21,6 +22,7 @@ class MapOperator(Operator):
     """Evaluates one expression per output column."""
 
     kind = "map"
+    takes_dictionaries = True
 
     def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
         super().__init__(node, state)
@@ -65,13 +67,17 @@ class MapOperator(Operator):
             raise QueryMemoryExceeded(
                 f"{self.label}: a computed column is too large: {err}"
             ) from None
-        self.emit(pa.RecordBatch.from_arrays(columns, schema=self.schema), eow, all_done)
+        # A STRING column may stay dictionary-encoded (a metadata lookup's result, or such a
+        # column passed through) for the operators that take them.
+        schema = with_column_types(self.schema, columns)
+        self.emit(pa.RecordBatch.from_arrays(columns, schema=schema), eow, all_done)
 
 
 class FilterOperator(Operator):
     """Keeps the rows where the condition is true."""
 
     kind = "filter"
+    takes_dictionaries = True
 
     def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
         super().__init__(node, state)
@@ -163,6 +169,7 @@ class LimitOperator(Operator):
     """Passes the first N rows, then ends the stream and stops the listed sources."""
 
     kind = "limit"
+    takes_dictionaries = True
 
     def __init__(self, node: plan_pb2.PlanNode, state: ExecState) -> None:
         super().__init__(node, state)

@@ -104,13 +104,19 @@ def _scalar_out(value: Any, out_type: pa.DataType) -> pa.Scalar:
     return pa.scalar(value, out_type)
 
 
-def map_distinct(fn: Callable[[Any], Any], arg: Arg, out_type: pa.DataType) -> Arg:
+def map_distinct(
+    fn: Callable[[Any], Any], arg: Arg, out_type: pa.DataType, *, dictionary: bool = False
+) -> Arg:
     """Apply a Python function once per *distinct* value of ``arg`` and scatter the results.
 
     The column is dictionary-encoded (one hash pass in C++), ``fn`` runs over the dictionary
     only, and ``take`` expands the mapped dictionary back to row order. Columns of metadata
     keys, JSON payloads of a handful of shapes, IPs and the like have far fewer distinct values
     than rows, so the Python cost is per distinct value, not per row.
+
+    ``dictionary``: a STRING result stays dictionary-encoded (the row's index into the mapped
+    distinct values, which may repeat) instead of being expanded; the engine takes such a
+    column as a STRING column (function results that a query groups on, as metadata lookups).
     """
     if isinstance(arg, pa.Scalar):
         return _scalar_out(fn(arg.as_py()), out_type)
@@ -118,6 +124,8 @@ def map_distinct(fn: Callable[[Any], Any], arg: Arg, out_type: pa.DataType) -> A
         return pa.array([], type=out_type)
     encoded = arg.dictionary_encode()
     mapped = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], type=out_type)
+    if dictionary and pa.types.is_string(out_type):
+        return pa.DictionaryArray.from_arrays(encoded.indices, mapped)
     return pc.take(mapped, encoded.indices)
 
 

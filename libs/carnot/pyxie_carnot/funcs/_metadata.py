@@ -307,7 +307,9 @@ def _upid_to_start_ts(_: FunctionContext, upid: Any) -> Arg:
 
 
 def _upid_to_string(_: FunctionContext, upid: Any) -> Arg:
-    return map_distinct(lambda v: str(UPID.from_int(_upid_int(v))), norm(upid), pa.string())
+    return map_distinct(
+        lambda v: str(UPID.from_int(_upid_int(v))), norm(upid), pa.string(), dictionary=True
+    )
 
 
 def _make_upid_array(asid: Any, pid: Any, start: Any, n: int | None) -> Arg:
@@ -351,7 +353,7 @@ def _upid_ctor_asid(_: FunctionContext, asid: Any, pid: Any, start: Any) -> Arg:
 
 def _ip_to_pod_id(ctx: FunctionContext, ip: Any) -> Arg:
     md = ctx.metadata
-    return map_distinct(lambda v: md.pod_id_by_ip(v), norm(ip), pa.string())
+    return map_distinct(lambda v: md.pod_id_by_ip(v), norm(ip), pa.string(), dictionary=True)
 
 
 def _ip_to_pod_id_at(ctx: FunctionContext, ip: Any, time: Any) -> Arg:
@@ -369,7 +371,7 @@ def _service_id_of_ip(md: MetadataState, ip: str) -> str:
 
 def _ip_to_service_id(ctx: FunctionContext, ip: Any) -> Arg:
     md = ctx.metadata
-    return map_distinct(lambda v: _service_id_of_ip(md, v), norm(ip), pa.string())
+    return map_distinct(lambda v: _service_id_of_ip(md, v), norm(ip), pa.string(), dictionary=True)
 
 
 def _pod_name_with_fallback(ctx: FunctionContext, upid: Any, local_addr: Any, time: Any) -> Arg:
@@ -413,7 +415,10 @@ def _keyed(
 ) -> Callable[[FunctionContext, Any], Arg]:
     def run(ctx: FunctionContext, key: Any) -> Arg:
         md = ctx.metadata
-        return map_distinct(lambda v: compute(md, v), norm(key), _ARROW[out])
+        # STRING results stay dictionary-encoded: the engine groups on them cheaply.
+        return map_distinct(
+            lambda v: compute(md, v), norm(key), _ARROW[out], dictionary=out is DataType.STRING
+        )
 
     return run
 

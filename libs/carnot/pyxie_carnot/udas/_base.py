@@ -210,6 +210,10 @@ class UDA(abc.ABC):
     arrow_merge: ClassVar[tuple[ArrowAggSpec, ...] | None] = None
     # Whether Arrow's scalar (no group keys) aggregation has the same functions.
     arrow_ungrouped: ClassVar[bool] = True
+    # State columns (by position) whose ``prepare`` may hand an INT64 column to an Arrow "sum"
+    # although the state is FLOAT64: the aggregate sums such a chunk exactly as int64 when no
+    # overflow is possible and casts the per-group sums, else casts the rows first.
+    int_sum_states: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, arg_types: Sequence[DataType], return_type: DataType) -> None:
         self.arg_types = tuple(arg_types)

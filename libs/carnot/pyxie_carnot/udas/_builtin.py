@@ -84,12 +84,17 @@ class MeanUDA(UDA):
         ("count", _COUNT_ALL),
     )
     arrow_merge: ClassVar[tuple[ArrowAggSpec, ...] | None] = (("sum", None), ("sum", None))
+    int_sum_states: ClassVar[tuple[int, ...]] = (0,)
 
     @property
     def state_types(self) -> tuple[pa.DataType, ...]:
         return (pa.float64(), pa.int64())
 
     def prepare(self, args: Sequence[pa.Array]) -> list[pa.Array]:
+        if self.arg_types[0] is DataType.INT64:
+            # No per-row cast: the aggregate sums INT64 exactly where it cannot overflow
+            # (``int_sum_states``) and casts each group's sum.
+            return [args[0], args[0]]
         return [args[0].cast(pa.float64()), args[0]]
 
     def finalize(self, states: Sequence[pa.Array]) -> pa.Array:
