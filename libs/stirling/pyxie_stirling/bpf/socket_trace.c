@@ -165,6 +165,27 @@ BPF_PERCPU_ARRAY(scratch, struct data_event_scratch, 1);
 /* 0: events lost (ring full), 1: TLS calls whose fd stayed unknown. */
 BPF_PERCPU_ARRAY(counters, __u64, 2);
 
+/* Data events do not wake the drain thread one by one (each wake-up costs it CPU whatever it
+ * drains; it reads the ring on its own timeout). Every WAKE_BYTES of data submitted, one data
+ * event forces a wake-up, so a burst is drained long before the ring fills. Races between CPUs
+ * only move a wake-up by one event. */
+#ifndef WAKE_BYTES
+#define WAKE_BYTES (RINGBUF_PAGES * 4096 / 8)
+#endif
+BPF_ARRAY(unwoken_bytes, __u64, 1);
+
+static __always_inline __u64 data_wakeup_flag(__u64 size) {
+    __u32 zero = 0;
+    __u64 *bytes = unwoken_bytes.lookup(&zero);
+    if (!bytes)
+        return PYXIE_BPF_RB_NO_WAKEUP;
+    __sync_fetch_and_add(bytes, size);
+    if (*bytes < WAKE_BYTES)
+        return PYXIE_BPF_RB_NO_WAKEUP;
+    *bytes = 0;
+    return PYXIE_BPF_RB_FORCE_WAKEUP;
+}
+
 static __always_inline void count(__u32 index) {
     __u64 *value = counters.lookup(&index);
     if (value)
@@ -296,9 +317,8 @@ static __always_inline void emit_data(__u64 id, __s32 fd, struct conn_info *ci, 
     if (bpf_probe_read_user(ev->data, captured, (void *)buf) != 0)
         captured = 0;
     ev->header.captured = captured;
-    /* Data does not wake the drain thread; it polls every sampling period anyway. */
-    if (events.ringbuf_output(ev, sizeof(struct data_event_header) + captured,
-                              PYXIE_BPF_RB_NO_WAKEUP) != 0)
+    __u64 record = sizeof(struct data_event_header) + captured;
+    if (events.ringbuf_output(ev, record, data_wakeup_flag(record)) != 0)
         count(0);
 }
 

@@ -90,7 +90,7 @@ class SocketTraceSource(Source):
     # Drained records waiting for sample(), at most (~200 bytes each for small messages, 4 KiB
     # at most): beyond it the drain pauses and the ring buffer holds the rest.
     _MAX_BACKLOG_EVENTS = 100_000
-    _DRAIN_PAUSE_S = 0.002
+    _MIN_DRAIN_GAP_S = 0.002
 
     def __init__(
         self,
@@ -178,9 +178,12 @@ class SocketTraceSource(Source):
         assert reader is not None
         pending = self._pending
         start_time_ticks = self.ctx.processes.start_time_ticks
-        # Half the sampling period: data never waits more than that to reach sample(). Control
-        # events force a wake-up (their process may be gone by the next period).
+        # Data waits at most half the sampling period before it is drained, or until the kernel
+        # saw an eighth of the ring's worth of it (ProgramOptions.wake_bytes). Control events
+        # force a wake-up (their process may be gone by the next period), but the ring is drained
+        # at most once per _MIN_DRAIN_GAP_S: each wake-up costs CPU whatever it drains.
         timeout_s = self.sampling_period_ns / 2e9
+        last_drain = time.monotonic()
         while not self._stopping.is_set():
             if self._drained - self._handled > self._MAX_BACKLOG_EVENTS:
                 # Parsing is behind: leave the records in the kernel's ring (fixed memory)
@@ -189,11 +192,15 @@ class SocketTraceSource(Source):
                 continue
             try:
                 reader.wait(timeout_s)
+                early = self._MIN_DRAIN_GAP_S - (time.monotonic() - last_drain)
+                if early > 0:
+                    self._stopping.wait(early)
                 batch = reader.drain()
             except Exception:
                 log.exception("socket tracer ring buffer read failed")
                 self._stopping.wait(1.0)
                 continue
+            last_drain = time.monotonic()
             if not batch:
                 continue
             for raw in batch:
@@ -204,9 +211,6 @@ class SocketTraceSource(Source):
                     start_time_ticks(int.from_bytes(raw[4:8], "little"))
             self._drained += len(batch)
             pending.append(batch)
-            # The ring reads as ready whenever it holds data, so under steady traffic the loop
-            # would wake for every few records: a short pause lets each drain take a batch.
-            self._stopping.wait(self._DRAIN_PAUSE_S)
 
     def _scan_tls(self) -> None:
         program = self._program
