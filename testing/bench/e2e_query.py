@@ -26,7 +26,7 @@ from pathlib import Path
 from pyxie_carnot import FunctionContext, run_plan
 from pyxie_carnot.builtins import new_registry
 from pyxie_carnot.metadata import InMemoryMetadataState
-from pyxie_client import VizierClient
+from pyxie_client import PxLError, VizierClient
 from pyxie_devstack import DevstackSettings
 from pyxie_devstack.vizier import VizierOptions, VizierStack
 from pyxie_devstack.vizier_state import read_signing_key
@@ -147,6 +147,17 @@ def _e2e_time(
             result = asyncio.run(client.execute(pxl, exec_funcs=funcs))
             return sum(t.num_rows for t in result.tables.values())
 
+        # The PEM registers its tables with the broker shortly after the stack is up; until
+        # then a query fails cleanly with "table ... not found". Wait for that, untimed.
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                run()
+                break
+            except PxLError as exc:
+                if "not found" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         return _best(run, repeat)
     finally:
         stack.down()
