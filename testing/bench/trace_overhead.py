@@ -233,6 +233,7 @@ def main() -> None:
     except ImportError:
         sys.exit("trace_overhead: bcc is not importable; run `make setup-bpf` as root")
 
+    from pyxie_service import freeze_startup_objects
     from pyxie_stirling import ProcessFilter, Stirling
     from pyxie_stirling.socket_tracer import SocketTraceSource
     from pyxie_table_store import TableStore
@@ -271,6 +272,7 @@ def main() -> None:
         stirling.start()
         try:
             time.sleep(1.0)
+            freeze_startup_objects()  # as run_service does once the PEM started
             print(f"tracer loaded in {time.monotonic() - t0:.1f} s", flush=True)
             for case in todo:
                 cpu0, counted0 = time.process_time(), capture.cpu_s

@@ -53,6 +53,7 @@ from pyxie_service.server import (
     Closer,
     Service,
     ServiceRegistration,
+    freeze_startup_objects,
     run_service,
     serve_until_signalled,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "current_request_id",
     "error_for_code",
     "error_for_status",
+    "freeze_startup_objects",
     "get_logger",
     "public",
     "require_claims",

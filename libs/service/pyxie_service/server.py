@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "Closer",
     "Service",
     "ServiceRegistration",
+    "freeze_startup_objects",
     "run_service",
     "serve_until_signalled",
 ]
@@ -239,16 +241,36 @@ class Service:
 _STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
 
 
+def freeze_startup_objects() -> int:
+    """Move everything made so far out of the cyclic garbage collector's reach; returns how many
+    objects that was.
+
+    What a service builds while starting (modules, settings, clients, loaded probes) lives as
+    long as its process. Frozen, the collector's passes, which a busy service triggers every few
+    hundred container allocations, walk only what was made since (the socket tracer's collector
+    time per traced request fell by more than half).
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 async def serve_until_signalled(
-    service: Service, *, signals: Sequence[signal.Signals] = _STOP_SIGNALS
+    service: Service,
+    *,
+    signals: Sequence[signal.Signals] = _STOP_SIGNALS,
+    after_start: Callable[[], None] | None = None,
 ) -> None:
-    """Start `service`, run until one of `signals` arrives, then shut it down."""
+    """Start `service`, call `after_start`, run until one of `signals` arrives, then shut it
+    down."""
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in signals:
         loop.add_signal_handler(sig, stop_requested.set)
     try:
         await service.start()
+        if after_start is not None:
+            after_start()
         await stop_requested.wait()
         _log.info("stop signal received", service=service.name)
     finally:
@@ -282,7 +304,8 @@ def run_service(settings_type: type[_S], wire: Callable[[_S], Awaitable[Service]
     """Entry point for a service's `__main__`: `raise SystemExit(run_service(S, wire))`.
 
     Loads settings (exit 2 with a clear message when they are bad), configures logging, awaits
-    `wire(settings)` to build clients and the Service, serves until SIGTERM/SIGINT and shuts down.
+    `wire(settings)` to build clients and the Service, starts it, freezes what starting made
+    (`freeze_startup_objects`), serves until SIGTERM/SIGINT and shuts down.
     A crash in native code (SIGSEGV, SIGABRT, ...) dumps every thread's Python stack to stderr.
     """
     if not faulthandler.is_enabled():
@@ -302,7 +325,11 @@ def run_service(settings_type: type[_S], wire: Callable[[_S], Awaitable[Service]
             return EXIT_STARTUP_FAILED
         if service is None:
             return 0
-        await serve_until_signalled(service)
+
+        def freeze() -> None:
+            _log.info("startup objects frozen", objects=freeze_startup_objects())
+
+        await serve_until_signalled(service, after_start=freeze)
         return 0
 
     return asyncio.run(main())

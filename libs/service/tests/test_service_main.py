@@ -96,6 +96,29 @@ async def test_service_process_serves_and_stops_cleanly_on_sigterm(
     assert events.index("nats connection closed") < events.index("service stopped")
 
 
+async def test_a_started_service_freezes_its_startup_objects_out_of_the_collector() -> None:
+    service = await _spawn()
+    try:
+        started = await asyncio.wait_for(
+            service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
+        )
+        frozen = await asyncio.wait_for(
+            service.wait_for("startup objects frozen"), _PROCESS_DEADLINE_SECONDS
+        )
+        # Imports alone (grpc, pydantic, protobuf) make tens of thousands of tracked objects.
+        assert frozen["objects"] > 10_000
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{started['grpc_port']}") as channel:
+            reply = await EchoClient(channel).public(StringValue(value="x"))
+            assert reply.value == "public:anonymous:x"
+        service.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(service.finish(), _PROCESS_DEADLINE_SECONDS)
+    finally:
+        if service.process.returncode is None:
+            service.process.kill()
+            await service.process.wait()
+    assert code == 0
+
+
 async def test_sigterm_while_waiting_for_nats_at_startup_exits_cleanly() -> None:
     unreachable = f"nats://127.0.0.1:{free_port()}"
     service = await _spawn(PL_NATS_ENABLED="true", PL_NATS_URL=unreachable)
