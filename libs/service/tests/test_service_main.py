@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -52,6 +53,11 @@ class _ServiceProcess:
             if record.get("event") == event:
                 return record
 
+    async def terminate(self) -> int:
+        """SIGTERM, then the exit code once the process ended (its last records read)."""
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.finish(), _PROCESS_DEADLINE_SECONDS)
+
     async def finish(self) -> int:
         assert self.process.stderr is not None
         for line in (await self.process.stderr.read()).splitlines():
@@ -59,7 +65,9 @@ class _ServiceProcess:
         return await self.process.wait()
 
 
-async def _spawn(**extra: str) -> _ServiceProcess:
+@contextlib.asynccontextmanager
+async def _running(**extra: str) -> AsyncIterator[_ServiceProcess]:
+    """The example service as a process; killed on the way out if it is still running."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -68,14 +76,18 @@ async def _spawn(**extra: str) -> _ServiceProcess:
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    return _ServiceProcess(process)
+    try:
+        yield _ServiceProcess(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_service_process_serves_and_stops_cleanly_on_sigterm(
     nats_server: NatsServer,
 ) -> None:
-    service = await _spawn(PL_NATS_ENABLED="true", PL_NATS_URL=nats_server.url)
-    try:
+    async with _running(PL_NATS_ENABLED="true", PL_NATS_URL=nats_server.url) as service:
         started = await asyncio.wait_for(
             service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
         )
@@ -84,12 +96,7 @@ async def test_service_process_serves_and_stops_cleanly_on_sigterm(
             assert (await client.public(StringValue(value="x"))).value == "public:anonymous:x"
             reply = await client.echo(StringValue(value="x"), metadata=bearer(service_token()))
             assert reply.value == "query_broker:x"
-        service.process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(service.finish(), _PROCESS_DEADLINE_SECONDS)
-    finally:
-        if service.process.returncode is None:
-            service.process.kill()
-            await service.process.wait()
+        code = await service.terminate()
     events = [record["event"] for record in service.records]
     assert code == 0
     assert events.index("stop signal received") < events.index("nats connection closed")
@@ -97,8 +104,7 @@ async def test_service_process_serves_and_stops_cleanly_on_sigterm(
 
 
 async def test_a_started_service_freezes_its_startup_objects_out_of_the_collector() -> None:
-    service = await _spawn()
-    try:
+    async with _running() as service:
         started = await asyncio.wait_for(
             service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
         )
@@ -110,26 +116,15 @@ async def test_a_started_service_freezes_its_startup_objects_out_of_the_collecto
         async with grpc.aio.insecure_channel(f"127.0.0.1:{started['grpc_port']}") as channel:
             reply = await EchoClient(channel).public(StringValue(value="x"))
             assert reply.value == "public:anonymous:x"
-        service.process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(service.finish(), _PROCESS_DEADLINE_SECONDS)
-    finally:
-        if service.process.returncode is None:
-            service.process.kill()
-            await service.process.wait()
+        code = await service.terminate()
     assert code == 0
 
 
 async def test_sigterm_while_waiting_for_nats_at_startup_exits_cleanly() -> None:
     unreachable = f"nats://127.0.0.1:{free_port()}"
-    service = await _spawn(PL_NATS_ENABLED="true", PL_NATS_URL=unreachable)
-    try:
+    async with _running(PL_NATS_ENABLED="true", PL_NATS_URL=unreachable) as service:
         await asyncio.wait_for(service.wait_for("nats error"), _PROCESS_DEADLINE_SECONDS)
-        service.process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(service.finish(), _PROCESS_DEADLINE_SECONDS)
-    finally:
-        if service.process.returncode is None:
-            service.process.kill()
-            await service.process.wait()
+        code = await service.terminate()
     assert code == 0
     assert "stop signal received while starting" in [r["event"] for r in service.records]
 
@@ -192,54 +187,51 @@ _HANG_UP_ROUNDS = 300
 
 
 async def test_clients_hanging_up_right_after_errors_do_not_crash_the_service() -> None:
-    service = await _spawn(PL_LOG_LEVEL="debug")
     lines: list[str] = []
     reader: asyncio.Task[None] | None = None
-    try:
-        started = await asyncio.wait_for(
-            service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
-        )
-        reader = asyncio.create_task(_collect_lines(service.process, lines))
-        token = service_token()
-        address = f"127.0.0.1:{started['grpc_port']}"
+    async with _running(PL_LOG_LEVEL="debug") as service:
         try:
-            for _ in range(_HANG_UP_ROUNDS // 50):
-                # A fresh channel now and then: hang-ups also arrive as closed connections.
+            started = await asyncio.wait_for(
+                service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS
+            )
+            reader = asyncio.create_task(_collect_lines(service.process, lines))
+            token = service_token()
+            address = f"127.0.0.1:{started['grpc_port']}"
+            try:
+                for _ in range(_HANG_UP_ROUNDS // 50):
+                    # A fresh channel now and then: hang-ups also arrive as closed connections.
+                    async with grpc.aio.insecure_channel(address) as channel:
+                        client = EchoClient(channel)
+                        await asyncio.gather(
+                            *(_hang_up_right_after_errors(client, token) for _ in range(50))
+                        )
                 async with grpc.aio.insecure_channel(address) as channel:
-                    client = EchoClient(channel)
-                    await asyncio.gather(
-                        *(_hang_up_right_after_errors(client, token) for _ in range(50))
+                    # Calls held in their handler, then abandoned: hang-ups that certainly reach a
+                    # running handler (each error call above may finish before its cancel arrives).
+                    for wait in (0.5, 1.0, 2.0):
+                        held = EchoClient(channel).hold(
+                            StringValue(value="held"), metadata=bearer(token)
+                        )
+                        await asyncio.sleep(wait)
+                        held.cancel()
+                        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
+                            await held
+                    reply = await EchoClient(channel).echo(
+                        StringValue(value="still here"), metadata=bearer(token)
                     )
-            async with grpc.aio.insecure_channel(address) as channel:
-                # Calls held in their handler, then abandoned: hang-ups that certainly reach a
-                # running handler (each error call above may finish before its cancel arrives).
-                for wait in (0.5, 1.0, 2.0):
-                    held = EchoClient(channel).hold(
-                        StringValue(value="held"), metadata=bearer(token)
-                    )
-                    await asyncio.sleep(wait)
-                    held.cancel()
-                    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.CancelledError):
-                        await held
-                reply = await EchoClient(channel).echo(
-                    StringValue(value="still here"), metadata=bearer(token)
-                )
-        except grpc.aio.AioRpcError as err:
-            died = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
+            except grpc.aio.AioRpcError as err:
+                died = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
+                await asyncio.wait_for(reader, _PROCESS_DEADLINE_SECONDS)
+                crash = [line for line in lines if not line.startswith("{")]
+                pytest.fail(f"service died (exit {died}) after {err.code().name}: {crash[-20:]}")
+            assert reply.value == "query_broker:still here"
+            assert service.process.returncode is None
+            service.process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
             await asyncio.wait_for(reader, _PROCESS_DEADLINE_SECONDS)
-            crash = [line for line in lines if not line.startswith("{")]
-            pytest.fail(f"service died (exit {died}) after {err.code().name}: {crash[-20:]}")
-        assert reply.value == "query_broker:still here"
-        assert service.process.returncode is None
-        service.process.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
-        await asyncio.wait_for(reader, _PROCESS_DEADLINE_SECONDS)
-    finally:
-        if service.process.returncode is None:
-            service.process.kill()
-            await service.process.wait()
-        if reader is not None:
-            reader.cancel()
+        finally:
+            if reader is not None:
+                reader.cancel()
     output = "".join(lines)
     assert code == 0, output[-4000:]
     assert "Fatal Python error" not in output
@@ -255,17 +247,12 @@ async def test_clients_hanging_up_right_after_errors_do_not_crash_the_service() 
 
 async def test_a_service_that_crashes_in_native_code_leaves_a_python_traceback() -> None:
     """Issue 20, item 1: every service runs with faulthandler, so a SIGSEGV names its frame."""
-    service = await _spawn()
-    try:
+    async with _running() as service:
         await asyncio.wait_for(service.wait_for("service started"), _PROCESS_DEADLINE_SECONDS)
         service.process.send_signal(signal.SIGSEGV)
         assert service.process.stderr is not None
         rest = await asyncio.wait_for(service.process.stderr.read(), _PROCESS_DEADLINE_SECONDS)
         code = await asyncio.wait_for(service.process.wait(), _PROCESS_DEADLINE_SECONDS)
-    finally:
-        if service.process.returncode is None:
-            service.process.kill()
-            await service.process.wait()
     assert code == -signal.SIGSEGV
     text = rest.decode(errors="replace")
     assert "Fatal Python error: Segmentation fault" in text
