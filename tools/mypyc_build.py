@@ -1,5 +1,8 @@
 """Compile the socket tracer's hot pure-Python modules with mypyc, in place (optional).
 
+It also builds the hand-written C modules of tools/native_build.py (the native HTTP/1 parser),
+into the same manifest, so "compiled" means both everywhere (tests, the PEM image).
+
 Run: uv run --all-packages python tools/mypyc_build.py [--clean] [--copy-to DIR]
 (or `make mypyc` / `make mypyc-clean`)
 
@@ -28,6 +31,8 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
+
+import native_build  # tools/native_build.py: the hand-written C modules, built with these
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_ROOT = ROOT / "libs" / "stirling"
@@ -72,6 +77,7 @@ def built_files() -> list[Path]:
     found: list[Path] = []
     package = PACKAGE_ROOT / "pyxie_stirling"
     found += sorted(package.glob("_compiled__mypyc*.so"))
+    found += native_build.built_files()
     for source in package.rglob("*.py"):
         stem = source.with_suffix("")
         found += [p for p in stem.parent.glob(stem.name + ".*.so") if p.is_file()]
@@ -114,7 +120,7 @@ def build(modules: list[str], opt_level: str) -> None:
     manifest = "".join(
         f"{hashlib.sha256((PACKAGE_ROOT / m).read_bytes()).hexdigest()}  "
         f"{Path(m).relative_to('pyxie_stirling')}\n"
-        for m in modules
+        for m in [*modules, *native_build.NATIVE.values()]
     )
     os.chdir(PACKAGE_ROOT)  # module names follow from paths relative to the package root
     extensions = mypycify(
@@ -139,10 +145,14 @@ def build(modules: list[str], opt_level: str) -> None:
             str(BUILD_DIR / "lib"),
         ],
     )
+    native_build.build_all()
     MANIFEST.write_text(manifest)
     for path in built_files():
         print(f"built {path.relative_to(ROOT)}")
-    print(f"wrote {MANIFEST.relative_to(ROOT)} (sources of {len(modules)} compiled modules)")
+    print(
+        f"wrote {MANIFEST.relative_to(ROOT)} (sources of {len(modules)} compiled modules"
+        f" and {len(native_build.NATIVE)} C modules)"
+    )
 
 
 def copy_to(target: Path) -> None:

@@ -51,7 +51,9 @@ def build_one(module: str, out_root: Path = PACKAGE_ROOT) -> Path:
     source = PACKAGE_ROOT / NATIVE[module]
     include = sysconfig.get_paths()["include"]
     if not (Path(include) / "Python.h").exists():
-        raise SystemExit(f"native_build: no Python.h in {include} (Debian: apt install python3-dev)")
+        raise SystemExit(
+            f"native_build: no Python.h in {include} (Debian: apt install python3-dev)"
+        )
     target = target_path(module, out_root)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".tmp")

@@ -484,14 +484,14 @@ def stage_mypyc(context: Path, notes: list[str]) -> list[str]:
         notes.append("mypyc tools staged")
     _, members = export(MYPYC_MEMBER)
     members = [m.removeprefix("./") for m in members]
-    # Python sources and typing markers only: no BUILD.bazel lands under build/ (Bazel and
+    # Python and C sources and typing markers only: no BUILD.bazel lands under build/ (Bazel and
     # gen_build.py would take it for a package). mypyc_build.py reads the root pyproject.toml's
-    # [tool.mypy], so the checks are the host's.
+    # [tool.mypy], so the checks are the host's; it also builds tools/native_build.py's C modules.
     files = [
         rel
         for rel in tree_files(members)
-        if rel.endswith((".py", ".pyi")) or Path(rel).name == "py.typed"
-    ] + ["pyproject.toml", "tools/mypyc_build.py"]
+        if rel.endswith((".py", ".pyi", ".c", ".h")) or Path(rel).name == "py.typed"
+    ] + ["pyproject.toml", "tools/mypyc_build.py", "tools/native_build.py"]
     target = context / "mypyc-src"
     if stage(target, tree_hash([], files), [copy_files(files, target)]):
         notes.append("mypyc sources staged")

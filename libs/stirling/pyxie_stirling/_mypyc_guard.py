@@ -23,6 +23,7 @@ from typing import NamedTuple
 __all__ = [
     "HOT_MODULES",
     "MANIFEST_NAME",
+    "NATIVE_MODULES",
     "MypycStatus",
     "StaleCompiledModulesError",
     "check",
@@ -60,12 +61,15 @@ def check(package_dir: Path) -> None:
         )
 
 
+# Hand-written C modules (tools/native_build.py): no .py file, so "pure" means not built.
+NATIVE_MODULES = ("pyxie_stirling.protocols._http_native",)
 # The socket tracer's per-event path; `make mypyc` (and the PEM image) compile all of them.
 HOT_MODULES = (
     "pyxie_stirling.protocols._common",
     "pyxie_stirling.protocols._http",
     "pyxie_stirling.socket_tracer._conntrack",
     "pyxie_stirling.socket_tracer._events",
+    *NATIVE_MODULES,
 )
 
 
@@ -93,7 +97,12 @@ def status(modules: tuple[str, ...] = HOT_MODULES) -> MypycStatus:
     compiled: list[str] = []
     pure: list[str] = []
     for name in modules:
-        origin = getattr(importlib.import_module(name), "__file__", None) or ""
+        try:
+            origin = getattr(importlib.import_module(name), "__file__", None) or ""
+        except ModuleNotFoundError as exc:
+            if exc.name != name or name not in NATIVE_MODULES:
+                raise
+            origin = ""  # not built
         is_extension = any(origin.endswith(s) for s in importlib.machinery.EXTENSION_SUFFIXES)
         (compiled if is_extension else pure).append(name)
     return MypycStatus(tuple(compiled), tuple(pure))

@@ -1,11 +1,20 @@
 """Stirling's protocol layer: protocol inference and per-connection request/response parsers.
 
-Pure Python, no kernel: the socket tracer's glue feeds each connection's captured byte chunks to
-a parser made by ``make_parser`` and turns the finished ``Record``s into table rows
-(``record.to_row()`` gives the protocol columns; the glue adds COMMON8 and ``latency``).
+No kernel: the socket tracer's glue feeds each connection's captured byte chunks to a parser made
+by ``make_parser`` and turns the finished records into table rows (``record.to_row()`` gives the
+protocol columns; the glue adds COMMON8 and ``latency``).
+
+Every parser is Python (mypyc compiles them in the PEM image). HTTP/1, the hottest, also has a
+hand-written C twin, ``_http_native`` (built by ``make mypyc`` or ``tools/native_build.py``; a
+differential test holds it to the Python parser's rows and counters): ``make_parser`` uses it when
+it is built, unless ``PYXIE_NATIVE_HTTP=0``. ``native_http_status()`` says which one runs.
 """
 
 from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
 
 from ._amqp import AmqpParser, AmqpRecord
 from ._common import (
@@ -16,8 +25,10 @@ from ._common import (
     TRUNCATED_SUFFIX,
     ConnectionParser,
     Direction,
+    ParserApi,
     Protocol,
     Record,
+    RecordApi,
     Role,
 )
 from ._cql import CqlParser, CqlRecord
@@ -62,10 +73,12 @@ __all__ = [
     "MysqlRecord",
     "NatsParser",
     "NatsRecord",
+    "ParserApi",
     "PgsqlParser",
     "PgsqlRecord",
     "Protocol",
     "Record",
+    "RecordApi",
     "RedisParser",
     "RedisRecord",
     "Role",
@@ -73,6 +86,7 @@ __all__ = [
     "infer_protocol",
     "infer_role",
     "make_parser",
+    "native_http_status",
 ]
 
 _PARSERS: dict[Protocol, type[ConnectionParser]] = {
@@ -92,12 +106,37 @@ _PARSERS: dict[Protocol, type[ConnectionParser]] = {
 SUPPORTED_PROTOCOLS = frozenset(_PARSERS)
 
 
+NATIVE_HTTP_MODULE = "pyxie_stirling.protocols._http_native"
+
+
+def _load_native_http() -> tuple[Any, str]:
+    """The native HTTP/1 parser class, or None, and a line saying why."""
+    if os.environ.get("PYXIE_NATIVE_HTTP", "1") == "0":
+        return None, "HTTP/1 parser: Python (PYXIE_NATIVE_HTTP=0)"
+    try:
+        module = importlib.import_module(NATIVE_HTTP_MODULE)
+    except ImportError:
+        return None, "HTTP/1 parser: Python (the native module is not built: make mypyc)"
+    return module.HttpParser, f"HTTP/1 parser: native ({module.__file__})"
+
+
+_NATIVE_HTTP, _NATIVE_HTTP_STATUS = _load_native_http()
+
+
+def native_http_status() -> str:
+    """Which HTTP/1 parser ``make_parser`` returns, in one line (the PEM logs it)."""
+    return _NATIVE_HTTP_STATUS
+
+
 class UnsupportedProtocolError(ValueError):
     """make_parser was asked for a protocol this layer has no parser for."""
 
 
-def make_parser(protocol: Protocol, role: Role, *, max_body_bytes: int = 512) -> ConnectionParser:
+def make_parser(protocol: Protocol, role: Role, *, max_body_bytes: int = 512) -> ParserApi:
     """A fresh parser for one connection of ``protocol`` traced from ``role``'s side."""
+    if protocol == Protocol.HTTP and _NATIVE_HTTP is not None:
+        native: ParserApi = _NATIVE_HTTP(role, max_body_bytes=max_body_bytes)
+        return native
     parser_class = _PARSERS.get(protocol)
     if parser_class is None:
         raise UnsupportedProtocolError(f"no parser for protocol {protocol!r}")

@@ -15,8 +15,9 @@ import abc
 import enum
 import json
 from collections import deque
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+from typing import Protocol as _TypingProtocol
 
 __all__ = [
     "DEFAULT_STRING_LIMIT",
@@ -27,8 +28,10 @@ __all__ = [
     "ByteStream",
     "ConnectionParser",
     "Direction",
+    "ParserApi",
     "Protocol",
     "Record",
+    "RecordApi",
     "Role",
     "json_compact",
     "text",
@@ -268,3 +271,43 @@ class ConnectionParser(metaclass=abc.ABCMeta):
 
     def _emit(self, record: Record) -> None:
         self._records.append(record)
+
+
+class RecordApi(_TypingProtocol):
+    """What the socket tracer reads of a record: a ``Record`` or a native module's record."""
+
+    @property
+    def table_name(self) -> str: ...
+    @property
+    def request_timestamp_ns(self) -> int: ...
+    @property
+    def response_timestamp_ns(self) -> int: ...
+    def to_row(self) -> dict[str, object]: ...
+
+
+class ParserApi(_TypingProtocol):
+    """A connection parser as ``make_parser`` returns it: a ``ConnectionParser`` or a native
+    module's parser with the same interface and behaviour (``_http_native.HttpParser``)."""
+
+    @property
+    def role(self) -> int: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+    @property
+    def parse_errors(self) -> int: ...
+    @property
+    def dropped_requests(self) -> int: ...
+    @property
+    def unmatched_responses(self) -> int: ...
+    @property
+    def internal_errors(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+
+    def feed(
+        self, direction: Direction, data: bytes, timestamp_ns: int, *, lost_bytes: int = 0
+    ) -> None: ...
+    # Records are RecordApi; Record does not declare its timestamps (see Record), hence Any.
+    def records(self) -> Sequence[Any]: ...
+    def flush(self, now_ns: int) -> None: ...
+    def close(self) -> None: ...
