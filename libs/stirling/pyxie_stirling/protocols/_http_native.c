@@ -612,13 +612,13 @@ parse_head(const char *src, Py_ssize_t len, int is_request, long long start_ts, 
         for (Py_ssize_t i = m->nheaders - 1; i >= 0; i--) {
             const char *name = h + m->headers[i].name_off;
             Py_ssize_t n = m->headers[i].name_len;
-            if (equals_ci(name, n, "content-type")) {
+            if (n == 12 && equals_ci(name, n, "content-type")) {
                 m->h_ctype = i;
-            } else if (equals_ci(name, n, "content-length")) {
+            } else if (n == 14 && equals_ci(name, n, "content-length")) {
                 m->h_clen = i;
-            } else if (equals_ci(name, n, "transfer-encoding")) {
+            } else if (n == 17 && equals_ci(name, n, "transfer-encoding")) {
                 m->h_te = i;
-            } else if (equals_ci(name, n, "content-encoding")) {
+            } else if (n == 16 && equals_ci(name, n, "content-encoding")) {
                 m->h_cenc = i;
             }
         }
@@ -1228,7 +1228,28 @@ typedef struct {
     Stream stream;
     Msg *msg;
     unsigned long long remaining;
+    /* No "\r\n\r\n" starts before buf[scanned - 3] while the stream's base is scanned_base: a
+     * header block arriving in many chunks is searched once, not once per chunk. */
+    long long scanned_base;
+    Py_ssize_t scanned;
 } Half;
+
+/* Where buf[0:len] has its first "\r\n\r\n", or -1; remembers how far it looked. */
+static Py_ssize_t
+find_blank_line(Half *half, const char *buf, Py_ssize_t len)
+{
+    Py_ssize_t from = 0;
+    if (half->scanned_base == half->stream.base && half->scanned <= len && half->scanned > 3) {
+        from = half->scanned - 3;
+    }
+    Py_ssize_t found = find_crlfcrlf(buf + from, len - from);
+    if (found >= 0) {
+        return found + from;
+    }
+    half->scanned_base = half->stream.base;
+    half->scanned = len;
+    return -1;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -1512,7 +1533,7 @@ parse(HttpParserObject *self, Half *half)
             if (len == 0) {
                 return 0;
             }
-            Py_ssize_t end = find_crlfcrlf(buf, len);
+            Py_ssize_t end = find_blank_line(half, buf, len);
             if (end < 0) {
                 if (len > MAX_HEADER_BYTES || !plausible_start(buf, len, half->is_request)) {
                     garbage(self, half);
@@ -1630,7 +1651,7 @@ parse(HttpParserObject *self, Half *half)
             if (buf[0] == '\r' && buf[1] == '\n') {
                 end = 2;
             } else {
-                Py_ssize_t found = find_crlfcrlf(buf, len);
+                Py_ssize_t found = find_blank_line(half, buf, len);
                 if (found < 0) {
                     if (len > MAX_HEADER_BYTES) {
                         garbage(self, half);
@@ -1936,8 +1957,9 @@ parser_traverse(HttpParserObject *self, visitproc visit, void *arg)
 static int
 parser_clear(HttpParserObject *self)
 {
+    /* Only role and the request direction can be arbitrary objects (and so close a cycle); the
+     * records list holds HttpRecords, which hold no Python objects. */
     Py_CLEAR(self->role);
-    Py_CLEAR(self->records);
     Py_CLEAR(self->request_direction);
     return 0;
 }
@@ -1947,6 +1969,7 @@ parser_dealloc(HttpParserObject *self)
 {
     PyObject_GC_UnTrack(self);
     parser_clear(self);
+    Py_CLEAR(self->records);
     parser_reset(self);
     stream_free(&self->req.stream);
     stream_free(&self->resp.stream);
