@@ -416,6 +416,33 @@ def test_a_length_int_refuses_is_caught_by_the_safety_net_alike(native: ModuleTy
         pair.close()
 
 
+@pytest.mark.parametrize(
+    "length",
+    [" 5 ", "\x1c5\x1f", "\x0b5\x0c", "٣", "\u00a05\u2003", "0005", "+5", "5_0", "0x5", "",
+     "1" * 25, "18446744073709551615", "18446744073709551616", "5\n"],
+)  # fmt: skip
+def test_odd_content_lengths_are_read_alike(native: ModuleType, length: str) -> None:
+    pair = _Pair(native, Role.SERVER, 512)
+    head = b"POST /u HTTP/1.1\r\nContent-Length: " + length.encode() + b"\r\n\r\n"
+    pair.feed(INGRESS, head + b"abcdefgh", 1)
+    pair.feed(
+        EGRESS, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok", 2
+    )
+    pair.feed(INGRESS, b"", 3, lost=7)
+    pair.close()
+
+
+@pytest.mark.parametrize(
+    "encoding", ["chunked", "CHUNKED", "gzip,chunked", "chun\u212aed", "\u0130chunked", "chunk"]
+)
+def test_odd_transfer_encodings_are_read_alike(native: ModuleType, encoding: str) -> None:
+    pair = _Pair(native, Role.CLIENT, 512)
+    pair.feed(EGRESS, b"GET / HTTP/1.1\r\n\r\n", 1)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: "
+    pair.feed(INGRESS, head + encoding.encode() + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 2)
+    pair.close()
+
+
 def test_parser_surface_matches_the_python_parser(native: ModuleType) -> None:
     parser = native.HttpParser(Role.SERVER, max_body_bytes=64)
     assert parser.protocol == Protocol.HTTP
