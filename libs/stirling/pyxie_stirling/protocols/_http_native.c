@@ -454,18 +454,15 @@ msg_fold(Msg *m, Header *h, const char *line, Py_ssize_t n)
     while (n > 0 && is_ascii_space((unsigned char)line[n - 1])) {
         n--;
     }
+    if (msg_extra_reserve(m, h->value_len + n + 1) < 0) {
+        return -1;
+    }
     if (!(h->value_extra && h->value_off + h->value_len == m->extra_len)) {
-        if (msg_extra_reserve(m, h->value_len) < 0) {
-            return -1;
-        }
         const char *value = (h->value_extra ? m->extra : m->head) + h->value_off;
         memcpy(m->extra + m->extra_len, value, (size_t)h->value_len);
         h->value_off = m->extra_len;
         h->value_extra = 1;
         m->extra_len += h->value_len;
-    }
-    if (msg_extra_reserve(m, n + 1) < 0) {
-        return -1;
     }
     m->extra[m->extra_len++] = ' ';
     memcpy(m->extra + m->extra_len, line, (size_t)n);
