@@ -11,9 +11,10 @@
  * safety net catch (int() of a value isdigit() accepts, such as "²"), this parser does what the
  * safety net does.
  *
- * Known domain limits: timestamps, lost_bytes and max_body_bytes must fit a C long long (the
- * kernel's are 64-bit), and a Content-Length above 2**64-1 counts as 2**64-1 (no stream carries
- * that many bytes, so the difference cannot be observed).
+ * Arguments outside the socket tracer's domain raise instead of being taken in: timestamps,
+ * lost_bytes and max_body_bytes must be ints that fit a C long long (the kernel's are 64-bit), and
+ * data must be a contiguous buffer (bytes, bytearray, memoryview). A Content-Length above 2**64-1
+ * counts as 2**64-1 (no stream carries that many bytes, so the difference cannot be observed).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1799,6 +1800,9 @@ parser_feed(HttpParserObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
                      nargs);
         return NULL;
     }
+    if (self->closed) {
+        Py_RETURN_NONE; /* everything after close() is ignored, unlooked at */
+    }
     PyObject *direction = args[0], *data = args[1];
     long long ts = PyLong_AsLongLong(args[2]);
     if (ts == -1 && PyErr_Occurred()) {
@@ -1810,9 +1814,6 @@ parser_feed(HttpParserObject *self, PyObject *const *args, Py_ssize_t nargs, PyO
         if (lost == -1 && PyErr_Occurred()) {
             return NULL;
         }
-    }
-    if (self->closed) {
-        Py_RETURN_NONE;
     }
     Py_buffer view;
     view.obj = NULL;
