@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import http.client
 import http.server
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -25,16 +26,31 @@ from pyxie_stirling.protocols import (
     make_parser,
 )
 from pyxie_types.tables import HTTP_EVENTS
+from stirling_native_support import http_native
 
 EGRESS, INGRESS = Direction.EGRESS, Direction.INGRESS
+
+# HttpParser(role, *, max_body_bytes=...) of either implementation.
+ParserFactory = Callable[..., ConnectionParser]
 
 
 def _rows(parser: ConnectionParser) -> list[dict[str, object]]:
     return [r.to_row() for r in parser.records()]
 
 
-def _client() -> ConnectionParser:
-    return make_parser(Protocol.HTTP, Role.CLIENT)
+@pytest.fixture(scope="module", params=["python", "native"])
+def new_parser(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ParserFactory:
+    """Every test runs against the Python parser and its C twin (protocols/_http_native.c)."""
+    if request.param == "python":
+        return functools.partial(make_parser, Protocol.HTTP)
+    factory: ParserFactory = http_native(tmp_path_factory.mktemp("native")).HttpParser
+    return factory
+
+
+def _client(new_parser: ParserFactory) -> ConnectionParser:
+    return new_parser(Role.CLIENT)
 
 
 def _resp(body: bytes, ctype: str = "text/plain", extra: str = "") -> bytes:
@@ -42,8 +58,8 @@ def _resp(body: bytes, ctype: str = "text/plain", extra: str = "") -> bytes:
     return head.encode() + body
 
 
-def test_row_has_exactly_the_http_events_protocol_columns() -> None:
-    parser = _client()
+def test_row_has_exactly_the_http_events_protocol_columns(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1)
     parser.feed(INGRESS, _resp(b"hi"), 2)
     (record,) = parser.records()
@@ -53,8 +69,8 @@ def test_row_has_exactly_the_http_events_protocol_columns() -> None:
     assert record.table_name == "http_events"
 
 
-def test_keep_alive_requests_pair_in_order_with_timestamps() -> None:
-    parser = _client()
+def test_keep_alive_requests_pair_in_order_with_timestamps(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     for i in range(3):
         parser.feed(EGRESS, f"GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n".encode(), 100 * i + 1)
         parser.feed(INGRESS, _resp(f"body{i}".encode()), 100 * i + 50)
@@ -68,16 +84,18 @@ def test_keep_alive_requests_pair_in_order_with_timestamps() -> None:
     ]
 
 
-def test_pipelined_requests_match_responses_in_order() -> None:
-    parser = _client()
+def test_pipelined_requests_match_responses_in_order(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"".join(f"GET /{i} HTTP/1.1\r\n\r\n".encode() for i in range(4)), 1)
     parser.feed(INGRESS, b"".join(_resp(f"r{i}".encode()) for i in range(4)), 2)
     rows = _rows(parser)
     assert [(r["req_path"], r["resp_body"]) for r in rows] == [(f"/{i}", f"r{i}") for i in range(4)]
 
 
-def test_request_timestamp_is_first_byte_and_response_timestamp_is_last_byte() -> None:
-    parser = make_parser(Protocol.HTTP, Role.SERVER)
+def test_request_timestamp_is_first_byte_and_response_timestamp_is_last_byte(
+    new_parser: ParserFactory,
+) -> None:
+    parser = new_parser(Role.SERVER)
     request = b"POST /x HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd"
     parser.feed(INGRESS, request[:10], 1000)
     parser.feed(INGRESS, request[10:], 2000)
@@ -89,8 +107,8 @@ def test_request_timestamp_is_first_byte_and_response_timestamp_is_last_byte() -
     assert record.to_row()["req_body"] == "abcd"
 
 
-def test_chunked_body_is_decoded_and_sized() -> None:
-    parser = _client()
+def test_chunked_body_is_decoded_and_sized(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET / HTTP/1.1\r\n\r\n", 1)
     parser.feed(
         INGRESS,
@@ -104,8 +122,8 @@ def test_chunked_body_is_decoded_and_sized() -> None:
     assert row["content_type"] == 1
 
 
-def test_head_204_and_304_responses_have_no_body() -> None:
-    parser = _client()
+def test_head_204_and_304_responses_have_no_body(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"HEAD / HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 1)
     parser.feed(
         INGRESS,
@@ -122,8 +140,8 @@ def test_head_204_and_304_responses_have_no_body() -> None:
     ]
 
 
-def test_100_continue_is_skipped_and_final_response_is_paired() -> None:
-    parser = _client()
+def test_100_continue_is_skipped_and_final_response_is_paired(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"POST /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", 1)
     parser.feed(INGRESS, b"HTTP/1.1 100 Continue\r\n\r\n", 2)
     parser.feed(EGRESS, b"ok", 3)
@@ -132,8 +150,8 @@ def test_100_continue_is_skipped_and_final_response_is_paired() -> None:
     assert (row["req_body"], row["resp_status"], row["resp_body"]) == ("ok", 200, "stored")
 
 
-def test_body_delimited_by_connection_close_is_emitted_on_close() -> None:
-    parser = _client()
+def test_body_delimited_by_connection_close_is_emitted_on_close(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET / HTTP/1.0\r\n\r\n", 1)
     parser.feed(INGRESS, b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npart1 ", 2)
     parser.feed(INGRESS, b"part2", 3)
@@ -145,8 +163,10 @@ def test_body_delimited_by_connection_close_is_emitted_on_close() -> None:
     assert record.response_timestamp_ns == 3
 
 
-def test_bodies_are_truncated_with_pixies_suffix_and_full_size_reported() -> None:
-    parser = make_parser(Protocol.HTTP, Role.CLIENT, max_body_bytes=8)
+def test_bodies_are_truncated_with_pixies_suffix_and_full_size_reported(
+    new_parser: ParserFactory,
+) -> None:
+    parser = new_parser(Role.CLIENT, max_body_bytes=8)
     parser.feed(EGRESS, b"POST / HTTP/1.1\r\nContent-Length: 20\r\n\r\n" + b"x" * 20, 1)
     parser.feed(INGRESS, _resp(b"y" * 30), 2)
     (row,) = _rows(parser)
@@ -156,8 +176,8 @@ def test_bodies_are_truncated_with_pixies_suffix_and_full_size_reported() -> Non
     assert row["resp_body_size"] == 30
 
 
-def test_response_body_filtering_follows_pixie() -> None:
-    parser = _client()
+def test_response_body_filtering_follows_pixie(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n", 1)
     parser.feed(INGRESS, _resp(b"\x89PNG", "image/png"), 2)
     parser.feed(INGRESS, b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", 3)
@@ -172,16 +192,18 @@ def test_response_body_filtering_follows_pixie() -> None:
     assert rows[2]["resp_body_size"] == len(zipped)
 
 
-def test_headers_json_is_sorted_case_insensitively_with_repeated_keys() -> None:
-    parser = _client()
+def test_headers_json_is_sorted_case_insensitively_with_repeated_keys(
+    new_parser: ParserFactory,
+) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET / HTTP/1.1\r\nb-h: 1\r\nA-h: 2\r\nb-h: 3\r\n\r\n", 1)
     parser.feed(INGRESS, _resp(b""), 2)
     (row,) = _rows(parser)
     assert row["req_headers"] == '{"A-h":"2","b-h":"1","b-h":"3"}'
 
 
-def test_upgrade_101_ends_http_parsing() -> None:
-    parser = _client()
+def test_upgrade_101_ends_http_parsing(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", 1)
     parser.feed(INGRESS, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", 2)
     parser.feed(EGRESS, b"\x81\x05hello GET / HTTP/1.1\r\n\r\n", 3)
@@ -190,8 +212,8 @@ def test_upgrade_101_ends_http_parsing() -> None:
     assert [r["resp_status"] for r in rows] == [101]
 
 
-def test_lost_bytes_in_headers_resync_on_next_request() -> None:
-    parser = _client()
+def test_lost_bytes_in_headers_resync_on_next_request(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET /lost HTTP/1.1\r\nHo", 1)
     parser.feed(EGRESS, b"x\r\n\r\nGET /next HTTP/1.1\r\n\r\n", 2, lost_bytes=7)
     parser.feed(INGRESS, _resp(b"n"), 3)
@@ -200,8 +222,10 @@ def test_lost_bytes_in_headers_resync_on_next_request() -> None:
     assert parser.parse_errors >= 1
 
 
-def test_lost_bytes_inside_a_known_length_body_keep_the_stream_aligned() -> None:
-    parser = _client()
+def test_lost_bytes_inside_a_known_length_body_keep_the_stream_aligned(
+    new_parser: ParserFactory,
+) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET / HTTP/1.1\r\n\r\n", 1)
     parser.feed(INGRESS, _resp(b"a" * 100)[:-60], 2)
     parser.feed(INGRESS, b"a" * 20, 3, lost_bytes=40)
@@ -212,8 +236,8 @@ def test_lost_bytes_inside_a_known_length_body_keep_the_stream_aligned() -> None
     assert rows[0]["resp_body_size"] == 100
 
 
-def test_flush_drops_requests_without_responses() -> None:
-    parser = _client()
+def test_flush_drops_requests_without_responses(new_parser: ParserFactory) -> None:
+    parser = _client(new_parser)
     parser.feed(EGRESS, b"GET / HTTP/1.1\r\n\r\n", 1)
     parser.flush(now_ns=1 + 60_000_000_000)
     parser.feed(INGRESS, _resp(b"late"), 60_000_000_002)
@@ -221,8 +245,10 @@ def test_flush_drops_requests_without_responses() -> None:
     assert parser.dropped_requests == 1
 
 
-def test_unknown_role_learns_the_request_direction_from_the_first_bytes() -> None:
-    parser = make_parser(Protocol.HTTP, Role.UNKNOWN)
+def test_unknown_role_learns_the_request_direction_from_the_first_bytes(
+    new_parser: ParserFactory,
+) -> None:
+    parser = new_parser(Role.UNKNOWN)
     parser.feed(INGRESS, b"GET / HTTP/1.1\r\n\r\n", 1)
     parser.feed(EGRESS, _resp(b"x"), 2)
     assert [r["resp_body"] for r in _rows(parser)] == ["x"]
@@ -230,8 +256,10 @@ def test_unknown_role_learns_the_request_direction_from_the_first_bytes() -> Non
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.binary(max_size=200)), max_size=20))
-def test_random_bytes_never_raise(chunks: list[tuple[bool, bytes]]) -> None:
-    parser = _client()
+def test_random_bytes_never_raise(
+    new_parser: ParserFactory, chunks: list[tuple[bool, bytes]]
+) -> None:
+    parser = _client(new_parser)
     for i, (egress, data) in enumerate(chunks):
         parser.feed(EGRESS if egress else INGRESS, data, i, lost_bytes=i % 3)
         parser.records()
@@ -359,8 +387,10 @@ def _check_real_rows(rows: list[dict[str, object]]) -> None:
     assert json.loads(str(rows[0]["req_headers"]))["Host"].startswith("127.0.0.1")
 
 
-def test_real_http_traffic_produces_one_record_per_exchange(captured_http: _Capture) -> None:
-    parser = _client()
+def test_real_http_traffic_produces_one_record_per_exchange(
+    new_parser: ParserFactory, captured_http: _Capture
+) -> None:
+    parser = _client(new_parser)
     for i, (direction, data) in enumerate(captured_http.chunks):
         parser.feed(direction, data, i)
     parser.close()
@@ -370,9 +400,9 @@ def test_real_http_traffic_produces_one_record_per_exchange(captured_http: _Capt
 @settings(max_examples=50, deadline=None)
 @given(cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=40))
 def test_real_http_traffic_split_anywhere_gives_the_same_records(
-    captured_http: _Capture, cuts: list[int]
+    new_parser: ParserFactory, captured_http: _Capture, cuts: list[int]
 ) -> None:
-    parser = _client()
+    parser = _client(new_parser)
     ts = 0
     cut_iter = iter(cuts)
     for direction, data in captured_http.chunks:
@@ -384,5 +414,5 @@ def test_real_http_traffic_split_anywhere_gives_the_same_records(
             pos += step
     parser.close()
     records = parser.records()
-    assert all(isinstance(r, HttpRecord) for r in records)
+    assert all(isinstance(r, HttpRecord) or type(r).__name__ == "HttpRecord" for r in records)
     _check_real_rows([r.to_row() for r in records])

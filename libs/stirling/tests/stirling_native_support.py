@@ -1,0 +1,44 @@
+"""Shared by the native-parser tests: the C extension module, built privately when not in place."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+HTTP_NATIVE = "pyxie_stirling.protocols._http_native"
+ROOT = Path(__file__).resolve().parents[3]
+
+_built: dict[str, ModuleType] = {}
+
+
+def _load_by_path(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {name} from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def http_native(out_root: Path) -> ModuleType:
+    """The native HTTP module: the in-place build of `make mypyc`, else a copy built in out_root.
+
+    Skips the calling test when there is no C compiler or no Python.h to build it with.
+    """
+    if HTTP_NATIVE in _built:
+        return _built[HTTP_NATIVE]
+    try:
+        module = importlib.import_module(HTTP_NATIVE)
+    except ImportError:
+        builder = _load_by_path("_pyxie_native_build", ROOT / "tools" / "native_build.py")
+        try:
+            path = builder.build_one(HTTP_NATIVE, out_root=out_root)
+        except SystemExit as exc:  # the builder's own "no compiler" / "no Python.h" message
+            pytest.skip(str(exc))
+        module = _load_by_path(HTTP_NATIVE, path)
+    _built[HTTP_NATIVE] = module
+    return module
