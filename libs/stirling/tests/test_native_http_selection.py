@@ -2,8 +2,8 @@
 (unless PYXIE_NATIVE_HTTP=0), else the Python one; and what the compiled-status line says.
 
 Each case runs in a fresh interpreter: the choice is made once, when the protocols package is
-imported. A private build of the C module (tools/native_build.py) is put in sys.modules under its
-package name first, as if `make mypyc` had built it in place.
+imported. A private build of the C module (tools/native_build.py) is found under its package name
+by a finder put first on sys.meta_path, as if `make mypyc` had built it in place.
 """
 
 from __future__ import annotations
@@ -23,13 +23,17 @@ ROOT = Path(__file__).resolve().parents[3]
 MODULE = "pyxie_stirling.protocols._http_native"
 
 _PROBE = f"""
-import importlib.util, json, sys
+import importlib.abc, importlib.util, json, sys
 path = sys.argv[1]
+
+class PrivateBuild(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, target_path=None, target=None):
+        if name == {MODULE!r}:
+            return importlib.util.spec_from_file_location(name, path)
+        return None
+
 if path:
-    spec = importlib.util.spec_from_file_location({MODULE!r}, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[{MODULE!r}] = module
+    sys.meta_path.insert(0, PrivateBuild())
 from pyxie_stirling import mypyc_status
 from pyxie_stirling.protocols import Direction, Protocol, Role, make_parser, native_http_status
 parser = make_parser(Protocol.HTTP, Role.SERVER, max_body_bytes=64)
