@@ -13,7 +13,10 @@ it is built, unless ``PYXIE_NATIVE_HTTP=0``. ``native_http_status()`` says which
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import os
+import sys
 from typing import Any
 
 from ._amqp import AmqpParser, AmqpRecord
@@ -114,10 +117,32 @@ def _load_native_http() -> tuple[Any, str]:
     if os.environ.get("PYXIE_NATIVE_HTTP", "1") == "0":
         return None, "HTTP/1 parser: Python (PYXIE_NATIVE_HTTP=0)"
     try:
-        module = importlib.import_module(NATIVE_HTTP_MODULE)
+        module = _import_beside_this_file(NATIVE_HTTP_MODULE)
     except ImportError:
         return None, "HTTP/1 parser: Python (the native module is not built: make mypyc)"
     return module.HttpParser, f"HTTP/1 parser: native ({module.__file__})"
+
+
+def _import_beside_this_file(name: str) -> Any:
+    """Import an extension module of this package. Compiled by mypyc, this package reports a
+    ``__path__`` (and, while it initialises, a ``__file__``) its submodules cannot be found in,
+    so the file is also looked for in this package's directory as the interpreted parent package
+    knows it (and then registered in sys.modules, as an import would)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        parent = sys.modules["pyxie_stirling"].__file__ or ""
+        here = os.path.join(os.path.dirname(parent), "protocols")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(here, name.rsplit(".", 1)[-1] + suffix)
+            spec = importlib.util.spec_from_file_location(name, path)
+            if not os.path.exists(path) or spec is None or spec.loader is None:
+                continue
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
+            return module
+        raise
 
 
 _NATIVE_HTTP, _NATIVE_HTTP_STATUS = _load_native_http()
