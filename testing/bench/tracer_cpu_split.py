@@ -89,7 +89,10 @@ def replay_us_per_row(batches: list[tuple[bytes, ...]]) -> float:
     best = float("inf")
     for _ in range(3):
         tracker = ConnTracker(
-            load_protocol_layer(), upid_of=lambda tgid: bytes(16), to_wall_ns=lambda ns: ns
+            load_protocol_layer(),
+            upid_of=lambda tgid: bytes(16),
+            to_wall_ns=lambda ns: ns,
+            row_columns={HTTP_EVENTS.name: HTTP_EVENTS.relation.names},  # as the source does
         )
         buffer = RowBuffer(HTTP_EVENTS)
         rows = 0
@@ -98,7 +101,10 @@ def replay_us_per_row(batches: list[tuple[bytes, ...]]) -> float:
             tracker.handle_batch(list(batch))
             for table, row in tracker.collect_records(0):
                 if table == HTTP_EVENTS.name:
-                    buffer.append_dict(row)
+                    if isinstance(row, tuple):
+                        buffer.append(row)
+                    else:
+                        buffer.append_dict(row)
                     rows += 1
             if len(buffer) >= 4096:
                 buffer.take_batch()

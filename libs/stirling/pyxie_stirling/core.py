@@ -93,38 +93,39 @@ class RowBuffer:
         self.schema = schema
         self._arrow_schema = schema.arrow_schema()
         self._names = schema.relation.names
+        self._width = len(self._names)
         self._name_set = frozenset(self._names)
         self._zeros = tuple(_ZERO[c.data_type] for c in schema.columns)
-        self._columns: list[list[object]] = [[] for _ in self._names]
+        # Rows as tuples in column order; take_batch transposes them once (zip, in C), which
+        # costs less than appending every value to its column list as it comes.
+        self._rows: list[tuple[object, ...]] = []
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return len(self._rows)
 
     def append(self, row: Sequence[object]) -> None:
         """Append one row given in column order."""
-        if len(row) != len(self._columns):
+        if len(row) != self._width:
             raise ValueError(
-                f"{self.schema.name}: row has {len(row)} values, table has {len(self._columns)}"
+                f"{self.schema.name}: row has {len(row)} values, table has {self._width}"
             )
-        for column, value in zip(self._columns, row, strict=True):
-            column.append(value)
+        self._rows.append(tuple(row))
 
     def append_dict(self, row: Mapping[str, object]) -> None:
         """Append one row given by column name; unknown names are an error."""
         if not self._name_set.issuperset(row):
             unknown = set(row) - self._name_set
             raise KeyError(f"{self.schema.name} has no column(s) {sorted(unknown)}")
-        for name, column, zero in zip(self._names, self._columns, self._zeros, strict=True):
-            column.append(row.get(name, zero))
+        self._rows.append(tuple(map(row.get, self._names, self._zeros)))
 
     def take_batch(self) -> pa.RecordBatch | None:
         """The buffered rows as one batch with the table's exact schema (None when empty)."""
-        if not self._columns[0]:
+        if not self._rows:
             return None
-        columns, self._columns = self._columns, [[] for _ in self._names]
+        rows, self._rows = self._rows, []
         arrays = [
             pa.array(values, type=field.type)
-            for values, field in zip(columns, self._arrow_schema, strict=True)
+            for values, field in zip(zip(*rows, strict=True), self._arrow_schema, strict=True)
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=self._arrow_schema)
 

@@ -546,3 +546,16 @@ def test_parser_in_a_reference_cycle_is_collected(native: ModuleType) -> None:
         del holder, parser
     gc.collect()
     assert len(gc.get_objects()) - before < 100
+
+
+def test_row_values_rejects_a_connection_tuple_of_the_wrong_shape(native: ModuleType) -> None:
+    parser = native.HttpParser(Role.CLIENT)
+    parser.feed(EGRESS, b"GET / HTTP/1.1\r\n\r\n", 1)
+    parser.feed(INGRESS, b"HTTP/1.1 204 No Content\r\n\r\n", 2)
+    (record,) = parser.records()
+    with pytest.raises(TypeError, match="7 connection columns"):
+        record.row_values((1, 2))
+    with pytest.raises(TypeError):
+        record.row_values([b"", "", 0, "", 0, 1, False])
+    assert record.COLUMNS[0] == "time_" and record.COLUMNS[-1] == "latency"
+    assert record.row_values((b"", "", 0, "", 0, 1, False))[-1] == 1

@@ -294,3 +294,90 @@ def test_a_server_that_reads_the_size_first_still_infers_and_parses_kafka(
     assert row["req_body"] == (
         '{"client_software_name":"kafka-python","client_software_version":"3.0.12"}'
     )
+
+
+# -- whole rows as tuples (the native HTTP/1 parser's row_values) --------------------------------
+
+
+class _NativeHttpLayer:
+    """The real protocol layer, but HTTP/1 connections get the native C parser."""
+
+    def __init__(self, native: object) -> None:
+        self._layer = load_protocol_layer()
+        self._native = native
+        self.directions = self._layer.directions
+
+    def infer(self, data: bytes, direction: int, role: int, remote_port: int) -> int | None:
+        return self._layer.infer(data, direction, role, remote_port)
+
+    def infer_role(self, protocol: int, data: bytes, direction: int) -> int:
+        return self._layer.infer_role(protocol, data, direction)
+
+    def new_parser(self, protocol: int, role: int, max_body_bytes: int) -> object:
+        from pyxie_stirling.protocols import Role
+
+        assert protocol == 1
+        return self._native.HttpParser(Role(role), max_body_bytes=max_body_bytes)  # type: ignore[attr-defined]
+
+
+def _exchange(tracker: ConnTracker, role: int) -> None:
+    # The request leaves a client (egress, 0) and reaches a server (ingress, 1).
+    request_dir = 0 if role == 1 else 1
+    tracker.handle_raw(control(2, role=role))
+    tracker.handle_raw(data(request_dir, REQUEST, 0, 2000))
+    tracker.handle_raw(data(1 - request_dir, RESPONSE, 0, 5000))
+
+
+@pytest.mark.parametrize("role", [1, 2])
+def test_native_records_become_tuples_in_the_tables_column_order_equal_to_the_dict_rows(
+    tmp_path_factory: pytest.TempPathFactory, role: int
+) -> None:
+    from pyxie_stirling import RowBuffer
+    from pyxie_types.tables import HTTP_EVENTS
+    from stirling_native_support import http_native
+
+    native = http_native(tmp_path_factory.mktemp("native"))
+    columns = {HTTP_EVENTS.name: HTTP_EVENTS.relation.names}
+
+    def tracker_of(row_columns: dict[str, tuple[str, ...]] | None) -> ConnTracker:
+        return ConnTracker(
+            _NativeHttpLayer(native),  # type: ignore[arg-type]
+            upid_of=lambda tgid: UPID,
+            to_wall_ns=lambda ns: ns + 10**18,
+            row_columns=row_columns,
+        )
+
+    fast, slow = tracker_of(columns), tracker_of(None)
+    _exchange(fast, role)
+    _exchange(slow, role)
+    ((table, row),) = fast.collect_records(0)
+    ((slow_table, slow_row),) = slow.collect_records(0)
+    assert table == slow_table == HTTP_EVENTS.name
+    assert isinstance(row, tuple) and isinstance(slow_row, dict)
+    assert dict(zip(HTTP_EVENTS.relation.names, row, strict=True)) == {
+        name: slow_row.get(name, 0) for name in HTTP_EVENTS.relation.names
+    }
+    assert row[HTTP_EVENTS.relation.names.index("latency")] == 3000
+    # Both kinds land as the same record batch.
+    a, b = RowBuffer(HTTP_EVENTS), RowBuffer(HTTP_EVENTS)
+    a.append(row)
+    b.append_dict(slow_row)
+    assert a.take_batch() == b.take_batch()
+
+
+def test_a_table_whose_columns_differ_from_the_records_gets_dicts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from stirling_native_support import http_native
+
+    native = http_native(tmp_path_factory.mktemp("native"))
+    tracker = ConnTracker(
+        _NativeHttpLayer(native),  # type: ignore[arg-type]
+        upid_of=lambda tgid: UPID,
+        to_wall_ns=lambda ns: ns,
+        row_columns={"http_events": ("time_", "upid")},  # another schema version
+    )
+    _exchange(tracker, 1)
+    ((_, row),) = tracker.collect_records(0)
+    assert isinstance(row, dict)
+    assert row["req_path"] == "/hello"

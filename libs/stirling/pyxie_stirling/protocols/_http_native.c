@@ -1153,50 +1153,139 @@ response_body(const Msg *resp, long long limit)
     return body;
 }
 
+/* The 13 protocol columns (K_* order) as new references; 0, or -1 with an exception set and
+ * nothing left in values. */
 static int
-row_set(PyObject *row, int key, PyObject *value)
+record_values(HttpRecordObject *self, PyObject *values[K_COUNT])
 {
-    if (value == NULL) {
-        return -1;
+    const Msg *req = self->request;
+    const Msg *resp = self->response;
+    long long limit = self->max_body_bytes;
+    int json = resp->h_ctype >= 0 && msg_value_contains(resp, resp->h_ctype, "json");
+    values[K_MAJOR] = PyLong_FromLong(1);
+    values[K_MINOR] = PyLong_FromLong(resp->minor);
+    values[K_CTYPE] = PyLong_FromLong(json ? 1 : 0);
+    values[K_REQ_HEADERS] = headers_json(req);
+    values[K_REQ_METHOD] = PyUnicode_FromStringAndSize(req->head, req->method_len);
+    values[K_REQ_PATH] = text(req->head + req->path_off, req->path_len);
+    values[K_REQ_BODY] = body_text(req->body, req->body_len, req->body_size, limit);
+    values[K_REQ_BODY_SIZE] = PyLong_FromUnsignedLongLong(req->body_size);
+    values[K_RESP_HEADERS] = headers_json(resp);
+    values[K_RESP_STATUS] = PyLong_FromLong(resp->status);
+    values[K_RESP_MESSAGE] = text(resp->head + resp->reason_off, resp->reason_len);
+    values[K_RESP_BODY] = response_body(resp, limit);
+    values[K_RESP_BODY_SIZE] = PyLong_FromUnsignedLongLong(resp->body_size);
+    for (int k = 0; k < K_COUNT; k++) {
+        if (values[k] == NULL) {
+            for (int j = 0; j < K_COUNT; j++) {
+                Py_CLEAR(values[j]);
+            }
+            return -1;
+        }
     }
-    int rc = PyDict_SetItem(row, g_keys[key], value);
-    Py_DECREF(value);
-    return rc;
+    return 0;
 }
 
 static PyObject *
 record_to_row(HttpRecordObject *self, PyObject *unused)
 {
-    const Msg *req = self->request;
-    const Msg *resp = self->response;
-    long long limit = self->max_body_bytes;
-    PyObject *row = PyDict_Copy(g_row_template);
-    if (row == NULL) {
+    PyObject *values[K_COUNT];
+    if (record_values(self, values) < 0) {
         return NULL;
     }
-    int json = resp->h_ctype >= 0 && msg_value_contains(resp, resp->h_ctype, "json");
-    if (row_set(row, K_MAJOR, PyLong_FromLong(1)) < 0 ||
-        row_set(row, K_MINOR, PyLong_FromLong(resp->minor)) < 0 ||
-        row_set(row, K_CTYPE, PyLong_FromLong(json ? 1 : 0)) < 0 ||
-        row_set(row, K_REQ_HEADERS, headers_json(req)) < 0 ||
-        row_set(row, K_REQ_METHOD, PyUnicode_FromStringAndSize(req->head, req->method_len)) < 0 ||
-        row_set(row, K_REQ_PATH, text(req->head + req->path_off, req->path_len)) < 0 ||
-        row_set(row, K_REQ_BODY, body_text(req->body, req->body_len, req->body_size, limit)) < 0 ||
-        row_set(row, K_REQ_BODY_SIZE, PyLong_FromUnsignedLongLong(req->body_size)) < 0 ||
-        row_set(row, K_RESP_HEADERS, headers_json(resp)) < 0 ||
-        row_set(row, K_RESP_STATUS, PyLong_FromLong(resp->status)) < 0 ||
-        row_set(row, K_RESP_MESSAGE, text(resp->head + resp->reason_off, resp->reason_len)) < 0 ||
-        row_set(row, K_RESP_BODY, response_body(resp, limit)) < 0 ||
-        row_set(row, K_RESP_BODY_SIZE, PyLong_FromUnsignedLongLong(resp->body_size)) < 0) {
-        Py_DECREF(row);
+    PyObject *row = PyDict_Copy(g_row_template);
+    int rc = row == NULL ? -1 : 0;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (rc == 0) {
+            rc = PyDict_SetItem(row, g_keys[k], values[k]);
+        }
+        Py_DECREF(values[k]);
+    }
+    if (rc < 0) {
+        Py_XDECREF(row);
         return NULL;
     }
     return row;
 }
 
+/* Columns of a full http_events row (COLUMNS): time_, the 7 connection columns given to
+ * row_values(), the 13 of to_row(), latency. */
+#define N_CONN_COLUMNS 7
+#define N_ROW_COLUMNS (1 + N_CONN_COLUMNS + K_COUNT + 1)
+static const char *const CONN_COLUMNS[N_CONN_COLUMNS] = {
+    "upid", "remote_addr", "remote_port", "local_addr", "local_port", "trace_role", "encrypted",
+};
+
+/* A whole http_events row as a tuple in COLUMNS order: what the socket tracer would build from
+ * to_row(), the connection's columns, time_ and latency, without the dict. */
+static PyObject *
+record_row_values(HttpRecordObject *self, PyObject *conn)
+{
+    if (!PyTuple_Check(conn) || PyTuple_GET_SIZE(conn) != N_CONN_COLUMNS) {
+        PyErr_Format(PyExc_TypeError, "row_values() takes a tuple of the %d connection columns",
+                     N_CONN_COLUMNS);
+        return NULL;
+    }
+    long long req_ns = self->request_timestamp_ns;
+    long long resp_ns = self->response_timestamp_ns;
+    long long latency = req_ns && resp_ns ? (resp_ns > req_ns ? resp_ns - req_ns : 0) : 0;
+    PyObject *values[K_COUNT];
+    if (record_values(self, values) < 0) {
+        return NULL;
+    }
+    PyObject *row = PyTuple_New(N_ROW_COLUMNS);
+    PyObject *time_ = PyLong_FromLongLong(resp_ns ? resp_ns : req_ns);
+    PyObject *lat = PyLong_FromLongLong(latency);
+    if (row == NULL || time_ == NULL || lat == NULL) {
+        Py_XDECREF(row);
+        Py_XDECREF(time_);
+        Py_XDECREF(lat);
+        for (int k = 0; k < K_COUNT; k++) {
+            Py_DECREF(values[k]);
+        }
+        return NULL;
+    }
+    PyTuple_SET_ITEM(row, 0, time_);
+    for (int i = 0; i < N_CONN_COLUMNS; i++) {
+        PyObject *item = PyTuple_GET_ITEM(conn, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(row, 1 + i, item);
+    }
+    for (int k = 0; k < K_COUNT; k++) {
+        PyTuple_SET_ITEM(row, 1 + N_CONN_COLUMNS + k, values[k]); /* steals */
+    }
+    PyTuple_SET_ITEM(row, N_ROW_COLUMNS - 1, lat);
+    return row;
+}
+
+static PyObject *
+row_columns(void)
+{
+    PyObject *names = PyTuple_New(N_ROW_COLUMNS);
+    if (names == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < N_ROW_COLUMNS; i++) {
+        const char *name = i == 0                             ? "time_"
+                           : i <= N_CONN_COLUMNS              ? CONN_COLUMNS[i - 1]
+                           : i < N_ROW_COLUMNS - 1            ? ROW_KEYS[i - 1 - N_CONN_COLUMNS]
+                                                              : "latency";
+        PyObject *item = PyUnicode_InternFromString(name);
+        if (item == NULL) {
+            Py_DECREF(names);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(names, i, item);
+    }
+    return names;
+}
+
 static PyMethodDef record_methods[] = {
     {"to_row", (PyCFunction)record_to_row, METH_NOARGS,
      "The protocol-specific columns of http_events (after COMMON8, without latency)."},
+    {"row_values", (PyCFunction)record_row_values, METH_O,
+     "row_values(conn) -> the whole http_events row as a tuple in COLUMNS order; conn is the "
+     "tuple (upid, remote_addr, remote_port, local_addr, local_port, trace_role, encrypted)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2139,7 +2228,8 @@ PyInit__http_native(void)
         set_class_attr(&HttpParserType, "table_name", PyUnicode_InternFromString("http_events")) <
             0 ||
         set_class_attr(&HttpRecordType, "table_name", PyUnicode_InternFromString("http_events")) <
-            0) {
+            0 ||
+        set_class_attr(&HttpRecordType, "COLUMNS", row_columns()) < 0) {
         return NULL;
     }
     PyType_Modified(&HttpParserType);

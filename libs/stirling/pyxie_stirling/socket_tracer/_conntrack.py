@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._events import (
     ControlRecord,
@@ -28,7 +29,10 @@ from ._events import (
 )
 from ._protocol_bridge import PROTOCOL_TLS, ParserLike, ProtocolLayer, UnsupportedProtocol
 
-__all__ = ["ConnStats", "ConnTracker", "Connection", "format_addr"]
+__all__ = ["ConnStats", "ConnTracker", "Connection", "Row", "format_addr"]
+
+# A finished row: by column name, or every column in the table's order.
+Row = dict[str, object] | tuple[object, ...]
 
 _log = logging.getLogger(__name__)
 _KIND_DATA = int(EventKind.DATA)
@@ -115,8 +119,13 @@ class ConnTracker:
         accepts_tgid: Callable[[int], bool] | None = None,
         on_excluded_tgid: Callable[[int], None] | None = None,
         on_uninteresting: Callable[[int, int, int], None] | None = None,
+        row_columns: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._protocols = protocols
+        # Table name -> its column names. Records whose class has the same COLUMNS and a
+        # row_values() method (the native HTTP/1 parser's) are emitted as whole rows in that
+        # order (tuples) rather than as dicts: no dict per row, no lookup per column.
+        self._row_columns = {name: tuple(columns) for name, columns in (row_columns or {}).items()}
         self._upid_of = upid_of
         self._to_wall = to_wall_ns
         self._max_body_bytes = max_body_bytes
@@ -394,14 +403,13 @@ class ConnTracker:
         out, self.protocol_errors = self.protocol_errors, {}
         return out
 
-    def collect_records(
-        self, now_wall_ns: int, *, flush: bool = False
-    ) -> list[tuple[str, dict[str, object]]]:
-        """Rows finished since the last call: (table name, full row dict incl. COMMON8).
+    def collect_records(self, now_wall_ns: int, *, flush: bool = False) -> list[tuple[str, Row]]:
+        """Rows finished since the last call: (table name, full row incl. COMMON8), the row a
+        dict by column name, or a tuple in the table's column order (see ``row_columns``).
 
         ``flush`` also lets every parser expire requests that waited too long for a response.
         """
-        out: list[tuple[str, dict[str, object]]] = []
+        out: list[tuple[str, Row]] = []
         closed, self._closed_parsers = self._closed_parsers, []
         for conn, parser in closed:
             self._rows_of(conn, parser, out)
@@ -416,9 +424,7 @@ class ConnTracker:
         self._dirty.clear()
         return out
 
-    def _rows_of(
-        self, conn: Connection, parser: ParserLike, out: list[tuple[str, dict[str, object]]]
-    ) -> None:
+    def _rows_of(self, conn: Connection, parser: ParserLike, out: list[tuple[str, Row]]) -> None:
         # Once per connection and sampling period, not per event.
         errors = getattr(parser, "parse_errors", 0)
         if errors > conn.reported_errors:
@@ -428,6 +434,14 @@ class ConnTracker:
             conn.reported_errors = errors
         records = parser.records()
         if not records:
+            return
+        first = records[0]
+        if (
+            self._row_columns
+            and self._row_columns.get(first.table_name) == getattr(first, "COLUMNS", None)
+            and hasattr(first, "row_values")
+        ):
+            self._row_tuples(conn, records, out)
             return
         common: dict[str, object] = {
             "upid": conn.upid,
@@ -450,6 +464,24 @@ class ConnTracker:
             row.update(common)
             if request_ns and response_ns:
                 row["latency"] = max(0, response_ns - request_ns)
+            out.append((record.table_name, row))
+
+    def _row_tuples(self, conn: Connection, records: list[Any], out: list[tuple[str, Row]]) -> None:
+        conn_columns = (
+            conn.upid,
+            conn.remote_addr,
+            conn.remote_port,
+            conn.local_addr,
+            conn.local_port,
+            conn.role,
+            conn.ssl,
+        )
+        for record in records:
+            try:
+                row: tuple[object, ...] = record.row_values(conn_columns)
+            except Exception:
+                self.parse_failures += 1
+                continue
             out.append((record.table_name, row))
 
     def conn_stats_rows(self, now_wall_ns: int) -> list[tuple[object, ...]]:

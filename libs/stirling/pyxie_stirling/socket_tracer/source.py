@@ -36,7 +36,7 @@ from pyxie_types.tables import (
 from .. import procfs
 from ..core import Source, SourceContext, StatusCode
 from ._bpf import ProgramOptions, RingReader, SocketTraceProgram
-from ._conntrack import ConnTracker
+from ._conntrack import ConnTracker, Row
 from ._events import DEFAULT_MAX_DATA_SIZE, EventKind
 from ._protocol_bridge import ProtocolLayer, load_protocol_layer
 from ._tls import find_libssl_files, parse_ldconfig
@@ -164,6 +164,7 @@ class SocketTraceSource(Source):
             accepts_tgid=process_filter.accepts if process_filter.restricted else None,
             on_excluded_tgid=program.exclude_tgid,
             on_uninteresting=program.mute_conn if config.mute_uninteresting else None,
+            row_columns={table.name: table.relation.names for table in self.tables},
         )
         self._reader = program.open_reader()
         self._drain_thread = threading.Thread(
@@ -266,7 +267,7 @@ class SocketTraceSource(Source):
         if self.config.tls and now >= self._next_tls_scan_ns:
             self._scan_tls()
 
-    def _append_row(self, table: str, row: dict[str, object]) -> None:
+    def _append_row(self, table: str, row: Row) -> None:
         try:
             buffer = self.buffer(table)
         except KeyError:
@@ -275,8 +276,11 @@ class SocketTraceSource(Source):
                 self.ctx.report_error(f"parser produced rows for undeclared table {table!r}")
             return
         try:
-            buffer.append_dict(row)
-        except KeyError as exc:
+            if isinstance(row, tuple):
+                buffer.append(row)  # already in the table's column order
+            else:
+                buffer.append_dict(row)
+        except (KeyError, ValueError) as exc:
             self.ctx.report_error(f"bad row for {table}: {exc}")
 
     def _report_protocol_errors(self) -> None:
