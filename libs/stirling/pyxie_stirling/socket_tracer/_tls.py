@@ -30,6 +30,8 @@ _LIB_MARKER = "/libssl.so"
 def parse_maps_libssl(text: str) -> set[str]:
     """Paths of libssl files mapped in one /proc/<pid>/maps."""
     out: set[str] = set()
+    if _LIB_MARKER not in text:
+        return out  # most processes: one search in C instead of a loop over every line
     for line in text.splitlines():
         slash = line.find("/")
         if slash < 0:

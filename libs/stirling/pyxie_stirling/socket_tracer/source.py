@@ -117,6 +117,8 @@ class SocketTraceSource(Source):
         self._next_tls_scan_ns = 0
         self._reported_lost = 0
         self._unknown_tables: set[str] = set()
+        self._ldconfig_paths: set[str] | None = None
+        self._ldconfig_stamp = -1
 
     @property
     def tracker(self) -> ConnTracker:
@@ -218,14 +220,7 @@ class SocketTraceSource(Source):
         if program is None:
             return
         self._next_tls_scan_ns = time.monotonic_ns() + self._TLS_RESCAN_PERIOD_NS
-        extra = list(self.config.extra_libssl)
-        try:
-            out = subprocess.run(
-                ["ldconfig", "-p"], capture_output=True, text=True, timeout=5, check=False
-            ).stdout
-            extra.extend(parse_ldconfig(out))
-        except (OSError, subprocess.SubprocessError):
-            pass
+        extra = [*self.config.extra_libssl, *self._ldconfig_libssl()]
         proc = self.ctx.processes.proc
         for path in find_libssl_files(procfs.iter_pids(proc), proc, extra).values():
             if path in program.ssl_files:
@@ -236,6 +231,24 @@ class SocketTraceSource(Source):
                 self.ctx.report_probe(probe, StatusCode.NOT_FOUND, error)
             if len(failed) < 4:
                 self.ctx.report_probe(f"uprobe:{path}:SSL_*", StatusCode.OK, info=sorted(failed))
+
+    def _ldconfig_libssl(self) -> set[str]:
+        """libssl paths of the dynamic linker cache; ``ldconfig -p`` runs again only when the
+        cache file changed (a fork and exec every rescan cost more than the rest of it)."""
+        try:
+            stamp = os.stat(_LD_SO_CACHE).st_mtime_ns
+        except OSError:
+            stamp = -1
+        if self._ldconfig_paths is not None and stamp == self._ldconfig_stamp:
+            return self._ldconfig_paths
+        try:
+            out = subprocess.run(
+                ["ldconfig", "-p"], capture_output=True, text=True, timeout=5, check=False
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return set()
+        self._ldconfig_paths, self._ldconfig_stamp = parse_ldconfig(out), stamp
+        return self._ldconfig_paths
 
     def sample(self) -> None:
         program = self._program
@@ -328,6 +341,7 @@ _PROTOCOL_NAMES = {
 
 
 _KIND_OPEN = int(EventKind.OPEN)
+_LD_SO_CACHE = "/etc/ld.so.cache"
 
 
 def _alive(tgid: int) -> bool:
