@@ -20,7 +20,7 @@ help:
 	@echo "make lint       ruff + mypy --strict on every package"
 	@echo "make proto      regenerate the protobuf code from proto/**/*.proto"
 	@echo "make setup-mypyc  gcc + Python headers for make mypyc (Debian; needs root)"
-	@echo "make mypyc      compile the protocol parsers, conntrack + event decoding with mypyc (optional)"
+	@echo "make mypyc      compile the protocol parsers, conntrack + event decoding with mypyc, build the native HTTP/1 parser (optional)"
 	@echo "make mypyc-clean remove what make mypyc built: pure Python again"
 	@echo "make bazel-test bazel test //... offline (Debian's Bazel; tools/setup_bazel.sh)"
 	@echo "make setup-bpf  install bcc and kernel headers (Debian; needs root)"
