@@ -243,6 +243,31 @@ stream_buf(const Stream *s)
     return s->data + s->start;
 }
 
+/* Grows the PyMem buffer *buf (capacity *cap) to hold need bytes: doubling, at least min_cap.
+ * 0, or -1 with MemoryError set (the buffer is then unchanged). */
+static int
+reserve_bytes(char **buf, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t min_cap)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    Py_ssize_t grown = *cap * 2;
+    if (grown < need) {
+        grown = need;
+    }
+    if (grown < min_cap) {
+        grown = min_cap;
+    }
+    char *p = PyMem_Realloc(*buf, (size_t)grown);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *buf = p;
+    *cap = grown;
+    return 0;
+}
+
 static int
 stream_append(Stream *s, const char *p, Py_ssize_t n, long long ts)
 {
@@ -251,21 +276,8 @@ stream_append(Stream *s, const char *p, Py_ssize_t n, long long ts)
             memmove(s->data, s->data + s->start, (size_t)s->len);
             s->start = 0;
         }
-        if (s->len + n > s->cap) {
-            Py_ssize_t cap = s->cap * 2;
-            if (cap < s->len + n) {
-                cap = s->len + n;
-            }
-            if (cap < 256) {
-                cap = 256;
-            }
-            char *data = PyMem_Realloc(s->data, (size_t)cap);
-            if (data == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            s->data = data;
-            s->cap = cap;
+        if (reserve_bytes(&s->data, &s->cap, s->len + n, 256) < 0) {
+            return -1;
         }
     }
     memcpy(s->data + s->start + s->len, p, (size_t)n);
@@ -424,24 +436,7 @@ msg_add_header(Msg *m, Header h)
 static int
 msg_extra_reserve(Msg *m, Py_ssize_t more)
 {
-    if (m->extra_len + more <= m->extra_cap) {
-        return 0;
-    }
-    Py_ssize_t cap = m->extra_cap * 2;
-    if (cap < m->extra_len + more) {
-        cap = m->extra_len + more;
-    }
-    if (cap < 64) {
-        cap = 64;
-    }
-    char *extra = PyMem_Realloc(m->extra, (size_t)cap);
-    if (extra == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    m->extra = extra;
-    m->extra_cap = cap;
-    return 0;
+    return reserve_bytes(&m->extra, &m->extra_cap, m->extra_len + more, 64);
 }
 
 /* Obsolete line folding: value + " " + line.strip(_ASCII_SPACE). */
@@ -481,18 +476,8 @@ msg_add_body(Msg *m, const char *p, Py_ssize_t take)
         return 0;
     }
     Py_ssize_t add = room < take ? (Py_ssize_t)room : take;
-    if (m->body_len + add > m->body_cap) {
-        Py_ssize_t cap = m->body_cap * 2;
-        if (cap < m->body_len + add) {
-            cap = m->body_len + add;
-        }
-        char *body = PyMem_Realloc(m->body, (size_t)cap);
-        if (body == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        m->body = body;
-        m->body_cap = cap;
+    if (reserve_bytes(&m->body, &m->body_cap, m->body_len + add, 0) < 0) {
+        return -1;
     }
     memcpy(m->body + m->body_len, p, (size_t)add);
     m->body_len += add;
