@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What the container/Kubernetes path needs on a Debian host (CI runs it from a clean clone):
-#   - podman + runc (run images), mmdebstrap (the base image from Debian packages), skopeo
-#     (copy images to a registry), uidmap, docker-registry (a local registry for signed releases);
+#   - podman + runc (run images), catatonit (the init of the pause image `podman kube play`
+#     builds for every pod; a Recommends of podman, so --no-install-recommends leaves it out),
+#     mmdebstrap (the base image from Debian packages), skopeo (copy images to a registry),
+#     uidmap, docker-registry (a local registry for signed releases);
 #   - kubectl (Debian's kubernetes-client; `kubectl kustomize` and `px deploy`), unless one is
 #     already installed (e.g. from the Google Cloud SDK, whose package owns /usr/bin/kubectl);
 #   - the Helm tool venv (.tools/helm-venv, deploy/helm/setup.sh);
@@ -13,7 +15,7 @@ say() { printf 'setup-deploy: %s\n' "$*"; }
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 missing=()
-for pkg in podman runc mmdebstrap skopeo uidmap docker-registry; do
+for pkg in podman runc catatonit mmdebstrap skopeo uidmap docker-registry; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)

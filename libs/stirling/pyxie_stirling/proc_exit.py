@@ -6,7 +6,8 @@ signal_deliver the signal, sched_process_exit (last thread of the group) reports
 
 A process is gone by the time its exit is read: its UPID start time and whether the PEM's
 filter (network namespace, cgroup) takes it can no longer be read from /proc. Every second the
-live processes are therefore looked at once (new pids only) and remembered until they exit.
+live processes are therefore looked at (new pids only; one the filter refused gets a second look
+a second later) and remembered until they exit.
 A process that lived less than that is reported only when the PEM has no filter, with the start
 time /proc still shows, if any.
 """
@@ -54,6 +55,10 @@ class ProcExitSource(Source):
         self._callback: Any = None
         self._pending: list[tuple[int, int, int, int, str]] = []
         self._accepted: dict[int, bool] = {}  # live pid -> taken by the process filter
+        # Pids the filter refused at their first scan: looked at once more at the next one. A
+        # process can enter its namespace just after it appeared (`ip netns exec`, a container
+        # runtime's init joining the pod's namespaces), and the first look may be before that.
+        self._second_look: set[int] = set()
         self._next_scan = 0.0
         self._gone: set[int] = set()
 
@@ -126,8 +131,14 @@ class ProcExitSource(Source):
         for pid in gone & self._gone:
             del self._accepted[pid]
         self._gone = gone - self._gone
+        accepts = ctx.process_filter.accepts
+        for pid in self._second_look & live:
+            self._accepted[pid] = accepts(pid)
+        self._second_look.clear()
         for pid in live - self._accepted.keys():
-            self._accepted[pid] = ctx.process_filter.accepts(pid)
+            accepted = self._accepted[pid] = accepts(pid)
+            if not accepted:
+                self._second_look.add(pid)
             ctx.processes.start_time_ticks(pid)  # cached by the resolver for the UPID
 
     def stop(self) -> None:
