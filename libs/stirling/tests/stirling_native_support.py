@@ -25,6 +25,22 @@ def _load_by_path(name: str, path: Path) -> ModuleType:
     return module
 
 
+def build_private(out_root: Path) -> Path:
+    """Build the native HTTP module into out_root with tools/native_build.py; its path.
+
+    Skips the calling test when there is no C compiler or no Python.h to build it with.
+    """
+    tool = ROOT / "tools" / "native_build.py"
+    if not tool.exists():
+        pytest.skip("tools/native_build.py is not in this tree (Bazel's runfiles)")
+    builder = _load_by_path("_pyxie_native_build", tool)
+    try:
+        path: Path = builder.build_one(HTTP_NATIVE, out_root=out_root)
+    except SystemExit as exc:  # the builder's own "no compiler" / "no Python.h" message
+        pytest.skip(str(exc))
+    return path
+
+
 def http_native(out_root: Path) -> ModuleType:
     """The native HTTP module: the in-place build of `make mypyc`, else a copy built in out_root.
 
@@ -35,15 +51,7 @@ def http_native(out_root: Path) -> ModuleType:
     try:
         module = importlib.import_module(HTTP_NATIVE)
     except ImportError:
-        tool = ROOT / "tools" / "native_build.py"
-        if not tool.exists():
-            pytest.skip("tools/native_build.py is not in this tree (Bazel's runfiles)")
-        builder = _load_by_path("_pyxie_native_build", tool)
-        try:
-            path = builder.build_one(HTTP_NATIVE, out_root=out_root)
-        except SystemExit as exc:  # the builder's own "no compiler" / "no Python.h" message
-            pytest.skip(str(exc))
-        module = _load_by_path(HTTP_NATIVE, path)
+        module = _load_by_path(HTTP_NATIVE, build_private(out_root))
         # A single-phase-init extension registers itself in sys.modules: take the private copy
         # out again, or later tests (mypyc_status, make_parser) would find it as if built in place.
         if sys.modules.get(HTTP_NATIVE) is module:

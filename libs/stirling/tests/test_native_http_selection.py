@@ -11,15 +11,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
+from stirling_native_support import build_private
 
-ROOT = Path(__file__).resolve().parents[3]
 MODULE = "pyxie_stirling.protocols._http_native"
 
 _PROBE = f"""
@@ -51,18 +49,7 @@ print(json.dumps({{
 
 @pytest.fixture(scope="module")
 def native_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    include = Path(sysconfig.get_paths()["include"])
-    if not (include / "Python.h").exists() or shutil.which("gcc") is None:
-        pytest.skip("no C compiler or Python headers (tools/setup_mypyc.sh installs them)")
-    tool_path = ROOT / "tools/native_build.py"
-    if not tool_path.exists():
-        pytest.skip("tools/native_build.py is not in this tree (Bazel's runfiles)")
-    spec = importlib.util.spec_from_file_location("native_build", tool_path)
-    assert spec is not None and spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    built: Path = tool.build_one(MODULE, out_root=tmp_path_factory.mktemp("native"))
-    return built
+    return build_private(tmp_path_factory.mktemp("native"))
 
 
 def _probe(preload: Path | None, **env: str) -> dict[str, object]:

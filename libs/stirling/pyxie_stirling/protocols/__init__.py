@@ -31,7 +31,6 @@ from ._common import (
     ParserApi,
     Protocol,
     Record,
-    RecordApi,
     Role,
 )
 from ._cql import CqlParser, CqlRecord
@@ -81,7 +80,6 @@ __all__ = [
     "PgsqlRecord",
     "Protocol",
     "Record",
-    "RecordApi",
     "RedisParser",
     "RedisRecord",
     "Role",

@@ -31,7 +31,6 @@ __all__ = [
     "ParserApi",
     "Protocol",
     "Record",
-    "RecordApi",
     "Role",
     "json_compact",
     "text",
@@ -273,18 +272,6 @@ class ConnectionParser(metaclass=abc.ABCMeta):
         self._records.append(record)
 
 
-class RecordApi(_TypingProtocol):
-    """What the socket tracer reads of a record: a ``Record`` or a native module's record."""
-
-    @property
-    def table_name(self) -> str: ...
-    @property
-    def request_timestamp_ns(self) -> int: ...
-    @property
-    def response_timestamp_ns(self) -> int: ...
-    def to_row(self) -> dict[str, object]: ...
-
-
 class ParserApi(_TypingProtocol):
     """A connection parser as ``make_parser`` returns it: a ``ConnectionParser`` or a native
     module's parser with the same interface and behaviour (``_http_native.HttpParser``)."""
@@ -307,7 +294,8 @@ class ParserApi(_TypingProtocol):
     def feed(
         self, direction: Direction, data: bytes, timestamp_ns: int, *, lost_bytes: int = 0
     ) -> None: ...
-    # Records are RecordApi; Record does not declare its timestamps (see Record), hence Any.
+    # Records as socket_tracer._protocol_bridge.RecordLike reads them; Record does not declare
+    # its timestamps (see Record), hence Any.
     def records(self) -> Sequence[Any]: ...
     def flush(self, now_ns: int) -> None: ...
     def close(self) -> None: ...
